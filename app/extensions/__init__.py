@@ -1,0 +1,30 @@
+"""Extensions, created bare here and bound to an application in `init_app`."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_marshmallow import Marshmallow
+from flask_migrate import Migrate
+
+from . import logging as request_logging
+from . import security
+from .api import api
+from .database import db, render_migration_type
+
+migrate = Migrate(
+    directory="migrations", compare_type=True, render_as_batch=True, render_item=render_migration_type
+)
+ma = Marshmallow()
+limiter = Limiter(key_func=get_remote_address)
+
+
+def init_app(app: Flask) -> None:
+    request_logging.init_app(app)
+    security.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db)
+    ma.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)

@@ -1,0 +1,80 @@
+"""The smorest Api: the OpenAPI document, Swagger UI and the JSON error handler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import flask_smorest
+import flask_swagger_ui
+from flask import Blueprint as FlaskBlueprint
+from flask import Flask, current_app, request, send_from_directory
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
+
+from .errors import abort, error_payload
+
+SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
+
+
+class ErrorSchema(Schema):
+    code = fields.Integer(required=True, metadata={"description": "HTTP status code", "example": 422})
+    status = fields.String(required=True, metadata={"description": "HTTP status name"})
+    message = fields.String(required=True, metadata={"description": "Human-readable summary"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"description": "Bad fields by location (`json`, `query`, `files`, `headers`)"},
+    )
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        super().init_app(app, *args, **kwargs)
+        app.before_request(_refuse_oversized_body)
+        app.register_blueprint(_swagger_assets)
+        self._add_oauth2_security_scheme(app)
+
+    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
+        payload, headers = error_payload(error)
+        if error.code and error.code >= 500:
+            current_app.logger.error("%s %s", error.code, payload["message"])
+        return payload, error.code, headers
+
+    def _add_oauth2_security_scheme(self, app: Flask) -> None:
+        self.spec.components.security_scheme(
+            "oauth2",
+            {
+                "type": "oauth2",
+                "description": "In Swagger UI: client_id `documentation`, no secret.",
+                "flows": {
+                    "password": {
+                        "tokenUrl": "/auth/oauth2/token",
+                        "refreshUrl": "/auth/oauth2/token",
+                        "scopes": app.config["OAUTH2_SCOPES"],
+                    },
+                },
+            },
+        )
+
+
+def _refuse_oversized_body() -> None:
+    """Answer 413 from the declared length, before any handler reads (or rejects) the body."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        abort(413, f"Request bodies are limited to {limit} bytes.")
+
+
+_swagger_assets = FlaskBlueprint("swagger_assets", __name__, template_folder="templates")
+
+
+@_swagger_assets.get("/api/v1/docs/assets/<path:filename>")
+def swagger_asset(filename: str) -> ResponseReturnValue:
+    """Serve Swagger UI from the installed package: the docs work offline."""
+    return send_from_directory(SWAGGER_UI_ASSETS, filename, max_age=86400)
+
+
+api = Api()

@@ -1,0 +1,147 @@
+"""OAuth2 clients, tokens and authorization codes: secrets are stored only as keyed hashes."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
+from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
+from flask import request
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.security import secrets_match
+from app.modules.users.models import User
+
+PUBLIC_AUTH_METHODS = ("none",)
+CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+class OAuth2Client(db.Model, ClientMixin):
+    __tablename__ = "oauth2_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(48), unique=True)
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    # Null for the built-in clients, which belong to the deployment.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User | None] = relationship()
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return self.redirect_uris[0] if self.redirect_uris else None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        """The requested scopes this client may have; all of its scopes when none are asked for."""
+        allowed = scope_to_list(self.scope)
+        if not scope:
+            return list_to_scope(allowed)
+        return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """Exact match; an entry that is a bare path (the built-in `web` client's `/`) means this server."""
+        same_origin = [
+            request.host_url.rstrip("/") + uri for uri in self.redirect_uris if uri.startswith("/")
+        ]
+        return redirect_uri in self.redirect_uris or redirect_uri in same_origin
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return secrets_match(client_secret, self.client_secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        allowed = CONFIDENTIAL_AUTH_METHODS if self.confidential else PUBLIC_AUTH_METHODS
+        return method in allowed
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+
+class OAuth2Token(db.Model, TokenMixin):
+    __tablename__ = "oauth2_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(48), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Every token issued by refreshing the same original grant shares a family:
+    # replaying a rotated refresh token revokes the whole family.
+    family_id: Mapped[str] = mapped_column(String(64), index=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[int] = mapped_column(Integer, default=lambda: int(time.time()))
+    expires_in: Mapped[int] = mapped_column(Integer)
+    refresh_token_expires_at: Mapped[int | None] = mapped_column(Integer)
+    access_token_revoked_at: Mapped[int] = mapped_column(Integer, default=0)
+    refresh_token_revoked_at: Mapped[int] = mapped_column(Integer, default=0)
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+    def check_client(self, client: OAuth2Client) -> bool:
+        return self.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def get_expires_at(self) -> int:
+        return self.issued_at + self.expires_in
+
+    def is_expired(self) -> bool:
+        return self.get_expires_at() < time.time()
+
+    def is_revoked(self) -> bool:
+        return bool(self.access_token_revoked_at) or (self.user is not None and self.user.is_deleted)
+
+    def is_refresh_usable(self) -> bool:
+        return (
+            not self.refresh_token_revoked_at
+            and self.refresh_token_expires_at is not None
+            and self.refresh_token_expires_at > time.time()
+        )
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_user(self) -> User | None:
+        return self.user
+
+
+class OAuth2AuthorizationCode(db.Model, AuthorizationCodeMixin):
+    __tablename__ = "oauth2_authorization_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(48))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    redirect_uri: Mapped[str] = mapped_column(Text, default="")
+    scope: Mapped[str] = mapped_column(Text, default="")
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    expires_at: Mapped[int] = mapped_column(Integer)
+
+    user: Mapped[User] = relationship()
+
+    def is_expired(self) -> bool:
+        return self.expires_at < time.time()
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope

@@ -1,0 +1,117 @@
+"""The OAuth2 endpoints under /auth/oauth2, answering with RFC 6749 error bodies."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, current_app, request, url_for
+from flask.typing import ResponseReturnValue
+
+from app.extensions import limiter
+from app.extensions.api import Blueprint
+
+from .parameters import TokenParameters, TokenRequestParameters
+from .schemas import OAuth2ErrorSchema, TokenSchema
+from .server import GRANT_TYPES, authorization_server
+
+blp = Blueprint(
+    "oauth2",
+    __name__,
+    url_prefix="/auth/oauth2",
+    description="OAuth2 authorization server: RFC 6749 grants, PKCE (RFC 7636), revocation (RFC 7009), "
+    "introspection (RFC 7662). Form-encoded in, JSON out.",
+)
+
+# Never accepted in a URL: query strings end up in logs, histories and Referer headers.
+SECRET_PARAMETERS = frozenset(
+    {"password", "client_secret", "code", "refresh_token", "code_verifier", "token", "access_token"}
+)
+FORM_CONTENT_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"]
+
+
+def oauth2_error(status: int, error: str, description: str) -> Response:
+    return Response(
+        json.dumps({"error": error, "error_description": description}),
+        status=status,
+        mimetype="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@blp.before_request
+def refuse_secrets_in_query() -> Response | None:
+    leaked = sorted(SECRET_PARAMETERS & set(request.args))
+    if leaked:
+        return oauth2_error(
+            400, "invalid_request", f"Send {', '.join(leaked)} in the request body, not the URL."
+        )
+    return None
+
+
+def _form_body(schema: type) -> dict:
+    return {"required": True, "content": {ct: {"schema": schema} for ct in FORM_CONTENT_TYPES}}
+
+
+def _oauth2_errors(*statuses: int) -> dict:
+    return {
+        str(status): {
+            "description": "OAuth2 error (RFC 6749 §5.2)",
+            "content": {"application/json": {"schema": OAuth2ErrorSchema}},
+        }
+        for status in statuses
+    }
+
+
+@blp.route("/token", methods=["POST"])
+@limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"])
+@blp.doc(
+    requestBody=_form_body(TokenRequestParameters),
+    responses={**_oauth2_errors(400, 401), "429": "TOO_MANY_REQUESTS"},
+    security=[{}],
+)
+@blp.response(200, TokenSchema)
+def token() -> ResponseReturnValue:
+    """Issue a token (password, client_credentials, refresh_token, authorization_code + PKCE)
+
+    Client authentication: HTTP Basic or form `client_id`/`client_secret`; public
+    clients send `client_id` alone. A used refresh token is dead; presenting it
+    again revokes every token of its chain.
+    """
+    return authorization_server().create_token_response()
+
+
+@blp.route("/revoke", methods=["POST"])
+@blp.doc(requestBody=_form_body(TokenParameters), responses=_oauth2_errors(400, 401), security=[{}])
+@blp.response(200, description="Revoked, or unknown (RFC 7009 answers 200 either way)")
+def revoke() -> ResponseReturnValue:
+    """Revoke a token (RFC 7009); a refresh token takes its whole chain with it"""
+    return authorization_server().create_endpoint_response("revocation")
+
+
+@blp.route("/introspect", methods=["POST"])
+@blp.doc(requestBody=_form_body(TokenParameters), responses=_oauth2_errors(400, 401), security=[{}])
+@blp.response(200, description="RFC 7662 introspection response (`active` and, when active, claims)")
+def introspect() -> ResponseReturnValue:
+    """Introspect a token (RFC 7662); confidential clients only"""
+    return authorization_server().create_endpoint_response("introspection")
+
+
+def metadata() -> dict:
+    """RFC 8414 authorization server metadata."""
+    base = request.host_url.rstrip("/")
+    endpoint_auth = ["client_secret_basic", "client_secret_post", "none"]
+    return {
+        "issuer": base,
+        "authorization_endpoint": base + url_for("auth_pages.authorize"),
+        "token_endpoint": base + url_for("oauth2.token"),
+        "revocation_endpoint": base + url_for("oauth2.revoke"),
+        "introspection_endpoint": base + url_for("oauth2.introspect"),
+        "scopes_supported": list(current_app.config["OAUTH2_SCOPES"]),
+        "response_types_supported": ["code"],
+        "grant_types_supported": GRANT_TYPES,
+        "token_endpoint_auth_methods_supported": endpoint_auth,
+        "revocation_endpoint_auth_methods_supported": endpoint_auth,
+        "introspection_endpoint_auth_methods_supported": endpoint_auth[:2],
+        "code_challenge_methods_supported": ["S256"],
+        "service_documentation": base + "/api/v1/docs",
+    }

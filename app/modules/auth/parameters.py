@@ -1,0 +1,61 @@
+"""What the OAuth2 endpoints and `/api/v1/auth/clients` accept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from marshmallow import ValidationError, fields, validate, validates
+
+from app.extensions.schemas import Schema
+
+
+class CreateClientParameters(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    confidential = fields.Boolean(load_default=True)
+    redirect_uris = fields.List(
+        fields.URL(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=500)),
+        validate=validate.Length(max=10),
+    )
+    scope = fields.String(
+        validate=validate.Length(max=500),
+        metadata={
+            "description": "Space-separated scopes; all scopes when omitted.",
+            "example": "users:read rooms:read",
+        },
+    )
+
+    @validates("scope")
+    def _known_scopes(self, value: str, **_: Any) -> None:
+        unknown = set(value.split()) - set(current_app.config["OAUTH2_SCOPES"])
+        if unknown or not value.split():
+            raise ValidationError(
+                f"Unknown scopes: {' '.join(sorted(unknown))}" if unknown else "Empty scope."
+            )
+
+
+class TokenRequestParameters(Schema):
+    """Documents the token request (Authlib parses it, per RFC 6749)."""
+
+    grant_type = fields.String(
+        required=True,
+        validate=validate.OneOf(["password", "client_credentials", "refresh_token", "authorization_code"]),
+    )
+    username = fields.String()
+    password = fields.String(metadata={"format": "password"})
+    refresh_token = fields.String()
+    code = fields.String()
+    redirect_uri = fields.String()
+    code_verifier = fields.String()
+    scope = fields.String()
+    client_id = fields.String()
+    client_secret = fields.String(metadata={"format": "password"})
+
+
+class TokenParameters(Schema):
+    """Documents revocation (RFC 7009) and introspection (RFC 7662) requests."""
+
+    token = fields.String(required=True)
+    token_type_hint = fields.String(validate=validate.OneOf(["access_token", "refresh_token"]))
+    client_id = fields.String()
+    client_secret = fields.String(metadata={"format": "password"})

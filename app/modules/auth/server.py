@@ -1,0 +1,265 @@
+"""The Authlib authorization server: grants, client authentication, token storage.
+
+Every token, code and secret is hashed (`hash_secret`) before it touches the
+database; the plaintext exists only in the response to the client.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from app.extensions.auth import protector
+from app.extensions.database import db
+from app.extensions.security import generate_secret, hash_secret
+from app.modules.users import services as users
+
+from .models import (
+    CONFIDENTIAL_AUTH_METHODS,
+    PUBLIC_AUTH_METHODS,
+    OAuth2AuthorizationCode,
+    OAuth2Client,
+    OAuth2Token,
+)
+
+ALL_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, *PUBLIC_AUTH_METHODS]
+GRANT_TYPES = ["password", "client_credentials", "refresh_token", "authorization_code"]
+
+
+def query_client(client_id: str) -> OAuth2Client | None:
+    return db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+
+
+def find_token(token_string: str, hint: str | None = None) -> OAuth2Token | None:
+    """The token whose access or refresh token is `token_string`; `matched` says which."""
+    digest = hash_secret(token_string)
+    columns = {"access_token": OAuth2Token.access_token_hash, "refresh_token": OAuth2Token.refresh_token_hash}
+    for kind in ([hint] if hint in columns else []) + [k for k in columns if k != hint]:
+        token = db.session.scalar(select(OAuth2Token).where(columns[kind] == digest))
+        if token is not None:
+            token.matched = kind  # type: ignore[attr-defined]
+            return token
+    return None
+
+
+def revoke_family(family_id: str) -> None:
+    now = int(time.time())
+    db.session.execute(
+        update(OAuth2Token)
+        .where(OAuth2Token.family_id == family_id)
+        .values(access_token_revoked_at=now, refresh_token_revoked_at=now)
+    )
+
+
+def revoke_user_tokens(user_id: int) -> None:
+    now = int(time.time())
+    db.session.execute(
+        update(OAuth2Token)
+        .where(OAuth2Token.user_id == user_id)
+        .values(access_token_revoked_at=now, refresh_token_revoked_at=now)
+    )
+
+
+def save_token(token: dict[str, Any], request: Any) -> None:
+    """Store the hashes of a new token; when refreshing, retire the old refresh token in the same commit."""
+    now = int(time.time())
+    previous: OAuth2Token | None = request.refresh_token
+    if previous is not None:
+        previous.refresh_token_revoked_at = now
+    refresh = token.get("refresh_token")
+    user = request.user or request.client.owner  # client_credentials act as the client's owner
+    db.session.add(
+        OAuth2Token(
+            client_id=request.client.client_id,
+            user_id=user.id if user else None,
+            access_token_hash=hash_secret(token["access_token"]),
+            refresh_token_hash=hash_secret(refresh) if refresh else None,
+            family_id=previous.family_id if previous else generate_secret(16),
+            scope=token.get("scope", ""),
+            issued_at=now,
+            expires_in=token["expires_in"],
+            refresh_token_expires_at=now + current_app.config["REFRESH_TOKEN_EXPIRES_IN"]
+            if refresh
+            else None,
+        )
+    )
+    db.session.commit()
+
+
+def authenticate_public_client(query: Any, request: Any) -> OAuth2Client | None:
+    """The `none` method: a client id alone, in the body or as HTTP Basic with an empty secret.
+
+    Swagger UI sends `Authorization: Basic base64("documentation:")`; that is
+    accepted for public clients only, never in place of a confidential secret.
+    """
+    client_id = request.payload.client_id
+    if request.payload.data.get("client_secret"):
+        return None
+    basic_id, basic_secret = extract_basic_authorization(request.headers)
+    if basic_id:
+        if basic_secret or (client_id and client_id != basic_id):
+            return None
+        client_id = basic_id
+    client = query(client_id) if client_id else None
+    return client if client is not None and not client.confidential else None
+
+
+def _active_user(user: Any) -> Any:
+    return user if user is not None and not user.is_deleted else None
+
+
+class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    def authenticate_user(self, username: str, password: str) -> Any:
+        user = users.authenticate(username, password)
+        if user is None:
+            raise InvalidGrantError("Invalid username or password.")
+        return user
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> OAuth2Token | None:
+        token = db.session.scalar(
+            select(OAuth2Token)
+            .where(OAuth2Token.refresh_token_hash == hash_secret(refresh_token))
+            .with_for_update()
+        )
+        if token is None:
+            return None
+        if token.refresh_token_revoked_at:
+            # A used refresh token came back: someone holds a copy. End the whole chain.
+            revoke_family(token.family_id)
+            db.session.commit()
+            return None
+        return token if token.is_refresh_usable() else None
+
+    def authenticate_user(self, refresh_token: OAuth2Token) -> Any:
+        return _active_user(refresh_token.user)
+
+    def revoke_old_credential(self, refresh_token: OAuth2Token) -> None:
+        """Nothing left to do: `save_token` retired it in the same commit as the new token."""
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        data = request.payload.data
+        db.session.add(
+            OAuth2AuthorizationCode(
+                code_hash=hash_secret(code),
+                client_id=request.client.client_id,
+                user_id=request.user.id,
+                redirect_uri=request.payload.redirect_uri or "",
+                scope=request.client.get_allowed_scope(request.payload.scope),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                expires_at=int(time.time()) + current_app.config["AUTHORIZATION_CODE_EXPIRES_IN"],
+            )
+        )
+        db.session.commit()
+
+    def query_authorization_code(self, code: str, client: OAuth2Client) -> OAuth2AuthorizationCode | None:
+        row = db.session.scalar(
+            select(OAuth2AuthorizationCode).where(
+                OAuth2AuthorizationCode.code_hash == hash_secret(code),
+                OAuth2AuthorizationCode.client_id == client.client_id,
+            )
+        )
+        return row if row is not None and not row.is_expired() else None
+
+    def delete_authorization_code(self, authorization_code: OAuth2AuthorizationCode) -> None:
+        db.session.delete(authorization_code)
+        db.session.commit()
+
+    def authenticate_user(self, authorization_code: OAuth2AuthorizationCode) -> Any:
+        return _active_user(authorization_code.user)
+
+
+class S256CodeChallenge(CodeChallenge):
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+
+class HashedRevocationEndpoint(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> OAuth2Token | None:
+        return find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: OAuth2Token, request: Any) -> None:
+        """Revoking a refresh token ends its whole chain; an access token, just itself."""
+        if token.matched == "refresh_token":  # type: ignore[attr-defined]
+            revoke_family(token.family_id)
+        else:
+            token.access_token_revoked_at = int(time.time())
+        db.session.commit()
+
+
+class HashedIntrospectionEndpoint(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> OAuth2Token | None:
+        return find_token(token_string, token_type_hint)
+
+    def check_permission(self, token: OAuth2Token, client: OAuth2Client, request: Any) -> bool:
+        """A client may inspect its own tokens; a client owned by an admin, any token."""
+        return token.client_id == client.client_id or bool(client.owner and client.owner.is_admin)
+
+    def introspect_token(self, token: OAuth2Token) -> dict[str, Any]:
+        return {
+            "active": True,
+            "client_id": token.client_id,
+            "token_type": "Bearer",
+            "username": token.user.username if token.user else None,
+            "sub": str(token.user_id) if token.user_id else None,
+            "scope": token.scope,
+            "iat": token.issued_at,
+            "exp": token.get_expires_at(),
+        }
+
+
+class HashedBearerTokenValidator(BearerTokenValidator):
+    def authenticate_token(self, token_string: str) -> OAuth2Token | None:
+        return db.session.scalar(
+            select(OAuth2Token).where(OAuth2Token.access_token_hash == hash_secret(token_string))
+        )
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(app.config["OAUTH2_SCOPES"]))
+    app.config.setdefault(
+        "OAUTH2_TOKEN_EXPIRES_IN", dict.fromkeys(GRANT_TYPES, app.config["ACCESS_TOKEN_EXPIRES_IN"])
+    )
+    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    server.register_client_auth_method("none", authenticate_public_client)
+    server.register_grant(PasswordGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+    server.register_endpoint(HashedRevocationEndpoint)
+    server.register_endpoint(HashedIntrospectionEndpoint)
+    app.extensions["parley.authorization"] = server
+    protector.register_token_validator(HashedBearerTokenValidator(realm="parley"))
+
+
+def authorization_server() -> AuthorizationServer:
+    return current_app.extensions["parley.authorization"]

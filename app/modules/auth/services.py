@@ -1,0 +1,105 @@
+"""OAuth2 clients: the built-in ones, and those users register for their own programs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from app.extensions.api import abort
+from app.extensions.database import db
+from app.extensions.security import generate_secret, hash_secret
+from app.modules.users.models import User
+from app.modules.users.signals import user_deleted
+
+from .models import OAuth2AuthorizationCode, OAuth2Client, OAuth2Token
+from .server import revoke_user_tokens
+
+BUILTIN_CLIENTS: dict[str, dict[str, Any]] = {
+    "documentation": {
+        "name": "Swagger UI",
+        "grant_types": ["password", "refresh_token"],
+        "redirect_uris": [],
+    },
+    "web": {
+        "name": "Parley web client",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "redirect_uris": ["/"],
+    },
+}
+
+
+def all_scopes() -> str:
+    return " ".join(current_app.config["OAUTH2_SCOPES"])
+
+
+def ensure_builtin_clients() -> None:
+    """Create the public `documentation` and `web` clients if they are missing."""
+    for client_id, spec in BUILTIN_CLIENTS.items():
+        if db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id)) is None:
+            db.session.add(OAuth2Client(client_id=client_id, confidential=False, scope=all_scopes(), **spec))
+    db.session.commit()
+
+
+def list_clients(owner: User) -> list[OAuth2Client]:
+    return list(
+        db.session.scalars(
+            select(OAuth2Client).where(OAuth2Client.owner_id == owner.id).order_by(OAuth2Client.id)
+        )
+    )
+
+
+def create_client(
+    owner: User,
+    *,
+    name: str,
+    confidential: bool = True,
+    redirect_uris: list[str] | None = None,
+    scope: str | None = None,
+) -> tuple[OAuth2Client, str | None]:
+    """Register a client for `owner`; returns it with its secret, the only time the secret exists in clear."""
+    grant_types = ["password", "refresh_token", "authorization_code"]
+    if confidential:
+        grant_types.append("client_credentials")
+    secret = generate_secret() if confidential else None
+    client = OAuth2Client(
+        client_id=generate_secret(18),
+        client_secret_hash=hash_secret(secret) if secret else None,
+        name=name,
+        owner_id=owner.id,
+        confidential=confidential,
+        redirect_uris=redirect_uris or [],
+        grant_types=grant_types,
+        scope=scope or all_scopes(),
+    )
+    db.session.add(client)
+    db.session.commit()
+    return client, secret
+
+
+def get_own_client_or_404(owner: User, client_id: str) -> OAuth2Client:
+    client = db.session.scalar(
+        select(OAuth2Client).where(OAuth2Client.client_id == client_id, OAuth2Client.owner_id == owner.id)
+    )
+    if client is None:
+        abort(404, "No such client.")
+    return client
+
+
+def delete_client(client: OAuth2Client) -> None:
+    """Remove the client; the tokens it was issued stop working with it."""
+    db.session.execute(delete(OAuth2Token).where(OAuth2Token.client_id == client.client_id))
+    db.session.execute(
+        delete(OAuth2AuthorizationCode).where(OAuth2AuthorizationCode.client_id == client.client_id)
+    )
+    db.session.delete(client)
+    db.session.commit()
+
+
+@user_deleted.connect
+def _forget_deleted_user(user: User) -> None:
+    """A deleted account keeps no working token and no client."""
+    revoke_user_tokens(user.id)
+    for client in list_clients(user):
+        db.session.delete(client)

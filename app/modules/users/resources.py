@@ -1,0 +1,71 @@
+"""/api/v1/users: sign-up, search, your own account, public profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, url_for
+from flask.views import MethodView
+
+from app.extensions import limiter
+from app.extensions.api import Blueprint, paginate_query
+from app.extensions.auth import current_user
+
+from . import services
+from .models import User
+from .parameters import DeleteMeParameters, SignUpParameters, UpdateMeParameters, UserSearchParameters
+from .schemas import MeSchema, UserSchema
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts and profiles")
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.auth_required("users:read")
+    @blp.arguments(UserSearchParameters, location="query")
+    @blp.response(200, UserSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[User]:
+        """Search users by username or display-name prefix"""
+        return paginate_query(services.search_statement(args.get("q")), pagination_parameters)
+
+    @limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])
+    @blp.arguments(SignUpParameters)
+    @blp.response(201, MeSchema)
+    @blp.doc(responses={"409": "CONFLICT", "429": "TOO_MANY_REQUESTS"})
+    def post(self, args: dict[str, Any]) -> tuple[User, int, dict[str, str]]:
+        """Sign up; the new user joins `general`"""
+        user = services.create_user(**args)
+        return user, 201, {"Location": url_for("users.UserById", user_id=user.id)}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.auth_required("users:read")
+    @blp.response(200, MeSchema)
+    def get(self) -> User:
+        """Your own profile"""
+        return current_user
+
+    @blp.auth_required("users:write")
+    @blp.arguments(UpdateMeParameters)
+    @blp.response(200, MeSchema)
+    def patch(self, args: dict[str, Any]) -> User:
+        """Change your profile; `password` and `email` need `current_password`"""
+        return services.update_profile(current_user, args)
+
+    @blp.auth_required("users:write")
+    @blp.arguments(DeleteMeParameters)
+    @blp.response(204)
+    def delete(self, args: dict[str, Any]) -> None:
+        """Delete your account: every token is revoked, your messages stay under a deleted user"""
+        services.delete_account(current_user, args["current_password"])
+
+
+@blp.route("/<int:user_id>")
+class UserById(MethodView):
+    @blp.auth_required("users:read")
+    @blp.response(200, UserSchema)
+    def get(self, user_id: int) -> User:
+        """A public profile (email only for yourself and admins)"""
+        return services.get_or_404(user_id)

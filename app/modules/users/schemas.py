@@ -1,0 +1,47 @@
+"""How users are shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields
+from marshmallow.utils import missing
+
+from app.extensions.auth import current_user
+from app.extensions.schemas import Schema
+
+DELETED_USERNAME = "deleted-user"
+DELETED_DISPLAY_NAME = "Deleted user"
+
+
+class UserSchema(Schema):
+    """A public profile; `email` appears only for the user themself and for admins."""
+
+    id = fields.Integer(dump_only=True)
+    username = fields.Method("get_username", metadata={"type": "string", "example": "alice"})
+    display_name = fields.Method("get_display_name", metadata={"type": "string", "nullable": True})
+    created_at = fields.DateTime(dump_only=True)
+    deleted = fields.Method("get_deleted", metadata={"type": "boolean"})
+    email = fields.Method(
+        "get_email",
+        metadata={"type": "string", "nullable": True, "description": "Only for yourself and admins."},
+    )
+
+    def get_username(self, user: Any) -> str:
+        return DELETED_USERNAME if user.is_deleted else user.username
+
+    def get_display_name(self, user: Any) -> str | None:
+        return DELETED_DISPLAY_NAME if user.is_deleted else user.display_name
+
+    def get_deleted(self, user: Any) -> bool:
+        return user.is_deleted
+
+    def get_email(self, user: Any) -> Any:
+        viewer = current_user._get_current_object()
+        if viewer is not None and (viewer.id == user.id or viewer.is_admin):
+            return user.email
+        return missing
+
+
+class MeSchema(UserSchema):
+    is_admin = fields.Boolean(dump_only=True)

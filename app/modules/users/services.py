@@ -1,0 +1,114 @@
+"""Account operations: each commits once, and tells other modules through signals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions.api import abort
+from app.extensions.database import db, utcnow
+from app.extensions.security import hash_password, verify_password
+
+from .models import User
+from .signals import user_created, user_deleted
+
+
+def get_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username_key == username.lower()))
+
+
+def get_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, "No such user.")
+    return user
+
+
+def create_user(
+    username: str,
+    password: str,
+    *,
+    email: str | None = None,
+    display_name: str | None = None,
+    is_admin: bool = False,
+) -> User:
+    """Add an account; other modules (rooms: join `general`) act in the same transaction."""
+    if get_by_username(username) is not None:
+        abort(409, "That username is taken.", errors={"json": {"username": ["Already taken."]}})
+    user = User(
+        username=username,
+        username_key=username.lower(),
+        email=email,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+    )
+    db.session.add(user)
+    try:
+        db.session.flush()
+        user_created.send(user)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        abort(409, "That username is taken.", errors={"json": {"username": ["Already taken."]}})
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user for these credentials, or None; upgrades the hash if its parameters are old."""
+    user = get_by_username(username)
+    ok, new_hash = verify_password(password, user.password_hash if user else None)
+    if not ok or user is None:
+        return None
+    if new_hash:
+        user.password_hash = new_hash
+        db.session.commit()
+    return user
+
+
+def _require_current_password(user: User, current_password: str | None) -> None:
+    if current_password is None:
+        abort(
+            422,
+            "current_password is required for this change.",
+            errors={"json": {"current_password": ["Required to change password or email."]}},
+        )
+    if not verify_password(current_password, user.password_hash)[0]:
+        abort(403, "The current password is wrong.")
+
+
+def update_profile(user: User, changes: dict[str, Any]) -> User:
+    current_password = changes.pop("current_password", None)
+    if "password" in changes or ("email" in changes and changes["email"] != user.email):
+        _require_current_password(user, current_password)
+    if "password" in changes:
+        user.password_hash = hash_password(changes.pop("password"))
+    for field, value in changes.items():
+        setattr(user, field, value)
+    db.session.commit()
+    return user
+
+
+def delete_account(user: User, current_password: str) -> None:
+    """Anonymise the account: the row stays as the author of its messages, shown as deleted."""
+    _require_current_password(user, current_password)
+    user_deleted.send(user)
+    user.username = user.username_key = user.email = user.display_name = None
+    user.password_hash = None
+    user.deleted_at = utcnow()
+    db.session.commit()
+
+
+def search_statement(q: str | None) -> Any:
+    stmt = select(User).where(User.deleted_at.is_(None)).order_by(User.username_key)
+    if q:
+        prefix = q.lower()
+        stmt = stmt.where(
+            or_(
+                User.username_key.startswith(prefix, autoescape=True),
+                db.func.lower(User.display_name).startswith(prefix, autoescape=True),
+            )
+        )
+    return stmt

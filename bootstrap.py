@@ -1,0 +1,68 @@
+"""Run a command inside the project's virtualenv, creating it on first use.
+
+Standard library only: this runs before any dependency is installed, so that
+`python3 server.py` and `python3 -m tests` work on a fresh clone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("PARLEY_VENV", ROOT / ".venv"))
+
+
+def _venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _in_any_virtualenv() -> bool:
+    return sys.prefix != sys.base_prefix
+
+
+def ensure_venv(requirements: str) -> None:
+    """Re-exec the current command in `.venv`, installing `requirements` if they changed.
+
+    Does nothing inside any virtualenv (a container image, an activated venv)
+    or when `PARLEY_NO_BOOTSTRAP` is set: then the caller manages packages.
+    """
+    if os.environ.get("PARLEY_NO_BOOTSTRAP") or _in_any_virtualenv():
+        return
+    req_path = ROOT / requirements
+    digest = _requirements_digest(req_path)
+    stamp = VENV / f".installed-{req_path.stem}"
+    if not _venv_python().exists():
+        print(f"parley: creating virtualenv in {VENV}", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if not stamp.exists() or stamp.read_text() != digest:
+        print(f"parley: installing {requirements}", file=sys.stderr)
+        subprocess.run(  # noqa: S603  (our own venv python, fixed arguments)
+            [
+                str(_venv_python()),
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "-q",
+                "-r",
+                str(req_path),
+            ],
+            check=True,
+        )
+        stamp.write_text(digest)
+    os.execv(str(_venv_python()), [str(_venv_python()), *sys.orig_argv[1:]])  # noqa: S606
+
+
+def _requirements_digest(path: Path) -> str:
+    """Hash a requirements file together with the files it includes with `-r`."""
+    h = hashlib.sha256()
+    for line in path.read_text().splitlines():
+        h.update(line.encode())
+        if line.startswith("-r "):
+            h.update(_requirements_digest(path.parent / line[3:].strip()).encode())
+    return h.hexdigest()

@@ -1,0 +1,115 @@
+"""Configuration classes, selected by name (`PARLEY_CONFIG` or `create_app(name)`).
+
+Every default of the API contract is a setting here; deployment-specific ones
+(`SECRET_KEY`, `DATABASE_URL`, `REDIS_URL`, `PARLEY_HOST`, `PARLEY_PORT`) come
+from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_DATABASE_URL = f"sqlite:///{BASE_DIR / 'instance' / 'parley.db'}"
+DEV_SECRET_KEY = "parley-development-key-not-for-production"  # noqa: S105
+
+ALL_SCOPES = {
+    "users:read": "Read user profiles",
+    "users:write": "Change your profile, report users",
+    "rooms:read": "Read rooms and members",
+    "rooms:write": "Create, join and manage rooms",
+    "messages:read": "Read messages",
+    "messages:write": "Send, edit and delete messages",
+    "auth:read": "List your OAuth2 clients",
+    "auth:write": "Create and delete your OAuth2 clients",
+}
+
+
+class BaseConfig:
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    REDIS_URL = os.environ.get("REDIS_URL")
+    HOST = os.environ.get("PARLEY_HOST", "127.0.0.1")
+    PORT = int(os.environ.get("PARLEY_PORT", "8000"))
+    # Migrate and seed on start-up, so a fresh database needs no manual step.
+    AUTO_UPGRADE_DATABASE = True
+    # Behind a TLS-terminating proxy: number of proxies to trust for X-Forwarded-*.
+    PROXY_FIX_HOPS = int(os.environ.get("PARLEY_PROXY_HOPS", "0"))
+
+    ENABLED_MODULES = ("auth", "users", "rooms")
+
+    # Limits
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # the largest upload plus multipart framing
+    MAX_JSON_BODY_BYTES = 64 * 1024
+    MAX_PAGE_SIZE = 100
+
+    # OAuth2
+    ACCESS_TOKEN_EXPIRES_IN = 3600
+    REFRESH_TOKEN_EXPIRES_IN = 30 * 24 * 3600
+    AUTHORIZATION_CODE_EXPIRES_IN = 300
+    OAUTH2_SCOPES = ALL_SCOPES
+    OAUTH2_REFRESH_TOKEN_GENERATOR = True
+
+    # Passwords: argon2id, OWASP's second recommended profile (19 MiB, t=2, p=1).
+    ARGON2_MEMORY_COST = 19 * 1024
+    ARGON2_TIME_COST = 2
+    ARGON2_PARALLELISM = 1
+
+    # Rate limits (Flask-Limiter notation), per client IP
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    TOKEN_RATE_LIMIT = "20/minute"  # noqa: S105
+    SIGNUP_RATE_LIMIT = "10/hour"
+
+    # Rooms and moderation defaults from the API contract
+    GENERAL_ROOM_NAME = "general"
+    GENERAL_MESSAGE_TTL_SECONDS = 3600
+
+    # OpenAPI / Swagger UI (flask-smorest)
+    API_TITLE = "Parley"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Refuse settings that are unsafe for this environment."""
+
+
+class DevelopmentConfig(BaseConfig):
+    SECRET_KEY = BaseConfig.SECRET_KEY or DEV_SECRET_KEY
+
+
+class TestingConfig(BaseConfig):
+    TESTING = True
+    SECRET_KEY = "parley-testing-key"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    RATELIMIT_ENABLED = False
+    AUTO_UPGRADE_DATABASE = False
+    # Cheap hashes keep the suite fast; production parameters are tested separately.
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_TIME_COST = 1
+
+
+class ProductionConfig(BaseConfig):
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set in production")
+        if config["SQLALCHEMY_DATABASE_URI"] == DEFAULT_DATABASE_URL:
+            raise RuntimeError("DATABASE_URL must be set in production (the default path is for development)")
+
+
+CONFIGS: dict[str, type[BaseConfig]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,136 @@
+"""Fixtures: one migrated database per session, emptied and re-seeded after every test.
+
+Users and tokens are made through the HTTP API, as a client would.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from app import create_app, modules
+from app.extensions import db
+from app.provisioning import prepare_database
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    import os
+
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'parley.db'}"
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    prepare_database(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app: Flask) -> Iterator[None]:
+    yield
+    with app.app_context():
+        db.session.remove()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        modules.seed()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def basic(client_id: str, secret: str = "") -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class User:
+    """A signed-up user and a password-grant token with every scope."""
+
+    client: FlaskClient
+    id: int
+    username: str
+    password: str
+    token: str
+    refresh_token: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+    def token_with(self, scope: str) -> str:
+        return password_token(self.client, self.username, self.password, scope=scope)["access_token"]
+
+
+def password_token(client: FlaskClient, username: str, password: str, **extra: str) -> dict[str, Any]:
+    response = client.post(
+        "/auth/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": "documentation",
+            "username": username,
+            "password": password,
+            **extra,
+        },
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def make_user(client: FlaskClient) -> Callable[..., User]:
+    """Sign a user up through the API and log them in with the password grant."""
+
+    def make(username: str, password: str = PASSWORD, **profile: Any) -> User:
+        response = client.post("/api/v1/users", json={"username": username, "password": password, **profile})
+        assert response.status_code == 201, response.get_json()
+        tokens = password_token(client, username, password)
+        return User(
+            client,
+            response.get_json()["id"],
+            username,
+            password,
+            tokens["access_token"],
+            tokens["refresh_token"],
+            response.get_json(),
+        )
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user: Callable[..., User]) -> User:
+    return make_user("alice", display_name="Alice")
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., User]) -> User:
+    return make_user("bob", display_name="Bob")
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app on a real socket, for third-party HTTP clients and the browser."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()

@@ -1,0 +1,85 @@
+"""Service endpoints and the error shape shared by every endpoint."""
+
+from app import create_app
+
+
+def test_healthz_answers_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_database(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["database"] == "ok"
+
+
+def test_every_response_carries_a_request_id(client):
+    assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
+
+
+def test_a_well_formed_incoming_request_id_is_kept(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "edge-42"}).headers["X-Request-ID"] == "edge-42"
+
+
+def test_unknown_path_is_a_json_404(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json()["code"] == 404
+    assert response.get_json()["status"] == "Not Found"
+    assert response.get_json()["message"]
+
+
+def test_wrong_method_is_a_json_405(client):
+    response = client.put("/api/v1/users")
+    assert response.status_code == 405
+    assert response.get_json()["code"] == 405
+    assert "Allow" in response.headers
+
+
+def test_malformed_json_is_a_400_naming_the_body(client):
+    response = client.post("/api/v1/users", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == {"json": ["Invalid JSON body."]}
+
+
+def test_a_form_body_where_json_is_expected_is_a_400(client):
+    response = client.post("/api/v1/users", data={"username": "alice", "password": "x" * 10})
+    assert response.status_code == 400
+    assert "Content-Type" in response.get_json()["errors"]["headers"]
+
+
+def test_a_body_over_the_limit_is_a_json_413(client, app):
+    size = app.config["MAX_JSON_BODY_BYTES"] + 1
+    response = client.post(
+        "/api/v1/users", data='{"username": "' + "a" * size + '"}', content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.get_json()["code"] == 413
+
+
+def test_a_body_over_the_request_limit_is_a_json_413(client, app):
+    response = client.post(
+        "/api/v1/users",
+        data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
+        content_type="application/octet-stream",
+    )
+    assert response.status_code == 413
+    assert response.is_json
+
+
+def test_an_unhandled_exception_is_a_json_500_logged_with_the_request_id(caplog):
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://", PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom", headers={"X-Request-ID": "trace-500"})
+    assert response.status_code == 500
+    assert response.get_json()["code"] == 500
+    assert "secret internals" not in response.get_data(as_text=True)
+    logged = [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]
+    assert logged and all(r.request_id == "trace-500" for r in logged)
