@@ -1,0 +1,20 @@
+"""Invoke tasks: `invoke --list`. Run them from the virtualenv (`.venv/bin/invoke`)."""
+
+import sys
+from pathlib import Path
+
+from invoke import Collection
+
+# invoke imports this package by path; the application lives beside it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from . import clients, database, dev, openapi, server, users
+
+app = Collection("app")
+app.add_task(server.run)
+app.add_collection(Collection.from_module(database, name="db"))
+app.add_collection(Collection.from_module(users))
+app.add_collection(Collection.from_module(clients))
+app.add_collection(Collection.from_module(openapi))
+
+ns = Collection(app, dev.test, dev.lint)
