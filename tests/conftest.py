@@ -129,7 +129,7 @@ def bob(make_user: Callable[..., User]) -> User:
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a real socket, for third-party HTTP clients and the browser."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

@@ -33,9 +33,10 @@ class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        # First, so that its swagger_ui.html (pre-filled client id) wins over smorest's.
+        app.register_blueprint(_swagger_assets)
         super().init_app(app, *args, **kwargs)
         app.before_request(_refuse_oversized_body)
-        app.register_blueprint(_swagger_assets)
         self._add_oauth2_security_scheme(app)
 
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:

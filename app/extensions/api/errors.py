@@ -37,4 +37,6 @@ def _default_message(error: HTTPException) -> str:
         return "The server hit an unexpected error; it has been logged."
     if error.code == 422:
         return "The request has invalid fields."
+    if error.code == 429:
+        return f"Too many requests (limit: {error.description}); retry after the Retry-After delay."
     return error.description or error.name or "Error"

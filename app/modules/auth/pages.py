@@ -89,9 +89,9 @@ def authorize() -> ResponseReturnValue:
 
 def _safe_next(target: str | None) -> str:
     """Only ever send the browser back to our own authorize page."""
-    authorize_path = url_for(".authorize")
-    if target and urlsplit(target).path == authorize_path and not urlsplit(target).netloc:
-        return target
+    parts = urlsplit(target or "")
+    if not parts.scheme and not parts.netloc and parts.path == url_for(".authorize"):
+        return target  # type: ignore[return-value]
     return "/"
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization, scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -115,11 +115,24 @@ def authenticate_public_client(query: Any, request: Any) -> OAuth2Client | None:
     return client if client is not None and not client.confidential else None
 
 
+class ClientScopeMixin:
+    """Refuse scopes the client was not registered for, rather than silently dropping them."""
+
+    request: Any
+    server: Any
+
+    def validate_requested_scope(self) -> None:
+        scope = self.request.payload.scope
+        self.server.validate_requested_scope(scope)
+        if scope and set(scope_to_list(scope)) - set(scope_to_list(self.request.client.scope)):
+            raise InvalidScopeError("The client is not registered for some of these scopes.")
+
+
 def _active_user(user: Any) -> Any:
     return user if user is not None and not user.is_deleted else None
 
 
-class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
+class PasswordGrant(ClientScopeMixin, grants.ResourceOwnerPasswordCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
 
     def authenticate_user(self, username: str, password: str) -> Any:
@@ -129,7 +142,7 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
         return user
 
 
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+class ClientCredentialsGrant(ClientScopeMixin, grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
 
@@ -159,7 +172,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         """Nothing left to do: `save_token` retired it in the same commit as the new token."""
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class AuthorizationCodeGrant(ClientScopeMixin, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
 
     def save_authorization_code(self, code: str, request: Any) -> None:
@@ -196,7 +209,22 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class S256CodeChallenge(CodeChallenge):
+    """PKCE with S256 only, checked when the code is requested, not just when it is redeemed.
+
+    Authlib lets a public client skip the challenge at the authorization endpoint,
+    and takes a challenge without a method as `plain`: both are refused here.
+    """
+
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if data.get("code_challenge"):
+            if data.get("code_challenge_method") != "S256":
+                raise InvalidRequestError("code_challenge_method must be S256.")
+        elif not grant.request.client.confidential:
+            raise InvalidRequestError("Public clients must send a PKCE code_challenge (S256).")
+        super().validate_code_challenge(grant, redirect_uri)
 
 
 class HashedRevocationEndpoint(RevocationEndpoint):
@@ -223,6 +251,14 @@ class HashedIntrospectionEndpoint(IntrospectionEndpoint):
     def check_permission(self, token: OAuth2Token, client: OAuth2Client, request: Any) -> bool:
         """A client may inspect its own tokens; a client owned by an admin, any token."""
         return token.client_id == client.client_id or bool(client.owner and client.owner.is_admin)
+
+    def create_introspection_payload(self, token: OAuth2Token | None) -> dict[str, Any]:
+        """A refresh token is judged by its own state and expiry, not by its access token's."""
+        if token is None or token.matched != "refresh_token":  # type: ignore[attr-defined]
+            return super().create_introspection_payload(token)
+        if not token.is_refresh_usable():
+            return {"active": False}
+        return {**self.introspect_token(token), "exp": token.refresh_token_expires_at}
 
     def introspect_token(self, token: OAuth2Token) -> dict[str, Any]:
         return {

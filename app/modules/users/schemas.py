@@ -44,4 +44,9 @@ class UserSchema(Schema):
 
 
 class MeSchema(UserSchema):
+    """The account as its owner sees it: at sign-up and at `/users/me`."""
+
     is_admin = fields.Boolean(dump_only=True)
+
+    def get_email(self, user: Any) -> Any:
+        return user.email

@@ -1,0 +1,43 @@
+"""Configuration safety and start-up provisioning."""
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from app.extensions import db
+from app.modules.auth.models import OAuth2Client
+from app.modules.rooms.models import Room
+from app.provisioning import prepare_database
+from config import DEFAULT_DATABASE_URL, DEV_SECRET_KEY
+
+
+@pytest.mark.parametrize("secret", [None, "", DEV_SECRET_KEY])
+def test_production_refuses_to_start_without_a_real_secret_key(secret):
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production", SECRET_KEY=secret, SQLALCHEMY_DATABASE_URI="sqlite:////tmp/prod.db")
+
+
+def test_production_refuses_the_default_database_path():
+    with pytest.raises(RuntimeError, match="DATABASE_URL"):
+        create_app("production", SECRET_KEY="s" * 32, SQLALCHEMY_DATABASE_URI=DEFAULT_DATABASE_URL)
+
+
+def test_production_starts_with_a_secret_key_and_a_database():
+    app = create_app("production", SECRET_KEY="s" * 32, SQLALCHEMY_DATABASE_URI="sqlite:////tmp/prod.db")
+    assert app.config["SECRET_KEY"] == "s" * 32
+
+
+def test_development_works_with_no_settings_at_all():
+    assert create_app("development").config["SECRET_KEY"]
+
+
+def test_provisioning_a_fresh_database_twice_seeds_once(tmp_path):
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'nested' / 'fresh.db'}")
+    prepare_database(app)
+    prepare_database(app)
+    with app.app_context():
+        client_ids = db.session.scalars(select(OAuth2Client.client_id).order_by(OAuth2Client.client_id))
+        assert list(client_ids) == ["documentation", "web"]
+        assert db.session.scalar(select(func.count()).select_from(Room).where(Room.name == "general")) == 1
+        general = db.session.scalar(select(Room).where(Room.name == "general"))
+        assert (general.kind, general.message_ttl_seconds) == ("public", 3600)

@@ -1,0 +1,282 @@
+"""The OpenAPI document, and Swagger UI served from this server and used in a real browser."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = Path("/tmp/swagger.png")
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+SIGN_UP = ("post", "/api/v1/users")
+# The contract's scopes (API.md), spelled out so that the test does not follow the code.
+SCOPES = {
+    "users:read",
+    "users:write",
+    "rooms:read",
+    "rooms:write",
+    "messages:read",
+    "messages:write",
+    "auth:read",
+    "auth:write",
+}
+ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js")
+REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)""")
+
+
+# --- the OpenAPI document ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def spec(client: FlaskClient) -> dict[str, Any]:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def deref(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """Follow local `$ref`s (`#/components/...`) until a real object is reached."""
+    seen = 0
+    while "$ref" in node:
+        assert node["$ref"].startswith("#/"), node["$ref"]
+        target: Any = spec
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node, seen = target, seen + 1
+        assert seen < 10, "a $ref cycle"
+    return node
+
+
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], list[dict[str, Any]]]]:
+    """(method, path, operation, parameters including the path item's) for every operation."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                parameters = [
+                    deref(spec, p) for p in item.get("parameters", []) + operation.get("parameters", [])
+                ]
+                yield method, path, operation, parameters
+
+
+def api_operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]]:
+    found = [op for op in operations(spec) if op[1].startswith("/api/v1/")]
+    assert ("get", "/api/v1/users/me") in {(m, p) for m, p, _, _ in found}, "the document looks empty"
+    return found
+
+
+def error_schema_of(spec: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    response = deref(spec, response)
+    return deref(spec, response["content"]["application/json"]["schema"])
+
+
+def test_every_api_operation_but_sign_up_needs_an_oauth2_token_with_scopes(spec: dict[str, Any]) -> None:
+    wrong = []
+    for method, path, operation, _ in api_operations(spec):
+        if (method, path) == SIGN_UP:
+            continue
+        security = operation.get("security", spec.get("security"))
+        scopes = [scope for requirement in security or [] for scope in requirement.get("oauth2", [])]
+        if not security or not all("oauth2" in r for r in security) or not scopes or set(scopes) - SCOPES:
+            wrong.append(f"{method.upper()} {path}: {security}")
+    assert wrong == []
+
+
+def test_sign_up_needs_no_token(spec: dict[str, Any]) -> None:
+    security = spec["paths"]["/api/v1/users"]["post"].get("security", spec.get("security"))
+    assert security in (None, [], [{}])
+
+
+def test_every_protected_operation_documents_401_and_403_as_api_errors(spec: dict[str, Any]) -> None:
+    error = spec["components"]["schemas"]["Error"]
+    missing = [
+        f"{method.upper()} {path} {status}"
+        for method, path, operation, _ in api_operations(spec)
+        if (method, path) != SIGN_UP
+        for status in ("401", "403")
+        if status not in operation["responses"]
+        or error_schema_of(spec, operation["responses"][status]) != error
+    ]
+    assert missing == []
+
+
+def test_every_operation_with_a_path_parameter_documents_404(spec: dict[str, Any]) -> None:
+    with_path_parameters = [
+        (method, path, operation)
+        for method, path, operation, parameters in api_operations(spec)
+        if any(p["in"] == "path" for p in parameters)
+    ]
+    assert with_path_parameters, "expected /users/{user_id} and /auth/clients/{client_id} at least"
+    assert [f"{m.upper()} {p}" for m, p, op in with_path_parameters if "404" not in op["responses"]] == []
+
+
+def test_every_path_template_variable_is_a_documented_path_parameter(spec: dict[str, Any]) -> None:
+    undocumented = [
+        f"{method.upper()} {path}: {name}"
+        for method, path, _, parameters in operations(spec)
+        for name in re.findall(r"{(\w+)}", path)
+        if not any(p["in"] == "path" and p["name"] == name and p.get("required") for p in parameters)
+    ]
+    assert undocumented == []
+
+
+def test_every_operation_with_a_json_body_documents_422(spec: dict[str, Any]) -> None:
+    with_json_bodies = [
+        (method, path, operation)
+        for method, path, operation, _ in operations(spec)
+        if "application/json" in deref(spec, operation.get("requestBody", {})).get("content", {})
+    ]
+    assert with_json_bodies, "expected POST /api/v1/auth/clients at least"
+    assert [f"{m.upper()} {p}" for m, p, op in with_json_bodies if "422" not in op["responses"]] == []
+
+
+def test_the_error_schema_has_code_status_message_and_errors(spec: dict[str, Any]) -> None:
+    error = spec["components"]["schemas"]["Error"]
+
+    assert {"code", "status", "message", "errors"} <= set(error["properties"])
+    assert error["properties"]["code"]["type"] == "integer"
+    assert {"code", "status", "message"} <= set(error["required"])
+
+
+def test_the_oauth2_scheme_is_a_password_flow_at_the_token_endpoint_with_every_scope(
+    spec: dict[str, Any],
+) -> None:
+    scheme = spec["components"]["securitySchemes"]["oauth2"]
+
+    assert scheme["type"] == "oauth2"
+    password = scheme["flows"]["password"]
+    assert password["tokenUrl"] == "/auth/oauth2/token"
+    assert set(password["scopes"]) == SCOPES
+    assert all(password["scopes"].values()), "every scope needs a description"
+
+
+@pytest.mark.parametrize("status", ["400", "401"])
+def test_the_token_endpoint_documents_oauth2_errors(spec: dict[str, Any], status: str) -> None:
+    operation = spec["paths"]["/auth/oauth2/token"]["post"]
+
+    schema = error_schema_of(spec, operation["responses"][status])
+
+    assert {"error", "error_description"} <= set(schema["properties"])
+    assert "error" in schema["required"]
+    assert "code" not in schema["properties"]
+
+
+def test_the_token_endpoint_documents_its_form_body(spec: dict[str, Any]) -> None:
+    body = deref(spec, spec["paths"]["/auth/oauth2/token"]["post"]["requestBody"])
+
+    assert "application/x-www-form-urlencoded" in body["content"]
+    schema = deref(spec, body["content"]["application/x-www-form-urlencoded"]["schema"])
+    assert {"grant_type", "username", "password", "client_id"} <= set(schema["properties"])
+
+
+# --- Swagger UI ----------------------------------------------------------------------------------
+
+
+def test_the_docs_page_refers_only_to_local_assets(client: FlaskClient) -> None:
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+
+    references = REFERENCE.findall(html)
+    assert {name for name in ASSETS if any(r.endswith("/" + name) for r in references)} == set(ASSETS)
+    assert [r for r in references if urlsplit(r).netloc or urlsplit(r).scheme] == []
+    assert re.findall(r"https?://[^\s\"'<>]+", html) == [], "no URL to another host, in markup or script"
+    for reference in references:
+        asset = client.get(urljoin("http://localhost/api/v1/docs", reference))
+        assert asset.status_code == 200, reference
+        assert len(asset.data) > 0
+
+
+def test_the_docs_page_pre_fills_the_documentation_client_id(client: FlaskClient) -> None:
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+
+    assert re.search(r"""initOAuth\(\s*\{[^}]*clientId["']?\s*:\s*["']documentation["']""", html)
+
+
+@pytest.mark.parametrize("name", ASSETS)
+def test_the_swagger_ui_assets_are_served(client: FlaskClient, name: str) -> None:
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    url = next(r for r in REFERENCE.findall(html) if r.endswith("/" + name))
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert response.mimetype.endswith("css" if name.endswith(".css") else "javascript")
+    assert len(response.data) > 10_000
+
+
+def chromium_or_skip() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium for the Swagger UI test")
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); CI runs this test")
+
+
+def test_swagger_ui_logs_in_with_the_password_flow_and_calls_the_api(
+    live_server: str, make_user: Any
+) -> None:
+    chromium_or_skip()
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect, sync_playwright
+
+    user = make_user("swagger_sam")
+    origin = urlsplit(live_server).netloc
+    elsewhere: list[str] = []
+    expect.set_options(timeout=15_000)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1600})
+        page.set_default_timeout(15_000)
+        page.on("request", lambda r: elsewhere.append(r.url) if urlsplit(r.url).netloc != origin else None)
+        try:
+            page.goto(f"{live_server}/api/v1/docs")
+
+            page.locator("button.authorize").first.click()
+            dialog = page.locator(".modal-ux")
+            expect(dialog).to_be_visible()
+            dialog.locator("input[data-name=username]").fill(user.username)
+            dialog.locator("input[data-name=password]").fill(user.password)
+            expect(dialog.locator("input[data-name=clientId]")).to_have_value("documentation")
+            expect(dialog.locator("input[data-name=clientSecret]")).to_have_value("")
+            dialog.get_by_text("select all", exact=True).click()
+            dialog.locator("button.modal-btn.authorize").click()
+            expect(dialog.get_by_role("heading", name="Authorized", exact=True)).to_be_visible()
+            expect(dialog.locator(".errors")).to_have_count(0)
+            dialog.locator("button.btn-done").click()
+            expect(dialog).to_have_count(0)
+
+            operation = page.locator(".opblock-get").filter(
+                has=page.locator('.opblock-summary-path[data-path="/api/v1/users/me"]')
+            )
+            operation.locator(".opblock-summary").click()
+            operation.locator("button.try-out__btn").click()
+            operation.locator("button.execute").click()
+            response = operation.locator(".live-responses-table .response").first
+            expect(response.locator(".response-col_status")).to_have_text("200")
+            expect(response.locator(".response-col_description")).to_contain_text(
+                f'"username": "{user.username}"'
+            )
+        finally:
+            with contextlib.suppress(PlaywrightError):  # for a human to look at, pass or fail
+                page.screenshot(path=str(SCREENSHOT), full_page=True)
+            browser.close()
+    assert [url for url in elsewhere if not url.startswith(("data:", "blob:"))] == [], (
+        "Swagger UI must work offline"
+    )
