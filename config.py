@@ -93,6 +93,8 @@ class TestingConfig(BaseConfig):
     SECRET_KEY = "parley-testing-key"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
+    # Counters of one test run never meet another's, even in a shared Redis.
+    RATELIMIT_KEY_PREFIX = f"parley-test-{os.getpid()}"
     AUTO_UPGRADE_DATABASE = False
     # Cheap hashes keep the suite fast; production parameters are tested separately.
     ARGON2_MEMORY_COST = 1024

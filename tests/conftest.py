@@ -6,7 +6,9 @@ Users and tokens are made through the HTTP API, as a client would.
 from __future__ import annotations
 
 import base64
+import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from app import create_app, modules
@@ -23,10 +27,47 @@ from app.provisioning import prepare_database
 PASSWORD = "correct horse battery"
 
 
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require_service(env: str, what: str) -> str:
+    """The URL in `env`: skipped locally when unset, a failure in CI (which must provide it)."""
+    url = os.environ.get(env)
+    if not url:
+        message = f"{env} is not set: {what} is needed (.ci/run starts it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """A PostgreSQL server URL whose user may create databases (TEST_POSTGRES_URL)."""
+    return require_service("TEST_POSTGRES_URL", "PostgreSQL")
+
+
+@pytest.fixture
+def postgres_database(postgres_admin_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"parley_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis server URL (TEST_REDIS_URL)."""
+    return require_service("TEST_REDIS_URL", "Redis")
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    import os
-
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'parley.db'}"
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     prepare_database(app)

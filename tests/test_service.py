@@ -83,3 +83,29 @@ def test_an_unhandled_exception_is_a_json_500_logged_with_the_request_id(caplog)
     assert "secret internals" not in response.get_data(as_text=True)
     logged = [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]
     assert logged and all(r.request_id == "trace-500" for r in logged)
+
+
+def test_readyz_reports_redis_when_configured(app, redis_url):
+    configured = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=redis_url
+    )
+    body = configured.test_client().get("/readyz").get_json()
+    assert body["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_readyz_is_503_when_redis_is_unreachable(app):
+    unreachable = "redis://127.0.0.1:1/0"
+    configured = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=unreachable
+    )
+    response = configured.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["redis"] == "unreachable"
+
+
+def test_readyz_is_503_when_the_database_is_unreachable():
+    broken = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite:////nonexistent-dir/parley.db")
+    response = broken.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
+    assert response.get_json()["checks"]["database"] == "unreachable"

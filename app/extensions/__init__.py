@@ -9,7 +9,7 @@ from flask_marshmallow import Marshmallow
 from flask_migrate import Migrate
 
 from . import logging as request_logging
-from . import security
+from . import redis, security
 from .api import api
 from .database import db, render_migration_type
 
@@ -23,6 +23,7 @@ limiter = Limiter(key_func=get_remote_address)
 def init_app(app: Flask) -> None:
     request_logging.init_app(app)
     security.init_app(app)
+    redis.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db)
     ma.init_app(app)

@@ -53,22 +53,20 @@ def find_token(token_string: str, hint: str | None = None) -> OAuth2Token | None
     return None
 
 
-def revoke_family(family_id: str) -> None:
+def _revoke_where(condition: Any) -> None:
     now = int(time.time())
     db.session.execute(
-        update(OAuth2Token)
-        .where(OAuth2Token.family_id == family_id)
-        .values(access_token_revoked_at=now, refresh_token_revoked_at=now)
+        update(OAuth2Token).where(condition).values(access_token_revoked_at=now, refresh_token_revoked_at=now)
     )
+
+
+def revoke_family(family_id: str) -> None:
+    """Revoke every token descended from one grant."""
+    _revoke_where(OAuth2Token.family_id == family_id)
 
 
 def revoke_user_tokens(user_id: int) -> None:
-    now = int(time.time())
-    db.session.execute(
-        update(OAuth2Token)
-        .where(OAuth2Token.user_id == user_id)
-        .values(access_token_revoked_at=now, refresh_token_revoked_at=now)
-    )
+    _revoke_where(OAuth2Token.user_id == user_id)
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:
@@ -154,7 +152,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         token = db.session.scalar(
             select(OAuth2Token)
             .where(OAuth2Token.refresh_token_hash == hash_secret(refresh_token))
-            .with_for_update()
+            .with_for_update(of=OAuth2Token)
         )
         if token is None:
             return None

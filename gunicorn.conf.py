@@ -1,0 +1,31 @@
+"""gunicorn settings for Parley: `gunicorn -c gunicorn.conf.py` (also what the Docker image runs).
+
+gevent workers, so that long-lived event streams do not hold a worker each.
+The master migrates and seeds the database once, before any worker starts.
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "wsgi:app"
+bind = f"{os.environ.get('PARLEY_HOST', '127.0.0.1')}:{os.environ.get('PARLEY_PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "gevent"
+# Streams plus the requests beside them; each idle stream costs ~21 KB.
+worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "2000"))
+# SIGTERM: stop accepting, let in-flight requests finish, close streams within this many seconds.
+graceful_timeout = 20
+timeout = 60
+keepalive = 5
+# No gunicorn access log: the application logs each request with its request id.
+control_socket_disable = True
+
+
+def on_starting(server: object) -> None:
+    """Bring the database to the current schema once, in the master, before forking."""
+    from app import create_app
+    from app.provisioning import prepare_database
+
+    app = create_app(os.environ.get("PARLEY_CONFIG", "production"))
+    if app.config["AUTO_UPGRADE_DATABASE"]:
+        prepare_database(app)
