@@ -27,6 +27,7 @@ ALL_SCOPES = {
 
 
 class BaseConfig:
+    ENV_NAME = "base"
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
@@ -85,16 +86,16 @@ class BaseConfig:
 
 
 class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
     SECRET_KEY = BaseConfig.SECRET_KEY or DEV_SECRET_KEY
 
 
 class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "parley-testing-key"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
-    # Counters of one test run never meet another's, even in a shared Redis.
-    RATELIMIT_KEY_PREFIX = f"parley-test-{os.getpid()}"
     AUTO_UPGRADE_DATABASE = False
     # Cheap hashes keep the suite fast; production parameters are tested separately.
     ARGON2_MEMORY_COST = 1024
@@ -102,6 +103,8 @@ class TestingConfig(BaseConfig):
 
 
 class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
     @classmethod
     def validate(cls, config: dict) -> None:
         if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:

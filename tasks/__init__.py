@@ -8,10 +8,14 @@ from invoke import Collection
 # invoke imports this package by path; the application lives beside it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from . import clients, database, dev, openapi, server, users
+from . import clients, database, dependencies, dev, env, openapi, server, users
 
 app = Collection("app")
 app.add_task(server.run)
+app.add_task(server.serve)
+app.add_task(server.jobs)
+app.add_collection(Collection.from_module(env))
+app.add_collection(Collection.from_module(dependencies))
 app.add_collection(Collection.from_module(database, name="db"))
 app.add_collection(Collection.from_module(users))
 app.add_collection(Collection.from_module(clients))

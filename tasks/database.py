@@ -52,3 +52,20 @@ def stamp(c: Context, revision: str = "head") -> None:
     """Record `revision` as applied, without running it."""
     with app_context():
         flask_migrate.stamp(directory=MIGRATIONS, revision=revision)
+
+
+DEMO_PASSWORD = "parley-demo"  # noqa: S105  (development data only)
+
+
+@task(name="init-development-data")
+def init_development_data(c: Context) -> None:
+    """Create demo users (alice, bob, admin; password `parley-demo`): development only."""
+    from app.modules.users import services
+
+    with app_context() as app:
+        if app.config.get("ENV_NAME") != "development":
+            raise SystemExit("error: development data only goes into a development database")
+        for username, admin in (("alice", False), ("bob", False), ("admin", True)):
+            if services.get_by_username(username) is None:
+                services.create_user(username, DEMO_PASSWORD, display_name=username.title(), is_admin=admin)
+                print(f"created {username}")

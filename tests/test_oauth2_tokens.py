@@ -631,6 +631,7 @@ def limited_client(tmp_path) -> Iterator[FlaskClient]:
         SIGNUP_RATE_LIMIT="2/minute",
     )
     prepare_database(limited)
+    limiter.reset()  # counters left by earlier tests in a shared (Redis) storage
     try:
         yield limited.test_client()
     finally:

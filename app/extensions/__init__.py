@@ -8,8 +8,8 @@ from flask_limiter.util import get_remote_address
 from flask_marshmallow import Marshmallow
 from flask_migrate import Migrate
 
+from . import jobs, redis, security
 from . import logging as request_logging
-from . import redis, security
 from .api import api
 from .database import db, render_migration_type
 
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     request_logging.init_app(app)
     security.init_app(app)
     redis.init_app(app)
+    jobs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db)
     ma.init_app(app)

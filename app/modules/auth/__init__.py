@@ -2,13 +2,14 @@
 
 from flask import Flask
 
-from app.extensions import api
+from app.extensions import api, jobs
 
 
 def init_app(app: Flask) -> None:
-    from . import oauth2, pages, resources, server
+    from . import oauth2, pages, resources, server, services
 
     server.init_app(app)
+    jobs.register(app, "auth.purge_dead_credentials", services.purge_dead_credentials)
     api.register_blueprint(oauth2.blp)
     api.register_blueprint(resources.blp)
     app.register_blueprint(pages.blp)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 
 from app.extensions.api import abort
 from app.extensions.database import db
@@ -95,6 +96,25 @@ def delete_client(client: OAuth2Client) -> None:
     )
     db.session.delete(client)
     db.session.commit()
+
+
+def purge_dead_credentials() -> int:
+    """Delete expired authorization codes, and tokens that can no longer be used in any way.
+
+    A retired refresh token is kept until it would have expired: presenting it
+    again must still be recognised as a replay and revoke its chain.
+    """
+    now = int(time.time())
+    codes = db.session.execute(
+        delete(OAuth2AuthorizationCode).where(OAuth2AuthorizationCode.expires_at < now)
+    ).rowcount
+    access_dead = or_(
+        OAuth2Token.access_token_revoked_at > 0, OAuth2Token.issued_at + OAuth2Token.expires_in < now
+    )
+    refresh_dead = or_(OAuth2Token.refresh_token_hash.is_(None), OAuth2Token.refresh_token_expires_at < now)
+    tokens = db.session.execute(delete(OAuth2Token).where(and_(access_dead, refresh_dead))).rowcount
+    db.session.commit()
+    return codes + tokens
 
 
 @user_deleted.connect
