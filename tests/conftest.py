@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from app import create_app, modules
 from app.extensions import db
+from app.modules.auth.models import OAuth2Token
 from app.provisioning import prepare_database
 
 PASSWORD = "correct horse battery"
@@ -133,6 +134,16 @@ def password_token(client: FlaskClient, username: str, password: str, **extra: s
     )
     assert response.status_code == 200, response.get_json()
     return response.get_json()
+
+
+def age_tokens(app: Flask, seconds: int) -> None:
+    """Make every stored token `seconds` older, as if issued that long ago."""
+    with app.app_context():
+        for token in db.session.scalars(select(OAuth2Token)):
+            token.issued_at -= seconds
+            if token.refresh_token_expires_at is not None:
+                token.refresh_token_expires_at -= seconds
+        db.session.commit()
 
 
 @pytest.fixture

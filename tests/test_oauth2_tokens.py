@@ -22,7 +22,7 @@ from app.extensions import db, limiter
 from app.modules.auth.models import OAuth2Token
 from app.modules.users.models import User as UserRow
 from app.provisioning import prepare_database
-from tests.conftest import PASSWORD, basic, bearer, password_token
+from tests.conftest import PASSWORD, age_tokens, basic, bearer, password_token
 
 TOKEN_URL = "/auth/oauth2/token"
 REVOKE_URL = "/auth/oauth2/revoke"
@@ -286,16 +286,6 @@ def test_a_refresh_token_issued_to_another_client_is_refused(client, alice, bob)
 
 HOUR = 3600
 THIRTY_DAYS = 30 * 24 * HOUR
-
-
-def age_tokens(app: Flask, seconds: int) -> None:
-    """Make every stored token `seconds` older, as if issued that long ago."""
-    with app.app_context():
-        for token in db.session.scalars(select(OAuth2Token)):
-            token.issued_at -= seconds
-            if token.refresh_token_expires_at is not None:
-                token.refresh_token_expires_at -= seconds
-        db.session.commit()
 
 
 @pytest.mark.parametrize(("age", "usable"), [(HOUR - 60, True), (HOUR + 1, False)])
