@@ -39,7 +39,7 @@ class BaseConfig:
     # Behind a TLS-terminating proxy: number of proxies to trust for X-Forwarded-*.
     PROXY_FIX_HOPS = int(os.environ.get("PARLEY_PROXY_HOPS", "0"))
 
-    ENABLED_MODULES = ("auth", "users", "rooms")
+    ENABLED_MODULES = ("auth", "users", "rooms", "messages", "events")
 
     # Limits
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # the largest upload plus multipart framing

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.extensions import db
-from app.modules.rooms.services import rooms_of
 from app.modules.users.models import User as UserRow
 from tests.conftest import PASSWORD, bearer, password_token
 
@@ -190,10 +189,11 @@ def test_duplicate_username_is_a_409_case_insensitively(client, alice, taken):
     assert usernames(search(client, alice)) == ["alice"]
 
 
-def test_sign_up_joins_the_general_room(app, alice):
-    with app.app_context():
-        user = db.session.get(UserRow, alice.id)
-        assert [room.name for room in rooms_of(user)] == [app.config["GENERAL_ROOM_NAME"]]
+def test_sign_up_joins_the_general_room(app, client, alice):
+    rooms = client.get("/api/v1/rooms", headers=alice.headers).get_json()
+    assert [(room["name"], room["kind"], room["role"]) for room in rooms] == [
+        (app.config["GENERAL_ROOM_NAME"], "public", "member")
+    ]
 
 
 def test_the_password_is_stored_as_an_argon2id_hash(app, alice):

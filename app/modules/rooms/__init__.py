@@ -1,10 +1,15 @@
-"""Rooms: for now the `general` room and its membership; the REST API comes with the rooms issue."""
+"""Rooms: public, private and direct rooms, roles, invites with approval, read markers."""
 
 from flask import Flask
 
+from app.extensions import api
+
 
 def init_app(app: Flask) -> None:
-    from . import services  # noqa: F401  (connects the account signal handlers)
+    from .resources import blp, invites_blp
+
+    api.register_blueprint(blp)
+    api.register_blueprint(invites_blp)
 
 
 def seed() -> None:

@@ -1,16 +1,19 @@
-"""Rooms and memberships (the rooms issue adds the REST API on top of these)."""
+"""Rooms, memberships with read markers, invite links and join requests."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.extensions.database import UTCDateTime, db, utcnow
+from app.modules.users.models import User
 
 ROOM_KINDS = ("public", "private", "direct")
 ROLES = ("owner", "admin", "member")
+MANAGERS = ("owner", "admin")
 
 
 class Room(db.Model):
@@ -19,11 +22,22 @@ class Room(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     topic: Mapped[str] = mapped_column(String(500), default="")
-    kind: Mapped[str] = mapped_column(String(16), default="private")
+    kind: Mapped[str] = mapped_column(String(16), default="private", index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     message_ttl_seconds: Mapped[int | None] = mapped_column(Integer)
+    # "smaller_id:larger_id" for direct rooms: one room per pair, even under concurrent requests.
+    direct_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    last_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL", use_alter=True)
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    last_message: Mapped[Any] = relationship("Message", foreign_keys=[last_message_id])
+    # Per-caller values, filled by the query that loads the room (see services.rooms_for).
+    member_count: Mapped[int] = query_expression()
+    unread_count: Mapped[int] = query_expression()
+    my_role: Mapped[str | None] = query_expression()
 
 
 class Membership(db.Model):
@@ -33,5 +47,39 @@ class Membership(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), default="member")
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The newest message this member has read; only ever moves forward.
+    last_read_message_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    user: Mapped[User] = relationship(lazy="joined")
 
     __table_args__ = (Index("ix_memberships_user_id_room_id", "user_id", "room_id"),)
+
+
+class Invite(db.Model):
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JoinRequest(db.Model):
+    __tablename__ = "join_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    invite_code: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+    __table_args__ = (Index("ix_join_requests_room_id_status", "room_id", "status"),)

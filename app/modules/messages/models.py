@@ -1,0 +1,38 @@
+"""Messages (the rooms module reads them for unread counts and last messages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions.database import UTCDateTime, db, utcnow
+from app.modules.users.models import User
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    client_msg_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    author: Mapped[User | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        # History pages and unread counts: (room, id) ranges.
+        Index("ix_messages_room_id_id", "room_id", "id"),
+        Index("ix_messages_parent_id_id", "parent_id", "id"),
+        Index("ix_messages_author_id_client_msg_id", "author_id", "client_msg_id", unique=True),
+    )
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None

@@ -1,0 +1,30 @@
+"""How messages are shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields
+
+from app.extensions.schemas import Schema
+from app.modules.users.schemas import UserSchema
+
+
+class AuthorSchema(UserSchema):
+    class Meta:
+        fields = ("id", "username", "display_name")
+
+
+class MessageSchema(Schema):
+    id = fields.Integer()
+    room_id = fields.Integer()
+    author = fields.Nested(AuthorSchema, allow_none=True)
+    body = fields.Method("get_body", metadata={"type": "string"})
+    parent_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    edited_at = fields.DateTime(allow_none=True)
+    deleted = fields.Boolean()
+
+    def get_body(self, message: Any) -> str:
+        """A deleted message stays in history as a tombstone with an empty body."""
+        return "" if message.deleted else message.body

@@ -1,0 +1,272 @@
+"""/api/v1/rooms: rooms, members, invites, join requests and read markers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, url_for
+from flask.views import MethodView
+
+from app.extensions.api import Blueprint, abort, paginate_query
+from app.extensions.auth import current_user
+
+from . import permissions, services
+from .models import Invite, JoinRequest, Membership, Room
+from .parameters import (
+    CreateInviteParameters,
+    CreateRoomParameters,
+    ReadMarkerParameters,
+    RoomListParameters,
+    UpdateMemberParameters,
+    UpdateRoomParameters,
+    UsernameParameters,
+)
+from .schemas import InviteSchema, JoinRequestSchema, MemberSchema, RoomSchema
+
+blp = Blueprint("rooms", __name__, url_prefix="/api/v1/rooms", description="Rooms, members and invites")
+invites_blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Accepting invites")
+
+
+def _created(room: Room) -> tuple[Room, int, dict[str, str]]:
+    return room, 201, {"Location": url_for("rooms.RoomById", room_id=room.id)}
+
+
+@blp.route("")
+class Rooms(MethodView):
+    @blp.auth_required("rooms:read")
+    @blp.arguments(RoomListParameters, location="query")
+    @blp.response(200, RoomSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Room]:
+        """Your rooms, most recently active first; `?scope=public` lists public rooms to join"""
+        return paginate_query(services.list_statement(current_user, args["scope"]), pagination_parameters)
+
+    @blp.auth_required("rooms:write")
+    @blp.arguments(CreateRoomParameters)
+    @blp.response(201, RoomSchema)
+    def post(self, args: dict[str, Any]) -> tuple[Room, int, dict[str, str]]:
+        """Create a room; you are its owner, and `members` join it at once"""
+        return _created(services.create_room(current_user, **args))
+
+
+@blp.route("/direct")
+class DirectRoom(MethodView):
+    @blp.auth_required("rooms:write")
+    @blp.arguments(UsernameParameters)
+    @blp.response(200, RoomSchema)
+    @blp.alt_response(201, schema=RoomSchema, description="Created")
+    def post(self, args: dict[str, Any]) -> Any:
+        """The one direct room of you and `username`: 201 the first time, 200 after"""
+        room, created = services.get_or_create_direct_room(current_user, args["username"])
+        return _created(room) if created else room
+
+
+@blp.route("/<int:room_id>")
+class RoomById(MethodView):
+    @blp.auth_required("rooms:read")
+    @blp.response(200, RoomSchema)
+    def get(self, room_id: int) -> Room:
+        """A room you are in, or any public room"""
+        return services.get_visible_or_404(room_id, current_user)
+
+    @blp.auth_required("rooms:write")
+    @blp.arguments(UpdateRoomParameters)
+    @blp.response(200, RoomSchema)
+    def patch(self, args: dict[str, Any], room_id: int) -> Room:
+        """Rename, change the topic or the message TTL (owner and admins)"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_manager(room)
+        if room.kind == "direct":
+            abort(403, "Direct rooms cannot be changed.")
+        return services.update_room(room, current_user, args)
+
+    @blp.auth_required("rooms:write")
+    @blp.response(204)
+    def delete(self, room_id: int) -> None:
+        """Delete the room and its messages (owner)"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_owner(room)
+        services.delete_room(room)
+
+
+@blp.route("/<int:room_id>/join")
+class Join(MethodView):
+    @blp.auth_required("rooms:write")
+    @blp.response(200, RoomSchema)
+    def post(self, room_id: int) -> Room:
+        """Join a public room (a no-op when you are already in)"""
+        return services.join_public_room(services.get_visible_or_404(room_id, current_user), current_user)
+
+
+@blp.route("/<int:room_id>/members")
+class Members(MethodView):
+    @blp.auth_required("rooms:read")
+    @blp.response(200, MemberSchema(many=True))
+    @blp.paginate()
+    def get(self, room_id: int, pagination_parameters: Any) -> list[Membership]:
+        """The room's members, in order of joining"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_member(room)
+        return paginate_query(services.members_statement(room), pagination_parameters)
+
+    @blp.auth_required("rooms:write")
+    @blp.arguments(UsernameParameters)
+    @blp.response(201, MemberSchema)
+    def post(self, args: dict[str, Any], room_id: int) -> tuple[Membership, int, dict[str, str]]:
+        """Add a user to the room (any member may)"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_member(room)
+        membership = services.add_member(room, args["username"])
+        location = url_for("rooms.MemberById", room_id=room.id, user_ref=membership.user_id)
+        return membership, 201, {"Location": location}
+
+
+def _member_of(room: Room, user_ref: str) -> Membership:
+    """`me` or a user id, as a member of `room` (404 otherwise)."""
+    if user_ref == "me":
+        return services.get_membership_or_404(room, current_user.id)
+    if not user_ref.isdigit():
+        abort(404, "No such member.")
+    return services.get_membership_or_404(room, int(user_ref))
+
+
+@blp.route("/<int:room_id>/members/<string:user_ref>")
+class MemberById(MethodView):
+    @blp.auth_required("rooms:write")
+    @blp.arguments(UpdateMemberParameters)
+    @blp.response(200, MemberSchema)
+    def patch(self, args: dict[str, Any], room_id: int, user_ref: str) -> Membership:
+        """Change a member's role (owner); `owner` hands the room over"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_owner(room)
+        return services.change_role(room, current_user, _member_of(room, user_ref), args["role"])
+
+    @blp.auth_required("rooms:write")
+    @blp.response(204)
+    def delete(self, room_id: int, user_ref: str) -> None:
+        """Leave (`me`), or remove a member (owner; admins remove plain members)"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_member(room)
+        services.remove_member(room, current_user, _member_of(room, user_ref))
+
+
+@blp.route("/<int:room_id>/read")
+class ReadMarker(MethodView):
+    @blp.auth_required("rooms:write")
+    @blp.arguments(ReadMarkerParameters)
+    @blp.response(200, RoomSchema)
+    def put(self, args: dict[str, Any], room_id: int) -> Room:
+        """Move your read marker forward to `message_id` (moving back is a no-op)"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_member(room)
+        return services.mark_read(room, current_user, args["message_id"])
+
+
+@blp.route("/<int:room_id>/invites")
+class Invites(MethodView):
+    @blp.auth_required("rooms:read")
+    @blp.response(200, InviteSchema(many=True))
+    @blp.paginate()
+    def get(self, room_id: int, pagination_parameters: Any) -> list[Invite]:
+        """The room's invite links (owner and admins)"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_manager(room)
+        return paginate_query(services.invites_statement(room), pagination_parameters)
+
+    @blp.auth_required("rooms:write")
+    @blp.arguments(CreateInviteParameters)
+    @blp.response(201, InviteSchema)
+    def post(self, args: dict[str, Any], room_id: int) -> tuple[Invite, int, dict[str, str]]:
+        """Create an invite link (owner and admins); by default its use needs approval"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_manager(room)
+        if room.kind == "direct":
+            abort(403, "Direct rooms have exactly two members.")
+        invite = services.create_invite(room, current_user, **args)
+        location = url_for("rooms.InviteByCode", room_id=invite.room_id, code=invite.code)
+        return invite, 201, {"Location": location}
+
+
+@blp.route("/<int:room_id>/invites/<string:code>")
+class InviteByCode(MethodView):
+    @blp.auth_required("rooms:read")
+    @blp.response(200, InviteSchema)
+    def get(self, room_id: int, code: str) -> Invite:
+        """One invite link (owner and admins)"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_manager(room)
+        return services.get_invite_or_404(room, code)
+
+    @blp.auth_required("rooms:write")
+    @blp.response(204)
+    def delete(self, room_id: int, code: str) -> None:
+        """Withdraw an invite link (owner and admins)"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_manager(room)
+        services.delete_invite(services.get_invite_or_404(room, code))
+
+
+@blp.route("/<int:room_id>/join-requests")
+class JoinRequests(MethodView):
+    @blp.auth_required("rooms:read")
+    @blp.arguments(JoinRequestSchema(only=("status",), partial=True), location="query")
+    @blp.response(200, JoinRequestSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], room_id: int, pagination_parameters: Any) -> list[JoinRequest]:
+        """Requests to join through an invite (owner and admins); `?status=pending` filters"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_manager(room)
+        return paginate_query(
+            services.join_requests_statement(room, args.get("status")), pagination_parameters
+        )
+
+
+def _resolve(room_id: int, request_id: int, approve: bool) -> JoinRequest:
+    room = services.get_visible_or_404(room_id, current_user)
+    permissions.require_manager(room)
+    join_request = services.get_join_request_or_404(room, request_id)
+    return services.resolve_join_request(room, current_user, join_request, approve)
+
+
+@blp.route("/<int:room_id>/join-requests/<int:request_id>/approve")
+class ApproveJoinRequest(MethodView):
+    @blp.auth_required("rooms:write")
+    @blp.response(200, JoinRequestSchema)
+    def post(self, room_id: int, request_id: int) -> JoinRequest:
+        """Let the requester in (owner and admins)"""
+        return _resolve(room_id, request_id, approve=True)
+
+
+@blp.route("/<int:room_id>/join-requests/<int:request_id>/reject")
+class RejectJoinRequest(MethodView):
+    @blp.auth_required("rooms:write")
+    @blp.response(200, JoinRequestSchema)
+    def post(self, room_id: int, request_id: int) -> JoinRequest:
+        """Turn the request down (owner and admins)"""
+        return _resolve(room_id, request_id, approve=False)
+
+
+@invites_blp.route("/invites/<string:code>/accept")
+class AcceptInvite(MethodView):
+    @invites_blp.auth_required("rooms:write")
+    @invites_blp.response(200, RoomSchema)
+    @invites_blp.alt_response(202, schema=JoinRequestSchema, description="A join request awaits approval")
+    @invites_blp.doc(responses={"409": "CONFLICT", "410": "GONE"})
+    def post(self, code: str) -> Any:
+        """Use an invite: join at once (200), or file a join request for approval (202)"""
+        room, join_request = services.accept_invite(code, current_user)
+        if room is not None:
+            return room
+        response: Response = jsonify(JoinRequestSchema().dump(join_request))
+        response.status_code = 202
+        return response
+
+
+@invites_blp.route("/join-requests")
+class MyJoinRequests(MethodView):
+    @invites_blp.auth_required("rooms:read")
+    @invites_blp.response(200, JoinRequestSchema(many=True))
+    @invites_blp.paginate()
+    def get(self, pagination_parameters: Any) -> list[JoinRequest]:
+        """Your own join requests and their outcome"""
+        return paginate_query(services.own_join_requests_statement(current_user), pagination_parameters)

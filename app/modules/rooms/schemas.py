@@ -1,0 +1,62 @@
+"""How rooms, members, invites and join requests are shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from marshmallow import fields
+
+from app.extensions.schemas import Schema
+from app.modules.messages.schemas import MessageSchema
+from app.modules.users.schemas import UserSchema
+
+
+class RoomSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    topic = fields.String()
+    kind = fields.String(metadata={"enum": ["public", "private", "direct"]})
+    owner_id = fields.Integer(allow_none=True)
+    member_count = fields.Integer()
+    unread_count = fields.Integer(
+        metadata={"description": "Messages after your read marker; 0 if not a member."}
+    )
+    last_message = fields.Nested(MessageSchema, allow_none=True)
+    message_ttl_seconds = fields.Integer(allow_none=True)
+    role = fields.String(
+        attribute="my_role", allow_none=True, metadata={"description": "Your role; null if not a member."}
+    )
+    created_at = fields.DateTime()
+
+
+class MemberSchema(Schema):
+    user = fields.Nested(UserSchema)
+    role = fields.String(metadata={"enum": ["owner", "admin", "member"]})
+    joined_at = fields.DateTime()
+    last_read_message_id = fields.Integer()
+
+
+class InviteSchema(Schema):
+    code = fields.String()
+    url = fields.Method(
+        "get_url", metadata={"type": "string", "description": "The browser client's accept page."}
+    )
+    room_id = fields.Integer()
+    expires_at = fields.DateTime(allow_none=True)
+    max_uses = fields.Integer(allow_none=True)
+    uses = fields.Integer()
+    requires_approval = fields.Boolean()
+    created_at = fields.DateTime()
+
+    def get_url(self, invite: Any) -> str:
+        return f"{request.host_url}#/invites/{invite.code}"
+
+
+class JoinRequestSchema(Schema):
+    id = fields.Integer()
+    room_id = fields.Integer()
+    user = fields.Nested(UserSchema)
+    status = fields.String(metadata={"enum": ["pending", "approved", "rejected"]})
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
