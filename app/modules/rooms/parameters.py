@@ -37,6 +37,10 @@ class RoomListParameters(QuerySchema):
     )
 
 
+class JoinRequestListParameters(QuerySchema):
+    status = fields.String(validate=validate.OneOf(["pending", "approved", "rejected"]))
+
+
 class UsernameParameters(Schema):
     username = Username
 

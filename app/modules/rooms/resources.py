@@ -15,6 +15,7 @@ from .models import Invite, JoinRequest, Membership, Room
 from .parameters import (
     CreateInviteParameters,
     CreateRoomParameters,
+    JoinRequestListParameters,
     ReadMarkerParameters,
     RoomListParameters,
     UpdateMemberParameters,
@@ -209,7 +210,7 @@ class InviteByCode(MethodView):
 @blp.route("/<int:room_id>/join-requests")
 class JoinRequests(MethodView):
     @blp.auth_required("rooms:read")
-    @blp.arguments(JoinRequestSchema(only=("status",), partial=True), location="query")
+    @blp.arguments(JoinRequestListParameters, location="query")
     @blp.response(200, JoinRequestSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], room_id: int, pagination_parameters: Any) -> list[JoinRequest]:

@@ -104,8 +104,12 @@ def _room_data(room: Room) -> dict[str, Any]:
     return RoomSchema(only=ROOM_FIELDS).dump(room)
 
 
+# Event data is the same for every receiver: nothing only some viewers may see (email).
+PUBLIC_USER = ("user.email",)
+
+
 def _member_event(type_: str, membership: Membership) -> None:
-    data = {"room_id": membership.room_id, **MemberSchema().dump(membership)}
+    data = {"room_id": membership.room_id, **MemberSchema(exclude=PUBLIC_USER).dump(membership)}
     record(type_, data, room_id=membership.room_id, user_id=membership.user_id)
 
 
@@ -318,38 +322,39 @@ def delete_invite(invite: Invite) -> None:
 
 def accept_invite(code: str, user: User) -> tuple[Room | None, JoinRequest | None]:
     """Join at once, or file a join request when the invite needs approval."""
-    invite = db.session.get(Invite, code)
+    # Locked: concurrent accepts neither exceed max_uses nor file two requests (PostgreSQL).
+    invite = db.session.get(Invite, code, with_for_update=True)
     if invite is None:
         abort(404, "This invite does not exist or was withdrawn.")
-    if invite.expires_at is not None and invite.expires_at <= utcnow():
-        abort(410, "This invite has expired.")
-    if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        abort(410, "This invite has been used up.")
     room = db.session.get(Room, invite.room_id)
     if db.session.get(Membership, (room.id, user.id)) is not None:
         abort(409, "You are already a member of this room.")
-    if not invite.requires_approval:
-        invite.uses += 1
-        _add_membership(room, user)
-        db.session.commit()
-        return _reload(room, user), None
     pending = db.session.scalar(
         select(JoinRequest).where(
             JoinRequest.room_id == room.id, JoinRequest.user_id == user.id, JoinRequest.status == "pending"
         )
     )
-    if pending is None:
-        invite.uses += 1
-        pending = JoinRequest(room_id=room.id, user_id=user.id, invite_code=code, user=user)
-        db.session.add(pending)
-        db.session.flush()
-        _join_request_event("join_request.created", pending)
+    if pending is not None:
+        return None, pending
+    if invite.expires_at is not None and invite.expires_at <= utcnow():
+        abort(410, "This invite has expired.")
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        abort(410, "This invite has been used up.")
+    invite.uses += 1
+    if not invite.requires_approval:
+        _add_membership(room, user)
         db.session.commit()
+        return _reload(room, user), None
+    pending = JoinRequest(room_id=room.id, user_id=user.id, invite_code=code, user=user)
+    db.session.add(pending)
+    db.session.flush()
+    _join_request_event("join_request.created", pending)
+    db.session.commit()
     return None, pending
 
 
 def _join_request_event(type_: str, join_request: JoinRequest) -> None:
-    data = JoinRequestSchema().dump(join_request)
+    data = JoinRequestSchema(exclude=PUBLIC_USER).dump(join_request)
     # Managers hear it through the room; the requester (not a member yet) directly.
     record(type_, data, room_id=join_request.room_id, user_id=join_request.user_id)
 
