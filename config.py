@@ -35,7 +35,7 @@ class BaseConfig:
     HOST = os.environ.get("PARLEY_HOST", "127.0.0.1")
     PORT = int(os.environ.get("PARLEY_PORT", "8000"))
     # Migrate and seed on start-up, so a fresh database needs no manual step.
-    AUTO_UPGRADE_DATABASE = True
+    AUTO_UPGRADE_DATABASE = os.environ.get("PARLEY_AUTO_MIGRATE", "1") != "0"
     # Behind a TLS-terminating proxy: number of proxies to trust for X-Forwarded-*.
     PROXY_FIX_HOPS = int(os.environ.get("PARLEY_PROXY_HOPS", "0"))
 

@@ -6,6 +6,8 @@ The master migrates and seeds the database once, before any worker starts.
 
 import multiprocessing
 import os
+import subprocess
+import sys
 
 wsgi_app = "wsgi:app"
 bind = f"{os.environ.get('PARLEY_HOST', '127.0.0.1')}:{os.environ.get('PARLEY_PORT', '8000')}"
@@ -22,10 +24,10 @@ control_socket_disable = True
 
 
 def on_starting(server: object) -> None:
-    """Bring the database to the current schema once, in the master, before forking."""
-    from app import create_app
-    from app.provisioning import prepare_database
+    """Bring the database to the current schema once, before any worker starts.
 
-    app = create_app(os.environ.get("PARLEY_CONFIG", "production"))
-    if app.config["AUTO_UPGRADE_DATABASE"]:
-        prepare_database(app)
+    In a child process: importing the app (and psycopg) in the master, before the
+    gevent workers patch the standard library, would leave every worker's database
+    calls blocking its whole event loop.
+    """
+    subprocess.run([sys.executable, "-m", "app.provisioning"], check=True)

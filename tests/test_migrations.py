@@ -1,6 +1,10 @@
 """Migrations: they match the models, go down to nothing, and keep data on the way up."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -8,12 +12,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, String, Text, inspect, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, String, Text, func, inspect, select
 
 from app import create_app
 from app.extensions import db
+from app.modules.auth.models import OAuth2Client
 from app.provisioning import MIGRATIONS_DIR
 
+ROOT = Path(__file__).resolve().parent.parent
 SEED_TIME = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
@@ -108,3 +114,23 @@ def test_upgrading_from_each_revision_keeps_its_data(migrating_app, revision):
                 for k, v in kept.items()
             }
             assert normalised == {k: before[k] for k in kept}, f"{name} changed on upgrade"
+
+
+def test_instances_starting_together_provision_a_fresh_database_once(postgres_database):
+    env = {
+        **os.environ,
+        "PARLEY_CONFIG": "production",
+        "SECRET_KEY": "k" * 32,
+        "DATABASE_URL": postgres_database,
+    }
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app.provisioning"], cwd=ROOT, env=env, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    assert [start.wait(timeout=120) for start in starts] == [0, 0, 0], [s.stderr.read() for s in starts]
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=postgres_database)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OAuth2Client)) == 2
+        db.engine.dispose()
