@@ -4,14 +4,28 @@ gevent workers, so that long-lived event streams do not hold a worker each.
 The master migrates and seeds the database once, before any worker starts.
 """
 
-import multiprocessing
+import math
 import os
+import signal
 import subprocess
 import sys
 
+
+def available_cpus() -> int:
+    """CPUs this process may use: a container's CPU quota (cgroup v2), else its affinity mask."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()
+        if quota != "max":
+            return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return len(os.sched_getaffinity(0))
+
+
 wsgi_app = "wsgi:app"
 bind = f"{os.environ.get('PARLEY_HOST', '127.0.0.1')}:{os.environ.get('PARLEY_PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+workers = int(os.environ.get("WEB_CONCURRENCY", available_cpus() * 2 + 1))
 worker_class = "gevent"
 # Streams plus the requests beside them; each idle stream costs ~21 KB.
 worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "2000"))
@@ -31,3 +45,8 @@ def on_starting(server: object) -> None:
     calls blocking its whole event loop.
     """
     subprocess.run([sys.executable, "-m", "app.provisioning"], check=True)
+
+
+def post_fork(server: object, worker: object) -> None:
+    """Until a worker installs its own handlers it has the master's, which would swallow SIGTERM."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -1,8 +1,8 @@
 """The smorest `Api` and the `Blueprint` every module mounts its resources on."""
 
-from .api import Api, api
+from .api import MAX_ID, Api, api
 from .blueprint import Blueprint
 from .errors import abort
 from .pagination import paginate_query
 
-__all__ = ["Api", "Blueprint", "abort", "api", "paginate_query"]
+__all__ = ["MAX_ID", "Api", "Blueprint", "abort", "api", "paginate_query"]

@@ -12,6 +12,7 @@ from flask import Flask, current_app, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .errors import abort, error_payload
 
@@ -29,10 +30,22 @@ class ErrorSchema(Schema):
     )
 
 
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a resource id, 1 to 2**31-1; anything else is simply not found (404)."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        app.url_map.converters["id"] = IdConverter
+        self.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
         # First, so that its swagger_ui.html (pre-filled client id) wins over smorest's.
         app.register_blueprint(_swagger_assets)
         super().init_app(app, *args, **kwargs)

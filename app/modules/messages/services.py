@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from app.extensions.database import db, utcnow
-from app.modules.rooms.models import Room
+from app.modules.rooms.models import Membership, Room
 from app.modules.users.models import User
 
 from .models import Message
@@ -16,5 +18,11 @@ def post_message(room: Room, author: User, body: str) -> Message:
     room.last_activity_at = utcnow()
     db.session.flush()
     room.last_message_id = message.id
+    # What you wrote yourself is not unread for you.
+    db.session.execute(
+        update(Membership)
+        .where(Membership.room_id == room.id, Membership.user_id == author.id)
+        .values(last_read_message_id=message.id)
+    )
     db.session.commit()
     return message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from app.extensions.api import MAX_ID
 from app.extensions.schemas import QuerySchema, Schema
 from app.modules.users.parameters import Username
 
@@ -60,4 +61,4 @@ class CreateInviteParameters(Schema):
 
 
 class ReadMarkerParameters(Schema):
-    message_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    message_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, jsonify, url_for
 from flask.views import MethodView
 
-from app.extensions.api import Blueprint, abort, paginate_query
+from app.extensions.api import MAX_ID, Blueprint, abort, paginate_query
 from app.extensions.auth import current_user
 
 from . import permissions, services
@@ -62,7 +63,7 @@ class DirectRoom(MethodView):
         return _created(room) if created else room
 
 
-@blp.route("/<int:room_id>")
+@blp.route("/<id:room_id>")
 class RoomById(MethodView):
     @blp.auth_required("rooms:read")
     @blp.response(200, RoomSchema)
@@ -90,7 +91,7 @@ class RoomById(MethodView):
         services.delete_room(room)
 
 
-@blp.route("/<int:room_id>/join")
+@blp.route("/<id:room_id>/join")
 class Join(MethodView):
     @blp.auth_required("rooms:write")
     @blp.response(200, RoomSchema)
@@ -99,7 +100,7 @@ class Join(MethodView):
         return services.join_public_room(services.get_visible_or_404(room_id, current_user), current_user)
 
 
-@blp.route("/<int:room_id>/members")
+@blp.route("/<id:room_id>/members")
 class Members(MethodView):
     @blp.auth_required("rooms:read")
     @blp.response(200, MemberSchema(many=True))
@@ -122,17 +123,28 @@ class Members(MethodView):
         return membership, 201, {"Location": location}
 
 
+USER_ID = re.compile(r"[0-9]{1,10}")
+
+
 def _member_of(room: Room, user_ref: str) -> Membership:
     """`me` or a user id, as a member of `room` (404 otherwise)."""
     if user_ref == "me":
         return services.get_membership_or_404(room, current_user.id)
-    if not user_ref.isdigit():
+    if not USER_ID.fullmatch(user_ref) or not 1 <= int(user_ref) <= MAX_ID:
         abort(404, "No such member.")
     return services.get_membership_or_404(room, int(user_ref))
 
 
-@blp.route("/<int:room_id>/members/<string:user_ref>")
+@blp.route("/<id:room_id>/members/<string:user_ref>")
 class MemberById(MethodView):
+    @blp.auth_required("rooms:read")
+    @blp.response(200, MemberSchema)
+    def get(self, room_id: int, user_ref: str) -> Membership:
+        """One member (`me` or a user id)"""
+        room = services.get_visible_or_404(room_id, current_user)
+        permissions.require_member(room)
+        return _member_of(room, user_ref)
+
     @blp.auth_required("rooms:write")
     @blp.arguments(UpdateMemberParameters)
     @blp.response(200, MemberSchema)
@@ -151,7 +163,7 @@ class MemberById(MethodView):
         services.remove_member(room, current_user, _member_of(room, user_ref))
 
 
-@blp.route("/<int:room_id>/read")
+@blp.route("/<id:room_id>/read")
 class ReadMarker(MethodView):
     @blp.auth_required("rooms:write")
     @blp.arguments(ReadMarkerParameters)
@@ -163,7 +175,7 @@ class ReadMarker(MethodView):
         return services.mark_read(room, current_user, args["message_id"])
 
 
-@blp.route("/<int:room_id>/invites")
+@blp.route("/<id:room_id>/invites")
 class Invites(MethodView):
     @blp.auth_required("rooms:read")
     @blp.response(200, InviteSchema(many=True))
@@ -188,7 +200,7 @@ class Invites(MethodView):
         return invite, 201, {"Location": location}
 
 
-@blp.route("/<int:room_id>/invites/<string:code>")
+@blp.route("/<id:room_id>/invites/<string:code>")
 class InviteByCode(MethodView):
     @blp.auth_required("rooms:read")
     @blp.response(200, InviteSchema)
@@ -207,7 +219,7 @@ class InviteByCode(MethodView):
         services.delete_invite(services.get_invite_or_404(room, code))
 
 
-@blp.route("/<int:room_id>/join-requests")
+@blp.route("/<id:room_id>/join-requests")
 class JoinRequests(MethodView):
     @blp.auth_required("rooms:read")
     @blp.arguments(JoinRequestListParameters, location="query")
@@ -229,7 +241,7 @@ def _resolve(room_id: int, request_id: int, approve: bool) -> JoinRequest:
     return services.resolve_join_request(room, current_user, join_request, approve)
 
 
-@blp.route("/<int:room_id>/join-requests/<int:request_id>/approve")
+@blp.route("/<id:room_id>/join-requests/<id:request_id>/approve")
 class ApproveJoinRequest(MethodView):
     @blp.auth_required("rooms:write")
     @blp.response(200, JoinRequestSchema)
@@ -238,7 +250,7 @@ class ApproveJoinRequest(MethodView):
         return _resolve(room_id, request_id, approve=True)
 
 
-@blp.route("/<int:room_id>/join-requests/<int:request_id>/reject")
+@blp.route("/<id:room_id>/join-requests/<id:request_id>/reject")
 class RejectJoinRequest(MethodView):
     @blp.auth_required("rooms:write")
     @blp.response(200, JoinRequestSchema)

@@ -76,7 +76,6 @@ def get_visible_or_404(room_id: int, user: User) -> Room:
 
 def _reload(room: Room, user: User) -> Room:
     """The room again, with the caller's computed fields fresh after a change."""
-    db.session.expire(room)
     return db.session.scalar(
         rooms_for(user).where(Room.id == room.id).execution_options(populate_existing=True)
     )
@@ -185,9 +184,12 @@ def get_or_create_direct_room(user: User, username: str) -> tuple[Room, bool]:
         message = "No such user." if other is None else "A direct room needs another user."
         abort(422, message, errors={"json": {"username": [message]}})
     key = f"{min(user.id, other.id)}:{max(user.id, other.id)}"
-    existing = db.session.scalar(select(Room.id).where(Room.direct_key == key))
+    existing = db.session.scalar(select(Room).where(Room.direct_key == key))
     if existing is not None:
-        return get_visible_or_404(existing, user), False
+        if db.session.get(Membership, (existing.id, user.id)) is None:  # they had left: back in
+            _add_membership(existing, user)
+            db.session.commit()
+        return get_visible_or_404(existing.id, user), False
     room = Room(name="", kind="direct", direct_key=key, owner_id=None)
     db.session.add(room)
     try:

@@ -62,7 +62,7 @@ class Me(MethodView):
         services.delete_account(current_user, args["current_password"])
 
 
-@blp.route("/<int:user_id>")
+@blp.route("/<id:user_id>")
 class UserById(MethodView):
     @blp.auth_required("users:read")
     @blp.response(200, UserSchema)

