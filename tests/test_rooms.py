@@ -15,7 +15,7 @@ from sqlalchemy import event, func, select
 from app.extensions import db
 from app.modules.events.models import Event
 from app.modules.messages.models import Message
-from app.modules.messages.services import post_message
+from app.modules.messages.services import delete_message, send_message
 from app.modules.rooms.models import Invite, Membership
 from app.modules.rooms.models import Room as RoomRow
 from app.modules.users.models import User as UserRow
@@ -111,18 +111,17 @@ def direct(client, user, username: str):
 
 
 def post(app, room_id: int, user_id: int, body: str = "hello") -> int:
-    """A message through the service (the messages REST API does not exist yet)."""
+    """A message through the messages service."""
     with app.app_context():
         room = db.session.get(RoomRow, room_id)
         author = db.session.get(UserRow, user_id)
-        return post_message(room, author, body).id
+        return send_message(room, author, body=body)[0].id
 
 
 def tombstone(app, message_id: int) -> None:
-    """Mark a message deleted as the messages API will (it has no delete endpoint yet)."""
+    """Delete a message through the messages service (it leaves a tombstone)."""
     with app.app_context():
-        db.session.get(Message, message_id).deleted_at = datetime.now(UTC)
-        db.session.commit()
+        delete_message(db.session.get(Message, message_id))
 
 
 def count_rows(app, model: Any, **where: Any) -> int:

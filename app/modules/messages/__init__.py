@@ -1,7 +1,11 @@
-"""Messages: the model and sending; history, edits and search come with the messages issue."""
+"""Messages: history with keyset cursors, replies, edits, tombstones, idempotent sending."""
 
 from flask import Flask
 
+from app.extensions import api
+
 
 def init_app(app: Flask) -> None:
-    from . import models  # noqa: F401  (registers the table)
+    from .resources import blp
+
+    api.register_blueprint(blp)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, func, literal, select
+from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
 
 from app.extensions.database import UTCDateTime, db, utcnow
 from app.modules.users.models import User
@@ -25,6 +25,8 @@ class Message(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User | None] = relationship(lazy="joined")
+    # Filled by the query that loads messages (services.with_reply_counts).
+    reply_count: Mapped[int] = query_expression(default_expr=literal(0))
 
     __table_args__ = (
         # History pages and unread counts: (room, id) ranges.
@@ -36,3 +38,15 @@ class Message(db.Model):
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+def with_reply_counts() -> object:
+    """Loader option filling `Message.reply_count` (live replies) in the same statement."""
+    reply = aliased(Message)
+    count = (
+        select(func.count(reply.id))
+        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None))
+        .correlate(Message)
+        .scalar_subquery()
+    )
+    return with_expression(Message.reply_count, count)

@@ -21,9 +21,15 @@ class MessageSchema(Schema):
     author = fields.Nested(AuthorSchema, allow_none=True)
     body = fields.Method("get_body", metadata={"type": "string"})
     parent_id = fields.Integer(allow_none=True)
+    reply_count = fields.Method("get_reply_count", metadata={"type": "integer"})
+    attachments = fields.Constant([], metadata={"type": "array", "items": {"type": "object"}})
     created_at = fields.DateTime()
     edited_at = fields.DateTime(allow_none=True)
     deleted = fields.Boolean()
+
+    def get_reply_count(self, message: Any) -> int:
+        """Live replies; a message just sent has none (its count was never queried)."""
+        return message.reply_count or 0
 
     def get_body(self, message: Any) -> str:
         """A deleted message stays in history as a tombstone with an empty body."""

@@ -1,22 +1,83 @@
-"""Sending messages (the full messages API comes with the messages issue)."""
+"""Messages: each change commits once with its outbox event."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from typing import Any
 
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions.api import abort
 from app.extensions.database import db, utcnow
+from app.modules.events.services import record
 from app.modules.rooms.models import Membership, Room
 from app.modules.users.models import User
 
-from .models import Message
+from .models import Message, with_reply_counts
+from .schemas import MessageSchema
 
 
-def post_message(room: Room, author: User, body: str) -> Message:
-    """Store a message and move the room's activity forward; commits."""
-    message = Message(room_id=room.id, author_id=author.id, body=body)
+def _event(type_: str, message: Message) -> None:
+    record(type_, MessageSchema().dump(message), room_id=message.room_id)
+
+
+def _messages() -> Select:
+    return select(Message).options(with_reply_counts())
+
+
+def get_or_404(room: Room, message_id: int) -> Message:
+    message = db.session.scalar(_messages().where(Message.id == message_id, Message.room_id == room.id))
+    if message is None:
+        abort(404, "No such message in this room.")
+    return message
+
+
+def _first_with_client_id(author: User, client_msg_id: str) -> Message | None:
+    return db.session.scalar(
+        _messages().where(Message.author_id == author.id, Message.client_msg_id == client_msg_id)
+    )
+
+
+def _repeat(room_id: int, message: Message) -> Message:
+    if message.room_id != room_id:
+        abort(
+            409,
+            "This client_msg_id was already used for a message in another room.",
+            errors={"json": {"client_msg_id": ["Already used in another room."]}},
+        )
+    return message
+
+
+def send_message(
+    room: Room, author: User, *, body: str, parent_id: int | None = None, client_msg_id: str | None = None
+) -> tuple[Message, bool]:
+    """Post a message; returns it and whether it is new (a repeated `client_msg_id` is not)."""
+    room_id = room.id  # still readable after a rollback has expired `room`
+    if client_msg_id and (first := _first_with_client_id(author, client_msg_id)) is not None:
+        return _repeat(room_id, first), False
+    if parent_id is not None:
+        parent = db.session.get(Message, parent_id)
+        if parent is None or parent.room_id != room.id or parent.deleted:
+            abort(
+                422,
+                "Replies go to a live message of the same room.",
+                errors={"json": {"parent_id": ["No such message in this room."]}},
+            )
+    message = Message(
+        room_id=room.id,
+        author_id=author.id,
+        author=author,
+        body=body,
+        parent_id=parent_id,
+        client_msg_id=client_msg_id,
+    )
     db.session.add(message)
-    room.last_activity_at = utcnow()
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same client_msg_id, sent concurrently, won the race
+        db.session.rollback()
+        return _repeat(room_id, _first_with_client_id(author, client_msg_id)), False
+    room.last_activity_at = message.created_at
     room.last_message_id = message.id
     # What you wrote yourself is not unread for you.
     db.session.execute(
@@ -24,5 +85,69 @@ def post_message(room: Room, author: User, body: str) -> Message:
         .where(Membership.room_id == room.id, Membership.user_id == author.id)
         .values(last_read_message_id=message.id)
     )
+    _event("message.created", message)
     db.session.commit()
-    return message
+    return message, True
+
+
+def edit_message(message: Message, body: str) -> Message:
+    if message.deleted:
+        abort(409, "A deleted message cannot be edited.")
+    message.body = body
+    message.edited_at = utcnow()
+    _event("message.updated", message)
+    db.session.commit()
+    return _reloaded(message)
+
+
+def _reloaded(message: Message) -> Message:
+    """The message again with its reply count (an UPDATE's flush drops computed values)."""
+    return db.session.scalar(
+        _messages().where(Message.id == message.id).execution_options(populate_existing=True)
+    )
+
+
+def delete_message(message: Message) -> None:
+    """Leave a tombstone: the row stays in history, its text is erased."""
+    if message.deleted:
+        return
+    message.body = ""
+    message.deleted_at = utcnow()
+    _event("message.deleted", message)
+    db.session.commit()
+
+
+def history(
+    room: Room, *, before: int | None, after: int | None, limit: int, parent: Message | None = None
+) -> tuple[list[Message], bool, bool]:
+    """One page, oldest first, by keyset on id; with whether older and newer messages exist.
+
+    Each page is an index range scan on (room_id, id) or (parent_id, id): its cost
+    does not grow with the room's size.
+    """
+    scope = Message.parent_id == parent.id if parent else Message.room_id == room.id
+    stmt = _messages().where(scope)
+    if after is not None:
+        rows = list(db.session.scalars(stmt.where(Message.id > after).order_by(Message.id).limit(limit + 1)))
+        newer, page = len(rows) > limit, rows[:limit]
+        older = (
+            bool(page)
+            and db.session.scalar(select(Message.id).where(scope, Message.id < page[0].id).limit(1))
+            is not None
+        )
+        return page, older, newer
+    if before is not None:
+        stmt = stmt.where(Message.id < before)
+    rows = list(db.session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1)))
+    older, page = len(rows) > limit, rows[:limit]
+    return page[::-1], older, before is not None
+
+
+def pagination_links(url_for_page: Any, page: list[Message], older: bool, newer: bool) -> str:
+    """The `Link` header: rel="prev" for older messages, rel="next" for newer ones."""
+    links = []
+    if page and older:
+        links.append(f'<{url_for_page(before=page[0].id)}>; rel="prev"')
+    if page and newer:
+        links.append(f'<{url_for_page(after=page[-1].id)}>; rel="next"')
+    return ", ".join(links)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, selectinload, with_expression
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.modules.events.services import record
-from app.modules.messages.models import Message
+from app.modules.messages.models import Message, with_reply_counts
 from app.modules.users import services as users
 from app.modules.users.models import User
 from app.modules.users.signals import user_created, user_deleted
@@ -53,7 +53,7 @@ def rooms_for(user: User) -> Select:
             with_expression(Room.member_count, member_count),
             with_expression(Room.my_role, mine.role),
             with_expression(Room.unread_count, case((mine.user_id.is_(None), 0), else_=unread)),
-            selectinload(Room.last_message),
+            selectinload(Room.last_message).options(with_reply_counts()),
         )
     )
 

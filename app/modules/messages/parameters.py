@@ -1,0 +1,42 @@
+"""What the messages endpoints accept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from app.extensions.api import MAX_ID
+from app.extensions.schemas import QuerySchema, Schema
+
+MessageId = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+Body = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class SendMessageParameters(Schema):
+    body = Body
+    parent_id = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Reply to this message (same room)."},
+    )
+    client_msg_id = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "Your id for it: sending it again returns the first message (200)."},
+    )
+
+
+class EditMessageParameters(Schema):
+    body = Body
+
+
+class HistoryParameters(QuerySchema):
+    before = MessageId
+    # 0 is a read marker that has never moved: `after=0` is the whole history, oldest first.
+    after = fields.Integer(validate=validate.Range(min=0, max=MAX_ID))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+    @validates_schema
+    def _one_cursor(self, data: dict[str, Any], **_: Any) -> None:
+        if "before" in data and "after" in data:
+            raise ValidationError("Use `before` or `after`, not both.", "after")

@@ -1,0 +1,104 @@
+"""/api/v1/rooms/{id}/messages: history, sending, replies, edits and deletes."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+
+from app.extensions.api import Blueprint
+from app.extensions.auth import current_user
+from app.modules.rooms import permissions as room_permissions
+from app.modules.rooms import services as rooms
+from app.modules.rooms.models import Room
+
+from . import permissions, services
+from .models import Message
+from .parameters import EditMessageParameters, HistoryParameters, SendMessageParameters
+from .schemas import MessageSchema
+
+blp = Blueprint("messages", __name__, url_prefix="/api/v1/rooms", description="Messages of a room")
+
+LINK_HEADER = {
+    "Link": {
+        "description": 'URLs of older (rel="prev") and newer (rel="next") pages',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _member_room(room_id: int) -> Room:
+    room = rooms.get_visible_or_404(room_id, current_user)
+    room_permissions.require_member(room)
+    return room
+
+
+def _page(endpoint: str, args: dict[str, Any], room: Room, parent: Message | None = None, **path: int) -> Any:
+    page, older, newer = services.history(
+        room, before=args.get("before"), after=args.get("after"), limit=args["limit"], parent=parent
+    )
+    link_to = partial(url_for, endpoint, _external=True, limit=args["limit"], **path)
+    headers = {"Link": links} if (links := services.pagination_links(link_to, page, older, newer)) else {}
+    return page, 200, headers
+
+
+@blp.route("/<id:room_id>/messages")
+class Messages(MethodView):
+    @blp.auth_required("messages:read")
+    @blp.arguments(HistoryParameters, location="query")
+    @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
+    def get(self, args: dict[str, Any], room_id: int) -> Any:
+        """History, oldest first: the newest `limit` by default, or just `before`/`after` a message id"""
+        return _page("messages.Messages", args, _member_room(room_id), room_id=room_id)
+
+    @blp.auth_required("messages:write")
+    @blp.arguments(SendMessageParameters)
+    @blp.response(201, MessageSchema)
+    @blp.alt_response(200, schema=MessageSchema, description="A repeated client_msg_id: the first message")
+    @blp.doc(responses={"409": "CONFLICT"})
+    def post(self, args: dict[str, Any], room_id: int) -> Any:
+        """Send a message, or a reply with `parent_id`"""
+        message, created = services.send_message(_member_room(room_id), current_user, **args)
+        location = url_for("messages.MessageById", room_id=room_id, message_id=message.id)
+        return message, 201 if created else 200, {"Location": location}
+
+
+@blp.route("/<id:room_id>/messages/<id:message_id>")
+class MessageById(MethodView):
+    @blp.auth_required("messages:read")
+    @blp.response(200, MessageSchema)
+    def get(self, room_id: int, message_id: int) -> Message:
+        """One message"""
+        return services.get_or_404(_member_room(room_id), message_id)
+
+    @blp.auth_required("messages:write")
+    @blp.arguments(EditMessageParameters)
+    @blp.response(200, MessageSchema)
+    def patch(self, args: dict[str, Any], room_id: int, message_id: int) -> Message:
+        """Edit your message (sets `edited_at`)"""
+        message = services.get_or_404(_member_room(room_id), message_id)
+        permissions.require_author(message, current_user)
+        return services.edit_message(message, args["body"])
+
+    @blp.auth_required("messages:write")
+    @blp.response(204)
+    def delete(self, room_id: int, message_id: int) -> None:
+        """Delete a message (author, or the room's owner and admins): a tombstone stays in history"""
+        room = _member_room(room_id)
+        message = services.get_or_404(room, message_id)
+        permissions.require_author_or_manager(message, current_user, room)
+        services.delete_message(message)
+
+
+@blp.route("/<id:room_id>/messages/<id:message_id>/replies")
+class Replies(MethodView):
+    @blp.auth_required("messages:read")
+    @blp.arguments(HistoryParameters, location="query")
+    @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
+    def get(self, args: dict[str, Any], room_id: int, message_id: int) -> Any:
+        """The replies to one message, oldest first, with the same cursors as the history"""
+        room = _member_room(room_id)
+        parent = services.get_or_404(room, message_id)
+        return _page("messages.Replies", args, room, parent, room_id=room_id, message_id=message_id)
