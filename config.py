@@ -39,7 +39,7 @@ class BaseConfig:
     # Behind a TLS-terminating proxy: number of proxies to trust for X-Forwarded-*.
     PROXY_FIX_HOPS = int(os.environ.get("PARLEY_PROXY_HOPS", "0"))
 
-    ENABLED_MODULES = ("auth", "users", "rooms", "messages", "events")
+    ENABLED_MODULES = ("auth", "users", "rooms", "messages", "files", "search", "events")
 
     # Limits
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # the largest upload plus multipart framing
@@ -64,6 +64,11 @@ class BaseConfig:
     RATELIMIT_HEADERS_ENABLED = True
     TOKEN_RATE_LIMIT = "20/minute"  # noqa: S105
     SIGNUP_RATE_LIMIT = "10/hour"
+
+    # Uploads: stored under UPLOAD_DIR with random names; unattached ones go after a day.
+    UPLOAD_DIR = os.environ.get("PARLEY_UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+    UNATTACHED_UPLOAD_TTL_SECONDS = 24 * 3600
 
     # Rooms and moderation defaults from the API contract
     GENERAL_ROOM_NAME = "general"

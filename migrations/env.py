@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from app.modules.search.index import include_name
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -60,7 +61,7 @@ def run_migrations_offline():
 
     """
     url = config.get_main_option("sqlalchemy.url")
-    context.configure(url=url, target_metadata=get_metadata(), literal_binds=True)
+    context.configure(url=url, target_metadata=get_metadata(), literal_binds=True, include_name=include_name)
 
     with context.begin_transaction():
         context.run_migrations()
@@ -87,6 +88,8 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # The full-text index (FTS5 tables, the tsvector column) is not in the models: never drop it.
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

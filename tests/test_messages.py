@@ -1136,5 +1136,9 @@ def test_history_pages_search_indexes_with_the_same_plan_for_100_or_100000_messa
             if re.match(r"SEARCH messages(_\d+)?\b", line):
                 assert re.search(r"USING (COVERING INDEX|INDEX|INTEGER PRIMARY KEY)", line), (sql, plan)
     assert [plan for _, plan in large] == [plan for _, plan in small]
-    assert [sql for sql, _ in large] == [sql for sql, _ in small]
+    # Relationship loads list a page's ids (IN (?, ?, …)): their number is the page's, not the room's.
+    in_list = re.compile(r"IN \((\?, )*\?\)")
+    assert [in_list.sub("IN (…)", sql) for sql, _ in large] == [
+        in_list.sub("IN (…)", sql) for sql, _ in small
+    ]
     print(f"history page: 100 msgs {timings[0]:.2f} ms, 100000 msgs {timings[1]:.2f} ms")

@@ -109,3 +109,16 @@ def test_readyz_is_503_when_the_database_is_unreachable():
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
     assert response.get_json()["checks"]["database"] == "unreachable"
+
+
+def test_a_nul_character_in_a_json_body_is_a_422_naming_the_field(client):
+    response = client.post("/api/v1/users", json={"username": "nul", "password": "long\x00enough"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"json": {"password": ["NUL characters are not allowed."]}}
+    assert client.post("/api/v1/users", json={"username": "nul", "password": "longenough"}).status_code == 201
+
+
+def test_a_nul_character_in_a_query_string_is_a_422_naming_the_parameter(client, alice):
+    response = client.get("/api/v1/users?q=al%00ice", headers=alice.headers)
+    assert response.status_code == 422
+    assert "q" in response.get_json()["errors"]["query"]

@@ -53,6 +53,8 @@ def test_every_task_is_listed_with_help(invoke):
         "app.openapi.export",
         "test",
         "lint",
+        "bench",
+        "docker.build",
     ):
         line = next((entry for entry in listing.splitlines() if entry.strip().startswith(name + " ")), "")
         assert line.split(name, 1)[1].strip(), f"{name} has no help text"

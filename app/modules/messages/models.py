@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, func, literal, select
 from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
@@ -25,6 +26,10 @@ class Message(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User | None] = relationship(lazy="joined")
+    # Attachment lives in the files module; one extra statement loads them for a whole page.
+    attachments: Mapped[list[Any]] = relationship(
+        "Attachment", lazy="selectin", order_by="Attachment.id", viewonly=True
+    )
     # Filled by the query that loads messages (services.with_reply_counts).
     reply_count: Mapped[int] = query_expression(default_expr=literal(0))
 

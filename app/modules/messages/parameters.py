@@ -20,6 +20,11 @@ class SendMessageParameters(Schema):
         validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "Reply to this message (same room)."},
     )
+    attachment_ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
+        validate=validate.Length(max=10),
+        metadata={"description": "Your uploads (POST /api/v1/files) to attach, 10 at most."},
+    )
     client_msg_id = fields.String(
         validate=validate.Length(min=1, max=64),
         metadata={"description": "Your id for it: sending it again returns the first message (200)."},

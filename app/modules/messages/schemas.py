@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import fields
 
 from app.extensions.schemas import Schema
+from app.modules.files.schemas import AttachmentSchema
 from app.modules.users.schemas import UserSchema
 
 
@@ -22,7 +23,7 @@ class MessageSchema(Schema):
     body = fields.Method("get_body", metadata={"type": "string"})
     parent_id = fields.Integer(allow_none=True)
     reply_count = fields.Method("get_reply_count", metadata={"type": "integer"})
-    attachments = fields.Constant([], metadata={"type": "array", "items": {"type": "object"}})
+    attachments = fields.List(fields.Nested(AttachmentSchema))
     created_at = fields.DateTime()
     edited_at = fields.DateTime(allow_none=True)
     deleted = fields.Boolean()

@@ -6,10 +6,12 @@ from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.modules.events.services import record
+from app.modules.files import services as files
 from app.modules.rooms.models import Membership, Room
 from app.modules.users.models import User
 
@@ -49,7 +51,13 @@ def _repeat(room_id: int, message: Message) -> Message:
 
 
 def send_message(
-    room: Room, author: User, *, body: str, parent_id: int | None = None, client_msg_id: str | None = None
+    room: Room,
+    author: User,
+    *,
+    body: str,
+    parent_id: int | None = None,
+    client_msg_id: str | None = None,
+    attachment_ids: list[int] | None = None,
 ) -> tuple[Message, bool]:
     """Post a message; returns it and whether it is new (a repeated `client_msg_id` is not)."""
     room_id = room.id  # still readable after a rollback has expired `room`
@@ -77,6 +85,8 @@ def send_message(
     except IntegrityError:  # the same client_msg_id, sent concurrently, won the race
         db.session.rollback()
         return _repeat(room_id, _first_with_client_id(author, client_msg_id)), False
+    if attachment_ids:
+        files.attach(message, author, attachment_ids)
     room.last_activity_at = message.created_at
     room.last_message_id = message.id
     # What you wrote yourself is not unread for you.
@@ -87,7 +97,7 @@ def send_message(
     )
     _event("message.created", message)
     db.session.commit()
-    return message, True
+    return (_reloaded(message) if attachment_ids else message), True
 
 
 def edit_message(message: Message, body: str) -> Message:
@@ -108,11 +118,13 @@ def _reloaded(message: Message) -> Message:
 
 
 def delete_message(message: Message) -> None:
-    """Leave a tombstone: the row stays in history, its text is erased."""
+    """Leave a tombstone: the row stays in history; its text and its files are erased."""
     if message.deleted:
         return
     message.body = ""
     message.deleted_at = utcnow()
+    files.detach(select(Message.id).where(Message.id == message.id))
+    set_committed_value(message, "attachments", [])  # the bulk delete does not touch loaded lists
     _event("message.deleted", message)
     db.session.commit()
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased, selectinload, with_expression
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.modules.events.services import record
+from app.modules.files import services as files
 from app.modules.messages.models import Message, with_reply_counts
 from app.modules.users import services as users
 from app.modules.users.models import User
@@ -171,6 +172,7 @@ def delete_room(room: Room, *, commit: bool = True) -> None:
     record("room.deleted", {"id": room.id}, room_id=room.id)
     room.last_message_id = None
     db.session.flush()
+    files.detach(select(Message.id).where(Message.room_id == room.id))
     db.session.execute(delete(Message).where(Message.room_id == room.id))
     db.session.delete(room)
     if commit:

@@ -1,0 +1,13 @@
+"""Files: uploads that messages carry as attachments."""
+
+from flask import Flask
+
+from app.extensions import api, jobs
+
+
+def init_app(app: Flask) -> None:
+    from . import services
+    from .resources import blp
+
+    api.register_blueprint(blp)
+    jobs.register(app, "files.purge_unattached", services.purge_unattached)

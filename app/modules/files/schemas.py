@@ -1,0 +1,22 @@
+"""How uploaded files are shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from marshmallow import fields
+
+from app.extensions.schemas import Schema
+
+
+class AttachmentSchema(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer(metadata={"description": "Bytes."})
+    url = fields.Method("get_url", metadata={"type": "string"})
+    created_at = fields.DateTime()
+
+    def get_url(self, attachment: Any) -> str:
+        return url_for("files.FileById", file_id=attachment.id)

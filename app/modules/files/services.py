@@ -1,0 +1,141 @@
+"""Storing, serving and removing uploaded files."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, delete, event, select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from app.extensions.api import abort
+from app.extensions.database import db, utcnow
+from app.modules.messages.models import Message
+from app.modules.rooms.models import Membership
+from app.modules.users.models import User
+
+from .models import Attachment
+
+CHUNK = 64 * 1024
+PENDING_REMOVAL = "parley.files.pending_removal"
+
+
+def _path(storage_key: str) -> Path:
+    """Two levels of fan-out keep directories small."""
+    return Path(current_app.config["UPLOAD_DIR"]) / storage_key[:2] / storage_key[2:4] / storage_key
+
+
+def _base_name(filename: str | None) -> str:
+    """The name without any directory part a client put in it (kept as metadata only)."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
+    return name[:255] or "upload"
+
+
+def store(upload: FileStorage, uploader: User) -> Attachment:
+    """Copy the upload to disk under a random name, refusing it past the size limit (413)."""
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    key = secrets.token_hex(16)
+    path = _path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with path.open("wb") as out:
+        while chunk := upload.stream.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                out.close()
+                path.unlink()
+                abort(413, f"Files are limited to {limit} bytes.", errors={"files": {"file": ["Too large."]}})
+            out.write(chunk)
+    attachment = Attachment(
+        uploader_id=uploader.id,
+        storage_key=key,
+        size=size,
+        filename=_base_name(upload.filename),
+        content_type=(upload.mimetype or "application/octet-stream")[:127],
+    )
+    db.session.add(attachment)
+    db.session.commit()
+    return attachment
+
+
+def get_readable_or_404(file_id: int, user: User) -> tuple[Attachment, Path]:
+    """The uploader sees it until it is attached; then whoever can read the message carrying it."""
+    attachment = db.session.get(Attachment, file_id)
+    if attachment is not None and attachment.message_id is None:
+        visible = attachment.uploader_id == user.id
+    elif attachment is not None:
+        visible = (
+            db.session.scalar(
+                select(Membership.user_id)
+                .join(Message, Message.room_id == Membership.room_id)
+                .where(Message.id == attachment.message_id, Membership.user_id == user.id)
+            )
+            is not None
+        )
+    else:
+        visible = False
+    if not visible:
+        abort(404, "No such file.")
+    return attachment, _path(attachment.storage_key)
+
+
+def attach(message: Message, author: User, attachment_ids: list[int]) -> None:
+    """Link the sender's own unattached uploads to `message` (in the caller's transaction)."""
+    wanted = set(attachment_ids)
+    found = list(
+        db.session.scalars(
+            select(Attachment)
+            .where(
+                Attachment.id.in_(wanted),
+                Attachment.uploader_id == author.id,
+                Attachment.message_id.is_(None),
+            )
+            .with_for_update()
+        )
+    )
+    if len(found) != len(wanted):
+        missing = sorted(wanted - {a.id for a in found})
+        abort(
+            422,
+            "Attach only your own files that are not attached yet.",
+            errors={"json": {"attachment_ids": [f"Not attachable: {missing}"]}},
+        )
+    for attachment in found:
+        attachment.message_id = message.id
+
+
+def _delete(condition: Any) -> int:
+    """Delete attachment rows in the caller's transaction; their files go when it commits."""
+    keys = list(db.session.scalars(select(Attachment.storage_key).where(condition)))
+    db.session.execute(delete(Attachment).where(condition))
+    db.session.info.setdefault(PENDING_REMOVAL, []).extend(keys)
+    return len(keys)
+
+
+def detach(messages: Select) -> None:
+    """Delete the attachments of `messages` (a select of message ids)."""
+    _delete(Attachment.message_id.in_(messages))
+
+
+def purge_unattached() -> int:
+    """Delete uploads nobody attached within a day (the job `files.purge_unattached`)."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["UNATTACHED_UPLOAD_TTL_SECONDS"])
+    purged = _delete(Attachment.message_id.is_(None) & (Attachment.created_at < cutoff))
+    db.session.commit()
+    return purged
+
+
+@event.listens_for(Session, "after_commit")
+def _remove_files(session: Session) -> None:
+    """Files leave the disk only once the rows that named them are gone for good."""
+    for key in session.info.pop(PENDING_REMOVAL, []):
+        _path(key).unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_files(session: Session) -> None:
+    session.info.pop(PENDING_REMOVAL, None)

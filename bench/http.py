@@ -1,0 +1,878 @@
+"""HTTP benchmark: Parley's hot paths against a bare Flask app, under the same gunicorn settings.
+
+    python -m bench.http [--duration 10] [--database sqlite|URL] [--redis-url URL] [--write]
+
+Everything runs on 127.0.0.1 and is started, fed and stopped here: first the bare app
+(`gunicorn -c gunicorn.conf.py bench.bare_app:app`: the command-line app wins over the
+config's `wsgi_app`), then Parley (`gunicorn -c gunicorn.conf.py`, production configuration,
+a generated SECRET_KEY, a fresh SQLite file unless --database names PostgreSQL). Parley's
+numbers are reported as ratios to the bare app's, measured minutes apart on the same machine,
+since absolute numbers say more about the machine than about Parley. Then the database grows
+by --extra-users users (with tokens, rooms, memberships and messages) and the hot paths are
+measured again: the project keeps them O(log n) in table size, and this is where that shows.
+
+The Markdown report goes to stdout (progress to stderr); --write also puts it into
+docs/benchmarks.md between its markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+LOOPBACK = "127.0.0.1"
+WRK_INSTALL = "apt-get install wrk (Debian, Ubuntu), brew install wrk (macOS)"
+# wrk calls `done` once per run, after its own timing: no per-request Lua, so no extra cost.
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH-JSON {\\"requests\\": %d, \\"duration_us\\": %d, \\"connect\\": %d, \\"read\\": %d, "
+    .. "\\"write\\": %d, \\"status\\": %d, \\"timeout\\": %d, \\"p50_us\\": %d, \\"p99_us\\": %d}\\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Settings:
+    duration: int = 10
+    warmup: int = 3
+    connections: int = 64
+    threads: int = 2
+    workers: int | None = None  # None: what gunicorn.conf.py picks (2 x CPUs + 1)
+    worker_class: str | None = None  # None: gunicorn.conf.py's (gevent); e.g. sync, to compare
+    database: str = "sqlite"
+    redis_url: str | None = None
+    extra_users: int = 10_000
+    rooms: int = 50
+    tool: str = "auto"
+    log_level: str = "INFO"  # production's: one access line per request is part of the cost
+    timeout: int = 10  # per request
+    max_requests: int = 2_000_000  # per load process (Python client); wrk is bounded by time only
+    write: bool = False
+
+
+@dataclass
+class Result:
+    label: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: dict[str, int]
+    # Server CPU (master and workers) per answered request: steadier than req/s on a shared machine.
+    cpu_ms: float | None = None
+    # CPUs kept busy by everything but the server and the load generator during the run.
+    other_cpus: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+    def workers(self) -> int:
+        return len(re.findall(r"Booting worker with pid", self.log.read_text(errors="replace")))
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by the master and its workers (Linux /proc), None where unknown."""
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            total = 0
+            for pid in [str(self.process.pid), *children]:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            return None
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def wait_idle(self, limit: float = 15) -> None:
+        """Let the server finish what the last run left queued, so it is not billed to the next one.
+
+        A closed-loop client stops with up to one request per connection still queued; a slow
+        endpoint can keep the workers busy for seconds after the client is gone.
+        """
+        deadline = time.monotonic() + limit
+        previous = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            current = self.cpu_seconds()
+            if previous is None or current is None:
+                time.sleep(2)
+                return
+            if current - previous < 0.05:  # under a tenth of a core over the last half second
+                return
+            previous = current
+
+
+@dataclass
+class Processes:
+    """Every child in its own process group; stopped with SIGTERM, then SIGKILL, whatever happens."""
+
+    started: list[subprocess.Popen] = field(default_factory=list)
+
+    def start(self, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+        with log.open("wb") as out:
+            process = subprocess.Popen(  # noqa: S603  (argv is built here, never from input)
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.started.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen, grace: float = 25) -> None:
+        """gunicorn drains for up to graceful_timeout (20 s) on SIGTERM; then the group is killed."""
+        _signal_group(process, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+        _signal_group(process, signal.SIGKILL)  # stragglers: the group outlives its leader
+        process.wait()
+        if process in self.started:
+            self.started.remove(process)
+
+    def stop_all(self) -> None:
+        for process in list(self.started):
+            self.stop(process)
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+@contextlib.contextmanager
+def terminated_cleanly() -> Iterator[None]:
+    """SIGTERM to the benchmark unwinds like Ctrl-C, so the servers it started are stopped."""
+
+    def raise_exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, raise_exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+# --- HTTP for setting up ----------------------------------------------------------------------------
+
+
+def random_loopback_address() -> str:
+    """A fresh client address per setup call: rate limits (kept in Redis across runs) are per address."""
+    return f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
+def call(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    json_body: Any = None,
+    form: dict[str, str] | None = None,
+    token: str | None = None,
+    source: str = LOOPBACK,
+    timeout: float = 15,
+) -> tuple[int, Any]:
+    headers = {"Accept": "application/json"}
+    body = None
+    if json_body is not None:
+        body, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
+    elif form is not None:
+        body, headers["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout, source_address=(source, 0))
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+        try:
+            return response.status, json.loads(raw) if raw else None
+        except ValueError:
+            return response.status, raw.decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def expect(status: int, body: Any, wanted: int, what: str) -> Any:
+    if status != wanted:
+        raise SystemExit(f"bench: {what}: expected {wanted}, got {status}: {str(body)[:500]}")
+    return body
+
+
+# --- servers --------------------------------------------------------------------------------------
+
+
+def database_url(settings: Settings, workdir: Path) -> str:
+    if settings.database == "sqlite":
+        return f"sqlite:///{workdir / 'parley.db'}"
+    if settings.database.startswith("postgresql://"):  # psycopg 3 is the driver Parley installs
+        return "postgresql+psycopg://" + settings.database.removeprefix("postgresql://")
+    return settings.database
+
+
+def describe_database(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return "SQLite, a fresh file in a temporary directory (WAL, synchronous=NORMAL)"
+    return f"PostgreSQL `{parsed.render_as_string(hide_password=True)}`"
+
+
+def server_env(settings: Settings, url: str) -> dict[str, str]:
+    """Production's environment, as tests/test_deployment.py builds it; nothing inherited can override it."""
+    inherited = ("PARLEY_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "WEB_CONCURRENCY", "LOG_LEVEL")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(inherited)}
+    env.update(
+        PARLEY_CONFIG="production",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        DATABASE_URL=url,
+        PARLEY_HOST=LOOPBACK,
+        LOG_LEVEL=settings.log_level,
+    )
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    if settings.workers:
+        env["WEB_CONCURRENCY"] = str(settings.workers)
+    return env
+
+
+def start_server(
+    processes: Processes,
+    name: str,
+    env: dict[str, str],
+    workdir: Path,
+    settings: Settings,
+    app: str | None,
+    ready_path: str,
+) -> Server:
+    """gunicorn with gunicorn.conf.py; the command line's `-k` and `app` win over the file's."""
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+    argv += ["-k", settings.worker_class] if settings.worker_class else []
+    argv += [app] if app else []
+    log = workdir / f"{name}.log"
+    process = processes.start(argv, {**env, "PARLEY_PORT": str(port)}, log)
+    server = Server(name, port, process, log)
+    deadline = time.monotonic() + 90  # the master migrates a fresh database first
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"bench: {name} exited with {process.returncode}:\n{server.log_tail()}")
+        with contextlib.suppress(OSError):
+            if call(port, "GET", ready_path, timeout=2)[0] == 200:
+                return server
+        time.sleep(0.2)
+    raise SystemExit(f"bench: {name} not ready after 90 s:\n{server.log_tail()}")
+
+
+def fixture(env: dict[str, str], step: str, *args: str) -> dict[str, Any]:
+    """Run one bench/fixtures.py step with the server's environment; its JSON answer."""
+    completed = subprocess.run(  # noqa: S603  (this interpreter, our module)
+        [sys.executable, "-m", "bench.fixtures", step, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"bench: fixture step {step} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# --- load generators ----------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[int], fraction: float) -> float:
+    """Nearest rank, as wrk reports it."""
+    if not sorted_values:
+        return 0.0
+    rank = max(0, min(len(sorted_values) - 1, round(fraction * len(sorted_values) + 0.5) - 1))
+    return float(sorted_values[rank])
+
+
+class Wrk:
+    """wrk, closed loop on keep-alive connections; stops itself after -d seconds."""
+
+    name = "wrk"
+
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.settings = settings
+        self.script = workdir / "report.lua"
+        self.script.write_text(WRK_SCRIPT)
+        found = shutil.which("wrk")
+        assert found is not None
+        self.binary = found
+        first = subprocess.run([found, "-v"], capture_output=True, text=True, check=False)  # noqa: S603
+        self.version = (first.stdout + first.stderr).splitlines()[0].split(" [")[0].strip()
+
+    def describe(self) -> str:
+        s = self.settings
+        return f"{self.version}, `-t{s.threads} -c{s.connections} --timeout {s.timeout}s`"
+
+    def run(self, port: int, path: str, headers: list[str], seconds: int, label: str) -> Result:
+        s = self.settings
+        argv = [self.binary, f"-t{s.threads}", f"-c{s.connections}", f"-d{seconds}s"]
+        argv += [f"--timeout={s.timeout}s", "-s", str(self.script)]
+        for header in headers:
+            argv += ["-H", header]
+        argv.append(f"http://{LOOPBACK}:{port}{path}")
+        completed = subprocess.run(  # noqa: S603  (wrk from PATH, options built here)
+            argv, capture_output=True, text=True, timeout=seconds + s.timeout + 30, check=False
+        )
+        line = next((x for x in completed.stdout.splitlines() if x.startswith("BENCH-JSON ")), None)
+        if completed.returncode != 0 or line is None:
+            raise SystemExit(f"bench: wrk failed:\n{completed.stdout}\n{completed.stderr}")
+        data = json.loads(line.removeprefix("BENCH-JSON "))
+        errors = {kind: data[kind] for kind in ("connect", "read", "write", "status", "timeout")}
+        return Result(
+            label,
+            data["requests"],
+            data["duration_us"] / 1e6,
+            data["p50_us"] / 1e3,
+            data["p99_us"] / 1e3,
+            errors,
+        )
+
+
+class PythonClient:
+    """bench/load.py in one process per wrk "thread", so the client is not one GIL-bound loop."""
+
+    name = "python"
+
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.settings = settings
+
+    def describe(self) -> str:
+        s = self.settings
+        why = "`--tool python`" if shutil.which("wrk") else f"wrk was not found: {WRK_INSTALL}"
+        return (
+            f"bench/load.py (asyncio, Python {platform.python_version()}), {s.threads} processes, "
+            f"{s.connections} connections ({why})"
+        )
+
+    def run(self, port: int, path: str, headers: list[str], seconds: int, label: str) -> Result:
+        s = self.settings
+        share = [s.connections // s.threads + (i < s.connections % s.threads) for i in range(s.threads)]
+        argv = [sys.executable, "-m", "bench.load", "--port", str(port), "--path", path]
+        argv += [
+            "--duration",
+            str(seconds),
+            "--timeout",
+            str(s.timeout),
+            "--max-requests",
+            str(s.max_requests),
+        ]
+        for header in headers:
+            argv += ["--header", header]
+        clients = [
+            subprocess.Popen([*argv, "--connections", str(n)], cwd=ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603
+            for n in share
+            if n
+        ]
+        outputs = []
+        try:
+            for client in clients:
+                out, _ = client.communicate(timeout=seconds + s.timeout + 30)
+                if client.returncode != 0:
+                    raise SystemExit(f"bench: bench/load.py exited with {client.returncode}")
+                outputs.append(json.loads(out))
+        finally:
+            for client in clients:
+                if client.poll() is None:
+                    client.kill()
+                    client.wait()
+        latencies = sorted(v for o in outputs for v in o["latencies_us"])
+        errors: dict[str, int] = {}
+        for o in outputs:
+            for kind, n in o["errors"].items():
+                errors[kind] = errors.get(kind, 0) + n
+        seconds_taken = max(o["elapsed"] for o in outputs)
+        p50, p99 = percentile(latencies, 0.50) / 1e3, percentile(latencies, 0.99) / 1e3
+        return Result(label, len(latencies), seconds_taken, p50, p99, errors)
+
+
+LoadTool = Wrk | PythonClient
+
+
+def pick_tool(settings: Settings, workdir: Path) -> LoadTool:
+    if settings.tool == "wrk" or (settings.tool == "auto" and shutil.which("wrk")):
+        if not shutil.which("wrk"):
+            raise SystemExit(f"bench: wrk is not installed: {WRK_INSTALL}")
+        return Wrk(settings, workdir)
+    if settings.tool == "auto":
+        progress(f"wrk not found, using the Python client ({WRK_INSTALL} for steadier numbers)")
+    return PythonClient(settings, workdir)
+
+
+def measure(
+    tool: LoadTool, settings: Settings, server: Server, label: str, path: str, token: str = ""
+) -> Result:
+    headers = [f"Authorization: Bearer {token}"] if token else []
+    server.wait_idle()
+    if settings.warmup:
+        tool.run(server.port, path, headers, settings.warmup, label)
+        server.wait_idle()
+    server_before, busy_before = server.cpu_seconds(), machine_busy_seconds()
+    client_before, started = client_cpu_seconds(), time.monotonic()
+    result = tool.run(server.port, path, headers, settings.duration, label)
+    server_after, busy_after = server.cpu_seconds(), machine_busy_seconds()
+    client_used, wall = client_cpu_seconds() - client_before, time.monotonic() - started
+    if server_before is not None and server_after is not None:
+        server_used = server_after - server_before
+        result.cpu_ms = server_used * 1000 / result.requests if result.requests else None
+        if busy_before is not None and busy_after is not None:
+            result.other_cpus = max(0.0, (busy_after - busy_before - server_used - client_used) / wall)
+    progress(
+        f"{label}: {result.rate:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+        f"{_cpu(result)} server CPU/request, {result.error_count} errors, "
+        f"other processes {result.other_cpus if result.other_cpus is not None else float('nan'):.2f} CPUs"
+    )
+    return result
+
+
+def client_cpu_seconds() -> float:
+    """CPU time of this process's finished children: the load generator, once a run is waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU time the whole machine spent busy (/proc/stat), steal included: what else competed."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:9]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields)
+    except (OSError, ValueError, IndexError):
+        return None
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    settings: Settings
+    tool: str
+    database: str
+    workers: int
+    started: datetime
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    bare: Result | None = None
+    scenarios: list[Result] = field(default_factory=list)
+    small: dict[str, Result] = field(default_factory=dict)
+    large: dict[str, Result] = field(default_factory=dict)
+    small_counts: dict[str, int] = field(default_factory=dict)
+    large_counts: dict[str, int] = field(default_factory=dict)
+    grow_seconds: float = 0.0
+    analyzed: bool = False
+
+
+ME = "/api/v1/users/me"
+SEARCH = "/api/v1/users?q=a"
+
+
+def rooms_path(settings: Settings) -> str:
+    return f"/api/v1/rooms?page_size={settings.rooms}"
+
+
+def prepare_parley(server: Server, env: dict[str, str], settings: Settings) -> tuple[str, dict[str, int]]:
+    """A user in `rooms` rooms (with `general`), each with an unread message; their access token."""
+    tag = secrets.token_hex(3)
+    user, peer, password = f"alice-{tag}", f"bob-{tag}", secrets.token_urlsafe(16)
+    fixture(env, "users", "--user", user, "--peer", peer, "--password", password)
+    grant = {"grant_type": "password", "client_id": "documentation", "username": user, "password": password}
+    status, body = call(
+        server.port, "POST", "/auth/oauth2/token", form=grant, source=random_loopback_address()
+    )
+    token = expect(status, body, 200, "password grant")["access_token"]
+    for i in range(settings.rooms - 1):  # `general` is the user's first room
+        status, body = call(
+            server.port,
+            "POST",
+            "/api/v1/rooms",
+            json_body={"name": f"bench {i}", "members": [peer]},
+            token=token,
+        )
+        expect(status, body, 201, "POST /api/v1/rooms")
+    counts = fixture(env, "messages", "--user", user, "--peer", peer)["counts"]
+    status, rooms = call(server.port, "GET", rooms_path(settings), token=token)
+    listed = expect(status, rooms, 200, "GET /api/v1/rooms")
+    # At least one: in a reused PostgreSQL database `general` also has earlier runs' messages.
+    if len(listed) != settings.rooms or any(room["unread_count"] < 1 for room in listed):
+        raise SystemExit(f"bench: expected {settings.rooms} rooms with an unread message each")
+    for path in (ME, SEARCH, "/healthz"):
+        expect(*call(server.port, "GET", path, token=token), 200, f"GET {path}")
+    return token, counts
+
+
+def run(settings: Settings) -> str:
+    """Start everything, measure, stop everything; the Markdown report."""
+    processes = Processes()
+    with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp, terminated_cleanly():
+        workdir = Path(tmp)
+        try:
+            return _run(settings, processes, workdir)
+        finally:
+            processes.stop_all()
+
+
+def _run(settings: Settings, processes: Processes, workdir: Path) -> str:
+    tool = pick_tool(settings, workdir)
+    url = database_url(settings, workdir)
+    env = server_env(settings, url)
+    report = Report(
+        settings=settings,
+        tool=tool.describe(),
+        database=describe_database(url),
+        workers=0,
+        started=datetime.now(UTC),
+        load_before=os.getloadavg(),
+    )
+    progress(f"load average {_load(report.load_before)}; tool {tool.describe()}; work directory {workdir}")
+
+    # The bare app first; its master also provisions the fresh database (on_starting), harmlessly.
+    bare = start_server(processes, "bare", env, workdir, settings, "bench.bare_app:app", "/")
+    report.bare = measure(tool, settings, bare, "bare Flask JSON (`GET /`)", "/")
+    processes.stop(bare.process)
+
+    parley = start_server(processes, "parley", env, workdir, settings, None, "/readyz")
+    token, report.small_counts = prepare_parley(parley, env, settings)
+    rooms = rooms_path(settings)
+    report.scenarios.append(measure(tool, settings, parley, "`GET /healthz`", "/healthz"))
+    for label, path in ((f"`GET {ME}`", ME), (f"`GET {rooms}`", rooms), (f"`GET {SEARCH}`", SEARCH)):
+        result = measure(tool, settings, parley, label, path, token)
+        report.scenarios.append(result)
+        report.small[path] = result
+
+    if settings.extra_users:
+        progress(f"adding {settings.extra_users:,} users with tokens, rooms and messages")
+        grown = fixture(env, "grow", "--count", str(settings.extra_users), "--tag", secrets.token_hex(2))
+        report.large_counts, report.grow_seconds, report.analyzed = (
+            grown["counts"],
+            grown["seconds"],
+            grown["analyzed"],
+        )
+        for path in (ME, rooms, SEARCH):
+            report.large[path] = measure(
+                tool, settings, parley, f"`GET {path}`, larger database", path, token
+            )
+    report.workers = parley.workers()  # counted now: the last ones boot after /readyz first answers
+    processes.stop(parley.process)
+    report.load_after = os.getloadavg()
+    if sum(r.error_count for r in [report.bare, *report.scenarios, *report.large.values()] if r):
+        # The work directory goes with the run; the servers' logs are what explains a failure.
+        kept = Path(tempfile.mkdtemp(prefix="parley-bench-logs-"))
+        for log in workdir.glob("*.log"):
+            shutil.copy2(log, kept / log.name)
+        progress(f"some requests failed (see the errors column): the servers' logs are in {kept}")
+    return render(report)
+
+
+# --- the report -------------------------------------------------------------------------------------
+
+
+def command_line(settings: Settings) -> str:
+    """The command that repeats this run: the options that differ from the defaults."""
+    defaults, words = Settings(), ["python -m bench.http"]
+    for name in Settings.__dataclass_fields__:
+        value = getattr(settings, name)
+        if value == getattr(defaults, name):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            words.append(flag)
+        elif name in ("database", "redis_url"):
+            words.append(f"{flag} {_hide_password(str(value))}")
+        else:
+            words.append(f"{flag} {value}")
+    return " ".join(words)
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _revision() -> str:
+    """The commit measured, `-dirty` when the work tree has changes."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],  # noqa: S607  (git from PATH, on purpose)
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if described.returncode == 0:
+            return described.stdout.strip()
+    return "unknown revision"
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f} ms" if value < 100 else f"{value:,.0f} ms"
+
+
+def _cpu(result: Result, bare: Result | None = None) -> str:
+    """CPU per request, and how many times the bare app's, which holds steadier than req/s."""
+    if result.cpu_ms is None:
+        return "?"
+    if bare is None or bare is result or not bare.cpu_ms:
+        return f"{result.cpu_ms:.2f} ms"
+    return f"{result.cpu_ms:.2f} ms ({result.cpu_ms / bare.cpu_ms:.1f} x bare)"
+
+
+def _others(report: Report) -> str:
+    """How busy the rest of the machine kept the CPUs while the benchmark measured."""
+    assert report.bare is not None
+    runs = [r for r in [report.bare, *report.scenarios, *report.large.values()] if r.other_cpus is not None]
+    if not runs:
+        return ""
+    busiest = max(runs, key=lambda r: r.other_cpus or 0.0)
+    mean = sum(r.other_cpus or 0.0 for r in runs) / len(runs)
+    return (
+        f" Other processes kept {mean:.2f} CPUs busy on average during the measured runs "
+        f"({busiest.other_cpus:.2f} at most, during {busiest.label})."
+    )
+
+
+def _errors(result: Result) -> str:
+    if not result.error_count:
+        return "0"
+    return f"{result.error_count:,} (" + ", ".join(f"{k} {v:,}" for k, v in result.errors.items() if v) + ")"
+
+
+def _load(values: tuple[float, float, float]) -> str:
+    return " / ".join(f"{v:.2f}" for v in values)
+
+
+def render(report: Report) -> str:
+    s, bare = report.settings, report.bare
+    assert bare is not None
+    workers = f"{report.workers} {s.worker_class or 'gevent'} workers" + (
+        " (`--workers`)" if s.workers else " (gunicorn.conf.py's default, 2 x CPUs + 1)"
+    )
+    if s.worker_class:
+        workers += f" (`--worker-class {s.worker_class}` instead of gunicorn.conf.py's gevent)"
+    lines = [
+        f"Run on {report.started:%Y-%m-%d %H:%M} UTC by `{command_line(s)}`, Parley at `{_revision()}`.",
+        "",
+        f"- Machine: {os.cpu_count()} CPUs (`nproc` {len(os.sched_getaffinity(0))}), {_cpu_model()}, "
+        f"Linux {platform.release()}; Python {platform.python_version()}; load average (1/5/15 min) "
+        f"{_load(report.load_before)} before, {_load(report.load_after)} after (with the benchmark's own "
+        f"processes).{_others(report)}",
+        f"- Server: gunicorn {_version('gunicorn')} with gunicorn.conf.py, {workers}, "
+        f"worker_connections 2000; Flask {_version('flask')}, gevent {_version('gevent')}; "
+        f"`PARLEY_CONFIG=production`, `LOG_LEVEL={s.log_level}` "
+        "(Parley logs every request; the bare app does not).",
+        f"- Database: {report.database}; Redis: {'`' + s.redis_url + '`' if s.redis_url else 'none'}.",
+        f"- Load: {report.tool}; {s.duration} s per scenario after a {s.warmup} s warm-up, on 127.0.0.1, "
+        "closed loop (each connection waits for its answer), so the client shares the CPUs with the server.",
+        "",
+        "Server CPU is the gunicorn master's and workers' CPU time over the measured run divided by the "
+        "requests answered (PostgreSQL's and Redis's own processes are not in it); on a shared machine it "
+        "varies less between runs than req/s does.",
+        "",
+        "| scenario | req/s | ratio to bare | p50 | p99 | server CPU / request | errors |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for result in [bare, *report.scenarios]:
+        lines.append(
+            f"| {result.label} | {result.rate:,.0f} | {result.rate / bare.rate if bare.rate else 0:.2f} | "
+            f"{_ms(result.p50_ms)} | {_ms(result.p99_ms)} | {_cpu(result, bare)} | {_errors(result)} |"
+        )
+    if report.large:
+        small, large = report.small_counts, report.large_counts
+        sizes = ", ".join(f"{name} {small[name]:,} → {large[name]:,}" for name in small)
+        lines += [
+            "",
+            f"Table size: the same requests, same user and token, after {s.extra_users:,} more users "
+            "were added (each in `general`, with a token and a private room with one message; "
+            f"{report.grow_seconds:.0f} s of bulk inserts{', then ANALYZE' if report.analyzed else ''}). "
+            f"Rows: {sizes}.",
+            "",
+            "| request | req/s small → large | large / small | p50 | p99 | server CPU / request |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for path, after in report.large.items():
+            before = report.small[path]
+            ratio = f"{after.rate / before.rate:.2f}" if before.rate else "-"
+            lines.append(
+                f"| `GET {path}` | {before.rate:,.0f} → {after.rate:,.0f} | {ratio} | "
+                f"{_ms(before.p50_ms)} → {_ms(after.p50_ms)} | {_ms(before.p99_ms)} → {_ms(after.p99_ms)} | "
+                f"{_cpu(before)} → {_cpu(after)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(markdown: str, path: Path = REPORT) -> None:
+    """Replace what lies between the markers; the prose around them is kept."""
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"bench: {path} lacks the {BEGIN} / {END} markers")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{BEGIN}\n{markdown}{END}{tail}")
+
+
+# --- command line -------------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    defaults = Settings()
+    p = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--duration", type=int, default=defaults.duration, help="seconds per scenario (default 10)"
+    )
+    p.add_argument("--warmup", type=int, default=defaults.warmup, help="seconds of warm-up before each (3)")
+    p.add_argument("--connections", type=int, default=defaults.connections, help="open connections (64)")
+    p.add_argument(
+        "--threads", type=int, default=defaults.threads, help="wrk threads or client processes (2)"
+    )
+    p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)")
+    p.add_argument(
+        "--worker-class", default=None, help="gunicorn -k, to compare (default: gunicorn.conf.py's gevent)"
+    )
+    p.add_argument(
+        "--database",
+        default=defaults.database,
+        help="`sqlite` (a fresh file) or a PostgreSQL URL (throwaway)",
+    )
+    p.add_argument("--redis-url", default=None, help="Redis for rate limits and events (default: none)")
+    p.add_argument(
+        "--extra-users", type=int, default=defaults.extra_users, help="rows added for the table-size check"
+    )
+    p.add_argument("--tool", choices=["auto", "wrk", "python"], default=defaults.tool, help="load generator")
+    p.add_argument(
+        "--log-level", default=defaults.log_level, help="Parley's LOG_LEVEL (INFO, as in production)"
+    )
+    p.add_argument("--write", action="store_true", help=f"also rewrite {REPORT.relative_to(ROOT)}")
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = Settings(
+        duration=args.duration,
+        warmup=args.warmup,
+        connections=args.connections,
+        threads=args.threads,
+        workers=args.workers,
+        worker_class=args.worker_class,
+        database=args.database,
+        redis_url=args.redis_url,
+        extra_users=args.extra_users,
+        tool=args.tool,
+        log_level=args.log_level,
+        write=args.write,
+    )
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    """Every load loop is bounded: refuse settings that would make a run unbounded or pointless."""
+    problems = []
+    if not 1 <= settings.duration <= 600 or not 0 <= settings.warmup <= 60:
+        problems.append("--duration must be 1..600 s and --warmup 0..60 s")
+    if not 1 <= settings.threads <= settings.connections <= 10_000:
+        problems.append("need 1 <= --threads <= --connections <= 10000")
+    if not 0 <= settings.extra_users <= 1_000_000:
+        problems.append("--extra-users must be 0..1000000")
+    if settings.worker_class not in (None, "sync", "gthread", "gevent", "eventlet"):
+        problems.append("--worker-class is sync, gthread, gevent or eventlet")
+    if settings.database != "sqlite" and not settings.database.startswith("postgresql"):
+        problems.append("--database is `sqlite` or a postgresql:// URL")
+    for url in (settings.database, settings.redis_url or ""):
+        host = re.match(r"^[a-z+]+://(?:[^@/]*@)?(\[[^\]]+\]|[^:/?]*)", url)
+        if host and host.group(1) not in ("", "127.0.0.1", "localhost", "[::1]"):
+            problems.append(f"benchmarks run on loopback only, not {host.group(1)}")
+    if problems:
+        raise SystemExit("bench: " + "; ".join(problems))
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = settings_from(parser().parse_args(argv))
+    markdown = run(settings)
+    print(markdown, end="")
+    if settings.write:
+        write_report(markdown)
+        progress(f"wrote {REPORT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
