@@ -70,6 +70,10 @@ class BaseConfig:
     MAX_UPLOAD_BYTES = 5 * 1024 * 1024
     UNATTACHED_UPLOAD_TTL_SECONDS = 24 * 3600
 
+    # Moderation: this many distinct reporters stop a user posting for this long.
+    REPORT_BAN_THRESHOLD = 3
+    REPORT_BAN_SECONDS = 4 * 3600
+
     # Rooms and moderation defaults from the API contract
     GENERAL_ROOM_NAME = "general"
     GENERAL_MESSAGE_TTL_SECONDS = 3600

@@ -13,6 +13,7 @@ from app.extensions.database import db, utcnow
 from app.modules.events.services import record
 from app.modules.files import services as files
 from app.modules.rooms.models import Membership, Room
+from app.modules.users import services as users
 from app.modules.users.models import User
 
 from .models import Message, with_reply_counts
@@ -61,6 +62,7 @@ def send_message(
 ) -> tuple[Message, bool]:
     """Post a message; returns it and whether it is new (a repeated `client_msg_id` is not)."""
     room_id = room.id  # still readable after a rollback has expired `room`
+    users.require_not_banned(author)
     if client_msg_id and (first := _first_with_client_id(author, client_msg_id)) is not None:
         return _repeat(room_id, first), False
     if parent_id is not None:

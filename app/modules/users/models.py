@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String, false
+from sqlalchemy import Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions.database import UTCDateTime, db, utcnow
@@ -26,6 +26,8 @@ class User(db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Reports by enough distinct users stop this user posting until then.
+    banned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_deleted(self) -> bool:
@@ -37,3 +39,19 @@ class User(db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"
+
+
+class Report(db.Model):
+    """A user's complaint about another user, optionally about one of their messages."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reported_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(1000))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Distinct reporters of a user since a time: the ban rule's query.
+    __table_args__ = (Index("ix_reports_reported_id_created_at", "reported_id", "created_at"),)

@@ -8,13 +8,19 @@ from flask import current_app, url_for
 from flask.views import MethodView
 
 from app.extensions import limiter
-from app.extensions.api import Blueprint, paginate_query
+from app.extensions.api import Blueprint, abort, paginate_query
 from app.extensions.auth import current_user
 
 from . import services
-from .models import User
-from .parameters import DeleteMeParameters, SignUpParameters, UpdateMeParameters, UserSearchParameters
-from .schemas import MeSchema, UserSchema
+from .models import Report, User
+from .parameters import (
+    DeleteMeParameters,
+    ReportParameters,
+    SignUpParameters,
+    UpdateMeParameters,
+    UserSearchParameters,
+)
+from .schemas import MeSchema, ReportSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts and profiles")
 
@@ -60,6 +66,19 @@ class Me(MethodView):
     def delete(self, args: dict[str, Any]) -> None:
         """Delete your account: every token is revoked, your messages stay under a deleted user"""
         services.delete_account(current_user, args["current_password"])
+
+
+@blp.route("/<id:user_id>/reports")
+class Reports(MethodView):
+    @blp.auth_required("users:write")
+    @blp.arguments(ReportParameters)
+    @blp.response(201, ReportSchema)
+    def post(self, args: dict[str, Any], user_id: int) -> Report:
+        """Report a user; enough distinct reporters stop them posting for a while"""
+        reported = services.get_or_404(user_id)
+        if reported.is_deleted:
+            abort(404, "No such user.")
+        return services.report(current_user, reported, **args)
 
 
 @blp.route("/<id:user_id>")

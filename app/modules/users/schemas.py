@@ -47,6 +47,17 @@ class MeSchema(UserSchema):
     """The account as its owner sees it: at sign-up and at `/users/me`."""
 
     is_admin = fields.Boolean(dump_only=True)
+    banned_until = fields.DateTime(
+        allow_none=True, metadata={"description": "Reports stopped you posting until then."}
+    )
 
     def get_email(self, user: Any) -> Any:
         return user.email
+
+
+class ReportSchema(Schema):
+    id = fields.Integer()
+    reported_user_id = fields.Integer(attribute="reported_id")
+    reason = fields.String()
+    message_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()

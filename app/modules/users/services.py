@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from flask import current_app
+from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.extensions.security import hash_password, verify_password
+from app.modules.messages.models import Message
+from app.modules.rooms.models import Membership
 
-from .models import User
+from .models import Report, User
 from .signals import user_created, user_deleted
 
 
@@ -112,3 +116,49 @@ def search_statement(q: str | None) -> Any:
             )
         )
     return stmt
+
+
+def report(reporter: User, reported: User, reason: str, message_id: int | None = None) -> Report:
+    """File a report; the threshold of distinct reporters since the last ban bans the user."""
+    if reported.id == reporter.id:
+        abort(422, "You cannot report yourself.")
+    if message_id is not None and not _can_cite(reporter, reported, message_id):
+        abort(
+            422,
+            "Cite a message of theirs that you can see.",
+            errors={"json": {"message_id": ["Not a message of this user that you can see."]}},
+        )
+    entry = Report(reporter_id=reporter.id, reported_id=reported.id, reason=reason, message_id=message_id)
+    db.session.add(entry)
+    db.session.flush()
+    config = current_app.config
+    ban = timedelta(seconds=config["REPORT_BAN_SECONDS"])
+    since = reported.banned_until - ban if reported.banned_until else datetime.min.replace(tzinfo=UTC)
+    reporters = db.session.scalar(
+        select(func.count(distinct(Report.reporter_id))).where(
+            Report.reported_id == reported.id, Report.created_at > since
+        )
+    )
+    if reporters >= config["REPORT_BAN_THRESHOLD"]:
+        reported.banned_until = utcnow() + ban
+    db.session.commit()
+    return entry
+
+
+def _can_cite(reporter: User, reported: User, message_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Message.id)
+            .join(Membership, Membership.room_id == Message.room_id)
+            .where(
+                Message.id == message_id, Message.author_id == reported.id, Membership.user_id == reporter.id
+            )
+        )
+        is not None
+    )
+
+
+def require_not_banned(user: User) -> None:
+    if user.banned_until is not None and user.banned_until > utcnow():
+        until = user.banned_until.isoformat()
+        abort(403, f"Reports have stopped you posting until {until}.", headers={"X-Banned-Until": until})

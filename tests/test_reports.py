@@ -1,0 +1,104 @@
+"""Reports: distinct reporters reaching the threshold stop a user posting for a while."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.modules.users.models import Report
+from app.modules.users.models import User as UserRow
+
+
+def report(client, reporter, user_id, **body):
+    return client.post(
+        f"/api/v1/users/{user_id}/reports", json={"reason": "spam", **body}, headers=reporter.headers
+    )
+
+
+@pytest.fixture
+def room(client, alice, bob):
+    return client.post(
+        "/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers
+    ).get_json()
+
+
+def say(client, user, room, body="hi"):
+    return client.post(f"/api/v1/rooms/{room['id']}/messages", json={"body": body}, headers=user.headers)
+
+
+def test_a_report_is_created_with_its_reason(client, alice, bob):
+    response = report(client, alice, bob.id, reason="rude")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert (body["reported_user_id"], body["reason"], body["message_id"]) == (bob.id, "rude", None)
+    assert body["created_at"].endswith("+00:00")
+
+
+def test_a_report_may_cite_a_message_of_theirs_the_reporter_can_see(client, alice, bob, room):
+    message = say(client, bob, room).get_json()
+    assert report(client, alice, bob.id, message_id=message["id"]).get_json()["message_id"] == message["id"]
+
+
+def test_citing_someone_elses_or_an_invisible_message_is_a_422(client, alice, bob, make_user, room):
+    own = say(client, alice, room).get_json()
+    carol = make_user("carol")
+    assert "message_id" in report(client, alice, bob.id, message_id=own["id"]).get_json()["errors"]["json"]
+    bobs = say(client, bob, room).get_json()
+    response = report(client, carol, bob.id, message_id=bobs["id"])
+    assert response.status_code == 422
+    assert "message_id" in response.get_json()["errors"]["json"]
+
+
+@pytest.mark.parametrize("body", [{"reason": ""}, {"reason": "x" * 1001}, {"reason": None}, {"extra": 1}])
+def test_a_bad_report_is_a_422_naming_the_field(client, alice, bob, body):
+    response = client.post(f"/api/v1/users/{bob.id}/reports", json=body, headers=alice.headers)
+    assert response.status_code == 422
+    assert set(body) & set(response.get_json()["errors"]["json"])
+
+
+def test_reporting_yourself_is_a_422(client, alice):
+    assert report(client, alice, alice.id).status_code == 422
+
+
+def test_reporting_an_unknown_user_is_a_404(client, alice):
+    assert report(client, alice, 999_999).status_code == 404
+
+
+def test_reporting_needs_a_token_and_users_write(client, alice, bob):
+    assert client.post(f"/api/v1/users/{bob.id}/reports", json={"reason": "x"}).status_code == 401
+    token = alice.token_with("users:read")
+    response = client.post(
+        f"/api/v1/users/{bob.id}/reports", json={"reason": "x"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 403
+
+
+def test_three_distinct_reporters_stop_a_user_posting_with_the_end_time(client, alice, bob, make_user, room):
+    carol, dave = make_user("carol"), make_user("dave")
+    report(client, alice, bob.id)
+    report(client, alice, bob.id)  # the same reporter counts once
+    report(client, carol, bob.id)
+    assert say(client, bob, room).status_code == 201
+    report(client, dave, bob.id)
+    refused = say(client, bob, room)
+    assert refused.status_code == 403
+    until = client.get("/api/v1/users/me", headers=bob.headers).get_json()["banned_until"]
+    assert until in refused.get_json()["message"]
+    hours = (datetime.fromisoformat(until) - datetime.now(UTC)) / timedelta(hours=1)
+    assert 3.9 < hours <= 4
+
+
+def test_a_ban_ends_and_old_reports_do_not_count_again(app, client, alice, bob, make_user, room):
+    reporters = [alice, make_user("carol"), make_user("dave")]
+    for reporter in reporters:
+        report(client, reporter, bob.id)
+    with app.app_context():  # four hours later: the ban has run out
+        user = db.session.get(UserRow, bob.id)
+        user.banned_until = datetime.now(UTC) - timedelta(seconds=1)
+        for filed in db.session.scalars(select(Report)):
+            filed.created_at -= timedelta(hours=4, seconds=10)
+        db.session.commit()
+    assert say(client, bob, room).status_code == 201
+    report(client, alice, bob.id)
+    assert say(client, bob, room).status_code == 201
