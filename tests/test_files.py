@@ -7,7 +7,7 @@ Every test stores its uploads in its own directory (UPLOAD_DIR), so what is on d
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -20,21 +20,13 @@ from app.extensions.jobs import run_all
 from app.modules.events.models import Event
 from app.modules.files.models import Attachment
 from app.modules.messages.models import Message
+from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.conftest import PASSWORD, bearer
 
 FILES = "/api/v1/files"
 ROOMS = "/api/v1/rooms"
 MB = 1024 * 1024
 ATTACHMENT_FIELDS = {"id", "filename", "content_type", "size", "url", "created_at"}
-ERROR_STATUS = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    422: "Unprocessable Entity",
-}
-
-
 # --- helpers -----------------------------------------------------------------------------------
 
 
@@ -102,30 +94,6 @@ def get_message(client, user, room_id: int, message_id: int) -> dict[str, Any]:
 def delete_message(client, user, room_id: int, message_id: int) -> None:
     response = client.delete(messages_path(room_id, message_id), headers=user.headers)
     assert response.status_code == 204, response.get_json()
-
-
-def assert_error(response, code: int) -> dict[str, Any]:
-    """The API's error shape: `{code, status, message, errors?}`."""
-    assert response.status_code == code, response.get_data(as_text=True)[:500]
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert isinstance(body["status"], str) and body["status"]
-    if code in ERROR_STATUS:
-        assert body["status"] == ERROR_STATUS[code]
-    assert isinstance(body["message"], str) and body["message"]
-    return body
-
-
-def assert_invalid(response, location: str, field: str) -> None:
-    assert field in assert_error(response, 422)["errors"][location]
-
-
-def assert_utc_timestamp(value: str) -> datetime:
-    assert value.endswith("+00:00")
-    moment = datetime.fromisoformat(value)
-    assert abs(datetime.now(UTC) - moment) < timedelta(minutes=5)
-    return moment
 
 
 def stored_files(directory: Path) -> list[Path]:

@@ -18,19 +18,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.modules.events.models import Event
 from app.modules.rooms.models import Invite
+from tests.assertions import assert_error, assert_invalid
 from tests.conftest import User, bearer
 
 ROOMS = "/api/v1/rooms"
 MY_JOIN_REQUESTS = "/api/v1/join-requests"
-STATUS_NAMES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    410: "Gone",
-    422: "Unprocessable Entity",
-}
 INVITE_FIELDS = {
     "code",
     "url",
@@ -58,20 +50,6 @@ THIRTY_DAYS = 30 * 24 * 3600
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def assert_error(response, code: int) -> dict[str, Any]:
-    """The API's error shape: `{code, status, message, errors?}`."""
-    assert response.status_code == code, response.get_json()
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == STATUS_NAMES[code]
-    assert isinstance(body["message"], str) and body["message"]
-    return body
-
-
-def assert_invalid(response, location: str, field: str) -> None:
-    assert field in assert_error(response, 422)["errors"][location]
 
 
 def moment(value: str) -> datetime:

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +22,7 @@ from sqlalchemy import event, func, insert, select
 from app.extensions import db
 from app.modules.events.models import Event
 from app.modules.messages.models import Message
+from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.conftest import PASSWORD, bearer
 
 ROOMS = "/api/v1/rooms"
@@ -37,16 +38,6 @@ MESSAGE_FIELDS = {
     "edited_at",
     "deleted",
 }
-STATUS_NAMES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    422: "Unprocessable Entity",
-}
-
-
 # --- helpers -----------------------------------------------------------------------------------
 
 
@@ -136,27 +127,6 @@ def assert_link(url: str, path: str, **query: Any) -> None:
     assert parts.scheme in {"http", "https"} and parts.netloc, url
     assert parts.path == path
     assert cursor_of(url) == {key: str(value) for key, value in query.items()}
-
-
-def assert_error(response, code: int) -> dict[str, Any]:
-    """The API's error shape: `{code, status, message, errors?}`."""
-    assert response.status_code == code, response.get_json()
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == STATUS_NAMES[code]
-    assert isinstance(body["message"], str) and body["message"]
-    return body
-
-
-def assert_invalid(response, location: str, field: str) -> None:
-    assert field in assert_error(response, 422)["errors"][location]
-
-
-def assert_utc_timestamp(value: str) -> datetime:
-    assert value.endswith("+00:00")
-    moment = datetime.fromisoformat(value)
-    assert abs(datetime.now(UTC) - moment) < timedelta(minutes=5)
-    return moment
 
 
 def author_of(user) -> dict[str, Any]:

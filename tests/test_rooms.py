@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from app.modules.messages.services import delete_message, send_message
 from app.modules.rooms.models import Invite, Membership
 from app.modules.rooms.models import Room as RoomRow
 from app.modules.users.models import User as UserRow
+from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.conftest import PASSWORD, bearer
 
 ROOMS = "/api/v1/rooms"
@@ -37,14 +37,6 @@ ROOM_FIELDS = {
     "created_at",
 }
 MEMBER_FIELDS = {"user", "role", "joined_at", "last_read_message_id"}
-STATUS_NAMES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    422: "Unprocessable Entity",
-}
 YEAR = 365 * 24 * 3600
 
 
@@ -144,26 +136,6 @@ def events_since(app, mark: int) -> list[tuple[str, int | None, int | None, dict
 
 def pagination(response) -> dict[str, int]:
     return json.loads(response.headers["X-Pagination"])
-
-
-def assert_error(response, code: int) -> dict[str, Any]:
-    """The API's error shape: `{code, status, message, errors?}`."""
-    assert response.status_code == code, response.get_json()
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == STATUS_NAMES[code]
-    assert isinstance(body["message"], str) and body["message"]
-    return body
-
-
-def assert_invalid(response, location: str, field: str) -> None:
-    assert field in assert_error(response, 422)["errors"][location]
-
-
-def assert_utc_timestamp(value: str) -> None:
-    assert value.endswith("+00:00")
-    moment = datetime.fromisoformat(value)
-    assert abs(datetime.now(UTC) - moment) < timedelta(minutes=5)
 
 
 def assert_room(body: dict[str, Any], **expected: Any) -> None:

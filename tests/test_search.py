@@ -20,6 +20,7 @@ from sqlalchemy import event, text
 from app import create_app
 from app.extensions import db
 from app.provisioning import MIGRATIONS_DIR, prepare_database
+from tests.assertions import assert_error
 from tests.conftest import PASSWORD, bearer, password_token
 
 SEARCH = "/api/v1/messages/search"
@@ -36,9 +37,6 @@ MESSAGE_FIELDS = {
     "edited_at",
     "deleted",
 }
-STATUS_NAMES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 422: "Unprocessable Entity"}
-
-
 # --- helpers -----------------------------------------------------------------------------------
 
 
@@ -83,14 +81,6 @@ def found(client, user, q: str, **params: Any) -> list[int]:
 
 def pagination(response) -> dict[str, int]:
     return json.loads(response.headers["X-Pagination"])
-
-
-def assert_error(response, code: int) -> dict[str, Any]:
-    assert response.status_code == code, response.get_json()
-    body = response.get_json()
-    assert (body["code"], body["status"]) == (code, STATUS_NAMES[code])
-    assert isinstance(body["message"], str) and body["message"]
-    return body
 
 
 def assert_invalid(response, field: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,19 +10,12 @@ import pytest
 
 from app.extensions import db
 from app.modules.users.models import User as UserRow
+from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.conftest import PASSWORD, bearer, password_token
 
 USERS = "/api/v1/users"
 ME = f"{USERS}/me"
 NEW_PASSWORD = "a brand new passphrase"
-STATUS_NAMES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    422: "Unprocessable Entity",
-}
 # Every users endpoint behind a token, with the scope it needs (user id 1 stands for any id).
 PROTECTED = [
     ("GET", USERS, "users:read"),
@@ -71,30 +63,9 @@ def login(client, username: str, password: str):
     return token_request(client, grant_type="password", username=username, password=password)
 
 
-def assert_error(response, code: int) -> dict[str, Any]:
-    """The API's error shape: `{code, status, message, errors?}`."""
-    assert response.status_code == code, response.get_json()
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == STATUS_NAMES[code]
-    assert isinstance(body["message"], str) and body["message"]
-    return body
-
-
-def assert_invalid(response, location: str, field: str) -> None:
-    assert field in assert_error(response, 422)["errors"][location]
-
-
 def assert_invalid_grant(response) -> None:
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_grant"
-
-
-def assert_utc_timestamp(value: str) -> None:
-    assert value.endswith("+00:00")
-    moment = datetime.fromisoformat(value)
-    assert moment.utcoffset() == timedelta(0)
-    assert abs(datetime.now(UTC) - moment) < timedelta(minutes=5)
 
 
 def assert_profile(body: dict[str, Any], **expected: Any) -> None:
