@@ -44,7 +44,7 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY app/ ./app/
 COPY migrations/ ./migrations/
-COPY config.py wsgi.py gunicorn.conf.py ./
+COPY config.py wsgi.py gunicorn.conf.py gunicorn_worker.py ./
 COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 
 ENV PATH=/opt/venv/bin:$PATH \

@@ -78,6 +78,20 @@ class BaseConfig:
     GENERAL_ROOM_NAME = "general"
     GENERAL_MESSAGE_TTL_SECONDS = 3600
 
+    # Events: how long they can be replayed, and the shape of streams
+    EVENTS_RETENTION_SECONDS = int(os.environ.get("PARLEY_EVENTS_RETENTION", 24 * 3600))
+    # Comments on idle streams, so proxies and clients notice dead ones (at most 25 s).
+    EVENTS_KEEPALIVE_SECONDS = float(os.environ.get("PARLEY_EVENTS_KEEPALIVE", 15))
+    EVENTS_RETRY_MS = 3000  # the `retry:` hint: how soon EventSource reconnects
+    # Each process also reads the outbox this often: what a lost notification (or, without
+    # Redis, another process's commit) would otherwise hold back.
+    EVENTS_POLL_SECONDS = float(os.environ.get("PARLEY_EVENTS_POLL", 1))
+    EVENTS_POLL_LIMIT = 500  # events in one long-poll answer
+    EVENTS_MAX_QUEUE = 10_000  # a stream this far behind is closed; its client resumes by id
+    EVENTS_TICKET_SECONDS = 60
+    EVENTS_CHANNEL = os.environ.get("PARLEY_EVENTS_CHANNEL", "parley:events")
+    TYPING_SECONDS = 6
+
     # OpenAPI / Swagger UI (flask-smorest)
     API_TITLE = "Parley"
     API_VERSION = "v1"

@@ -1,6 +1,7 @@
 """gunicorn settings for Parley: `gunicorn -c gunicorn.conf.py` (also what the Docker image runs).
 
-gevent workers, so that long-lived event streams do not hold a worker each.
+gevent workers, so that long-lived event streams do not hold a worker each
+(`gunicorn_worker.py`: the stock one, ending streams on SIGTERM).
 The master migrates and seeds the database once, before any worker starts.
 """
 
@@ -26,7 +27,7 @@ def available_cpus() -> int:
 wsgi_app = "wsgi:app"
 bind = f"{os.environ.get('PARLEY_HOST', '127.0.0.1')}:{os.environ.get('PARLEY_PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", available_cpus() * 2 + 1))
-worker_class = "gevent"
+worker_class = "gunicorn_worker.StreamingGeventWorker"
 # Streams plus the requests beside them; each idle stream costs ~21 KB.
 worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "2000"))
 # SIGTERM: stop accepting, let in-flight requests finish, close streams within this many seconds.

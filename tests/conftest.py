@@ -24,6 +24,7 @@ from app import create_app, modules
 from app.extensions import db
 from app.modules.auth.models import OAuth2Token
 from app.provisioning import prepare_database
+from tests.processes import Processes
 
 PASSWORD = "correct horse battery"
 
@@ -186,3 +187,21 @@ def live_server(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+
+
+@pytest.fixture
+def processes(tmp_path: Any) -> Iterator[Processes]:
+    """Start programs with `processes.start(...)`; all are stopped (then killed) after the test."""
+    running = Processes(tmp_path)
+    try:
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture
+def server_database(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh database for server processes: PostgreSQL in the PostgreSQL pass, else a SQLite file."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return request.getfixturevalue("postgres_database")
+    return f"sqlite:///{tmp_path / 'parley.db'}"

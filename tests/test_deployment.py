@@ -8,7 +8,6 @@ in the shared Redis, so a fresh address gives each run its own budget.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
@@ -18,12 +17,11 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,10 +33,9 @@ from sqlalchemy import create_engine, text
 
 from config import BaseConfig
 from tests.conftest import IN_CI, PASSWORD
+from tests.processes import LOOPBACK, ROOT, Processes, Service, free_port, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
-LOOPBACK = "127.0.0.1"
 
 
 def random_loopback_address() -> str:
@@ -50,88 +47,6 @@ MAX_BODY = BaseConfig.MAX_CONTENT_LENGTH
 ACCESS_LINE = re.compile(
     r"\[(?P<id>[A-Za-z0-9._-]+)\] parley\.access: (?P<method>\S+) (?P<path>\S+) (?P<status>\d+)"
 )
-
-
-# --- processes ------------------------------------------------------------------------------
-
-
-@dataclass
-class Service:
-    name: str
-    process: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def fail_if_exited(self) -> None:
-        if self.process.poll() is not None:
-            pytest.fail(f"{self.name} exited with {self.process.returncode}:\n{self.output()[-4000:]}")
-
-
-@dataclass
-class Processes:
-    """Child processes, each in its own process group, all stopped (then killed) at teardown."""
-
-    logs: Path
-    started: list[Service] = field(default_factory=list)
-
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Service:
-        log = self.logs / f"{name}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        service = Service(name, process, log)
-        self.started.append(service)
-        return service
-
-    def stop_all(self) -> None:
-        for service in self.started:
-            _signal_group(service.process, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        for service in self.started:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        for service in self.started:  # stragglers: the group outlives its leader
-            _signal_group(service.process, signal.SIGKILL)
-            service.process.wait()
-
-
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    running = Processes(tmp_path)
-    try:
-        yield running
-    finally:
-        running.stop_all()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(ready: Callable[[], bool], service: Service, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        service.fail_if_exited()
-        if ready():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{service.name} not ready after {timeout} s:\n{service.output()[-4000:]}")
 
 
 # --- HTTP from a chosen loopback address ---------------------------------------------------------

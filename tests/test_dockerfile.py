@@ -36,7 +36,15 @@ DOCKERFILE = ROOT / "Dockerfile"
 IN_CI = os.environ.get("CI") == "true"
 PASSWORD = "correct horse battery"
 # The files the server needs at run time, and nothing else.
-RUNTIME_FILES = {"app/", "migrations/", "config.py", "wsgi.py", "gunicorn.conf.py", "docker-entrypoint.sh"}
+RUNTIME_FILES = {
+    "app/",
+    "migrations/",
+    "config.py",
+    "wsgi.py",
+    "gunicorn.conf.py",
+    "gunicorn_worker.py",
+    "docker-entrypoint.sh",
+}
 
 
 # ---- reading the Dockerfile ----

@@ -1,7 +1,14 @@
-"""Events: the outbox of changes (the stream that delivers them comes with the events issue)."""
+"""Events: the outbox of changes, fanned out to Server-Sent Event streams and long-polls."""
 
 from flask import Flask
 
+from app.extensions import api, jobs
+
 
 def init_app(app: Flask) -> None:
-    from . import models  # noqa: F401  (registers the table)
+    from . import broker, services
+    from .resources import blp
+
+    broker.init_app(app)
+    api.register_blueprint(blp)
+    jobs.register(app, "events.purge_expired", services.purge_expired)

@@ -1,4 +1,4 @@
-"""The outbox: every change clients must hear about, written in the transaction that makes it."""
+"""The outbox of changes, who could see them, and the tickets that open a stream."""
 
 from __future__ import annotations
 
@@ -10,20 +10,60 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions.database import UTCDateTime, db, utcnow
 
+EventId = BigInteger().with_variant(Integer, "sqlite")
+
 
 class Event(db.Model):
+    """One change, written in the transaction that makes it.
+
+    Ids grow in commit order (see `services.record`), so a client resumes a stream
+    from the last id it saw and misses nothing.
+    """
+
     __tablename__ = "events"
 
-    # Monotonic: clients resume a stream from the last id they saw.
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(EventId, primary_key=True)
     type: Mapped[str] = mapped_column(String(32))
-    # The room it concerns (its members hear it), and/or the user it concerns (they hear it).
+    # The room it concerns (its members, or only its managers, hear it) and/or the user it concerns.
     room_id: Mapped[int | None] = mapped_column(Integer)
+    audience: Mapped[str] = mapped_column(String(16), default="members", server_default="members")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     __table_args__ = (
         Index("ix_events_room_id_id", "room_id", "id"),
         Index("ix_events_user_id_id", "user_id", "id"),
+        # Never reuse an id, even once the newest events are purged: clients and hubs hold them.
+        {"sqlite_autoincrement": True},
     )
+
+
+class MembershipSpan(db.Model):
+    """The events of a room one user may see: from the one that added them to the one that removed them.
+
+    Memberships are deleted when people leave; spans stay (until the events they cover
+    are purged), so a replay shows each user exactly what they were there for.
+    """
+
+    __tablename__ = "membership_spans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    room_id: Mapped[int] = mapped_column(Integer)
+    first_event_id: Mapped[int] = mapped_column(EventId)
+    last_event_id: Mapped[int | None] = mapped_column(EventId)
+
+    __table_args__ = (Index("ix_membership_spans_user_id_room_id", "user_id", "room_id"),)
+
+
+class StreamTicket(db.Model):
+    """A short-lived, single-use credential for `EventSource`, which cannot send headers."""
+
+    __tablename__ = "stream_tickets"
+
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The stream it opens ends when the access token that asked for it would have.
+    stream_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

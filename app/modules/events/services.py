@@ -1,18 +1,192 @@
-"""Recording events: the only way a change reaches the event streams."""
+"""Recording events (the only way a change reaches the streams) and reading them back per user."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.extensions.database import db
+from flask import current_app
+from sqlalchemy import delete, func, literal, or_, select, text, update
+from sqlalchemy.orm import Session
 
-from .models import Event
+from app.extensions.api import abort
+from app.extensions.database import db, utcnow
+from app.extensions.security import generate_secret, hash_secret
+
+from .models import Event, MembershipSpan, StreamTicket
+
+# Session.info key: the highest event id this transaction wrote (published after commit).
+WRITTEN = "parley.events.written"
+MANAGERS = ("owner", "admin")
+# Arbitrary constant naming the PostgreSQL advisory lock that orders event commits.
+_COMMIT_ORDER_LOCK = 7_240_001
 
 
 def record(
-    type_: str, data: dict[str, Any], *, room_id: int | None = None, user_id: int | None = None
+    type_: str,
+    data: dict[str, Any],
+    *,
+    room_id: int | None = None,
+    user_id: int | None = None,
+    audience: str = "members",
 ) -> Event:
-    """Add an event to the caller's transaction; it exists exactly when the change commits."""
-    event = Event(type=type_, data=data, room_id=room_id, user_id=user_id)
-    db.session.add(event)
+    """Add an event to the caller's transaction; it exists exactly when the change commits.
+
+    Membership events open and close the span of the room's events that user may see.
+    """
+    session = db.session()
+    _hold_commit_order(session)
+    event = Event(type=type_, data=data, room_id=room_id, user_id=user_id, audience=audience)
+    session.add(event)
+    session.flush()
+    if type_ == "member.added":
+        session.add(MembershipSpan(user_id=user_id, room_id=room_id, first_event_id=event.id))
+    elif type_ in ("member.removed", "room.deleted"):
+        spans = update(MembershipSpan).where(
+            MembershipSpan.room_id == room_id, MembershipSpan.last_event_id.is_(None)
+        )
+        if type_ == "member.removed":
+            spans = spans.where(MembershipSpan.user_id == user_id)
+        session.execute(spans.values(last_event_id=event.id))
+    session.info[WRITTEN] = event.id
     return event
+
+
+def _hold_commit_order(session: Session) -> None:
+    """On PostgreSQL, make event ids commit in order: a reader that saw id n never later finds n-1.
+
+    A transaction-scoped advisory lock, taken before the first event, held until commit.
+    SQLite needs nothing: it runs one writing transaction at a time.
+    """
+    if WRITTEN not in session.info and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COMMIT_ORDER_LOCK})
+
+
+def pop_written(session: Session) -> int | None:
+    return session.info.pop(WRITTEN, None)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def latest_id() -> int:
+    return db.session.scalar(select(func.max(Event.id))) or 0
+
+
+def is_known(event_id: int) -> bool:
+    """Whether an id still names a stored event (a resume point we can replay from)."""
+    return db.session.get(Event, event_id) is not None
+
+
+def rooms_at(user_id: int, event_id: int) -> dict[int, str]:
+    """The rooms the user was in just after `event_id`, with their role now."""
+    from app.modules.rooms.models import Membership
+
+    rows = db.session.execute(
+        select(MembershipSpan.room_id, Membership.role)
+        .outerjoin(
+            Membership,
+            (Membership.room_id == MembershipSpan.room_id) & (Membership.user_id == MembershipSpan.user_id),
+        )
+        .where(
+            MembershipSpan.user_id == user_id,
+            MembershipSpan.first_event_id <= event_id,
+            or_(MembershipSpan.last_event_id.is_(None), MembershipSpan.last_event_id > event_id),
+        )
+    )
+    return {room_id: role or "member" for room_id, role in rows}
+
+
+def visible_events(user_id: int, after: int, upto: int, limit: int) -> list[Event]:
+    """The events in (after, upto] this user may see, oldest first.
+
+    Room events come through the user's spans of that room (index range scans on
+    `(room_id, id)`), personal ones through `(user_id, id)`.
+    """
+    from app.modules.rooms.models import Membership
+
+    manager = (
+        select(literal(1))
+        .where(
+            Membership.room_id == Event.room_id,
+            Membership.user_id == user_id,
+            Membership.role.in_(MANAGERS),
+        )
+        .exists()
+    )
+    in_room = (
+        select(Event.id)
+        .join(MembershipSpan, MembershipSpan.room_id == Event.room_id)
+        .where(
+            MembershipSpan.user_id == user_id,
+            Event.id >= MembershipSpan.first_event_id,
+            Event.id <= func.coalesce(MembershipSpan.last_event_id, upto),
+            Event.id > after,
+            Event.id <= upto,
+            or_(Event.audience == "members", manager),
+        )
+    )
+    personal = select(Event.id).where(Event.user_id == user_id, Event.id > after, Event.id <= upto)
+    ids = in_room.union(personal).subquery()
+    return list(
+        db.session.scalars(
+            select(Event).where(Event.id.in_(select(ids.c.id))).order_by(Event.id).limit(limit)
+        )
+    )
+
+
+# --- stream tickets ---------------------------------------------------------------------------
+
+
+def issue_ticket(user_id: int, token_expires_at: int) -> tuple[str, int]:
+    """A single-use ticket for `GET /events?ticket=`; only its hash is stored.
+
+    The stream it opens ends when the access token that asked for it expires (epoch seconds).
+    """
+    lifetime = current_app.config["EVENTS_TICKET_SECONDS"]
+    ticket = generate_secret()
+    db.session.add(
+        StreamTicket(
+            ticket_hash=hash_secret(ticket),
+            user_id=user_id,
+            expires_at=utcnow() + timedelta(seconds=lifetime),
+            stream_expires_at=datetime.fromtimestamp(token_expires_at, UTC),
+        )
+    )
+    db.session.commit()
+    return ticket, lifetime
+
+
+def redeem_ticket(ticket: str) -> StreamTicket:
+    """Use a ticket up: whoever deletes its row first gets the stream, anyone later gets 401."""
+    key = hash_secret(ticket)
+    found = db.session.get(StreamTicket, key)
+    used = (
+        found is not None
+        and db.session.execute(delete(StreamTicket).where(StreamTicket.ticket_hash == key)).rowcount == 1
+    )
+    db.session.commit()
+    if not used or found.expires_at <= utcnow():
+        abort(
+            401,
+            "The stream ticket is invalid, expired or already used.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return found
+
+
+# --- housekeeping -----------------------------------------------------------------------------
+
+
+def purge_expired() -> int:
+    """Forget events older than the retention window, the spans they needed, and dead tickets."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["EVENTS_RETENTION_SECONDS"])
+    purged = db.session.execute(delete(Event).where(Event.created_at < cutoff)).rowcount
+    oldest = db.session.scalar(select(func.min(Event.id)))
+    spans = delete(MembershipSpan).where(MembershipSpan.last_event_id.is_not(None))
+    if oldest is not None:
+        spans = spans.where(MembershipSpan.last_event_id < oldest)
+    db.session.execute(spans)
+    db.session.execute(delete(StreamTicket).where(StreamTicket.expires_at < utcnow()))
+    db.session.commit()
+    return purged

@@ -102,3 +102,12 @@ class Replies(MethodView):
         room = _member_room(room_id)
         parent = services.get_or_404(room, message_id)
         return _page("messages.Replies", args, room, parent, room_id=room_id, message_id=message_id)
+
+
+@blp.route("/<id:room_id>/typing")
+class Typing(MethodView):
+    @blp.auth_required("messages:write")
+    @blp.response(204)
+    def post(self, room_id: int) -> None:
+        """Say you are typing: the room's members get an ephemeral `typing` event (expires after 6 s)"""
+        services.announce_typing(_member_room(room_id), current_user)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
+from app.modules.events.broker import announce
 from app.modules.events.services import record
 from app.modules.files import services as files
 from app.modules.rooms.models import Membership, Room
@@ -17,11 +19,21 @@ from app.modules.users import services as users
 from app.modules.users.models import User
 
 from .models import Message, with_reply_counts
-from .schemas import MessageSchema
+from .schemas import AuthorSchema, MessageSchema
 
 
 def _event(type_: str, message: Message) -> None:
     record(type_, MessageSchema().dump(message), room_id=message.room_id)
+
+
+def announce_typing(room: Room, user: User) -> None:
+    """`typing` to the room's streams: never stored or replayed; clients drop it after `expires_in` s."""
+    data = {
+        "room_id": room.id,
+        "user": AuthorSchema().dump(user),
+        "expires_in": current_app.config["TYPING_SECONDS"],
+    }
+    announce("typing", data, room_ids=[room.id])
 
 
 def _messages() -> Select:

@@ -151,10 +151,10 @@ def create_room(
     room = Room(name=name, kind=kind, topic=topic, owner_id=owner.id, message_ttl_seconds=message_ttl_seconds)
     db.session.add(room)
     db.session.flush()
-    record("room.created", _room_data(room), room_id=room.id)
     _add_membership(room, owner, "owner")
     for user in others:
         _add_membership(room, user)
+    record("room.created", _room_data(room), room_id=room.id)  # after the members: they all hear it
     db.session.commit()
     return _reload(room, owner)
 
@@ -201,9 +201,9 @@ def get_or_create_direct_room(user: User, username: str) -> tuple[Room, bool]:
         return get_visible_or_404(
             db.session.scalar(select(Room.id).where(Room.direct_key == key)), user
         ), False
-    record("room.created", _room_data(room), room_id=room.id)
     _add_membership(room, user)
     _add_membership(room, other)
+    record("room.created", _room_data(room), room_id=room.id)
     db.session.commit()
     return _reload(room, user), True
 
@@ -359,8 +359,8 @@ def accept_invite(code: str, user: User) -> tuple[Room | None, JoinRequest | Non
 
 def _join_request_event(type_: str, join_request: JoinRequest) -> None:
     data = JoinRequestSchema(exclude=PUBLIC_USER).dump(join_request)
-    # Managers hear it through the room; the requester (not a member yet) directly.
-    record(type_, data, room_id=join_request.room_id, user_id=join_request.user_id)
+    # The room's owner and admins hear it; the requester (not a member yet) directly.
+    record(type_, data, room_id=join_request.room_id, user_id=join_request.user_id, audience="managers")
 
 
 def join_requests_statement(room: Room, status: str | None) -> Select:

@@ -20,7 +20,7 @@ from .parameters import (
     UpdateMeParameters,
     UserSearchParameters,
 )
-from .schemas import MeSchema, ReportSchema, UserSchema
+from .schemas import MeSchema, ProfileSchema, ReportSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts and profiles")
 
@@ -84,7 +84,7 @@ class Reports(MethodView):
 @blp.route("/<id:user_id>")
 class UserById(MethodView):
     @blp.auth_required("users:read")
-    @blp.response(200, UserSchema)
+    @blp.response(200, ProfileSchema)
     def get(self, user_id: int) -> User:
-        """A public profile (email only for yourself and admins)"""
+        """A public profile with `presence` (email only for yourself and admins)"""
         return services.get_or_404(user_id)

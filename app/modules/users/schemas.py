@@ -43,6 +43,17 @@ class UserSchema(Schema):
         return missing
 
 
+class ProfileSchema(UserSchema):
+    """One user's profile, with whether they are online (an event stream of theirs is open)."""
+
+    presence = fields.Method("get_presence", metadata={"type": "string", "enum": ["online", "offline"]})
+
+    def get_presence(self, user: Any) -> str:
+        from app.modules.events import presence  # events build on users, not the other way round
+
+        return "online" if presence.is_online(user.id) else "offline"
+
+
 class MeSchema(UserSchema):
     """The account as its owner sees it: at sign-up and at `/users/me`."""
 

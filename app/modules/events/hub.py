@@ -1,0 +1,242 @@
+"""The per-process fan-out: one reader of the outbox hands each new event to the streams that may see it.
+
+Streams never poll the database themselves. A broker (in-process, or Redis pub/sub
+between processes) says "there are new events"; the hub's reader fetches everything
+after the last id it handled, in id order, and offers each event to every local
+subscriber. A subscriber decides what its user sees from the rooms it tracks, and
+follows membership changes in the same order, so a removal ends a room at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions.database import db
+
+from . import services
+from .models import Event
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+_hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An event as the hub passes it around: plain data, no database session attached."""
+
+    type: str
+    data: dict[str, Any]
+    id: int | None = None  # None: ephemeral (typing, presence), never stored or replayed
+    room_id: int | None = None
+    user_id: int | None = None
+    audience: str = "members"
+    # Ephemeral events name their audience directly.
+    room_ids: frozenset[int] = field(default_factory=frozenset)
+    user_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, event: Event) -> Delivery:
+        return cls(
+            type=event.type,
+            data=event.data,
+            id=event.id,
+            room_id=event.room_id,
+            user_id=event.user_id,
+            audience=event.audience,
+        )
+
+
+CLOSED = Delivery(type="closed", data={})
+
+
+class Subscriber:
+    """One open stream (or long-poll) of one user: a queue of what that user may see.
+
+    Until `start`, it buffers every event unfiltered: the stream has not yet read the
+    point (`floor`) its replay ends at, nor the rooms the user was in at that point.
+    """
+
+    def __init__(self, user_id: int, max_queue: int) -> None:
+        self.user_id = user_id
+        self.rooms: dict[int, str] | None = None
+        self.floor = 0
+        self.max_queue = max_queue
+        self._pending: list[Delivery] = []
+        self._queue: queue.Queue[Delivery] = queue.Queue()
+
+    def start(self, rooms: dict[int, str], floor: int) -> None:
+        self.rooms, self.floor = rooms, floor
+        pending, self._pending = self._pending, []
+        for delivery in pending:
+            self.offer(delivery)
+
+    def offer(self, delivery: Delivery) -> None:
+        if self.rooms is None:
+            self._pending.append(delivery)
+            return
+        if delivery.id is not None and delivery.id <= self.floor:
+            return
+        if self._sees(delivery):
+            self._put(delivery)
+        self._follow(delivery)
+
+    def _sees(self, d: Delivery) -> bool:
+        if d.id is None:
+            return self.user_id in d.user_ids or not d.room_ids.isdisjoint(self.rooms)
+        if d.user_id == self.user_id:
+            return True
+        role = self.rooms.get(d.room_id)
+        return role is not None and (d.audience == "members" or role in services.MANAGERS)
+
+    def _follow(self, d: Delivery) -> None:
+        """Keep the user's rooms as they are just after this event."""
+        if d.type == "room.deleted":
+            self.rooms.pop(d.room_id, None)
+        elif d.user_id == self.user_id and d.type in ("member.added", "member.updated"):
+            self.rooms[d.room_id] = d.data.get("role", "member")
+        elif d.user_id == self.user_id and d.type == "member.removed":
+            self.rooms.pop(d.room_id, None)
+
+    def _put(self, delivery: Delivery) -> None:
+        if self._queue.qsize() >= self.max_queue:
+            # Too slow to keep up: end the stream; the client resumes from its last id.
+            log.warning(
+                "closing a stream of user %s that fell %d events behind", self.user_id, self.max_queue
+            )
+            self.close()
+            return
+        self._queue.put(delivery)
+
+    def close(self) -> None:
+        self._queue.put(CLOSED)
+
+    def get(self, timeout: float) -> Delivery | None:
+        """The next delivery, or None when `timeout` passes first."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def get_nowait(self) -> Delivery | None:
+        return self.get(timeout=0) if not self._queue.empty() else None
+
+
+class Hub:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.poll_interval = app.config["EVENTS_POLL_SECONDS"]
+        self.max_queue = app.config["EVENTS_MAX_QUEUE"]
+        self._subscribers: set[Subscriber] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._last_id: int | None = None
+        self._reader: threading.Thread | None = None
+        self._closed = False
+        # Started with the reader: e.g. the Redis listener, only in processes that serve streams.
+        self.on_first_subscriber: list[Callable[[], None]] = []
+        _hubs.add(self)
+
+    # --- subscribers (called from request handlers, inside an app context) ---
+
+    def subscribe(self, user_id: int) -> Subscriber:
+        subscriber = Subscriber(user_id, self.max_queue)
+        with self._lock:
+            if self._closed:
+                subscriber.close()
+                return subscriber
+            if self._last_id is None:  # idle until now: read on from the newest event
+                self._last_id = services.latest_id()
+            self._subscribers.add(subscriber)
+            self._ensure_reader()
+        return subscriber
+
+    def start(self, subscriber: Subscriber, rooms: dict[int, str], floor: int) -> None:
+        with self._lock:
+            subscriber.start(rooms, floor)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.discard(subscriber)
+            if not self._subscribers:
+                self._last_id = None
+
+    def count(self, user_id: int) -> int:
+        with self._lock:
+            return sum(1 for s in self._subscribers if s.user_id == user_id)
+
+    # --- what the broker calls ---
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def deliver_ephemeral(self, delivery: Delivery) -> None:
+        with self._lock:
+            for subscriber in self._subscribers:
+                subscriber.offer(delivery)
+
+    def close(self) -> None:
+        """End every stream now (the worker is shutting down); clients reconnect elsewhere."""
+        with self._lock:
+            self._closed = True
+            for subscriber in self._subscribers:
+                subscriber.close()
+        self._wake.set()
+
+    # --- the reader ---
+
+    def _ensure_reader(self) -> None:
+        if self._reader is None:
+            self._reader = threading.Thread(target=self._read_forever, name="parley-events-hub", daemon=True)
+            self._reader.start()
+            for hook in self.on_first_subscriber:
+                hook()
+
+    def _read_forever(self) -> None:
+        while not self._closed:
+            # Woken by the broker; the timeout also catches what a lost notification missed.
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+            try:
+                while self._read_batch():
+                    pass
+            except Exception:
+                log.exception("reading new events failed; retrying")
+                time.sleep(1)
+
+    def _read_batch(self) -> bool:
+        """Hand out the next events; True when there may be more."""
+        with self._lock:
+            last = self._last_id
+        if last is None:
+            return False
+        with self.app.app_context():
+            stmt = select(Event).where(Event.id > last).order_by(Event.id).limit(BATCH)
+            batch = [Delivery.of(event) for event in db.session.scalars(stmt)]
+        if not batch:
+            return False
+        with self._lock:
+            if self._last_id != last:  # everyone left meanwhile
+                return False
+            for delivery in batch:
+                for subscriber in self._subscribers:
+                    subscriber.offer(delivery)
+            self._last_id = batch[-1].id
+        return len(batch) == BATCH
+
+
+def close_all() -> None:
+    """End the streams of every hub in this process (gunicorn worker shutdown)."""
+    for hub in list(_hubs):
+        hub.close()

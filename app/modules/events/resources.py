@@ -1,0 +1,99 @@
+"""/api/v1/events: the event stream (SSE), its tickets, and long-polling."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, g, request, stream_with_context
+from flask.views import MethodView
+
+from app.extensions.api import Blueprint
+from app.extensions.auth import current_token, current_user, protector
+from app.extensions.database import db
+from app.modules.users.models import User
+
+from . import services, streams
+from .parameters import PollParameters, StreamHeaders, StreamParameters
+from .schemas import PollSchema, TicketSchema
+
+blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Real-time events")
+
+SCOPE = "messages:read"
+SSE_DOC = {
+    "200": {
+        "description": "`text/event-stream`: frames with `id`, `event` (the type) and `data` (JSON)",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _stream_caller(view: Callable) -> Callable:
+    """A bearer token, or a stream ticket (`EventSource` cannot send headers); before the arguments."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ticket = request.args.get("ticket")
+        if ticket is None:
+            token = protector.require([SCOPE])
+            g.stream_caller = (token.user, token.get_expires_at())
+        else:
+            redeemed = services.redeem_ticket(ticket)
+            g.stream_caller = (db.session.get(User, redeemed.user_id), redeemed.stream_expires_at.timestamp())
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.route("")
+class Stream(MethodView):
+    @_stream_caller
+    @blp.arguments(StreamParameters, location="query", as_kwargs=True)
+    @blp.arguments(StreamHeaders, location="headers", as_kwargs=True)
+    @blp.doc(
+        security=[{"oauth2": [SCOPE]}],
+        responses={**SSE_DOC, "401": "UNAUTHORIZED", "403": "FORBIDDEN"},
+    )
+    def get(
+        self, since: int | None = None, last_event_id: int | None = None, ticket: str | None = None
+    ) -> Response:
+        """Every event that concerns you, as Server-Sent Events
+
+        Resumes after `Last-Event-ID` (or `since`); a resume point too old to replay
+        gets one `reset` event. Keep-alive comments every 15 s. Authenticate with the
+        bearer header, or with `?ticket=` from `POST /api/v1/events/ticket`.
+        """
+        user, ends_at = g.stream_caller
+        resume = last_event_id if last_event_id is not None else since
+        subscription = streams.subscribe(user, resume)
+        response = Response(
+            stream_with_context(streams.sse(subscription, ends_at)),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        # Also when the client leaves before the body starts (a generator's `finally` would not run).
+        response.call_on_close(lambda: streams.unsubscribe(subscription))
+        return response
+
+
+@blp.route("/ticket")
+class Ticket(MethodView):
+    @blp.auth_required(SCOPE)
+    @blp.response(200, TicketSchema)
+    def post(self) -> dict[str, Any]:
+        """A single-use ticket that opens one event stream (`GET /api/v1/events?ticket=`)"""
+        ticket, expires_in = services.issue_ticket(current_user.id, current_token.get_expires_at())
+        return {"ticket": ticket, "expires_in": expires_in}
+
+
+@blp.route("/poll")
+class Poll(MethodView):
+    @blp.auth_required(SCOPE)
+    @blp.arguments(PollParameters, location="query")
+    @blp.response(200, PollSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The same events for clients that cannot stream: answers as soon as one is there"""
+        subscription = streams.subscribe(current_user, args.get("since"))
+        events, last_event_id = streams.poll(subscription, args["timeout"])
+        return {"events": events, "last_event_id": last_event_id}

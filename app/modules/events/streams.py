@@ -1,0 +1,144 @@
+"""One user's view of the event flow: replay from a resume point, then live events, rendered for them."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from app.extensions.database import db
+from app.modules.rooms.models import Room
+from app.modules.rooms.schemas import RoomSchema
+from app.modules.rooms.services import rooms_for
+from app.modules.users.models import User
+
+from . import presence, services
+from .broker import hub
+from .hub import CLOSED, Delivery, Hub, Subscriber
+
+REPLAY_PAGE = 500
+# Events whose resource carries fields that differ per receiver (unread count, role).
+_ROOM_VIEWS = {"room.created", "room.updated", "read.updated"}
+
+
+@dataclass
+class Subscription:
+    user: User
+    hub: Hub
+    subscriber: Subscriber
+    after: int  # replay what came after this id...
+    upto: int  # ...up to this one; live events follow
+    reset: bool  # the resume point is gone: the client must refetch its state
+
+
+def subscribe(user: User, since: int | None) -> Subscription:
+    """Register for live events first, then fix the point where replay ends and live begins."""
+    local = hub()
+    subscriber = local.subscribe(user.id)
+    upto = services.latest_id()
+    local.start(subscriber, services.rooms_at(user.id, upto), upto)
+    reset = bool(since) and not services.is_known(since)
+    after = upto if since is None or reset else since
+    db.session.close()
+    return Subscription(user, local, subscriber, after, upto, reset)
+
+
+def unsubscribe(subscription: Subscription) -> None:
+    """Safe outside the app context: the response's close callbacks run after it is gone."""
+    subscription.hub.unsubscribe(subscription.subscriber)
+
+
+def replay(subscription: Subscription, limit: int | None = None) -> Iterator[Delivery]:
+    """What the user missed, oldest first, a page of rows at a time."""
+    after, sent = subscription.after, 0
+    while limit is None or sent < limit:
+        page_size = REPLAY_PAGE if limit is None else min(REPLAY_PAGE, limit - sent)
+        page = services.visible_events(subscription.user.id, after, subscription.upto, page_size)
+        db.session.close()
+        yield from map(Delivery.of, page)
+        sent += len(page)
+        if len(page) < page_size:
+            return
+        after = page[-1].id
+
+
+def reset_event(subscription: Subscription) -> Delivery:
+    return Delivery(type="reset", data={"last_event_id": subscription.upto}, id=subscription.upto)
+
+
+def render(delivery: Delivery, user: User) -> dict[str, Any]:
+    """The event's resource as the REST API would show it to this user."""
+    if delivery.type not in _ROOM_VIEWS:
+        return delivery.data
+    room_id = delivery.data["room_id"] if delivery.type == "read.updated" else delivery.room_id
+    room = db.session.scalar(rooms_for(user).where(Room.id == room_id))
+    db.session.close()
+    if room is None:  # deleted since: what was recorded is all there is
+        return delivery.data
+    if delivery.type == "read.updated":
+        return {**delivery.data, "unread_count": room.unread_count}
+    return RoomSchema().dump(room)
+
+
+def as_json(delivery: Delivery, user: User) -> dict[str, Any]:
+    return {"id": delivery.id, "type": delivery.type, "data": render(delivery, user)}
+
+
+# --- Server-Sent Events -----------------------------------------------------------------------
+
+
+def frame(delivery: Delivery, user: User) -> str:
+    data = json.dumps(render(delivery, user), separators=(",", ":"))
+    event_id = f"id: {delivery.id}\n" if delivery.id is not None else ""
+    return f"{event_id}event: {delivery.type}\ndata: {data}\n\n"
+
+
+def sse(subscription: Subscription, ends_at: float) -> Iterator[str]:
+    """The stream's body: replay, then live events and keep-alives until the token would expire."""
+    user = subscription.user
+    keepalive = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
+    presence_token = presence.connected(user.id)
+    try:
+        yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n"
+        if subscription.reset:
+            yield frame(reset_event(subscription), user)
+        for delivery in replay(subscription):
+            yield frame(delivery, user)
+        while (left := ends_at - time.time()) > 0:
+            delivery = subscription.subscriber.get(timeout=min(keepalive, left))
+            if delivery is CLOSED:
+                return
+            if delivery is None:
+                presence.renew(user.id, presence_token)
+                yield ": keep-alive\n\n"
+            else:
+                yield frame(delivery, user)
+    finally:
+        presence.disconnected(user.id, presence_token)
+
+
+# --- long-poll --------------------------------------------------------------------------------
+
+
+def poll(subscription: Subscription, timeout: float) -> tuple[list[dict[str, Any]], int]:
+    """The next events for a client that cannot stream: at once if any are waiting, else the first to come."""
+    user, limit = subscription.user, current_app.config["EVENTS_POLL_LIMIT"]
+    try:
+        if subscription.reset:
+            return [as_json(reset_event(subscription), user)], subscription.upto
+        found = list(replay(subscription, limit))
+        if not found:
+            delivery = subscription.subscriber.get(timeout=timeout)
+            while delivery is not None and delivery is not CLOSED:
+                found.append(delivery)
+                if len(found) == limit:
+                    break
+                delivery = subscription.subscriber.get_nowait()
+        stored = [d.id for d in found if d.id is not None]
+        return [as_json(d, user) for d in found], stored[-1] if stored else subscription.upto
+    finally:
+        unsubscribe(subscription)

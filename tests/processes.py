@@ -1,0 +1,88 @@
+"""Child processes for tests that drive Parley (and its neighbours) as separate programs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class Service:
+    name: str
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def fail_if_exited(self) -> None:
+        if self.process.poll() is not None:
+            pytest.fail(f"{self.name} exited with {self.process.returncode}:\n{self.output()[-4000:]}")
+
+
+@dataclass
+class Processes:
+    """Child processes, each in its own process group, all stopped (then killed) at teardown."""
+
+    logs: Path
+    started: list[Service] = field(default_factory=list)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Service:
+        log = self.logs / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        service = Service(name, process, log)
+        self.started.append(service)
+        return service
+
+    def stop_all(self) -> None:
+        for service in self.started:
+            _signal_group(service.process, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for service in self.started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for service in self.started:  # stragglers: the group outlives its leader
+            _signal_group(service.process, signal.SIGKILL)
+            service.process.wait()
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(ready: Callable[[], bool], service: Service, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        service.fail_if_exited()
+        if ready():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{service.name} not ready after {timeout} s:\n{service.output()[-4000:]}")

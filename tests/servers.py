@@ -1,0 +1,104 @@
+"""Parley as a separate program, driven over HTTP as its clients drive it.
+
+`start_parley` runs `server.py` (the development server) or gunicorn with `gunicorn.conf.py`
+on a free port. Each `Parley` talks from its own random loopback address, so the per-address
+rate limits of sign-up and the token endpoint give every test a fresh budget.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.processes import LOOPBACK, Processes, Service, free_port, wait_until
+
+PASSWORD = "correct horse battery"
+SECRET_KEY = secrets.token_hex(32)  # shared by every process of a run, as in production
+
+
+def random_loopback_address() -> str:
+    return f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
+@dataclass
+class Account:
+    id: int
+    username: str
+    token: str
+
+
+@dataclass
+class Parley:
+    port: int
+    service: Service
+    source: str = field(default_factory=random_loopback_address)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def client(self, token: str | None = None, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        transport = httpx.HTTPTransport(local_address=self.source)
+        return httpx.Client(base_url=self.url, headers=headers, transport=transport, **kwargs)
+
+    def token(self, username: str, scope: str | None = None) -> str:
+        form = {"grant_type": "password", "username": username, "password": PASSWORD}
+        if scope is not None:
+            form["scope"] = scope
+        with self.client() as http:
+            answer = http.post("/auth/oauth2/token", data=form, auth=("documentation", ""))
+        assert answer.status_code == 200, answer.text
+        return answer.json()["access_token"]
+
+    def sign_up(self, username: str) -> Account:
+        with self.client() as http:
+            answer = http.post("/api/v1/users", json={"username": username, "password": PASSWORD})
+        assert answer.status_code == 201, answer.text
+        return Account(answer.json()["id"], username, self.token(username))
+
+
+def start_parley(
+    processes: Processes,
+    name: str,
+    database_url: str,
+    *,
+    gunicorn: bool = False,
+    port: int | None = None,
+    **env: str,
+) -> Parley:
+    """Start one server process and wait until `/readyz` answers; `env` adds settings (REDIS_URL, …)."""
+    port = port or free_port()
+    settings = {key: value for key, value in os.environ.items() if not key.startswith("PARLEY_")}
+    settings.pop("REDIS_URL", None)
+    settings.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET_KEY,
+        PARLEY_HOST=LOOPBACK,
+        PARLEY_PORT=str(port),
+        PARLEY_UPLOAD_DIR=str(processes.logs / "uploads"),
+        LOG_LEVEL="INFO",
+        **env,
+    )
+    if gunicorn:
+        settings.setdefault("PARLEY_CONFIG", "production")
+        settings.setdefault("WEB_CONCURRENCY", "1")
+        argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+    else:
+        argv = [sys.executable, "server.py"]
+    parley = Parley(port, processes.start(name, argv, settings))
+
+    def ready() -> bool:
+        try:
+            with parley.client(timeout=2) as http:
+                return http.get("/readyz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(ready, parley.service, timeout=60)
+    return parley

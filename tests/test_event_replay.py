@@ -1,0 +1,384 @@
+"""Who sees which event, read back through the long-poll (replay) with the test client.
+
+A long-poll with `timeout=0` answers with what is stored after `since`: exactly the replay a
+reconnecting stream gets. Live delivery over real sockets is in tests/test_events.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.extensions.database import utcnow
+from app.modules.events.models import Event, MembershipSpan, StreamTicket
+from app.modules.events.services import purge_expired
+from tests.assertions import assert_error, assert_invalid
+from tests.conftest import bearer
+
+POLL = "/api/v1/events/poll"
+
+
+def latest(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.max(Event.id))) or 0
+
+
+def replay(client, user, since: int) -> list[dict[str, Any]]:
+    response = client.get(POLL, query_string={"since": since, "timeout": 0}, headers=user.headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["events"]
+
+
+def seen(client, user, since: int, room_id: int | None = None) -> list[tuple]:
+    """(type, key) of each event the user would replay, optionally only those of one room."""
+    out = []
+    for event in replay(client, user, since):
+        data = event["data"]
+        where = data.get("room_id", data.get("id") if event["type"].startswith("room.") else None)
+        if room_id is None or where == room_id:
+            key = data.get("body", data.get("user", {}).get("username", data.get("last_read_message_id")))
+            out.append((event["type"], key))
+    return out
+
+
+def create_room(client, owner, **fields: Any) -> int:
+    response = client.post("/api/v1/rooms", json={"name": "den", **fields}, headers=owner.headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def say(client, user, room_id: int, body: str) -> int:
+    response = client.post(f"/api/v1/rooms/{room_id}/messages", json={"body": body}, headers=user.headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def add(client, by, room_id: int, username: str) -> None:
+    response = client.post(
+        f"/api/v1/rooms/{room_id}/members", json={"username": username}, headers=by.headers
+    )
+    assert response.status_code == 201, response.get_json()
+
+
+def kick(client, by, room_id: int, user_id: int) -> None:
+    assert client.delete(f"/api/v1/rooms/{room_id}/members/{user_id}", headers=by.headers).status_code == 204
+
+
+@pytest.fixture
+def carol(make_user):
+    return make_user("carol")
+
+
+# --- who sees what ----------------------------------------------------------------------------
+
+
+def test_a_member_replays_only_what_happened_while_they_were_in_the_room(app, client, alice, bob, carol):
+    room = create_room(client, alice)
+    mark = latest(app)
+    say(client, alice, room, "before bob")
+    add(client, alice, room, "bob")
+    say(client, alice, room, "with bob")
+    kick(client, alice, room, bob.id)
+    say(client, alice, room, "after bob")
+    add(client, alice, room, "bob")
+    say(client, alice, room, "bob again")
+
+    assert seen(client, bob, mark, room) == [
+        ("member.added", "bob"),
+        ("message.created", "with bob"),
+        ("member.removed", "bob"),
+        ("member.added", "bob"),
+        ("message.created", "bob again"),
+    ]
+    assert seen(client, alice, mark, room) == [
+        ("message.created", "before bob"),
+        ("member.added", "bob"),
+        ("message.created", "with bob"),
+        ("member.removed", "bob"),
+        ("message.created", "after bob"),
+        ("member.added", "bob"),
+        ("message.created", "bob again"),
+    ]
+    assert seen(client, carol, mark, room) == []
+
+
+def test_the_creator_and_first_members_replay_the_rooms_creation(app, client, alice, bob, carol):
+    mark = latest(app)
+    room = create_room(client, alice, members=["bob"])
+    assert seen(client, alice, mark, room) == [
+        ("member.added", "alice"),
+        ("member.added", "bob"),
+        ("room.created", None),
+    ]
+    # Bob was in the room from his own member.added on.
+    assert seen(client, bob, mark, room) == [("member.added", "bob"), ("room.created", None)]
+    assert seen(client, carol, mark, room) == []
+
+
+def test_join_requests_reach_the_owner_admins_and_requester_but_not_plain_members(
+    app, client, alice, bob, carol, make_user
+):
+    dave = make_user("dave")
+    room = create_room(client, alice, members=["bob", "dave"])
+    client.patch(f"/api/v1/rooms/{room}/members/{dave.id}", json={"role": "admin"}, headers=alice.headers)
+    code = client.post(f"/api/v1/rooms/{room}/invites", json={}, headers=alice.headers).get_json()["code"]
+    mark = latest(app)
+    assert client.post(f"/api/v1/invites/{code}/accept", headers=carol.headers).status_code == 202
+
+    def requests_seen(user) -> list[str]:
+        return [e["type"] for e in replay(client, user, mark) if e["type"].startswith("join_request.")]
+
+    assert requests_seen(alice) == requests_seen(dave) == requests_seen(carol) == ["join_request.created"]
+    assert requests_seen(bob) == []
+
+
+def test_a_read_marker_reaches_only_its_owner_with_their_unread_count(app, client, alice, bob):
+    room = create_room(client, alice, members=["bob"])
+    first = say(client, bob, room, "one")
+    say(client, bob, room, "two")
+    mark = latest(app)
+    assert (
+        client.put(
+            f"/api/v1/rooms/{room}/read", json={"message_id": first}, headers=alice.headers
+        ).status_code
+        == 200
+    )
+
+    (event,) = replay(client, alice, mark)
+    assert event["type"] == "read.updated"
+    assert event["data"] == {"room_id": room, "last_read_message_id": first, "unread_count": 1}
+    assert replay(client, bob, mark) == []
+
+
+def test_a_room_update_is_shown_to_each_receiver_as_their_rest_view(app, client, alice, bob):
+    room = create_room(client, alice, members=["bob"])
+    say(client, alice, room, "unread for bob")
+    mark = latest(app)
+    assert (
+        client.patch(f"/api/v1/rooms/{room}", json={"topic": "new"}, headers=alice.headers).status_code == 200
+    )
+
+    for user, role, unread in ((alice, "owner", 0), (bob, "member", 1)):
+        (event,) = replay(client, user, mark)
+        rest = client.get(f"/api/v1/rooms/{room}", headers=user.headers).get_json()
+        assert event["type"] == "room.updated"
+        assert event["data"] == rest
+        assert (event["data"]["topic"], event["data"]["role"], event["data"]["unread_count"]) == (
+            "new",
+            role,
+            unread,
+        )
+
+
+def test_a_deleted_room_is_announced_to_its_members_and_then_is_silent(app, client, alice, bob, carol):
+    room = create_room(client, alice, members=["bob"])
+    mark = latest(app)
+    assert client.delete(f"/api/v1/rooms/{room}", headers=alice.headers).status_code == 204
+    assert seen(client, bob, mark) == [("room.deleted", None)]
+    assert replay(client, bob, mark)[0]["data"] == {"id": room}
+    assert replay(client, carol, mark) == []
+
+
+def test_message_events_carry_the_message_as_the_api_shows_it(app, client, alice, bob):
+    room = create_room(client, alice, members=["bob"])
+    mark = latest(app)
+    mid = say(client, alice, room, "hello")
+    client.patch(f"/api/v1/rooms/{room}/messages/{mid}", json={"body": "hello!"}, headers=alice.headers)
+    client.delete(f"/api/v1/rooms/{room}/messages/{mid}", headers=alice.headers)
+    events = replay(client, bob, mark)
+    assert [e["type"] for e in events] == ["message.created", "message.updated", "message.deleted"]
+    assert (
+        events[-1]["data"]
+        == client.get(f"/api/v1/rooms/{room}/messages/{mid}", headers=bob.headers).get_json()
+    )
+    assert [e["id"] for e in events] == sorted({e["id"] for e in events})
+
+
+# --- the long-poll itself ---------------------------------------------------------------------
+
+
+def test_a_poll_without_since_starts_from_now(app, client, alice):
+    create_room(client, alice)
+    body = client.get(POLL, query_string={"timeout": 0}, headers=alice.headers).get_json()
+    assert body == {"events": [], "last_event_id": latest(app)}
+
+
+def test_a_poll_answers_last_event_id_to_continue_from(app, client, alice):
+    room = create_room(client, alice)
+    mark = latest(app)
+    say(client, alice, room, "a")
+    say(client, alice, room, "b")
+    body = client.get(POLL, query_string={"since": mark, "timeout": 0}, headers=alice.headers).get_json()
+    assert body["last_event_id"] == body["events"][-1]["id"] == latest(app)
+    again = client.get(
+        POLL, query_string={"since": body["last_event_id"], "timeout": 0}, headers=alice.headers
+    )
+    assert again.get_json() == {"events": [], "last_event_id": latest(app)}
+
+
+def test_a_resume_point_that_no_longer_exists_gets_one_reset(app, client, alice):
+    create_room(client, alice)
+    body = client.get(POLL, query_string={"since": latest(app) + 1000, "timeout": 0}, headers=alice.headers)
+    assert body.get_json() == {
+        "events": [{"id": latest(app), "type": "reset", "data": {"last_event_id": latest(app)}}],
+        "last_event_id": latest(app),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"timeout": 61}, "timeout"),
+        ({"timeout": -1}, "timeout"),
+        ({"since": -1}, "since"),
+        ({"since": "x"}, "since"),
+    ],
+)
+def test_bad_poll_parameters_are_422_naming_the_field(client, alice, query, field):
+    assert_invalid(client.get(POLL, query_string=query, headers=alice.headers), "query", field)
+
+
+@pytest.mark.parametrize("path", [POLL, "/api/v1/events"])
+def test_events_need_a_token_with_messages_read(client, alice, path):
+    assert_error(client.get(path), 401)
+    token = alice.token_with("users:read rooms:read")
+    assert_error(client.get(path, headers=bearer(token)), 403)
+
+
+def test_a_bad_last_event_id_header_is_a_422_naming_it(client, alice):
+    response = client.get("/api/v1/events", headers={**alice.headers, "Last-Event-ID": "soon"})
+    assert_invalid(response, "headers", "Last-Event-ID")
+
+
+# --- tickets ----------------------------------------------------------------------------------
+
+
+def open_stream(client, query: dict[str, Any], headers: dict[str, str] | None = None):
+    return client.get("/api/v1/events", query_string=query, headers=headers or {}, buffered=False)
+
+
+def ticket_for(client, user) -> dict[str, Any]:
+    response = client.post("/api/v1/events/ticket", headers=user.headers)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_a_ticket_opens_one_stream_once(app, client, alice):
+    issued = ticket_for(client, alice)
+    assert issued["expires_in"] == app.config["EVENTS_TICKET_SECONDS"]
+    stream = open_stream(client, {"ticket": issued["ticket"]})
+    assert stream.status_code == 200
+    assert stream.mimetype == "text/event-stream"
+    assert next(stream.response) == b"retry: 3000\n\n"
+    stream.close()
+    assert_error(open_stream(client, {"ticket": issued["ticket"]}), 401)
+
+
+def test_an_expired_or_made_up_ticket_is_a_401(app, client, alice):
+    issued = ticket_for(client, alice)
+    with app.app_context():
+        db.session.execute(update(StreamTicket).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    for ticket in (issued["ticket"], "made-up"):
+        response = open_stream(client, {"ticket": ticket})
+        assert_error(response, 401)
+        assert "invalid_token" in response.headers["WWW-Authenticate"]
+
+
+def test_tickets_are_stored_hashed(app, client, alice):
+    issued = ticket_for(client, alice)
+    with app.app_context():
+        stored = db.session.scalars(select(StreamTicket.ticket_hash)).all()
+    assert len(stored) == 1 and issued["ticket"] not in stored[0]
+
+
+def test_a_ticket_needs_a_token_with_messages_read(client, alice):
+    assert_error(client.post("/api/v1/events/ticket"), 401)
+    assert_error(client.post("/api/v1/events/ticket", headers=bearer(alice.token_with("users:read"))), 403)
+
+
+def test_an_access_token_in_the_url_opens_nothing(client, alice):
+    assert_error(open_stream(client, {"access_token": alice.token}), 401)
+
+
+# --- retention --------------------------------------------------------------------------------
+
+
+def test_the_purge_job_forgets_old_events_and_their_resume_points_then_reset(app, client, alice, bob):
+    room = create_room(client, alice, members=["bob"])
+    kick(client, alice, room, bob.id)
+    old = latest(app)
+    ticket_for(client, alice)
+    with app.app_context():
+        aged = db.session.execute(update(Event).values(created_at=utcnow() - timedelta(days=2))).rowcount
+        db.session.execute(update(StreamTicket).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    say(client, alice, room, "fresh")
+    with app.app_context():
+        assert purge_expired() == aged
+        remaining = db.session.scalars(select(Event.type)).all()
+        closed_spans = db.session.scalar(
+            select(func.count()).select_from(MembershipSpan).where(MembershipSpan.last_event_id.is_not(None))
+        )
+        tickets = db.session.scalar(select(func.count()).select_from(StreamTicket))
+    assert remaining == ["message.created"]
+    assert (closed_spans, tickets) == (0, 0)
+    (reset,) = replay(client, alice, old)
+    assert reset["type"] == "reset"
+
+
+def test_event_ids_are_never_reused_after_a_purge(app, client, alice):
+    room = create_room(client, alice)
+    before = latest(app)
+    with app.app_context():
+        db.session.execute(update(Event).values(created_at=utcnow() - timedelta(days=2)))
+        db.session.commit()
+        purge_expired()
+    say(client, alice, room, "after the purge")
+    assert latest(app) > before
+
+
+# --- typing and presence ----------------------------------------------------------------------
+
+
+def test_typing_is_for_members_with_messages_write(client, alice, bob, carol):
+    room = create_room(client, alice, members=["bob"])
+    response = client.post(f"/api/v1/rooms/{room}/typing", headers=bob.headers)
+    assert response.status_code == 204 and response.data == b""
+    assert_error(client.post(f"/api/v1/rooms/{room}/typing"), 401)
+    assert_error(
+        client.post(f"/api/v1/rooms/{room}/typing", headers=bearer(bob.token_with("messages:read"))), 403
+    )
+    assert_error(client.post(f"/api/v1/rooms/{room}/typing", headers=carol.headers), 404)
+
+
+def test_typing_is_never_stored(app, client, alice):
+    room = create_room(client, alice)
+    mark = latest(app)
+    client.post(f"/api/v1/rooms/{room}/typing", headers=alice.headers)
+    assert latest(app) == mark
+
+
+def test_a_profile_shows_presence_offline_without_streams(client, alice, bob):
+    assert client.get(f"/api/v1/users/{bob.id}", headers=alice.headers).get_json()["presence"] == "offline"
+
+
+# --- the OpenAPI document ---------------------------------------------------------------------
+
+
+def test_the_stream_is_documented_as_an_event_stream_with_its_resume_parameters(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    stream = spec["paths"]["/api/v1/events"]["get"]
+    assert "text/event-stream" in stream["responses"]["200"]["content"]
+    assert {(p["in"], p["name"]) for p in stream["parameters"]} >= {
+        ("query", "since"),
+        ("query", "ticket"),
+        ("header", "Last-Event-ID"),
+    }
+    assert stream["security"] == [{"oauth2": ["messages:read"]}]
+    assert {"200", "401", "403", "422"} <= set(spec["paths"]["/api/v1/events/poll"]["get"]["responses"])
+    assert "200" in spec["paths"]["/api/v1/events/ticket"]["post"]["responses"]
