@@ -126,6 +126,22 @@ def test_upgrading_from_each_revision_keeps_its_data(migrating_app, revision):
             assert normalised == {k: before[k] for k in kept}, f"{name} changed on upgrade"
 
 
+def test_upgrading_to_event_spans_lets_existing_members_keep_their_rooms_events(migrating_app):
+    flask_migrate.upgrade(directory=MIGRATIONS_DIR, revision="0005")
+    with db.engine.begin() as connection:
+        seeded = _seed_every_table(connection)
+    flask_migrate.upgrade(directory=MIGRATIONS_DIR, revision="0006")
+    tables = _reflect(db.engine)
+    with db.engine.connect() as connection:
+        spans = connection.execute(select(tables.tables["membership_spans"])).mappings().all()
+        audiences = connection.execute(select(tables.tables["events"].c.audience)).scalars().all()
+    membership = seeded["memberships"]
+    assert [(s["user_id"], s["room_id"], s["first_event_id"], s["last_event_id"]) for s in spans] == [
+        (membership["user_id"], membership["room_id"], 0, None)
+    ]
+    assert audiences == ["members"]
+
+
 def test_instances_starting_together_provision_a_fresh_database_once(postgres_database):
     env = {
         **os.environ,

@@ -21,7 +21,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from .hub import Delivery, Hub
-from .services import WRITTEN, pop_written
+from .services import pop_written
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,3 @@ def _announce(session: Session) -> None:
     event_id = pop_written(session)
     if event_id is not None:
         broker().committed(event_id)
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(WRITTEN, None)

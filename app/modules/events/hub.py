@@ -9,6 +9,7 @@ follows membership changes in the same order, so a removal ends a room at once.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -16,6 +17,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from flask import Flask
@@ -46,6 +48,11 @@ class Delivery:
     room_ids: frozenset[int] = field(default_factory=frozenset)
     user_ids: frozenset[int] = field(default_factory=frozenset)
 
+    @cached_property
+    def json(self) -> str:
+        """`data` serialised once, however many streams send it."""
+        return json.dumps(self.data, separators=(",", ":"))
+
     @classmethod
     def of(cls, event: Event) -> Delivery:
         return cls(
@@ -73,6 +80,7 @@ class Subscriber:
         self.rooms: dict[int, str] | None = None
         self.floor = 0
         self.max_queue = max_queue
+        self.closed = False
         self._pending: list[Delivery] = []
         self._queue: queue.Queue[Delivery] = queue.Queue()
 
@@ -83,6 +91,8 @@ class Subscriber:
             self.offer(delivery)
 
     def offer(self, delivery: Delivery) -> None:
+        if self.closed:
+            return
         if self.rooms is None:
             self._pending.append(delivery)
             return
@@ -120,6 +130,7 @@ class Subscriber:
         self._queue.put(delivery)
 
     def close(self) -> None:
+        self.closed = True
         self._queue.put(CLOSED)
 
     def get(self, timeout: float) -> Delivery | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, literal, or_, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from app.extensions.api import abort
@@ -15,7 +16,8 @@ from app.extensions.security import generate_secret, hash_secret
 
 from .models import Event, MembershipSpan, StreamTicket
 
-# Session.info key: the highest event id this transaction wrote (published after commit).
+# Session.info keys: the events a transaction will write, then the highest id it wrote.
+PENDING = "parley.events.pending"
 WRITTEN = "parley.events.written"
 MANAGERS = ("owner", "admin")
 # Arbitrary constant naming the PostgreSQL advisory lock that orders event commits.
@@ -29,37 +31,53 @@ def record(
     room_id: int | None = None,
     user_id: int | None = None,
     audience: str = "members",
-) -> Event:
+) -> None:
     """Add an event to the caller's transaction; it exists exactly when the change commits.
 
-    Membership events open and close the span of the room's events that user may see.
+    The row is written as the transaction commits (`_write_events`), in the order recorded.
     """
-    session = db.session()
-    _hold_commit_order(session)
     event = Event(type=type_, data=data, room_id=room_id, user_id=user_id, audience=audience)
-    session.add(event)
-    session.flush()
-    if type_ == "member.added":
-        session.add(MembershipSpan(user_id=user_id, room_id=room_id, first_event_id=event.id))
-    elif type_ in ("member.removed", "room.deleted"):
-        spans = update(MembershipSpan).where(
-            MembershipSpan.room_id == room_id, MembershipSpan.last_event_id.is_(None)
-        )
-        if type_ == "member.removed":
-            spans = spans.where(MembershipSpan.user_id == user_id)
-        session.execute(spans.values(last_event_id=event.id))
-    session.info[WRITTEN] = event.id
-    return event
+    db.session.info.setdefault(PENDING, []).append(event)
 
 
-def _hold_commit_order(session: Session) -> None:
-    """On PostgreSQL, make event ids commit in order: a reader that saw id n never later finds n-1.
+@sa_event.listens_for(Session, "before_commit")
+def _write_events(session: Session) -> None:
+    """Write the transaction's events last, under the lock that makes ids follow commit order.
 
-    A transaction-scoped advisory lock, taken before the first event, held until commit.
+    On PostgreSQL a transaction-scoped advisory lock is taken just before the ids are drawn
+    and held until commit, so a reader that has seen id n never later finds a smaller one.
+    Taken last, after every row lock of the transaction, it cannot deadlock with them.
     SQLite needs nothing: it runs one writing transaction at a time.
     """
-    if WRITTEN not in session.info and session.get_bind().dialect.name == "postgresql":
+    events = session.info.pop(PENDING, None)
+    if not events:
+        return
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COMMIT_ORDER_LOCK})
+    session.add_all(events)
+    session.flush()
+    for event in events:
+        _follow_membership(session, event)
+    session.info[WRITTEN] = events[-1].id
+
+
+def _follow_membership(session: Session, event: Event) -> None:
+    """Open or close the span of a room's events a user may see."""
+    if event.type == "member.added":
+        session.add(MembershipSpan(user_id=event.user_id, room_id=event.room_id, first_event_id=event.id))
+    elif event.type in ("member.removed", "room.deleted"):
+        spans = update(MembershipSpan).where(
+            MembershipSpan.room_id == event.room_id, MembershipSpan.last_event_id.is_(None)
+        )
+        if event.type == "member.removed":
+            spans = spans.where(MembershipSpan.user_id == event.user_id)
+        session.execute(spans.values(last_event_id=event.id))
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_events(session: Session) -> None:
+    session.info.pop(PENDING, None)
+    session.info.pop(WRITTEN, None)
 
 
 def pop_written(session: Session) -> int | None:

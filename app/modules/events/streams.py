@@ -92,7 +92,8 @@ def as_json(delivery: Delivery, user: User) -> dict[str, Any]:
 
 
 def frame(delivery: Delivery, user: User) -> str:
-    data = json.dumps(render(delivery, user), separators=(",", ":"))
+    personal = delivery.type in _ROOM_VIEWS
+    data = json.dumps(render(delivery, user), separators=(",", ":")) if personal else delivery.json
     event_id = f"id: {delivery.id}\n" if delivery.id is not None else ""
     return f"{event_id}event: {delivery.type}\ndata: {data}\n\n"
 
