@@ -35,6 +35,8 @@ from config import BaseConfig
 from tests.conftest import IN_CI, PASSWORD
 from tests.processes import LOOPBACK, ROOT, Processes, Service, free_port, wait_until
 
+pytestmark = pytest.mark.engine_independent
+
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
 
 

@@ -31,6 +31,8 @@ import requests
 from invoke import Context
 from invoke.exceptions import Exit
 
+pytestmark = pytest.mark.engine_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 IN_CI = os.environ.get("CI") == "true"

@@ -21,6 +21,8 @@ from app.modules.auth.models import OAuth2Client
 from app.modules.search.index import include_name, is_index_table
 from app.provisioning import MIGRATIONS_DIR
 
+pytestmark = pytest.mark.engine_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TIME = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
