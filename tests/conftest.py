@@ -218,9 +218,17 @@ def processes(tmp_path: Any) -> Iterator[Processes]:
         running.stop_all()
 
 
-@pytest.fixture
-def server_database(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+@contextlib.contextmanager
+def new_server_database(request: pytest.FixtureRequest, directory: Any) -> Iterator[str]:
     """A fresh database for server processes: PostgreSQL in the PostgreSQL pass, else a SQLite file."""
     if os.environ.get("TEST_DATABASE_URL"):
-        return request.getfixturevalue("postgres_database")
-    return f"sqlite:///{tmp_path / 'parley.db'}"
+        with fresh_postgres_database(request.getfixturevalue("postgres_admin_url")) as url:
+            yield url
+    else:
+        yield f"sqlite:///{directory / 'parley.db'}"
+
+
+@pytest.fixture
+def server_database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    with new_server_database(request, tmp_path) as url:
+        yield url

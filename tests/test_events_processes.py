@@ -26,7 +26,7 @@ import pytest
 import redis
 from httpx_sse import connect_sse
 
-from tests.conftest import IN_CI, fresh_postgres_database
+from tests.conftest import IN_CI, new_server_database
 from tests.processes import LOOPBACK, Processes, Service, free_port, wait_until
 from tests.servers import Account, Parley, start_parley
 
@@ -176,10 +176,7 @@ def module_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """As `server_database`, for the tests of this module that share servers."""
-    if not os.environ.get("TEST_DATABASE_URL"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('linked') / 'parley.db'}"
-        return
-    with fresh_postgres_database(request.getfixturevalue("postgres_admin_url")) as url:
+    with new_server_database(request, tmp_path_factory.mktemp("linked")) as url:
         yield url
 
 

@@ -81,7 +81,8 @@ def render(delivery: Delivery, user: User) -> dict[str, Any]:
         return delivery.data
     if delivery.type == "read.updated":
         return {**delivery.data, "unread_count": room.unread_count}
-    return RoomSchema().dump(room)
+    # The room as it was then (a replayed rename shows each name), with the receiver's own fields now.
+    return {**RoomSchema().dump(room), **delivery.data}
 
 
 def as_json(delivery: Delivery, user: User) -> dict[str, Any]:
