@@ -17,7 +17,7 @@ from app.extensions.database import utcnow
 from app.modules.events.models import Event, MembershipSpan, StreamTicket
 from app.modules.events.services import purge_expired
 from tests.assertions import assert_error, assert_invalid
-from tests.conftest import bearer
+from tests.conftest import age_tokens, bearer
 
 POLL = "/api/v1/events/poll"
 
@@ -303,6 +303,36 @@ def test_a_ticket_needs_a_token_with_messages_read(client, alice):
 
 def test_an_access_token_in_the_url_opens_nothing(client, alice):
     assert_error(open_stream(client, {"access_token": alice.token}), 401)
+
+
+# --- a stream lives as long as its token ------------------------------------------------------
+
+
+def revoke(client, token: str) -> None:
+    response = client.post("/auth/oauth2/revoke", data={"token": token, "client_id": "documentation"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("how", ["bearer", "ticket"])
+@pytest.mark.parametrize("end", ["revoked", "expired"])
+def test_a_stream_ends_once_its_token_no_longer_grants_access(app, client, alice, monkeypatch, how, end):
+    monkeypatch.setitem(app.config, "EVENTS_KEEPALIVE_SECONDS", 0.2)
+    if how == "bearer":
+        stream = open_stream(client, {}, alice.headers)
+    else:
+        stream = open_stream(client, {"ticket": ticket_for(client, alice)["ticket"]})
+    try:
+        chunks = iter(stream.response)
+        assert next(chunks) == b"retry: 3000\n\n"
+        assert next(chunks).startswith(b"event: presence.updated\n")  # alice herself is online
+        assert next(chunks) == b": keep-alive\n\n"  # checked, still good
+        if end == "revoked":
+            revoke(client, alice.token)
+        else:
+            age_tokens(app, app.config["ACCESS_TOKEN_EXPIRES_IN"] + 1)
+        assert list(chunks) == []
+    finally:
+        stream.close()
 
 
 # --- retention --------------------------------------------------------------------------------

@@ -46,7 +46,13 @@ def upgrade():
         sa.Column("ticket_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("stream_expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("token_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["token_id"],
+            ["oauth2_tokens.id"],
+            name=op.f("fk_stream_tickets_token_id_oauth2_tokens"),
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_stream_tickets_user_id_users"), ondelete="CASCADE"
         ),

@@ -65,5 +65,5 @@ class StreamTicket(db.Model):
     ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    # The stream it opens ends when the access token that asked for it would have.
-    stream_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The access token that asked for it: the stream it opens lives as long as that token.
+    token_id: Mapped[int] = mapped_column(ForeignKey("oauth2_tokens.id", ondelete="CASCADE"))

@@ -37,10 +37,10 @@ def _stream_caller(view: Callable) -> Callable:
         ticket = request.args.get("ticket")
         if ticket is None:
             token = protector.require([SCOPE])
-            g.stream_caller = (token.user, token.get_expires_at())
+            g.stream_caller = (token.user, token.id)
         else:
             redeemed = services.redeem_ticket(ticket)
-            g.stream_caller = (db.session.get(User, redeemed.user_id), redeemed.stream_expires_at.timestamp())
+            g.stream_caller = (db.session.get(User, redeemed.user_id), redeemed.token_id)
         return view(*args, **kwargs)
 
     return wrapper
@@ -64,11 +64,11 @@ class Stream(MethodView):
         gets one `reset` event. Keep-alive comments every 15 s. Authenticate with the
         bearer header, or with `?ticket=` from `POST /api/v1/events/ticket`.
         """
-        user, ends_at = g.stream_caller
+        user, token_id = g.stream_caller
         resume = last_event_id if last_event_id is not None else since
         subscription = streams.subscribe(user, resume)
         response = Response(
-            stream_with_context(streams.sse(subscription, ends_at)),
+            stream_with_context(streams.sse(subscription, token_id)),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -83,7 +83,7 @@ class Ticket(MethodView):
     @blp.response(200, TicketSchema)
     def post(self) -> dict[str, Any]:
         """A single-use ticket that opens one event stream (`GET /api/v1/events?ticket=`)"""
-        ticket, expires_in = services.issue_ticket(current_user.id, current_token.get_expires_at())
+        ticket, expires_in = services.issue_ticket(current_user.id, current_token.id)
         return {"ticket": ticket, "expires_in": expires_in}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -156,10 +156,10 @@ def visible_events(user_id: int, after: int, upto: int, limit: int) -> list[Even
 # --- stream tickets ---------------------------------------------------------------------------
 
 
-def issue_ticket(user_id: int, token_expires_at: int) -> tuple[str, int]:
+def issue_ticket(user_id: int, token_id: int) -> tuple[str, int]:
     """A single-use ticket for `GET /events?ticket=`; only its hash is stored.
 
-    The stream it opens ends when the access token that asked for it expires (epoch seconds).
+    The stream it opens lives as long as the access token that asked for it.
     """
     lifetime = current_app.config["EVENTS_TICKET_SECONDS"]
     ticket = generate_secret()
@@ -167,8 +167,8 @@ def issue_ticket(user_id: int, token_expires_at: int) -> tuple[str, int]:
         StreamTicket(
             ticket_hash=hash_secret(ticket),
             user_id=user_id,
+            token_id=token_id,
             expires_at=utcnow() + timedelta(seconds=lifetime),
-            stream_expires_at=datetime.fromtimestamp(token_expires_at, UTC),
         )
     )
     db.session.commit()

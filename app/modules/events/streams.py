@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 
 from app.extensions.database import db
+from app.modules.auth.services import access_token_alive
 from app.modules.rooms.models import Room
 from app.modules.rooms.schemas import RoomSchema
 from app.modules.rooms.services import rooms_for
@@ -99,10 +100,15 @@ def frame(delivery: Delivery, user: User) -> str:
     return f"{event_id}event: {delivery.type}\ndata: {data}\n\n"
 
 
-def sse(subscription: Subscription, ends_at: float) -> Iterator[str]:
-    """The stream's body: replay, then live events and keep-alives until the token would expire."""
+def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
+    """The stream's body: replay, then live events, while the access token behind it still grants access.
+
+    Every keep-alive interval the token is read again: a stream ends within that interval of
+    its token expiring or being revoked (or its user being deleted); the client reconnects
+    with a fresh token and `Last-Event-ID`. An idle stream gets a comment at each check.
+    """
     user = subscription.user
-    keepalive = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
+    interval = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
     presence_token = presence.connected(user.id)
     try:
         yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n"
@@ -110,15 +116,22 @@ def sse(subscription: Subscription, ends_at: float) -> Iterator[str]:
             yield frame(reset_event(subscription), user)
         for delivery in replay(subscription):
             yield frame(delivery, user)
-        while (left := ends_at - time.time()) > 0:
-            delivery = subscription.subscriber.get(timeout=min(keepalive, left))
+        check_at = time.monotonic() + interval
+        while True:
+            delivery = subscription.subscriber.get(timeout=max(0.0, check_at - time.monotonic()))
             if delivery is CLOSED:
                 return
-            if delivery is None:
-                presence.renew(user.id, presence_token)
-                yield ": keep-alive\n\n"
-            else:
+            if delivery is not None:
                 yield frame(delivery, user)
+            if time.monotonic() >= check_at:
+                alive = access_token_alive(token_id)
+                db.session.close()
+                if not alive:
+                    return
+                presence.renew(user.id, presence_token)
+                if delivery is None:
+                    yield ": keep-alive\n\n"
+                check_at = time.monotonic() + interval
     finally:
         presence.disconnected(user.id, presence_token)
 
