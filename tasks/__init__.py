@@ -21,5 +21,5 @@ app.add_collection(Collection.from_module(users))
 app.add_collection(Collection.from_module(clients))
 app.add_collection(Collection.from_module(openapi))
 
-ns = Collection(app, dev.test, dev.lint, bench.bench)
+ns = Collection(app, dev.test, dev.lint, bench.bench, bench.bench_sse)
 ns.add_collection(Collection.from_module(docker))

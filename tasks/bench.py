@@ -42,3 +42,33 @@ def bench(
         *(("--write",) if write else ()),
     ]
     main(argv)
+
+
+@task(
+    help={
+        "streams": "open SSE streams (default 1000)",
+        "messages": "messages sent (default 100)",
+        "rate": "messages per second (default 10)",
+        "mode": "local (1 worker, in-process broker), redis (2 workers and Redis) or both",
+        "runs": "runs of each mode (default 1)",
+        "json": "also write every figure to this file",
+    }
+)
+def bench_sse(
+    c: Context,
+    streams: int = 1000,
+    messages: int = 100,
+    rate: float = 10.0,
+    mode: str = "both",
+    runs: int = 1,
+    json: str = "",
+) -> None:
+    """Event-stream benchmark: delivery latency and lost events with many SSE streams (bench/sse.py)."""
+    from bench.sse import main
+
+    argv = [
+        *("--streams", str(streams), "--messages", str(messages), "--rate", str(rate)),
+        *("--mode", mode, "--runs", str(runs)),
+        *(("--json", json) if json else ()),
+    ]
+    main(argv)
