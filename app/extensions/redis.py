@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
-from redis import Redis
+from redis import BlockingConnectionPool, Redis
 
 
 def init_app(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
-    app.extensions["parley.redis"] = Redis.from_url(url, socket_timeout=5) if url else None
+    if not url:
+        app.extensions["parley.redis"] = None
+        return
+    # A blocking pool: past its size, callers wait for a connection instead of failing.
+    pool = BlockingConnectionPool.from_url(url, max_connections=100, timeout=10, socket_timeout=5)
+    app.extensions["parley.redis"] = Redis(connection_pool=pool)
 
 
 def redis_client() -> Redis | None:

@@ -136,12 +136,19 @@ class Subscriber:
     def get(self, timeout: float) -> Delivery | None:
         """The next delivery, or None when `timeout` passes first."""
         try:
+            return self._queue.get_nowait()  # the common case under load; no timer to arm
+        except queue.Empty:
+            pass
+        try:
             return self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
 
     def get_nowait(self) -> Delivery | None:
-        return self.get(timeout=0) if not self._queue.empty() else None
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return None
 
 
 class Hub:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,14 +110,15 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
     """
     user = subscription.user
     interval = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
-    presence_token = presence.connected(user.id)
+    presence.connected(user.id)
     try:
         yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n"
         if subscription.reset:
             yield frame(reset_event(subscription), user)
         for delivery in replay(subscription):
             yield frame(delivery, user)
-        check_at = time.monotonic() + interval
+        # Spread over the interval: streams opened together do not all check (and write) at once.
+        check_at = time.monotonic() + interval * random.uniform(0.5, 1.0)  # noqa: S311
         while True:
             delivery = subscription.subscriber.get(timeout=max(0.0, check_at - time.monotonic()))
             if delivery is CLOSED:
@@ -128,12 +130,12 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
                 db.session.close()
                 if not alive:
                     return
-                presence.renew(user.id, presence_token)
                 if delivery is None:
                     yield ": keep-alive\n\n"
-                check_at = time.monotonic() + interval
+                # Spread over the interval: streams opened together do not all check (and write) at once.
+        check_at = time.monotonic() + interval * random.uniform(0.5, 1.0)  # noqa: S311
     finally:
-        presence.disconnected(user.id, presence_token)
+        presence.disconnected(user.id)
 
 
 # --- long-poll --------------------------------------------------------------------------------
