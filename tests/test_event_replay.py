@@ -6,6 +6,7 @@ reconnecting stream gets. Live delivery over real sockets is in tests/test_event
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -311,6 +312,23 @@ def test_an_access_token_in_the_url_opens_nothing(client, alice):
 def revoke(client, token: str) -> None:
     response = client.post("/auth/oauth2/revoke", data={"token": token, "client_id": "documentation"})
     assert response.status_code == 200
+
+
+def test_an_idle_stream_sends_one_keep_alive_per_interval(app, client, alice, monkeypatch):
+    monkeypatch.setitem(app.config, "EVENTS_KEEPALIVE_SECONDS", 0.1)
+    stream = open_stream(client, {}, alice.headers)
+    try:
+        chunks = iter(stream.response)
+        assert next(chunks) == b"retry: 3000\n\n"
+        assert next(chunks).startswith(b"event: presence.updated\n")
+        started, keep_alives = time.monotonic(), []
+        while time.monotonic() - started < 1:
+            keep_alives.append(next(chunks))
+    finally:
+        stream.close()
+    assert set(keep_alives) == {b": keep-alive\n\n"}
+    # About ten in a second (the first comes after 50 to 100 ms); a busy loop would send thousands.
+    assert 5 <= len(keep_alives) <= 12
 
 
 @pytest.mark.parametrize("how", ["bearer", "ticket"])

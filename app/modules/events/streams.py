@@ -132,8 +132,7 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
                     return
                 if delivery is None:
                     yield ": keep-alive\n\n"
-                # Spread over the interval: streams opened together do not all check (and write) at once.
-        check_at = time.monotonic() + interval * random.uniform(0.5, 1.0)  # noqa: S311
+                check_at = time.monotonic() + interval
     finally:
         presence.disconnected(user.id)
 
