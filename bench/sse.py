@@ -482,7 +482,9 @@ async def measure(
             sys.executable,
             "-m",
             "bench.sse_send",
-            *("--port", str(server.port), "--token", seeded["sender_token"]),
+            "--port",
+            str(server.port),
+            f"--token={seeded['sender_token']}",  # a token may start with "-"
             *("--room", str(seeded["room_id"]), "--messages", str(receiver.messages)),
             *("--rate", str(options.rate), "--tag", tag),
             cwd=ROOT,
