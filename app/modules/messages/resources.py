@@ -30,7 +30,7 @@ LINK_HEADER = {
 
 
 def _member_room(room_id: int) -> Room:
-    room = rooms.get_visible_or_404(room_id, current_user)
+    room = rooms.get_with_role_or_404(room_id, current_user)
     room_permissions.require_member(room)
     return room
 
