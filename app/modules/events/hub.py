@@ -190,10 +190,6 @@ class Hub:
             if not self._subscribers:
                 self._last_id = None
 
-    def count(self, user_id: int) -> int:
-        with self._lock:
-            return sum(1 for s in self._subscribers if s.user_id == user_id)
-
     # --- what the broker calls ---
 
     def wake(self) -> None:
