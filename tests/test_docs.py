@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +12,8 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
+
 SCREENSHOT = Path("/tmp/swagger.png")
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 SIGN_UP = ("post", "/api/v1/users")
@@ -219,14 +211,6 @@ def test_the_swagger_ui_assets_are_served(client: FlaskClient, name: str) -> Non
     assert response.status_code == 200
     assert response.mimetype.endswith("css" if name.endswith(".css") else "javascript")
     assert len(response.data) > 10_000
-
-
-def chromium_or_skip() -> None:
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium for the Swagger UI test")
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); CI runs this test")
 
 
 def test_swagger_ui_logs_in_with_the_password_flow_and_calls_the_api(
