@@ -89,6 +89,7 @@ class BaseConfig:
     EVENTS_POLL_LIMIT = 500  # events in one long-poll answer
     EVENTS_MAX_QUEUE = 10_000  # a stream this far behind is closed; its client resumes by id
     EVENTS_TICKET_SECONDS = 60
+    EVENTS_MAX_STREAMS_PER_USER = 10  # streams and long-polls of one user in one process; then 429
     EVENTS_CHANNEL = os.environ.get("PARLEY_EVENTS_CHANNEL", "parley:events")
     TYPING_SECONDS = 6
 

@@ -306,6 +306,25 @@ def test_an_access_token_in_the_url_opens_nothing(client, alice):
     assert_error(open_stream(client, {"access_token": alice.token}), 401)
 
 
+def test_one_user_may_hold_only_so_many_streams_and_polls_at_once(app, client, alice, bob, monkeypatch):
+    monkeypatch.setitem(app.config, "EVENTS_MAX_STREAMS_PER_USER", 3)
+    streams = [open_stream(client, {}, alice.headers) for _ in range(3)]
+    try:
+        assert [s.status_code for s in streams] == [200, 200, 200]
+        for refused in (open_stream(client, {}, alice.headers), client.get(POLL, headers=alice.headers)):
+            assert_error(refused, 429)
+            assert refused.headers["Retry-After"] == "3"
+        others = open_stream(client, {}, bob.headers)  # others are not affected
+        assert others.status_code == 200
+        others.close()
+    finally:
+        for stream in reversed(streams):  # the test client nests their contexts
+            stream.close()
+    again = open_stream(client, {}, alice.headers)
+    assert again.status_code == 200
+    again.close()
+
+
 # --- a stream lives as long as its token ------------------------------------------------------
 
 

@@ -401,8 +401,10 @@ def test_open_streams_leave_requests_free_and_a_stream_left_ends_cleanly(
     """Streams do not hold the only gunicorn worker (gevent) or the development server (threads)."""
     env = {"PARLEY_EVENTS_KEEPALIVE": "0.2"}  # a stream whose client left is noticed at once
     parley = start_parley(processes, "parley", server_database, gunicorn=gunicorn, **env)
-    alice, bob = parley.sign_up("alice"), parley.sign_up("bob")
-    open_streams = [Stream(parley, alice.token, name=f"stream {n}", wait=False) for n in range(streams)]
+    alice, bob, carol = parley.sign_up("alice"), parley.sign_up("bob"), parley.sign_up("carol")
+    # Half each: one user may hold only EVENTS_MAX_STREAMS_PER_USER (10) streams in a process.
+    holders = [(alice, carol)[n % 2] for n in range(streams)]
+    open_streams = [Stream(parley, h.token, name=f"stream {n}", wait=False) for n, h in enumerate(holders)]
     for stream in open_streams:
         stream.wait_open()
     with parley.client(alice.token, timeout=5) as http:

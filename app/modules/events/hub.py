@@ -168,9 +168,12 @@ class Hub:
 
     # --- subscribers (called from request handlers, inside an app context) ---
 
-    def subscribe(self, user_id: int) -> Subscriber:
+    def subscribe(self, user_id: int, most: int) -> Subscriber | None:
+        """A new subscriber, or None when the user already has `most` here."""
         subscriber = Subscriber(user_id, self.max_queue)
         with self._lock:
+            if sum(1 for s in self._subscribers if s.user_id == user_id) >= most:
+                return None
             if self._closed:
                 subscriber.close()
                 return subscriber

@@ -53,7 +53,7 @@ class Stream(MethodView):
     @blp.arguments(StreamHeaders, location="headers", as_kwargs=True)
     @blp.doc(
         security=[{"oauth2": [SCOPE]}],
-        responses={**SSE_DOC, "401": "UNAUTHORIZED", "403": "FORBIDDEN"},
+        responses={**SSE_DOC, "401": "UNAUTHORIZED", "403": "FORBIDDEN", "429": "TOO_MANY_REQUESTS"},
     )
     def get(
         self, since: int | None = None, last_event_id: int | None = None, ticket: str | None = None
@@ -92,6 +92,7 @@ class Poll(MethodView):
     @blp.auth_required(SCOPE)
     @blp.arguments(PollParameters, location="query")
     @blp.response(200, PollSchema)
+    @blp.doc(responses={"429": "TOO_MANY_REQUESTS"})
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The same events for clients that cannot stream: answers as soon as one is there"""
         subscription = streams.subscribe(current_user, args.get("since"))

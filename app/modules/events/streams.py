@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 
+from app.extensions.api import abort
 from app.extensions.database import db
 from app.modules.auth.services import access_token_alive
 from app.modules.rooms.models import Room
@@ -40,7 +42,12 @@ class Subscription:
 def subscribe(user: User, since: int | None) -> Subscription:
     """Register for live events first, then fix the point where replay ends and live begins."""
     local = hub()
-    subscriber = local.subscribe(user.id)
+    most = current_app.config["EVENTS_MAX_STREAMS_PER_USER"]
+    subscriber = local.subscribe(user.id, most)
+    if subscriber is None:
+        retry = str(math.ceil(current_app.config["EVENTS_RETRY_MS"] / 1000))
+        message = f"You have {most} event streams open here already; close one."
+        abort(429, message, headers={"Retry-After": retry})
     upto = services.latest_id()
     local.start(subscriber, services.rooms_at(user.id, upto), upto)
     reset = bool(since) and not services.is_known(since)
