@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.extensions.security import generate_secret, hash_secret
+from app.modules.rooms.models import Membership
 
 from .models import Event, MembershipSpan, StreamTicket
 
@@ -98,8 +99,6 @@ def is_known(event_id: int) -> bool:
 
 def rooms_at(user_id: int, event_id: int) -> dict[int, str]:
     """The rooms the user was in just after `event_id`, with their role now."""
-    from app.modules.rooms.models import Membership
-
     rows = db.session.execute(
         select(MembershipSpan.room_id, Membership.role)
         .outerjoin(
@@ -121,8 +120,6 @@ def visible_events(user_id: int, after: int, upto: int, limit: int) -> list[Even
     Room events come through the user's spans of that room (index range scans on
     `(room_id, id)`), personal ones through `(user_id, id)`.
     """
-    from app.modules.rooms.models import Membership
-
     manager = (
         select(literal(1))
         .where(
