@@ -19,13 +19,9 @@ from app.modules.events.models import Event, MembershipSpan, StreamTicket
 from app.modules.events.services import purge_expired
 from tests.assertions import assert_error, assert_invalid
 from tests.conftest import age_tokens, bearer
+from tests.outbox import last_event_id
 
 POLL = "/api/v1/events/poll"
-
-
-def latest(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.max(Event.id))) or 0
 
 
 def replay(client, user, since: int) -> list[dict[str, Any]]:
@@ -79,7 +75,7 @@ def carol(make_user):
 
 def test_a_member_replays_only_what_happened_while_they_were_in_the_room(app, client, alice, bob, carol):
     room = create_room(client, alice)
-    mark = latest(app)
+    mark = last_event_id(app)
     say(client, alice, room, "before bob")
     add(client, alice, room, "bob")
     say(client, alice, room, "with bob")
@@ -108,7 +104,7 @@ def test_a_member_replays_only_what_happened_while_they_were_in_the_room(app, cl
 
 
 def test_the_creator_and_first_members_replay_the_rooms_creation(app, client, alice, bob, carol):
-    mark = latest(app)
+    mark = last_event_id(app)
     room = create_room(client, alice, members=["bob"])
     assert seen(client, alice, mark, room) == [
         ("member.added", "alice"),
@@ -127,7 +123,7 @@ def test_join_requests_reach_the_owner_admins_and_requester_but_not_plain_member
     room = create_room(client, alice, members=["bob", "dave"])
     client.patch(f"/api/v1/rooms/{room}/members/{dave.id}", json={"role": "admin"}, headers=alice.headers)
     code = client.post(f"/api/v1/rooms/{room}/invites", json={}, headers=alice.headers).get_json()["code"]
-    mark = latest(app)
+    mark = last_event_id(app)
     assert client.post(f"/api/v1/invites/{code}/accept", headers=carol.headers).status_code == 202
 
     def requests_seen(user) -> list[str]:
@@ -141,7 +137,7 @@ def test_a_read_marker_reaches_only_its_owner_with_their_unread_count(app, clien
     room = create_room(client, alice, members=["bob"])
     first = say(client, bob, room, "one")
     say(client, bob, room, "two")
-    mark = latest(app)
+    mark = last_event_id(app)
     assert (
         client.put(
             f"/api/v1/rooms/{room}/read", json={"message_id": first}, headers=alice.headers
@@ -158,7 +154,7 @@ def test_a_read_marker_reaches_only_its_owner_with_their_unread_count(app, clien
 def test_a_room_update_is_shown_to_each_receiver_as_their_rest_view(app, client, alice, bob):
     room = create_room(client, alice, members=["bob"])
     say(client, alice, room, "unread for bob")
-    mark = latest(app)
+    mark = last_event_id(app)
     assert (
         client.patch(f"/api/v1/rooms/{room}", json={"topic": "new"}, headers=alice.headers).status_code == 200
     )
@@ -177,7 +173,7 @@ def test_a_room_update_is_shown_to_each_receiver_as_their_rest_view(app, client,
 
 def test_a_deleted_room_is_announced_to_its_members_and_then_is_silent(app, client, alice, bob, carol):
     room = create_room(client, alice, members=["bob"])
-    mark = latest(app)
+    mark = last_event_id(app)
     assert client.delete(f"/api/v1/rooms/{room}", headers=alice.headers).status_code == 204
     assert seen(client, bob, mark) == [("room.deleted", None)]
     assert replay(client, bob, mark)[0]["data"] == {"id": room}
@@ -186,7 +182,7 @@ def test_a_deleted_room_is_announced_to_its_members_and_then_is_silent(app, clie
 
 def test_message_events_carry_the_message_as_the_api_shows_it(app, client, alice, bob):
     room = create_room(client, alice, members=["bob"])
-    mark = latest(app)
+    mark = last_event_id(app)
     mid = say(client, alice, room, "hello")
     client.patch(f"/api/v1/rooms/{room}/messages/{mid}", json={"body": "hello!"}, headers=alice.headers)
     client.delete(f"/api/v1/rooms/{room}/messages/{mid}", headers=alice.headers)
@@ -205,28 +201,29 @@ def test_message_events_carry_the_message_as_the_api_shows_it(app, client, alice
 def test_a_poll_without_since_starts_from_now(app, client, alice):
     create_room(client, alice)
     body = client.get(POLL, query_string={"timeout": 0}, headers=alice.headers).get_json()
-    assert body == {"events": [], "last_event_id": latest(app)}
+    assert body == {"events": [], "last_event_id": last_event_id(app)}
 
 
 def test_a_poll_answers_last_event_id_to_continue_from(app, client, alice):
     room = create_room(client, alice)
-    mark = latest(app)
+    mark = last_event_id(app)
     say(client, alice, room, "a")
     say(client, alice, room, "b")
     body = client.get(POLL, query_string={"since": mark, "timeout": 0}, headers=alice.headers).get_json()
-    assert body["last_event_id"] == body["events"][-1]["id"] == latest(app)
+    assert body["last_event_id"] == body["events"][-1]["id"] == last_event_id(app)
     again = client.get(
         POLL, query_string={"since": body["last_event_id"], "timeout": 0}, headers=alice.headers
     )
-    assert again.get_json() == {"events": [], "last_event_id": latest(app)}
+    assert again.get_json() == {"events": [], "last_event_id": last_event_id(app)}
 
 
 def test_a_resume_point_that_no_longer_exists_gets_one_reset(app, client, alice):
     create_room(client, alice)
-    body = client.get(POLL, query_string={"since": latest(app) + 1000, "timeout": 0}, headers=alice.headers)
+    newest = last_event_id(app)
+    body = client.get(POLL, query_string={"since": newest + 1000, "timeout": 0}, headers=alice.headers)
     assert body.get_json() == {
-        "events": [{"id": latest(app), "type": "reset", "data": {"last_event_id": latest(app)}}],
-        "last_event_id": latest(app),
+        "events": [{"id": newest, "type": "reset", "data": {"last_event_id": newest}}],
+        "last_event_id": newest,
     }
 
 
@@ -378,7 +375,7 @@ def test_a_stream_ends_once_its_token_no_longer_grants_access(app, client, alice
 def test_the_purge_job_forgets_old_events_and_their_resume_points_then_reset(app, client, alice, bob):
     room = create_room(client, alice, members=["bob"])
     kick(client, alice, room, bob.id)
-    old = latest(app)
+    old = last_event_id(app)
     ticket_for(client, alice)
     with app.app_context():
         aged = db.session.execute(update(Event).values(created_at=utcnow() - timedelta(days=2))).rowcount
@@ -400,13 +397,13 @@ def test_the_purge_job_forgets_old_events_and_their_resume_points_then_reset(app
 
 def test_event_ids_are_never_reused_after_a_purge(app, client, alice):
     room = create_room(client, alice)
-    before = latest(app)
+    before = last_event_id(app)
     with app.app_context():
         db.session.execute(update(Event).values(created_at=utcnow() - timedelta(days=2)))
         db.session.commit()
         purge_expired()
     say(client, alice, room, "after the purge")
-    assert latest(app) > before
+    assert last_event_id(app) > before
 
 
 # --- typing and presence ----------------------------------------------------------------------
@@ -425,9 +422,9 @@ def test_typing_is_for_members_with_messages_write(client, alice, bob, carol):
 
 def test_typing_is_never_stored(app, client, alice):
     room = create_room(client, alice)
-    mark = latest(app)
+    mark = last_event_id(app)
     client.post(f"/api/v1/rooms/{room}/typing", headers=alice.headers)
-    assert latest(app) == mark
+    assert last_event_id(app) == mark
 
 
 def test_a_profile_shows_presence_offline_without_streams(client, alice, bob):

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.extensions.jobs import run_all
-from app.modules.events.models import Event
 from app.modules.files.models import Attachment
 from app.modules.messages.models import Message
 from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.conftest import PASSWORD, bearer
+from tests.outbox import events_since, last_event_id
 
 FILES = "/api/v1/files"
 ROOMS = "/api/v1/rooms"
@@ -117,17 +117,6 @@ def age_upload(app, file_id: int, seconds: int) -> None:
         attachment = db.session.get(Attachment, file_id)
         attachment.created_at -= timedelta(seconds=seconds)
         db.session.commit()
-
-
-def last_event_id(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.max(Event.id))) or 0
-
-
-def events_since(app, mark: int) -> list[tuple[str, int | None, dict[str, Any]]]:
-    with app.app_context():
-        rows = db.session.scalars(select(Event).where(Event.id > mark).order_by(Event.id))
-        return [(e.type, e.room_id, e.data) for e in rows]
 
 
 # --- fixtures ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from app.modules.events.models import Event
 from app.modules.messages.models import Message
 from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.conftest import PASSWORD, bearer
+from tests.outbox import events_since, last_event_id
 
 ROOMS = "/api/v1/rooms"
 MESSAGE_FIELDS = {
@@ -174,18 +175,6 @@ def assert_message(
 def message_rows(app, **where: Any) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Message).filter_by(**where))
-
-
-def last_event_id(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.max(Event.id))) or 0
-
-
-def events_since(app, mark: int) -> list[tuple[str, int | None, dict[str, Any]]]:
-    """(type, room_id, data) of every event recorded after `mark`, oldest first."""
-    with app.app_context():
-        rows = db.session.scalars(select(Event).where(Event.id > mark).order_by(Event.id))
-        return [(e.type, e.room_id, e.data) for e in rows]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,14 +13,15 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.modules.events.models import Event
 from app.modules.messages.models import Message
 from app.modules.messages.services import delete_message, send_message
 from app.modules.rooms.models import Invite, Membership
 from app.modules.rooms.models import Room as RoomRow
 from app.modules.users.models import User as UserRow
+from tests import outbox
 from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.conftest import PASSWORD, bearer
+from tests.outbox import last_event_id
 
 ROOMS = "/api/v1/rooms"
 DIRECT = f"{ROOMS}/direct"
@@ -122,16 +124,7 @@ def count_rows(app, model: Any, **where: Any) -> int:
         return db.session.scalar(stmt)
 
 
-def last_event_id(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.max(Event.id))) or 0
-
-
-def events_since(app, mark: int) -> list[tuple[str, int | None, int | None, dict[str, Any]]]:
-    """(type, room_id, user_id, data) of every event recorded after `mark`, oldest first."""
-    with app.app_context():
-        rows = db.session.scalars(select(Event).where(Event.id > mark).order_by(Event.id))
-        return [(e.type, e.room_id, e.user_id, e.data) for e in rows]
+events_since = partial(outbox.events_since, fields=("type", "room_id", "user_id", "data"))
 
 
 def pagination(response) -> dict[str, int]:
