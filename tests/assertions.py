@@ -19,6 +19,20 @@ STATUS_NAMES = {
     429: "Too Many Requests",
 }
 
+# A Message's fields, as API.md lists them.
+MESSAGE_FIELDS = {
+    "id",
+    "room_id",
+    "author",
+    "body",
+    "parent_id",
+    "reply_count",
+    "attachments",
+    "created_at",
+    "edited_at",
+    "deleted",
+}
+
 
 def assert_error(response: Any, code: int) -> dict[str, Any]:
     """The API's error shape: `{code, status, message, errors?}`."""

@@ -22,23 +22,11 @@ from sqlalchemy import event, func, insert, select
 from app.extensions import db
 from app.modules.events.models import Event
 from app.modules.messages.models import Message
-from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
+from tests.assertions import MESSAGE_FIELDS, assert_error, assert_invalid, assert_utc_timestamp
 from tests.conftest import PASSWORD, bearer
 from tests.outbox import events_since, last_event_id
 
 ROOMS = "/api/v1/rooms"
-MESSAGE_FIELDS = {
-    "id",
-    "room_id",
-    "author",
-    "body",
-    "parent_id",
-    "reply_count",
-    "attachments",
-    "created_at",
-    "edited_at",
-    "deleted",
-}
 # --- helpers -----------------------------------------------------------------------------------
 
 

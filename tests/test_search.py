@@ -20,23 +20,11 @@ from sqlalchemy import event, text
 from app import create_app
 from app.extensions import db
 from app.provisioning import MIGRATIONS_DIR, prepare_database
-from tests.assertions import assert_error
+from tests.assertions import MESSAGE_FIELDS, assert_error
 from tests.conftest import PASSWORD, bearer, password_token
 
 SEARCH = "/api/v1/messages/search"
 ROOMS = "/api/v1/rooms"
-MESSAGE_FIELDS = {
-    "id",
-    "room_id",
-    "author",
-    "body",
-    "parent_id",
-    "reply_count",
-    "attachments",
-    "created_at",
-    "edited_at",
-    "deleted",
-}
 # --- helpers -----------------------------------------------------------------------------------
 
 
