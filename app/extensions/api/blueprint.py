@@ -9,8 +9,12 @@ from copy import deepcopy
 from typing import Any
 
 import flask_smorest
+from flask_smorest.utils import resolve_schema_instance
+from marshmallow import Schema, fields
+from marshmallow.validate import Range
 
 from ..auth import protector
+from .api import MAX_ID
 from .parser import parser
 
 
@@ -23,6 +27,25 @@ def _add_manual_doc(func: Callable, **doc: Any) -> None:
             manual.setdefault(key, {}).update(value)
         else:
             manual[key] = value
+
+
+def _bound_integers(schema_fields: dict[str, fields.Field]) -> None:
+    """Give every integer input without a stated maximum the range of an id (±MAX_ID).
+
+    Python's integers are unbounded and the databases' are not: `?page=10**20` would reach
+    SQLite as an OverflowError, a 500. Bounded here, it is a 422 naming the field, and the
+    OpenAPI document shows the bound. A field that states its own maximum keeps it.
+    """
+    for field in schema_fields.values():
+        integer = field.inner if isinstance(field, fields.List) else field
+        if not isinstance(integer, fields.Integer):
+            continue
+        ranges = [v for v in integer.validators if isinstance(v, Range)]
+        if any(r.max is not None for r in ranges):
+            continue
+        low = max((r.min for r in ranges if r.min is not None), default=-MAX_ID)
+        others = [v for v in integer.validators if not isinstance(v, Range)]
+        integer.validators = [*others, Range(min=low, max=MAX_ID)]
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -50,6 +73,23 @@ class Blueprint(flask_smorest.Blueprint):
                 security=[{"oauth2": list(scopes)}],
                 responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN"},
             )
+            return wrapper
+
+        return decorator
+
+    def arguments(self, schema: type[Schema] | Schema, *args: Any, **kwargs: Any) -> Callable:
+        """smorest's `arguments`, with every integer field bounded (`_bound_integers`)."""
+        schema = resolve_schema_instance(schema)
+        _bound_integers(schema.fields)
+        return super().arguments(schema, *args, **kwargs)
+
+    def paginate(self, *args: Any, **kwargs: Any) -> Callable[[Callable], Callable]:
+        """smorest's `paginate`, with `page` bounded like every other integer."""
+        paginate = super().paginate(*args, **kwargs)
+
+        def decorator(func: Callable) -> Callable:
+            wrapper = paginate(func)
+            _bound_integers(wrapper._apidoc["pagination"]["parameters"]["schema"]._declared_fields)
             return wrapper
 
         return decorator

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import abort
+
+# Parley's bodies nest three levels at most; anything far deeper is an attack on the parser
+# (or on whatever walks the data after it), never a request.
+MAX_JSON_DEPTH = 32
+# PostgreSQL cannot store NUL, and no encoder can write a lone UTF-16 surrogate (JSON allows
+# `"\ud800"`): text holding either would fail in the database, so it is refused at the door.
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class ParleyParser(FlaskParser):
@@ -18,20 +27,34 @@ class ParleyParser(FlaskParser):
     """
 
     def load_json(self, req: Any, schema: Any) -> Any:
-        if req.content_length is None and not req.get_data(cache=True):
-            return super().load_json(req, schema)
-        if not req.is_json:
-            abort(
-                400,
-                "The body must be JSON (Content-Type: application/json).",
-                errors={"headers": {"Content-Type": ["Expected application/json."]}},
-            )
-        if (req.content_length or 0) > current_app.config["MAX_JSON_BODY_BYTES"]:
-            abort(413, f"JSON bodies are limited to {current_app.config['MAX_JSON_BODY_BYTES']} bytes.")
-        return _without_nul(super().load_json(req, schema), "json")
+        limit = current_app.config["MAX_JSON_BODY_BYTES"]
+        if req.is_json:
+            # Also bounds a chunked body, which declares no length: reading stops at the limit.
+            req.max_content_length = min(limit, req.max_content_length or limit)
+        try:
+            if req.content_length is None and not req.get_data(cache=True):
+                return super().load_json(req, schema)
+            if not req.is_json:
+                abort(
+                    400,
+                    "The body must be JSON (Content-Type: application/json).",
+                    errors={"headers": {"Content-Type": ["Expected application/json."]}},
+                )
+            data = super().load_json(req, schema)
+        except RequestEntityTooLarge:
+            abort(413, f"JSON bodies are limited to {limit} bytes.")
+        except RecursionError:
+            _refuse_deep_json()
+        return _refuse_unstorable_text(data, "json")
 
     def load_querystring(self, req: Any, schema: Any) -> Any:
-        return _without_nul(super().load_querystring(req, schema), "query")
+        return _refuse_unstorable_text(super().load_querystring(req, schema), "query")
+
+    def load_files(self, req: Any, schema: Any) -> Any:
+        """File names are stored as text too."""
+        names = {field: upload.filename for field, upload in req.files.items()}
+        _refuse_unstorable_text(names, "files")
+        return super().load_files(req, schema)
 
     def _handle_invalid_json_error(self, error: Any, req: Any, *args: Any, **kwargs: Any) -> Any:
         abort(400, "The body is not valid JSON.", errors={"json": ["Invalid JSON body."]})
@@ -47,26 +70,45 @@ class ParleyParser(FlaskParser):
         )
 
 
-def _without_nul(data: Any, location: str) -> Any:
-    """Refuse NUL characters anywhere: PostgreSQL cannot store them, and no text needs them."""
-    bad = sorted(_fields_with_nul(data))
+def _refuse_deep_json() -> None:
+    abort(
+        400,
+        f"JSON bodies may nest at most {MAX_JSON_DEPTH} levels deep.",
+        errors={"json": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]},
+    )
+
+
+def _refuse_unstorable_text(data: Any, location: str) -> Any:
+    """Name every field whose text holds NUL or a lone surrogate (422).
+
+    The walk is iterative and bounded by MAX_JSON_DEPTH: a deep body costs a 400, not a
+    RecursionError.
+    """
+    bad: set[str] = set()
+    pending = [(data, "", 0)]
+    while pending:
+        value, field, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            _refuse_deep_json()
+        if isinstance(value, str):
+            if _UNSTORABLE_TEXT.search(value):
+                bad.add(field or "_body")
+        elif isinstance(value, list):
+            pending.extend((item, field, depth + 1) for item in value)
+        elif isinstance(value, dict) or hasattr(value, "items"):
+            pending.extend((item, key, depth + 1) for key, item in value.items())
     if bad:
         abort(
             422,
-            "Text may not contain NUL characters.",
-            errors={location: {field: ["NUL characters are not allowed."] for field in bad}},
+            "Text may not contain NUL characters or unpaired surrogates.",
+            errors={
+                location: {
+                    field: ["NUL characters and unpaired surrogates are not allowed."]
+                    for field in sorted(bad)
+                }
+            },
         )
     return data
-
-
-def _fields_with_nul(data: Any, field: str = "") -> set[str]:
-    if isinstance(data, str):
-        return {field or "_body"} if "\x00" in data else set()
-    if isinstance(data, dict) or hasattr(data, "items"):
-        return set().union(*(_fields_with_nul(value, key) for key, value in data.items()), set())
-    if isinstance(data, list):
-        return set().union(*(_fields_with_nul(value, field) for value in data), set())
-    return set()
 
 
 parser = ParleyParser()

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
@@ -76,6 +77,11 @@ def authorize() -> ResponseReturnValue:
     except OAuth2Error as error:
         if error.redirect_uri:
             return server.handle_error_response(None, error)
+        return render_template("auth/error.html", error=error), error.status_code
+    except ValueError:
+        # Authlib quotes the offending parameter in its error description, and refuses to
+        # build one holding `"` or `\`: such a request is simply malformed.
+        error = InvalidRequestError("A parameter of the sign-in request holds characters it may not.")
         return render_template("auth/error.html", error=error), error.status_code
     if request.method == "GET":
         return _render(grant)
