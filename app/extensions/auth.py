@@ -10,27 +10,40 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import ResourceProtector, current_token
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import MissingAuthorizationError
+from authlib.oauth2.rfc6749 import MissingAuthorizationError, UnsupportedTokenTypeError
+from authlib.oauth2.rfc6750 import InvalidTokenError
 from werkzeug.local import LocalProxy
 
 from .api.errors import abort
 
+REALM = "parley"
 _MESSAGES = {
     "missing_authorization": "A bearer token is required.",
+    "unsupported_token_type": "A bearer token is required.",
     "invalid_token": "The access token is invalid, expired or revoked.",
     "insufficient_scope": "The access token lacks the scope this operation needs.",
 }
 
 
 class Protector(ResourceProtector):
+    def parse_request_authorization(self, request: Any) -> Any:
+        """`Bearer` with no token is a bad token (invalid_token), not an unknown scheme."""
+        scheme, _, credentials = (request.headers.get("Authorization") or "").strip().partition(" ")
+        if scheme.lower() == "bearer" and not credentials.strip():
+            raise InvalidTokenError(realm=REALM)
+        return super().parse_request_authorization(request)
+
     def raise_error_response(self, error: OAuth2Error) -> None:
-        """Keep Authlib's status and `WWW-Authenticate`, in the API's JSON error shape."""
-        headers = dict(error.get_headers())
-        headers.pop("Content-Type", None)
-        if isinstance(error, MissingAuthorizationError):
-            headers["WWW-Authenticate"] = 'Bearer realm="parley"'
-        elif "WWW-Authenticate" not in headers:
-            headers["WWW-Authenticate"] = f'Bearer error="{error.error}"'
+        """Keep Authlib's status, in the API's JSON error shape, with an RFC 6750 challenge.
+
+        No credentials, or another scheme than Bearer (Basic, say), get the bare challenge
+        (RFC 6750 §3.1: no error code); everything else names its error.
+        """
+        headers = {k: v for k, v in error.get_headers() if k not in ("Content-Type", "WWW-Authenticate")}
+        challenge = f'Bearer realm="{REALM}"'
+        if not isinstance(error, MissingAuthorizationError | UnsupportedTokenTypeError):
+            challenge += f', error="{error.error}"'
+        headers["WWW-Authenticate"] = challenge
         message = _MESSAGES.get(error.error, error.get_error_description() or error.error)
         abort(error.status_code, message, headers=headers)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from flask import Blueprint as FlaskBlueprint
 from flask import Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -94,6 +95,28 @@ def revoke() -> ResponseReturnValue:
 def introspect() -> ResponseReturnValue:
     """Introspect a token (RFC 7662); confidential clients only"""
     return authorization_server().create_endpoint_response("introspection")
+
+
+def refuse_other_methods() -> Response:
+    """A GET (a browser, a mistaken client) learns how to call the endpoint, in RFC 6749's shape."""
+    response = oauth2_error(
+        405,
+        "invalid_request",
+        "This endpoint takes POST only: POST a form body (application/x-www-form-urlencoded).",
+    )
+    response.headers["Allow"] = "POST"
+    return response
+
+
+# Through Flask's own add_url_rule: an answer to a mistake, not an operation to document.
+for _endpoint in ("token", "revoke", "introspect"):
+    FlaskBlueprint.add_url_rule(
+        blp,
+        f"/{_endpoint}",
+        f"{_endpoint}_refused",
+        refuse_other_methods,
+        methods=["GET", "PUT", "PATCH", "DELETE"],
+    )
 
 
 def metadata() -> dict:
