@@ -214,3 +214,32 @@ def send_chunked(base_url: str, path: str, headers: dict[str, str], body: bytes)
         pytest.fail("the server closed the connection instead of answering 413")
     finally:
         connection.close()
+
+
+def multipart_file(size: int) -> tuple[dict[str, str], bytes]:
+    head = b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n'
+    return {
+        "Content-Type": "multipart/form-data; boundary=b0undary"
+    }, head + b"x" * size + b"\r\n--b0undary--\r\n"
+
+
+def assert_chunked_bodies_past_the_limits_are_413(base_url: str, token: str) -> None:
+    """A 2 MB JSON body and a 7 MB upload, sent chunked, meet the limits a Content-Length meets."""
+    auth = {"Authorization": f"Bearer {token}"}
+    json_body = b'{"name": "big", "topic": "' + b"a" * 2_000_000 + b'"}'
+    status, body = send_chunked(
+        base_url, "/api/v1/rooms", {**auth, "Content-Type": "application/json"}, json_body
+    )
+    assert (status, b"JSON bodies are limited" in body) == (413, True), body[:300]
+    upload_headers, upload = multipart_file(7 * 1024 * 1024)
+    status, body = send_chunked(base_url, "/api/v1/files", {**auth, **upload_headers}, upload)
+    assert (status, b'"code":413' in body.replace(b" ", b"")) == (413, True), body[:300]
+    status, body = send_chunked(
+        base_url, "/api/v1/rooms", {**auth, "Content-Type": "application/json"}, b'{"name": "ok"}'
+    )
+    assert status == 201, body[:300]
+
+
+def test_chunked_bodies_past_the_limits_are_413(live_server, alice):
+    """On the development server; gunicorn also marks its input terminated and answers the same."""
+    assert_chunked_bodies_past_the_limits_are_413(live_server, alice.token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from flask import current_app
 from flask_smorest import abort as smorest_abort
 from werkzeug.exceptions import HTTPException
 
@@ -35,6 +36,8 @@ def error_payload(error: HTTPException) -> tuple[dict[str, Any], dict[str, str]]
 def _default_message(error: HTTPException) -> str:
     if error.code == 500:
         return "The server hit an unexpected error; it has been logged."
+    if error.code == 413:  # werkzeug's, for a chunked body read past MAX_CONTENT_LENGTH
+        return f"Request bodies are limited to {current_app.config['MAX_CONTENT_LENGTH']} bytes."
     if error.code == 422:
         return "The request has invalid fields."
     if error.code == 429:

@@ -29,20 +29,24 @@ class ParleyParser(FlaskParser):
     def load_json(self, req: Any, schema: Any) -> Any:
         limit = current_app.config["MAX_JSON_BODY_BYTES"]
         if req.is_json:
-            # Also bounds a chunked body, which declares no length: reading stops at the limit.
-            req.max_content_length = min(limit, req.max_content_length or limit)
+            # A chunked body declares no length: read one byte past the limit, and no more.
+            req.max_content_length = limit + 1
         try:
-            if req.content_length is None and not req.get_data(cache=True):
-                return super().load_json(req, schema)
-            if not req.is_json:
-                abort(
-                    400,
-                    "The body must be JSON (Content-Type: application/json).",
-                    errors={"headers": {"Content-Type": ["Expected application/json."]}},
-                )
-            data = super().load_json(req, schema)
+            body = req.get_data(cache=True)
         except RequestEntityTooLarge:
             abort(413, f"JSON bodies are limited to {limit} bytes.")
+        if req.content_length is None and not body:
+            return super().load_json(req, schema)
+        if not req.is_json:
+            abort(
+                400,
+                "The body must be JSON (Content-Type: application/json).",
+                errors={"headers": {"Content-Type": ["Expected application/json."]}},
+            )
+        if max(len(body), req.content_length or 0) > limit:
+            abort(413, f"JSON bodies are limited to {limit} bytes.")
+        try:
+            data = super().load_json(req, schema)
         except RecursionError:
             _refuse_deep_json()
         return _refuse_unstorable_text(data, "json")
