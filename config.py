@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATABASE_URL = f"sqlite:///{BASE_DIR / 'instance' / 'parley.db'}"
@@ -26,6 +27,23 @@ ALL_SCOPES = {
 }
 
 
+def _host_names(value: str | None) -> list[str] | None:
+    """A comma-separated list; None when empty, which Flask reads as "every host"."""
+    names = [name.strip() for name in (value or "").split(",") if name.strip()]
+    return names or None
+
+
+def _is_origin(url: str) -> bool:
+    """A scheme and a host (and port): what a browser shows as a site's address, nothing more."""
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and parts.path in ("", "/")
+        and not parts.query
+    )
+
+
 class BaseConfig:
     ENV_NAME = "base"
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
@@ -38,6 +56,14 @@ class BaseConfig:
     AUTO_UPGRADE_DATABASE = os.environ.get("PARLEY_AUTO_MIGRATE", "1") != "0"
     # Behind a TLS-terminating proxy: number of proxies to trust for X-Forwarded-*.
     PROXY_FIX_HOPS = int(os.environ.get("PARLEY_PROXY_HOPS", "0"))
+    # Where clients reach Parley (https://chat.example.com): the OAuth2 issuer and invite links
+    # are built from it, not from the Host header. Production needs it or TRUSTED_HOSTS.
+    PUBLIC_URL = os.environ.get("PARLEY_PUBLIC_URL", "").rstrip("/") or None
+    # Host names the Host header may carry (comma-separated; ".example.com" takes subdomains);
+    # any other host gets 400. Unset: every host is answered.
+    TRUSTED_HOSTS = _host_names(os.environ.get("PARLEY_TRUSTED_HOSTS"))
+    # Strict-Transport-Security max-age on answers served over TLS (request.is_secure); 0: none.
+    HSTS_SECONDS = int(os.environ.get("PARLEY_HSTS_SECONDS", 365 * 24 * 3600))
 
     ENABLED_MODULES = ("auth", "users", "rooms", "messages", "files", "search", "events")
 
@@ -107,6 +133,8 @@ class BaseConfig:
     @classmethod
     def validate(cls, config: dict) -> None:
         """Refuse settings that are unsafe for this environment."""
+        if config["PUBLIC_URL"] and not _is_origin(config["PUBLIC_URL"]):
+            raise RuntimeError("PARLEY_PUBLIC_URL must be a scheme and host, like https://chat.example.com")
 
 
 class DevelopmentConfig(BaseConfig):
@@ -131,10 +159,16 @@ class ProductionConfig(BaseConfig):
 
     @classmethod
     def validate(cls, config: dict) -> None:
+        super().validate(config)
         if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be set in production")
         if config["SQLALCHEMY_DATABASE_URI"] == DEFAULT_DATABASE_URL:
             raise RuntimeError("DATABASE_URL must be set in production (the default path is for development)")
+        if not config["PUBLIC_URL"] and not config["TRUSTED_HOSTS"]:
+            raise RuntimeError(
+                "PARLEY_PUBLIC_URL (or PARLEY_TRUSTED_HOSTS) must be set in production: "
+                "issuer and invite URLs must not come from the client's Host header"
+            )
 
 
 CONFIGS: dict[str, type[BaseConfig]] = {

@@ -22,8 +22,13 @@ def test_production_refuses_the_default_database_path():
         create_app("production", SECRET_KEY="s" * 32, SQLALCHEMY_DATABASE_URI=DEFAULT_DATABASE_URL)
 
 
-def test_production_starts_with_a_secret_key_and_a_database():
-    app = create_app("production", SECRET_KEY="s" * 32, SQLALCHEMY_DATABASE_URI="sqlite:////tmp/prod.db")
+def test_production_starts_with_a_secret_key_a_database_and_a_public_url():
+    app = create_app(
+        "production",
+        SECRET_KEY="s" * 32,
+        SQLALCHEMY_DATABASE_URI="sqlite:////tmp/prod.db",
+        PUBLIC_URL="https://chat.example.com",
+    )
     assert app.config["SECRET_KEY"] == "s" * 32
 
 

@@ -8,7 +8,7 @@ from flask_limiter.util import get_remote_address
 from flask_marshmallow import Marshmallow
 from flask_migrate import Migrate
 
-from . import jobs, redis, security
+from . import headers, jobs, redis, security
 from . import logging as request_logging
 from .api import api
 from .database import db, render_migration_type
@@ -21,6 +21,7 @@ limiter = Limiter(key_func=get_remote_address)
 
 
 def init_app(app: Flask) -> None:
+    headers.init_app(app)  # first: its after-request function then runs last
     request_logging.init_app(app)
     security.init_app(app)
     redis.init_app(app)

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from app.extensions import limiter
 from app.extensions.api import Blueprint
+from app.extensions.urls import public_url
 
 from .parameters import TokenParameters, TokenRequestParameters
 from .schemas import OAuth2ErrorSchema, TokenSchema
@@ -121,7 +122,7 @@ for _endpoint in ("token", "revoke", "introspect"):
 
 def metadata() -> dict:
     """RFC 8414 authorization server metadata."""
-    base = request.host_url.rstrip("/")
+    base = public_url()
     endpoint_auth = ["client_secret_basic", "client_secret_post", "none"]
     return {
         "issuer": base,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from marshmallow import fields
 
 from app.extensions.schemas import Schema
+from app.extensions.urls import public_url
 from app.modules.messages.schemas import MessageSchema
 from app.modules.users.schemas import UserSchema
 
@@ -50,7 +50,7 @@ class InviteSchema(Schema):
     created_at = fields.DateTime()
 
     def get_url(self, invite: Any) -> str:
-        return f"{request.host_url}#/invites/{invite.code}"
+        return f"{public_url()}/#/invites/{invite.code}"
 
 
 class JoinRequestSchema(Schema):
