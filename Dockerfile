@@ -12,6 +12,8 @@
 # and every instance MUST be given the SAME SECRET_KEY: tokens are stored as HMACs keyed by
 # it, so a per-container generated key would reject the tokens the other instances issued.
 # Behind a TLS-terminating proxy also set PARLEY_PROXY_HOPS (see config.py).
+# PARLEY_PUBLIC_URL names the address clients use (OAuth2 issuer, invite links); the default
+# fits `docker run -p 8000:8000` on your own machine: set it to your address anywhere else.
 #
 # Stopping: SIGTERM lets gunicorn finish in-flight requests within its graceful_timeout
 # (20 s, gunicorn.conf.py), longer than docker stop's default 10 s: use `docker stop -t 25`
@@ -52,6 +54,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PARLEY_CONFIG=production \
     PARLEY_HOST=0.0.0.0 \
     PARLEY_PORT=8000 \
+    PARLEY_PUBLIC_URL=http://localhost:8000 \
     PARLEY_DATA_DIR=/data \
     PARLEY_UPLOAD_DIR=/data/uploads \
     DATABASE_URL=sqlite:////data/parley.db

@@ -286,6 +286,7 @@ def server_env(settings: Settings, url: str) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(48),
         DATABASE_URL=url,
         PARLEY_HOST=LOOPBACK,
+        PARLEY_PUBLIC_URL=f"http://{LOOPBACK}",
         LOG_LEVEL=settings.log_level,
     )
     if settings.redis_url:

@@ -87,6 +87,7 @@ def start_parley(
     )
     if gunicorn:
         settings.setdefault("PARLEY_CONFIG", "production")
+        settings.setdefault("PARLEY_PUBLIC_URL", f"http://{LOOPBACK}:{port}")
         settings.setdefault("WEB_CONCURRENCY", "1")
         argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
     else:

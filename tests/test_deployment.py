@@ -288,6 +288,7 @@ def start_parley(processes: Processes, postgres_database: str, redis_url: str) -
             REDIS_URL=redis_url,
             PARLEY_HOST=LOOPBACK,
             PARLEY_PORT=str(port),
+            PARLEY_TRUSTED_HOSTS=LOOPBACK,  # the issuer is nginx's address: the Host it forwards
             WEB_CONCURRENCY="1",
             LOG_LEVEL="INFO",
             **extra_env,

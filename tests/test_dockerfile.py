@@ -486,6 +486,7 @@ def test_the_image_configures_production_on_sqlite_under_the_data_volume(runtime
     assert env["DATABASE_URL"] == "sqlite:////data/parley.db"
     assert env["PARLEY_DATA_DIR"] == "/data"
     assert env["PARLEY_UPLOAD_DIR"].startswith("/data/")
+    assert env["PARLEY_PUBLIC_URL"] == "http://localhost:8000", "what `docker run -p 8000:8000` serves"
     assert env["PATH"].startswith("/opt/venv/bin:")
     assert "SECRET_KEY" not in env, "a key baked into the image would be shared by every user of it"
     assert runtime_stage.last("VOLUME").args == "/data"

@@ -150,6 +150,7 @@ def test_instances_starting_together_provision_a_fresh_database_once(postgres_da
         "PARLEY_CONFIG": "production",
         "SECRET_KEY": "k" * 32,
         "DATABASE_URL": postgres_database,
+        "PARLEY_PUBLIC_URL": "http://127.0.0.1",
     }
     starts = [
         subprocess.Popen(

@@ -89,7 +89,11 @@ def test_development_data_is_created_once_and_refused_outside_development(invoke
     assert "created alice" in invoke("app.db.init-development-data").stdout
     assert "created" not in invoke("app.db.init-development-data").stdout
     refused = invoke(
-        "app.db.init-development-data", check=False, PARLEY_CONFIG="production", SECRET_KEY="k" * 32
+        "app.db.init-development-data",
+        check=False,
+        PARLEY_CONFIG="production",
+        SECRET_KEY="k" * 32,
+        PARLEY_PUBLIC_URL="https://chat.example.com",
     )
     assert refused.returncode != 0
     assert "development data only" in refused.stderr
