@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.assertions import assert_error, assert_invalid
-from tests.conftest import bearer
+from tests.conftest import basic, bearer
 
 HUGE = "99999999999999999999"  # past 64 bits: SQLite cannot bind it, PostgreSQL has no such int
 
@@ -41,6 +41,12 @@ def send_raw_json(client, user, method: str, path: str, body: str):
     return client.open(
         path, method=method, headers={**user.headers, "Content-Type": "application/json"}, data=body
     )
+
+
+def create_room(client, user) -> int:
+    response = client.post("/api/v1/rooms", headers=user.headers, json={"name": "lounge"})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
 
 
 def general_room_id(client, user) -> int:
@@ -136,6 +142,60 @@ def test_a_nul_in_an_uploaded_file_name_is_a_422_naming_file(client, alice, capl
         content_type="multipart/form-data",
     )
     assert_invalid(response, "files", "file")
+    assert_logged_one_line(caplog_info)
+
+
+# --- NUL where the database would compare it ----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/v1/rooms/{room}/invites/a%00b", "/api/v1/auth/clients/a%00b"])
+def test_a_nul_in_a_path_segment_is_a_404(client, alice, caplog_info, path):
+    room = create_room(client, alice)
+    caplog_info.clear()
+    assert_error(client.get(path.format(room=room), headers=alice.headers), 404)
+    assert_logged_one_line(caplog_info)
+
+
+PASSWORD_GRANT = {
+    "grant_type": "password",
+    "client_id": "documentation",
+    "username": "alice",
+    "password": "x" * 10,
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "headers"),
+    [
+        ("/auth/oauth2/token", {**PASSWORD_GRANT, "username": "al\x00ice"}, {}),
+        ("/auth/oauth2/token", {**PASSWORD_GRANT, "client_id": "documentation\x00"}, {}),
+        ("/auth/oauth2/token", {"grant_type": "client_credentials"}, basic("bot\x00", "secret")),
+        ("/auth/oauth2/revoke", {"client_id": "documentation", "token": "t\x00"}, {}),
+    ],
+)
+def test_a_nul_in_an_oauth2_request_is_an_rfc6749_invalid_request(client, caplog_info, path, form, headers):
+    response = client.post(path, data=form, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+    assert_logged_one_line(caplog_info)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "form"),
+    [
+        ("GET", "/auth/oauth2/authorize?client_id=we%00b&response_type=code", None),
+        (
+            "POST",
+            "/auth/oauth2/authorize?client_id=web&response_type=code",
+            {"decision": "allow", "username": "a\x00"},
+        ),
+        ("POST", "/auth/signup", {"username": "nully", "password": "x" * 10, "display_name": "a\x00b"}),
+    ],
+)
+def test_a_nul_on_a_sign_in_page_is_a_400_page(client, caplog_info, method, path, form):
+    response = client.open(path, method=method, data=form)
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
     assert_logged_one_line(caplog_info)
 
 

@@ -4,5 +4,6 @@ from .api import MAX_ID, Api, api
 from .blueprint import Blueprint
 from .errors import abort
 from .pagination import paginate_query
+from .parser import unstorable_fields
 
-__all__ = ["MAX_ID", "Api", "Blueprint", "abort", "api", "paginate_query"]
+__all__ = ["MAX_ID", "Api", "Blueprint", "abort", "api", "paginate_query", "unstorable_fields"]

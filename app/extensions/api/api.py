@@ -12,9 +12,10 @@ from flask import Flask, current_app, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
 from .errors import abort, error_payload
+from .parser import UNSTORABLE_TEXT
 
 SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
 
@@ -40,11 +41,25 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=MAX_ID)
 
 
+class TextConverter(UnicodeConverter):
+    """`<name>`, `<string:name>`: a segment holding NUL matches nothing (404); no row has one."""
+
+    def to_python(self, value: str) -> str:
+        if UNSTORABLE_TEXT.search(value):
+            raise ValidationError
+        return value
+
+
+class TextPathConverter(TextConverter, PathConverter):
+    """`<path:name>`, likewise."""
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         app.url_map.converters["id"] = IdConverter
+        app.url_map.converters.update(default=TextConverter, string=TextConverter, path=TextPathConverter)
         self.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
         # First, so that its swagger_ui.html (pre-filled client id) wins over smorest's.
         app.register_blueprint(_swagger_assets)

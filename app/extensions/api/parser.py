@@ -16,7 +16,7 @@ from .errors import abort
 MAX_JSON_DEPTH = 32
 # PostgreSQL cannot store NUL, and no encoder can write a lone UTF-16 surrogate (JSON allows
 # `"\ud800"`): text holding either would fail in the database, so it is refused at the door.
-_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class ParleyParser(FlaskParser):
@@ -74,6 +74,18 @@ class ParleyParser(FlaskParser):
         )
 
 
+def unstorable_fields(req: Any) -> list[str]:
+    """Query, form and HTTP Basic fields holding text no database can hold (NUL).
+
+    For the endpoints that read the request themselves (OAuth2, the sign-in pages) and answer
+    in shapes of their own; everything parsed through this parser is checked already.
+    """
+    fields = list(req.values.items(multi=True))
+    if req.authorization is not None and req.authorization.type == "basic":
+        fields.append(("Authorization", f"{req.authorization.username}:{req.authorization.password}"))
+    return sorted({name for name, value in fields if UNSTORABLE_TEXT.search(value)})
+
+
 def _refuse_deep_json() -> None:
     abort(
         400,
@@ -95,7 +107,7 @@ def _refuse_unstorable_text(data: Any, location: str) -> Any:
         if depth > MAX_JSON_DEPTH:
             _refuse_deep_json()
         if isinstance(value, str):
-            if _UNSTORABLE_TEXT.search(value):
+            if UNSTORABLE_TEXT.search(value):
                 bad.add(field or "_body")
         elif isinstance(value, list):
             pending.extend((item, field, depth + 1) for item in value)

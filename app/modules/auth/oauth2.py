@@ -9,7 +9,7 @@ from flask import Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app.extensions import limiter
-from app.extensions.api import Blueprint
+from app.extensions.api import Blueprint, unstorable_fields
 from app.extensions.urls import public_url
 
 from .parameters import TokenParameters, TokenRequestParameters
@@ -47,6 +47,14 @@ def refuse_secrets_in_query() -> Response | None:
         return oauth2_error(
             400, "invalid_request", f"Send {', '.join(leaked)} in the request body, not the URL."
         )
+    return None
+
+
+@blp.before_request
+def refuse_unstorable_text() -> Response | None:
+    """No client id, username or token holds NUL, and PostgreSQL cannot even compare one."""
+    if unstorable_fields(request):
+        return oauth2_error(400, "invalid_request", "Parameters may not hold NUL characters.")
     return None
 
 

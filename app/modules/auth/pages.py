@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import limiter
+from app.extensions.api import unstorable_fields
 from app.modules.users import services as users
 from app.modules.users.parameters import SignUpParameters
 
@@ -40,6 +41,17 @@ def forbid_framing(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _invalid_request_page() -> ResponseReturnValue:
+    error = InvalidRequestError("A parameter of the sign-in request holds characters it may not.")
+    return render_template("auth/error.html", error=error), error.status_code
+
+
+@blp.before_request
+def refuse_unstorable_text() -> ResponseReturnValue | None:
+    """NUL names no client or user, and PostgreSQL cannot even compare one."""
+    return _invalid_request_page() if unstorable_fields(request) else None
 
 
 @blp.get("/.well-known/oauth-authorization-server")
@@ -81,8 +93,7 @@ def authorize() -> ResponseReturnValue:
     except ValueError:
         # Authlib quotes the offending parameter in its error description, and refuses to
         # build one holding `"` or `\`: such a request is simply malformed.
-        error = InvalidRequestError("A parameter of the sign-in request holds characters it may not.")
-        return render_template("auth/error.html", error=error), error.status_code
+        return _invalid_request_page()
     if request.method == "GET":
         return _render(grant)
     if request.form.get("decision") != "allow":
