@@ -18,7 +18,7 @@ from app.extensions.database import utcnow
 from app.modules.events.models import Event, MembershipSpan, StreamTicket
 from app.modules.events.services import purge_expired
 from tests.assertions import assert_error, assert_invalid
-from tests.conftest import age_tokens, bearer
+from tests.conftest import PASSWORD, age_tokens, bearer
 from tests.outbox import last_event_id
 
 POLL = "/api/v1/events/poll"
@@ -367,6 +367,25 @@ def test_a_stream_ends_once_its_token_no_longer_grants_access(app, client, alice
         assert list(chunks) == []
     finally:
         stream.close()
+
+
+@pytest.mark.parametrize("end", ["revoked", "expired", "deleted"])
+def test_a_ticket_whose_token_no_longer_grants_access_opens_nothing(app, client, alice, end):
+    issued = ticket_for(client, alice)
+    if end == "revoked":
+        revoke(client, alice.token)
+    elif end == "expired":
+        age_tokens(app, app.config["ACCESS_TOKEN_EXPIRES_IN"] + 1)
+    else:
+        gone = client.delete("/api/v1/users/me", json={"current_password": PASSWORD}, headers=alice.headers)
+        assert gone.status_code == 204
+    response = open_stream(client, {"ticket": issued["ticket"], "since": 0})
+    try:
+        assert response.status_code == 401  # before reading: an opened stream never ends
+        assert_error(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+    finally:
+        response.close()
 
 
 # --- retention --------------------------------------------------------------------------------
