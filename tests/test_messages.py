@@ -23,6 +23,7 @@ from app.extensions import db
 from app.modules.events.models import Event
 from app.modules.messages.models import Message
 from tests.assertions import MESSAGE_FIELDS, assert_error, assert_invalid, assert_utc_timestamp
+from tests.bans import ban
 from tests.conftest import PASSWORD, bearer
 from tests.outbox import events_since, last_event_id
 
@@ -686,6 +687,22 @@ def test_an_invalid_edit_is_a_422_naming_the_field_and_changes_nothing(
     response = client.patch(messages_path(lounge, message["id"]), headers=alice.headers, json=fields)
     assert_invalid(response, "json", bad_field)
     assert get_message(client, alice, lounge, message["id"]) == message
+
+
+def test_a_banned_user_can_neither_send_edit_nor_announce_typing(app, client, make_user, alice, bob, lounge):
+    message = sent(client, bob, lounge, "before the ban")
+    ban(app, client, make_user, bob)
+    mark = last_event_id(app)
+    refused = [
+        send(client, bob, lounge, "after the ban"),
+        edit(client, bob, lounge, message["id"], "rewritten"),
+        client.post(room_path(lounge, "typing"), headers=bob.headers),
+    ]
+    for response in refused:
+        assert_error(response, 403)
+        assert response.headers["X-Banned-Until"]
+    assert get_message(client, alice, lounge, message["id"]) == message
+    assert events_since(app, mark) == []
 
 
 # --- DELETE /rooms/{id}/messages/{mid} ---------------------------------------------------------

@@ -27,7 +27,11 @@ def _event(type_: str, message: Message) -> None:
 
 
 def announce_typing(room: Room, user: User) -> None:
-    """`typing` to the room's streams: never stored or replayed; clients drop it after `expires_in` s."""
+    """`typing` to the room's streams: never stored or replayed; clients drop it after `expires_in` s.
+
+    A banned user puts nothing in a room, not even this.
+    """
+    users.require_not_banned(user)
     data = {
         "room_id": room.id,
         "user": AuthorSchema().dump(user),
@@ -114,7 +118,9 @@ def send_message(
     return (_reloaded(message) if attachment_ids else message), True
 
 
-def edit_message(message: Message, body: str) -> Message:
+def edit_message(message: Message, body: str, *, by: User) -> Message:
+    """Replace the text (the author's call); a ban stops editing as it stops posting."""
+    users.require_not_banned(by)
     if message.deleted:
         abort(409, "A deleted message cannot be edited.")
     message.body = body
