@@ -6,10 +6,11 @@ Not built yet, so not tested here: attachments and uploads, search, reactions, t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from sqlalchemy import event, func, insert, select
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.modules.events.models import Event
@@ -607,6 +609,68 @@ def test_the_same_client_msg_id_sent_twice_at_once_makes_one_message(app, live_s
     with app.app_context():
         created = db.session.scalar(select(func.count()).where(Event.type == "message.created"))
     assert created == rounds
+
+
+# --- concurrency: history follows commit order -------------------------------------------------
+
+
+@contextlib.contextmanager
+def a_send_held_open(url: str, user, body: str = "slow") -> Iterator[dict[str, Any]]:
+    """`user` sends `body` to `url` (a live server's), whose transaction stays open after drawing the id.
+
+    Yields the answers: the held send's lands under `body` once the block ends.
+    """
+    drawn, release = threading.Event(), threading.Event()
+    answers: dict[str, Any] = {}
+
+    def hold(session: Session, _context: Any) -> None:
+        if any(isinstance(row, Message) and row.body == body for row in session.new):
+            drawn.set()
+            release.wait(10)
+
+    def send_it() -> None:
+        answers[body] = requests.post(url, headers=user.headers, json={"body": body}, timeout=30)
+
+    sender = threading.Thread(target=send_it)
+    event.listen(Session, "after_flush", hold)
+    sender.start()
+    try:
+        assert drawn.wait(10), "the held message was never inserted"
+        yield answers
+    finally:
+        release.set()
+        sender.join(30)
+        event.remove(Session, "after_flush", hold)  # not while a flush runs it
+
+
+def in_background(answers: dict[str, Any], name: str, request: Callable[[], Any]) -> threading.Thread:
+    """Run `request` on a thread; given a second to finish, unless it must wait for the held send."""
+    thread = threading.Thread(target=lambda: answers.__setitem__(name, request()))
+    thread.start()
+    thread.join(1.0)
+    return thread
+
+
+def test_a_reader_following_after_never_skips_a_message_whose_transaction_committed_late(
+    live_server, client, alice, bob, lounge
+):
+    """Alice's send holds its transaction open after drawing its id while Bob's send goes ahead.
+
+    A reader polling `after=<newest id seen>` in between must still get Alice's message later:
+    Bob's must wait for hers (so its id is the larger) instead of committing first.
+    """
+    url = live_server + messages_path(lounge)
+    with a_send_held_open(url, alice) as answers:
+        quick = in_background(
+            answers,
+            "quick",
+            lambda: requests.post(url, headers=bob.headers, json={"body": "quick"}, timeout=30),
+        )
+        seen = ids_of(get_page(client, bob, messages_path(lounge), after=0))
+    quick.join(30)
+    assert {body: answer.status_code for body, answer in answers.items()} == {"slow": 201, "quick": 201}
+    seen += ids_of(get_page(client, bob, messages_path(lounge), after=seen[-1] if seen else 0))
+    assert seen == [answers["slow"].json()["id"], answers["quick"].json()["id"]]
 
 
 # --- GET /rooms/{id}/messages/{mid} ------------------------------------------------------------

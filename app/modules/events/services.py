@@ -49,12 +49,15 @@ def _write_events(session: Session) -> None:
 
     On PostgreSQL a transaction-scoped advisory lock is taken just before the ids are drawn
     and held until commit, so a reader that has seen id n never later finds a smaller one.
-    Taken last, after every row lock of the transaction, it cannot deadlock with them.
+    Taken last, after every row lock of the transaction, it cannot deadlock with them: so the
+    transaction's own changes are flushed first (commit flushes only after this hook), lest
+    an UPDATE wait for a row lock while holding it.
     SQLite needs nothing: it runs one writing transaction at a time.
     """
     events = session.info.pop(PENDING, None)
     if not events:
         return
+    session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COMMIT_ORDER_LOCK})
     session.add_all(events)

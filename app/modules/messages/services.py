@@ -67,6 +67,21 @@ def _repeat(room_id: int, message: Message) -> Message:
     return message
 
 
+def _lock_room_history(room_id: int) -> None:
+    """Hold the room's row until commit, so its messages' ids follow their commit order.
+
+    An id is drawn at INSERT, but transactions commit in any order: without this a reader
+    following history with `after=<newest id seen>` (or a read marker) would skip a message
+    whose transaction committed after a newer id's. Taken before the INSERT draws the id,
+    FOR NO KEY UPDATE queues the room's senders and leaves foreign-key checks (FOR KEY SHARE)
+    of other tables free; the outbox's commit-order lock is taken after it, never before.
+    SQLite ignores it and needs nothing: its first INSERT takes the database's write lock.
+    """
+    locked = db.session.scalar(select(Room.id).where(Room.id == room_id).with_for_update(key_share=True))
+    if locked is None:
+        abort(404, "No such room.")
+
+
 def send_message(
     room: Room,
     author: User,
@@ -89,6 +104,7 @@ def send_message(
                 "Replies go to a live message of the same room.",
                 errors={"json": {"parent_id": ["No such message in this room."]}},
             )
+    _lock_room_history(room_id)
     message = Message(
         room_id=room.id,
         author_id=author.id,
