@@ -27,7 +27,7 @@ from app.modules.messages.models import Message
 from tests.assertions import MESSAGE_FIELDS, assert_error, assert_invalid, assert_utc_timestamp
 from tests.bans import ban
 from tests.conftest import PASSWORD, bearer
-from tests.outbox import events_since, last_event_id
+from tests.outbox import events_since, last_event_id, sending
 
 ROOMS = "/api/v1/rooms"
 # --- helpers -----------------------------------------------------------------------------------
@@ -1015,17 +1015,17 @@ def test_the_needed_messages_scope_alone_is_enough(client, alice, setting, metho
 # --- events (outbox) ---------------------------------------------------------------------------
 
 
-def test_sending_records_message_created_with_the_message_as_shown(app, client, alice, lounge):
+def test_sending_records_message_created_and_the_senders_read_marker_moving_to_it(app, client, alice, lounge):
     mark = last_event_id(app)
     message = sent(client, alice, lounge, "news")
-    assert events_since(app, mark) == [("message.created", lounge, message)]
+    assert events_since(app, mark) == sending(message)
 
 
 def test_a_reply_records_message_created_with_its_parent_id(app, client, alice, bob, lounge):
     parent = sent(client, alice, lounge, "q")
     mark = last_event_id(app)
     reply = sent(client, bob, lounge, "a", parent_id=parent["id"])
-    [(type_, room_id, data)] = events_since(app, mark)
+    [(type_, room_id, data), _read] = events_since(app, mark)
     assert (type_, room_id, data, data["parent_id"]) == ("message.created", lounge, reply, parent["id"])
 
 

@@ -123,13 +123,14 @@ def send_message(
         files.attach(message, author, attachment_ids)
     room.last_activity_at = message.created_at
     room.last_message_id = message.id
-    # What you wrote yourself is not unread for you.
+    # What you wrote yourself is not unread for you, on any of your devices.
     db.session.execute(
         update(Membership)
         .where(Membership.room_id == room.id, Membership.user_id == author.id)
         .values(last_read_message_id=message.id)
     )
     _event("message.created", message)
+    record("read.updated", {"room_id": room.id, "last_read_message_id": message.id}, user_id=author.id)
     db.session.commit()
     return (_reloaded(message) if attachment_ids else message), True
 
