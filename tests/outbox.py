@@ -23,3 +23,9 @@ def events_since(app: Flask, mark: int, fields: tuple[str, ...] = FIELDS) -> lis
     with app.app_context():
         rows = db.session.scalars(select(Event).where(Event.id > mark).order_by(Event.id))
         return [tuple(getattr(event, name) for name in fields) for event in rows]
+
+
+def sending(message: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """What sending `message` records: the message, then its author's read marker moved to it."""
+    read = {"room_id": message["room_id"], "last_read_message_id": message["id"]}
+    return [("message.created", message["room_id"], message), ("read.updated", None, read)]

@@ -18,7 +18,7 @@ from app.extensions.database import utcnow
 from app.modules.events.models import Event, MembershipSpan, StreamTicket
 from app.modules.events.services import purge_expired
 from tests.assertions import assert_error, assert_invalid
-from tests.conftest import age_tokens, bearer
+from tests.conftest import PASSWORD, age_tokens, bearer
 from tests.outbox import last_event_id
 
 POLL = "/api/v1/events/poll"
@@ -76,13 +76,13 @@ def carol(make_user):
 def test_a_member_replays_only_what_happened_while_they_were_in_the_room(app, client, alice, bob, carol):
     room = create_room(client, alice)
     mark = last_event_id(app)
-    say(client, alice, room, "before bob")
+    before = say(client, alice, room, "before bob")
     add(client, alice, room, "bob")
-    say(client, alice, room, "with bob")
+    with_bob = say(client, alice, room, "with bob")
     kick(client, alice, room, bob.id)
-    say(client, alice, room, "after bob")
+    after = say(client, alice, room, "after bob")
     add(client, alice, room, "bob")
-    say(client, alice, room, "bob again")
+    again = say(client, alice, room, "bob again")
 
     assert seen(client, bob, mark, room) == [
         ("member.added", "bob"),
@@ -91,14 +91,18 @@ def test_a_member_replays_only_what_happened_while_they_were_in_the_room(app, cl
         ("member.added", "bob"),
         ("message.created", "bob again"),
     ]
-    assert seen(client, alice, mark, room) == [
+    assert seen(client, alice, mark, room) == [  # with her own read marker following what she sends
         ("message.created", "before bob"),
+        ("read.updated", before),
         ("member.added", "bob"),
         ("message.created", "with bob"),
+        ("read.updated", with_bob),
         ("member.removed", "bob"),
         ("message.created", "after bob"),
+        ("read.updated", after),
         ("member.added", "bob"),
         ("message.created", "bob again"),
+        ("read.updated", again),
     ]
     assert seen(client, carol, mark, room) == []
 
@@ -149,6 +153,18 @@ def test_a_read_marker_reaches_only_its_owner_with_their_unread_count(app, clien
     assert event["type"] == "read.updated"
     assert event["data"] == {"room_id": room, "last_read_message_id": first, "unread_count": 1}
     assert replay(client, bob, mark) == []
+
+
+def test_sending_moves_the_senders_read_marker_on_every_device_and_no_one_elses(app, client, alice, bob):
+    room = create_room(client, alice, members=["bob"])
+    say(client, bob, room, "unread by alice")
+    mark = last_event_id(app)
+    mine = say(client, alice, room, "mine")
+
+    assert [(e["type"], e["data"]) for e in replay(client, alice, mark)][1:] == [
+        ("read.updated", {"room_id": room, "last_read_message_id": mine, "unread_count": 0})
+    ]
+    assert [e["type"] for e in replay(client, bob, mark)] == ["message.created"]
 
 
 def test_a_room_update_is_shown_to_each_receiver_as_their_rest_view(app, client, alice, bob):
@@ -369,6 +385,25 @@ def test_a_stream_ends_once_its_token_no_longer_grants_access(app, client, alice
         stream.close()
 
 
+@pytest.mark.parametrize("end", ["revoked", "expired", "deleted"])
+def test_a_ticket_whose_token_no_longer_grants_access_opens_nothing(app, client, alice, end):
+    issued = ticket_for(client, alice)
+    if end == "revoked":
+        revoke(client, alice.token)
+    elif end == "expired":
+        age_tokens(app, app.config["ACCESS_TOKEN_EXPIRES_IN"] + 1)
+    else:
+        gone = client.delete("/api/v1/users/me", json={"current_password": PASSWORD}, headers=alice.headers)
+        assert gone.status_code == 204
+    response = open_stream(client, {"ticket": issued["ticket"], "since": 0})
+    try:
+        assert response.status_code == 401  # before reading: an opened stream never ends
+        assert_error(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+    finally:
+        response.close()
+
+
 # --- retention --------------------------------------------------------------------------------
 
 
@@ -389,7 +424,7 @@ def test_the_purge_job_forgets_old_events_and_their_resume_points_then_reset(app
             select(func.count()).select_from(MembershipSpan).where(MembershipSpan.last_event_id.is_not(None))
         )
         tickets = db.session.scalar(select(func.count()).select_from(StreamTicket))
-    assert remaining == ["message.created"]
+    assert remaining == ["message.created", "read.updated"]
     assert (closed_spans, tickets) == (0, 0)
     (reset,) = replay(client, alice, old)
     assert reset["type"] == "reset"

@@ -378,8 +378,15 @@ def test_members_devices_see_the_room_in_order_and_outsiders_see_none_of_it(scen
     ]
     not_for_bob = {"read.updated", "join_request.created", "join_request.resolved"}
     seen_by_bob = [s for s in seen_by_alice[1:] if s[0] not in not_for_bob]
+    # What each sends moves their own read marker, on all their devices.
+    seen_by_bob.insert(
+        seen_by_bob.index(("message.created", m1_id, "hello", False)) + 1, ("read.updated", m1_id)
+    )
+    seen_by_bob.insert(
+        seen_by_bob.index(("message.created", m2_id, "second", False)) + 1, ("read.updated", m2_id)
+    )
     seen_by_dave = [("member.added", d, "member"), ("member.removed", d, "member")]
-    seen_by_erin = seen_by_alice[-4:]
+    seen_by_erin = [*seen_by_alice[-4:], ("read.updated", m3_id)]
 
     def whole(view: list[tuple], viewer: Person) -> list[tuple]:
         return view + created_room_seen_by(sentinel, everyone, viewer)
@@ -496,21 +503,20 @@ def test_unread_count_and_role_in_room_events_are_the_receiver_s(scene):
     alice.call("PUT", f"{url}/read", json={"message_id": b1["id"]})  # not forward: no event
     alice.call("PUT", f"{url}/read", json={"message_id": b3["id"]})
     alice_stream.wait_for("read.updated", lambda data: data["last_read_message_id"] == b3["id"])
-    sentinel = alice.send(rid, "done")
-    for device in (alice_stream, bob_stream):
-        device.wait_for("message.created", lambda data: data["id"] == sentinel["id"])
+    sentinel = alice.send(rid, "done")  # what she sends moves her marker too
+    alice_stream.wait_for("read.updated", lambda data: data["last_read_message_id"] == sentinel["id"])
+    bob_stream.wait_for("message.created", lambda data: data["id"] == sentinel["id"])
     reads = [e.json() for e in alice_stream.stored() if e.event == "read.updated"]
     assert reads == [
         {"room_id": rid, "last_read_message_id": b1["id"], "unread_count": 2},
         {"room_id": rid, "last_read_message_id": b3["id"], "unread_count": 0},
+        {"room_id": rid, "last_read_message_id": sentinel["id"], "unread_count": 0},
     ]
-    # bob never hears alice's read marker.
+    # bob never hears alice's read marker, only his own, moved by what he sent.
     assert [e.event for e in bob_stream.stored() if room_of(e) == rid] == [
         "member.added",
         "room.created",
-        "message.created",
-        "message.created",
-        "message.created",
+        *["message.created", "read.updated"] * 3,
         "room.updated",
         "message.created",
     ]
@@ -670,16 +676,16 @@ def test_a_long_poll_answers_at_once_waits_for_the_next_event_or_times_out_empty
     ]
     assert waited["last_event_id"] == waited["events"][0]["id"] > since
 
-    # Ephemeral events come too, without an id; the position stays where it was.
+    # Ephemeral events come too, without an id; the position stays at the newest stored event.
     typing = later(0.5, lambda: bob.call("POST", f"/api/v1/rooms/{rid}/typing", 204))
     typed = poll(alice, since=waited["last_event_id"], timeout=30)
     typing.join()
     assert [(e["id"], e["type"], e["data"]["room_id"]) for e in typed["events"]] == [(None, "typing", rid)]
-    assert typed["last_event_id"] == waited["last_event_id"]
+    assert typed["last_event_id"] == alice.latest_event_id()  # past bob's own read marker
 
     # Nothing comes: an empty answer after the timeout, with the position to resume from.
-    quiet = poll(alice, since=waited["last_event_id"], timeout=1)
-    assert quiet == {"events": [], "last_event_id": waited["last_event_id"]}
+    quiet = poll(alice, since=typed["last_event_id"], timeout=1)
+    assert quiet == {"events": [], "last_event_id": typed["last_event_id"]}
 
     # A position that names no stored event: one reset to the newest.
     latest = alice.latest_event_id()

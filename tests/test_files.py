@@ -20,8 +20,9 @@ from app.extensions.jobs import run_all
 from app.modules.files.models import Attachment
 from app.modules.messages.models import Message
 from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
+from tests.bans import ban
 from tests.conftest import PASSWORD, bearer
-from tests.outbox import events_since, last_event_id
+from tests.outbox import events_since, last_event_id, sending
 
 FILES = "/api/v1/files"
 ROOMS = "/api/v1/rooms"
@@ -411,7 +412,7 @@ def test_message_created_event_carries_the_attachments(app, client, alice, loung
     body = uploaded(client, alice)
     mark = last_event_id(app)
     message = sent(client, alice, lounge, attachment_ids=[body["id"]])
-    assert events_since(app, mark) == [("message.created", lounge, message)]
+    assert events_since(app, mark) == sending(message)
     assert message["attachments"] == [body]
 
 
@@ -647,6 +648,17 @@ def test_uploading_with_a_garbage_token_is_a_401_invalid_token(client, upload_di
     assert_error(response, 401)
     assert "invalid_token" in response.headers["WWW-Authenticate"]
     assert stored_files(upload_dir) == []
+
+
+def test_a_banned_user_can_neither_upload_nor_attach_an_earlier_upload(
+    app, client, make_user, bob, lounge, upload_dir
+):
+    earlier = uploaded(client, bob)
+    ban(app, client, make_user, bob)
+    assert_error(upload(client, bob, b"more"), 403)
+    assert_error(send(client, bob, lounge, attachment_ids=[earlier["id"]]), 403)
+    assert attachment_rows(app) == 1
+    assert len(stored_files(upload_dir)) == 1
 
 
 @pytest.mark.parametrize("scope", ["messages:read", "users:read users:write rooms:read rooms:write"])

@@ -6,10 +6,11 @@ Not built yet, so not tested here: attachments and uploads, search, reactions, t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,13 +19,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from sqlalchemy import event, func, insert, select
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.modules.events.models import Event
 from app.modules.messages.models import Message
 from tests.assertions import MESSAGE_FIELDS, assert_error, assert_invalid, assert_utc_timestamp
+from tests.bans import ban
 from tests.conftest import PASSWORD, bearer
-from tests.outbox import events_since, last_event_id
+from tests.outbox import events_since, last_event_id, sending
 
 ROOMS = "/api/v1/rooms"
 # --- helpers -----------------------------------------------------------------------------------
@@ -608,6 +611,68 @@ def test_the_same_client_msg_id_sent_twice_at_once_makes_one_message(app, live_s
     assert created == rounds
 
 
+# --- concurrency: history follows commit order -------------------------------------------------
+
+
+@contextlib.contextmanager
+def a_send_held_open(url: str, user, body: str = "slow") -> Iterator[dict[str, Any]]:
+    """`user` sends `body` to `url` (a live server's), whose transaction stays open after drawing the id.
+
+    Yields the answers: the held send's lands under `body` once the block ends.
+    """
+    drawn, release = threading.Event(), threading.Event()
+    answers: dict[str, Any] = {}
+
+    def hold(session: Session, _context: Any) -> None:
+        if any(isinstance(row, Message) and row.body == body for row in session.new):
+            drawn.set()
+            release.wait(10)
+
+    def send_it() -> None:
+        answers[body] = requests.post(url, headers=user.headers, json={"body": body}, timeout=30)
+
+    sender = threading.Thread(target=send_it)
+    event.listen(Session, "after_flush", hold)
+    sender.start()
+    try:
+        assert drawn.wait(10), "the held message was never inserted"
+        yield answers
+    finally:
+        release.set()
+        sender.join(30)
+        event.remove(Session, "after_flush", hold)  # not while a flush runs it
+
+
+def in_background(answers: dict[str, Any], name: str, request: Callable[[], Any]) -> threading.Thread:
+    """Run `request` on a thread; given a second to finish, unless it must wait for the held send."""
+    thread = threading.Thread(target=lambda: answers.__setitem__(name, request()))
+    thread.start()
+    thread.join(1.0)
+    return thread
+
+
+def test_a_reader_following_after_never_skips_a_message_whose_transaction_committed_late(
+    live_server, client, alice, bob, lounge
+):
+    """Alice's send holds its transaction open after drawing its id while Bob's send goes ahead.
+
+    A reader polling `after=<newest id seen>` in between must still get Alice's message later:
+    Bob's must wait for hers (so its id is the larger) instead of committing first.
+    """
+    url = live_server + messages_path(lounge)
+    with a_send_held_open(url, alice) as answers:
+        quick = in_background(
+            answers,
+            "quick",
+            lambda: requests.post(url, headers=bob.headers, json={"body": "quick"}, timeout=30),
+        )
+        seen = ids_of(get_page(client, bob, messages_path(lounge), after=0))
+    quick.join(30)
+    assert {body: answer.status_code for body, answer in answers.items()} == {"slow": 201, "quick": 201}
+    seen += ids_of(get_page(client, bob, messages_path(lounge), after=seen[-1] if seen else 0))
+    assert seen == [answers["slow"].json()["id"], answers["quick"].json()["id"]]
+
+
 # --- GET /rooms/{id}/messages/{mid} ------------------------------------------------------------
 
 
@@ -686,6 +751,22 @@ def test_an_invalid_edit_is_a_422_naming_the_field_and_changes_nothing(
     response = client.patch(messages_path(lounge, message["id"]), headers=alice.headers, json=fields)
     assert_invalid(response, "json", bad_field)
     assert get_message(client, alice, lounge, message["id"]) == message
+
+
+def test_a_banned_user_can_neither_send_edit_nor_announce_typing(app, client, make_user, alice, bob, lounge):
+    message = sent(client, bob, lounge, "before the ban")
+    ban(app, client, make_user, bob)
+    mark = last_event_id(app)
+    refused = [
+        send(client, bob, lounge, "after the ban"),
+        edit(client, bob, lounge, message["id"], "rewritten"),
+        client.post(room_path(lounge, "typing"), headers=bob.headers),
+    ]
+    for response in refused:
+        assert_error(response, 403)
+        assert response.headers["X-Banned-Until"]
+    assert get_message(client, alice, lounge, message["id"]) == message
+    assert events_since(app, mark) == []
 
 
 # --- DELETE /rooms/{id}/messages/{mid} ---------------------------------------------------------
@@ -934,17 +1015,17 @@ def test_the_needed_messages_scope_alone_is_enough(client, alice, setting, metho
 # --- events (outbox) ---------------------------------------------------------------------------
 
 
-def test_sending_records_message_created_with_the_message_as_shown(app, client, alice, lounge):
+def test_sending_records_message_created_and_the_senders_read_marker_moving_to_it(app, client, alice, lounge):
     mark = last_event_id(app)
     message = sent(client, alice, lounge, "news")
-    assert events_since(app, mark) == [("message.created", lounge, message)]
+    assert events_since(app, mark) == sending(message)
 
 
 def test_a_reply_records_message_created_with_its_parent_id(app, client, alice, bob, lounge):
     parent = sent(client, alice, lounge, "q")
     mark = last_event_id(app)
     reply = sent(client, bob, lounge, "a", parent_id=parent["id"])
-    [(type_, room_id, data)] = events_since(app, mark)
+    [(type_, room_id, data), _read] = events_since(app, mark)
     assert (type_, room_id, data, data["parent_id"]) == ("message.created", lounge, reply, parent["id"])
 
 

@@ -11,8 +11,6 @@ from flask.views import MethodView
 
 from app.extensions.api import Blueprint
 from app.extensions.auth import current_token, current_user, protector
-from app.extensions.database import db
-from app.modules.users.models import User
 
 from . import services, streams
 from .parameters import PollParameters, StreamHeaders, StreamParameters
@@ -39,8 +37,7 @@ def _stream_caller(view: Callable) -> Callable:
             token = protector.require([SCOPE])
             g.stream_caller = (token.user, token.id)
         else:
-            redeemed = services.redeem_ticket(ticket)
-            g.stream_caller = (db.session.get(User, redeemed.user_id), redeemed.token_id)
+            g.stream_caller = services.redeem_ticket(ticket)
         return view(*args, **kwargs)
 
     return wrapper

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.extensions.security import generate_secret, hash_secret
+from app.modules.auth.services import access_token_alive
 from app.modules.rooms.models import Membership
+from app.modules.users.models import User
 
 from .models import Event, MembershipSpan, StreamTicket
 
@@ -47,12 +49,15 @@ def _write_events(session: Session) -> None:
 
     On PostgreSQL a transaction-scoped advisory lock is taken just before the ids are drawn
     and held until commit, so a reader that has seen id n never later finds a smaller one.
-    Taken last, after every row lock of the transaction, it cannot deadlock with them.
+    Taken last, after every row lock of the transaction, it cannot deadlock with them: so the
+    transaction's own changes are flushed first (commit flushes only after this hook), lest
+    an UPDATE wait for a row lock while holding it.
     SQLite needs nothing: it runs one writing transaction at a time.
     """
     events = session.info.pop(PENDING, None)
     if not events:
         return
+    session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COMMIT_ORDER_LOCK})
     session.add_all(events)
@@ -172,8 +177,13 @@ def issue_ticket(user_id: int, token_id: int) -> tuple[str, int]:
     return ticket, lifetime
 
 
-def redeem_ticket(ticket: str) -> StreamTicket:
-    """Use a ticket up: whoever deletes its row first gets the stream, anyone later gets 401."""
+def redeem_ticket(ticket: str) -> tuple[User, int]:
+    """Use a ticket up: whoever deletes its row first gets the stream, anyone later gets 401.
+
+    A ticket is worth no more than the access token that asked for it: once that token is
+    revoked or expired, or its user deleted, the ticket opens nothing, not even the replay.
+    Returns the user and the access token the stream lives by.
+    """
     key = hash_secret(ticket)
     found = db.session.get(StreamTicket, key)
     used = (
@@ -181,13 +191,19 @@ def redeem_ticket(ticket: str) -> StreamTicket:
         and db.session.execute(delete(StreamTicket).where(StreamTicket.ticket_hash == key)).rowcount == 1
     )
     db.session.commit()
-    if not used or found.expires_at <= utcnow():
+    user = db.session.get(User, found.user_id) if used else None
+    if (
+        user is None
+        or user.deleted_at is not None
+        or found.expires_at <= utcnow()
+        or not access_token_alive(found.token_id)
+    ):
         abort(
             401,
-            "The stream ticket is invalid, expired or already used.",
+            "The stream ticket is invalid, expired or already used, or its access token no longer works.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    return found
+    return user, found.token_id
 
 
 # --- housekeeping -----------------------------------------------------------------------------

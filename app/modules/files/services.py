@@ -16,6 +16,7 @@ from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.modules.messages.models import Message
 from app.modules.rooms.models import Membership
+from app.modules.users import services as users
 from app.modules.users.models import User
 
 from .models import Attachment
@@ -36,7 +37,11 @@ def _base_name(filename: str | None) -> str:
 
 
 def store(upload: FileStorage, uploader: User) -> Attachment:
-    """Copy the upload to disk under a random name, refusing it past the size limit (413)."""
+    """Copy the upload to disk under a random name, refusing it past the size limit (413).
+
+    A banned user may not post what they upload, so they may not upload either (403).
+    """
+    users.require_not_banned(uploader)
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     key = secrets.token_hex(16)
     path = _path(key)

@@ -80,7 +80,7 @@ class MessageById(MethodView):
         """Edit your message (sets `edited_at`)"""
         message = services.get_or_404(_member_room(room_id), message_id)
         permissions.require_author(message, current_user)
-        return services.edit_message(message, args["body"])
+        return services.edit_message(message, args["body"], by=current_user)
 
     @blp.auth_required("messages:write")
     @blp.response(204)

@@ -27,7 +27,11 @@ def _event(type_: str, message: Message) -> None:
 
 
 def announce_typing(room: Room, user: User) -> None:
-    """`typing` to the room's streams: never stored or replayed; clients drop it after `expires_in` s."""
+    """`typing` to the room's streams: never stored or replayed; clients drop it after `expires_in` s.
+
+    A banned user puts nothing in a room, not even this.
+    """
+    users.require_not_banned(user)
     data = {
         "room_id": room.id,
         "user": AuthorSchema().dump(user),
@@ -63,6 +67,21 @@ def _repeat(room_id: int, message: Message) -> Message:
     return message
 
 
+def _lock_room_history(room_id: int) -> None:
+    """Hold the room's row until commit, so its messages' ids follow their commit order.
+
+    An id is drawn at INSERT, but transactions commit in any order: without this a reader
+    following history with `after=<newest id seen>` (or a read marker) would skip a message
+    whose transaction committed after a newer id's. Taken before the INSERT draws the id,
+    FOR NO KEY UPDATE queues the room's senders and leaves foreign-key checks (FOR KEY SHARE)
+    of other tables free; the outbox's commit-order lock is taken after it, never before.
+    SQLite ignores it and needs nothing: its first INSERT takes the database's write lock.
+    """
+    locked = db.session.scalar(select(Room.id).where(Room.id == room_id).with_for_update(key_share=True))
+    if locked is None:
+        abort(404, "No such room.")
+
+
 def send_message(
     room: Room,
     author: User,
@@ -85,6 +104,7 @@ def send_message(
                 "Replies go to a live message of the same room.",
                 errors={"json": {"parent_id": ["No such message in this room."]}},
             )
+    _lock_room_history(room_id)
     message = Message(
         room_id=room.id,
         author_id=author.id,
@@ -103,18 +123,21 @@ def send_message(
         files.attach(message, author, attachment_ids)
     room.last_activity_at = message.created_at
     room.last_message_id = message.id
-    # What you wrote yourself is not unread for you.
+    # What you wrote yourself is not unread for you, on any of your devices.
     db.session.execute(
         update(Membership)
         .where(Membership.room_id == room.id, Membership.user_id == author.id)
         .values(last_read_message_id=message.id)
     )
     _event("message.created", message)
+    record("read.updated", {"room_id": room.id, "last_read_message_id": message.id}, user_id=author.id)
     db.session.commit()
     return (_reloaded(message) if attachment_ids else message), True
 
 
-def edit_message(message: Message, body: str) -> Message:
+def edit_message(message: Message, body: str, *, by: User) -> Message:
+    """Replace the text (the author's call); a ban stops editing as it stops posting."""
+    users.require_not_banned(by)
     if message.deleted:
         abort(409, "A deleted message cannot be edited.")
     message.body = body
