@@ -38,6 +38,12 @@ class BaseConfig:
     AUTO_UPGRADE_DATABASE = os.environ.get("PARLEY_AUTO_MIGRATE", "1") != "0"
     # Behind a TLS-terminating proxy: number of proxies to trust for X-Forwarded-*.
     PROXY_FIX_HOPS = int(os.environ.get("PARLEY_PROXY_HOPS", "0"))
+    # Each process's database pool, shared by all the requests of a gevent worker (docs/deploy.md
+    # sizes it); a request waits DB_POOL_TIMEOUT s for a connection, then gets 503 + Retry-After.
+    DB_POOL_SIZE = int(os.environ.get("PARLEY_DB_POOL_SIZE", "10"))
+    DB_MAX_OVERFLOW = int(os.environ.get("PARLEY_DB_MAX_OVERFLOW", "5"))
+    DB_POOL_TIMEOUT = float(os.environ.get("PARLEY_DB_POOL_TIMEOUT", "3"))
+    DB_RETRY_AFTER_SECONDS = 2  # the Retry-After of a 503 when the database cannot take a request
 
     ENABLED_MODULES = ("auth", "users", "rooms", "messages", "files", "search", "events")
 
