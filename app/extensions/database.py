@@ -65,23 +65,27 @@ class Database(SQLAlchemy):
 
 
 def _pool_exhausted(error: PoolTimeoutError) -> ResponseReturnValue:
-    return _unavailable("pool exhausted", error, "The server is busy; retry after the Retry-After delay.")
+    return _unavailable(error, "The server is busy; retry after the Retry-After delay.")
 
 
 def _unreachable(error: OperationalError) -> ResponseReturnValue:
-    return _unavailable(
-        "unreachable", error, "The database is unavailable; retry after the Retry-After delay."
-    )
+    return _unavailable(error, "The database is unavailable; retry after the Retry-After delay.")
 
 
-def _unavailable(problem: str, error: Exception, message: str) -> ResponseReturnValue:
+def unavailable(app: Flask, error: OperationalError | PoolTimeoutError) -> None:
+    """Note that the database could not serve (logged once per outage): also for background threads."""
+    problem = "pool exhausted" if isinstance(error, PoolTimeoutError) else "unreachable"
+    app.extensions["parley.database"].failed(problem, error)
+
+
+def _unavailable(error: OperationalError | PoolTimeoutError, message: str) -> ResponseReturnValue:
     """503 in the API's error shape; the outage is logged once, not once per request."""
-    current_app.extensions["parley.database"].failed(problem, error)
+    unavailable(current_app, error)
     retry_after = str(math.ceil(current_app.config["DB_RETRY_AFTER_SECONDS"]))
     try:
         abort(503, message, headers={"Retry-After": retry_after})
-    except HTTPException as unavailable:
-        payload, headers = error_payload(unavailable)  # not the 5xx handler: it would log every request
+    except HTTPException as answer:
+        payload, headers = error_payload(answer)  # not the 5xx handler: it would log every request
         return payload, 503, headers
 
 

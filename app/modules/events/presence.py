@@ -23,7 +23,10 @@ from collections import Counter
 from flask import Flask, current_app
 from redis import Redis, RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.extensions import database
 from app.extensions.database import db
 from app.extensions.redis import redis_client, redis_health
 from app.modules.rooms.models import Membership
@@ -130,7 +133,9 @@ def _renew_forever(app: Flask, redis: Redis) -> None:
         try:
             with app.app_context():
                 _renew(app, redis, recovered=recovered)
-        except Exception:  # the database, say: presence must outlive it
+        except (OperationalError, PoolTimeoutError) as error:  # logged once per outage
+            database.unavailable(app, error)
+        except Exception:  # presence must outlive any one round
             log.exception("presence: renewing failed; trying again at the next interval")
 
 
