@@ -119,8 +119,9 @@ def init_app(app: Flask) -> None:
     hub = Hub(app)
     redis = app.extensions["parley.redis"]
     channel = app.config["EVENTS_CHANNEL"]
-    broker = RedisBroker(hub, redis, channel, redis_health(app)) if redis else LocalBroker(hub)
-    app.extensions["parley.events"] = broker
+    app.extensions["parley.events"] = (
+        RedisBroker(hub, redis, channel, redis_health(app)) if redis else LocalBroker(hub)
+    )
 
 
 def broker() -> LocalBroker:
