@@ -1,6 +1,6 @@
-"""The database pool under pressure, in a real server process with one pooled connection.
+"""The database pool under pressure, in real server processes with one pooled connection.
 
-The server runs with `PARLEY_DB_POOL_SIZE=1`, no overflow and a half-second pool timeout. The
+The servers run with `PARLEY_DB_POOL_SIZE=1`, no overflow and a half-second pool timeout. The
 test itself holds the database's write lock (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an
 exclusive lock on `messages`), so that a message being sent waits for it while holding that
 one connection: every other request then finds the pool exhausted, deterministically.
@@ -9,6 +9,7 @@ one connection: every other request then finds the pool exhausted, deterministic
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -27,15 +28,23 @@ from tests.test_events_processes import create_room
 SMALL_POOL = {"PARLEY_DB_POOL_SIZE": "1", "PARLEY_DB_MAX_OVERFLOW": "0", "PARLEY_DB_POOL_TIMEOUT": "0.5"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["server.py", "gunicorn"])
 def small_pool(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Parley, str]]:
-    """One development server (a thread per request) with a pool of one connection, and its database."""
+    """A server with a pool of one connection, and its database.
+
+    The development server runs a thread per request; gunicorn's gevent worker runs them all
+    on one thread, which only PostgreSQL's driver leaves free while a query waits (a SQLite
+    call waiting for the lock would stall the whole worker, pool and all).
+    """
+    gunicorn = request.param == "gunicorn"
+    if gunicorn and not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("gevent workers are for PostgreSQL: a wait for SQLite's lock stalls the worker")
     with new_server_database(request, tmp_path_factory.mktemp("pool")) as url:
         processes = Processes(tmp_path_factory.mktemp("pool-logs"))
         try:
-            yield start_parley(processes, "parley", url, **SMALL_POOL), url
+            yield start_parley(processes, "parley", url, gunicorn=gunicorn, **SMALL_POOL), url
         finally:
             processes.stop_all()
 
