@@ -64,6 +64,12 @@ class BaseConfig:
     TRUSTED_HOSTS = _host_names(os.environ.get("PARLEY_TRUSTED_HOSTS"))
     # Strict-Transport-Security max-age on answers served over TLS (request.is_secure); 0: none.
     HSTS_SECONDS = int(os.environ.get("PARLEY_HSTS_SECONDS", 365 * 24 * 3600))
+    # Each process's database pool, shared by all the requests of a gevent worker (docs/deploy.md
+    # sizes it); a request waits DB_POOL_TIMEOUT s for a connection, then gets 503 + Retry-After.
+    DB_POOL_SIZE = int(os.environ.get("PARLEY_DB_POOL_SIZE", "10"))
+    DB_MAX_OVERFLOW = int(os.environ.get("PARLEY_DB_MAX_OVERFLOW", "5"))
+    DB_POOL_TIMEOUT = float(os.environ.get("PARLEY_DB_POOL_TIMEOUT", "3"))
+    DB_RETRY_AFTER_SECONDS = 2  # the Retry-After of a 503 when the database cannot take a request
 
     ENABLED_MODULES = ("auth", "users", "rooms", "messages", "files", "search", "events")
 

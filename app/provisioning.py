@@ -8,8 +8,9 @@ from pathlib import Path
 
 import flask_migrate
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from config import BASE_DIR
 
@@ -35,17 +36,25 @@ def prepare_database(app: Flask) -> None:
 
 @contextmanager
 def _exclusive(backend: str) -> Iterator[None]:
-    """On PostgreSQL, one instance provisions while the others wait (then find nothing to do)."""
+    """On PostgreSQL, one instance provisions while the others wait (then find nothing to do).
+
+    The lock is held on a connection of its own, outside the pool: the migrations need one
+    from the pool, which may be a single connection (`PARLEY_DB_POOL_SIZE=1`).
+    """
     if backend != "postgresql":
         yield
         return
-    with db.engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PROVISIONING_LOCK})
-        try:
-            yield
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PROVISIONING_LOCK})
-            connection.commit()
+    engine = create_engine(db.engine.url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PROVISIONING_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PROVISIONING_LOCK})
+                connection.commit()
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -144,17 +144,17 @@ def assert_in_order_once(stream: Stream, sent: list[int]) -> None:
 # --- services -------------------------------------------------------------------------------------
 
 
-def start_redis(processes: Processes) -> str:
-    """A redis-server of the test's own on a free port; its URL once it answers PING."""
+def start_redis(processes: Processes, port: int | None = None, name: str = "redis") -> str:
+    """A redis-server of the test's own on a free port (or `port`); its URL once it answers PING."""
     binary = shutil.which("redis-server")
     if binary is None:
         message = "redis-server is not installed: these tests run their own Redis between Parley processes"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    port = free_port()
+    port = port or free_port()
     argv = [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", LOOPBACK]
-    service = processes.start("redis", argv)
+    service = processes.start(name, argv)
     url = f"redis://{LOOPBACK}:{port}/0"
     client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
 

@@ -1,5 +1,7 @@
 """Service endpoints and the error shape shared by every endpoint."""
 
+import pytest
+
 from app import create_app
 
 
@@ -93,22 +95,58 @@ def test_readyz_reports_redis_when_configured(app, redis_url):
     assert body["checks"] == {"database": "ok", "redis": "ok"}
 
 
-def test_readyz_is_503_when_redis_is_unreachable(app):
+def test_readyz_is_a_degraded_200_logged_once_while_redis_is_unreachable(app, caplog):
+    """Every instance shares the one Redis, and serves everything without it: stay in rotation."""
     unreachable = "redis://127.0.0.1:1/0"
     configured = create_app(
         "testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=unreachable
     )
-    response = configured.test_client().get("/readyz")
-    assert response.status_code == 503
-    assert response.get_json()["checks"]["redis"] == "unreachable"
+    for _ in range(3):
+        response = configured.test_client().get("/readyz")
+        assert response.status_code == 200
+        assert response.get_json() == {
+            "status": "degraded",
+            "checks": {"database": "ok", "redis": "unreachable"},
+        }
+    assert [r.getMessage() for r in caplog.records if r.levelname != "INFO"] == [
+        "Redis: unreachable (Error 111 connecting to 127.0.0.1:1. Connection refused.); "
+        "degraded until it answers again"
+    ]
 
 
-def test_readyz_is_503_when_the_database_is_unreachable():
-    broken = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite:////nonexistent-dir/parley.db")
-    response = broken.test_client().get("/readyz")
+UNREACHABLE_DATABASES = {
+    "sqlite": "sqlite:////nonexistent-dir/parley.db",
+    "postgresql": "postgresql+psycopg://parley@127.0.0.1:1/parley",
+}
+
+
+@pytest.fixture(params=sorted(UNREACHABLE_DATABASES))
+def unreachable_database(request):
+    return create_app("testing", SQLALCHEMY_DATABASE_URI=UNREACHABLE_DATABASES[request.param])
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(unreachable_database):
+    response = unreachable_database.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
     assert response.get_json()["checks"]["database"] == "unreachable"
+
+
+def test_an_unreachable_database_is_a_503_with_retry_after_logged_once(unreachable_database, caplog):
+    client = unreachable_database.test_client()
+    for _ in range(3):
+        response = client.get("/api/v1/users/me", headers={"Authorization": "Bearer some-token"})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "2"
+        assert response.get_json() == {
+            "code": 503,
+            "status": "Service Unavailable",
+            "message": "The database is unavailable; retry after the Retry-After delay.",
+        }
+    logged = [r for r in caplog.records if r.levelname != "INFO"]
+    assert len(logged) == 1, [r.getMessage() for r in logged]
+    assert logged[0].getMessage().startswith("database: unreachable (")
+    assert logged[0].exc_info is None
 
 
 def test_a_nul_character_in_a_json_body_is_a_422_naming_the_field(client):

@@ -1,14 +1,24 @@
-"""The SQLAlchemy handle and the declarative base every model derives from."""
+"""The SQLAlchemy handle, the base every model derives from, and what a database outage answers."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
+from flask import Flask, current_app
+from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from werkzeug.exceptions import HTTPException
+
+from .api import abort
+from .api.errors import error_payload
+from .outages import Dependency
 
 # Named constraints, so that Alembic can drop and alter them on every engine.
 NAMING_CONVENTION = {
@@ -24,9 +34,64 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy, with a pool sized from the settings and a 503 when the database cannot serve.
+
+    A request that finds every pooled connection busy waits `DB_POOL_TIMEOUT` seconds, then
+    answers 503 with `Retry-After`: under gevent one worker runs hundreds of requests, and
+    waiting SQLAlchemy's default 30 s would hold them all (and the client) for nothing. An
+    `OperationalError` is, per the DB-API, the database failing rather than the query (no
+    connection, a restart, a deadlock): also a 503, never a 500.
+    """
+
+    def init_app(self, app: Flask) -> None:
+        url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        if not in_memory:  # that has a single connection, no pool
+            pool = {
+                "pool_size": app.config["DB_POOL_SIZE"],
+                "max_overflow": app.config["DB_MAX_OVERFLOW"],
+                "pool_timeout": app.config["DB_POOL_TIMEOUT"],
+            }
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**pool, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+        super().init_app(app)
+        health = Dependency("database", settle=app.config["DB_POOL_TIMEOUT"])
+        app.extensions["parley.database"] = health
+        with app.app_context():
+            for engine in self.engines.values():
+                event.listen(engine.pool, "checkout", lambda *_: health.answered())
+        app.register_error_handler(PoolTimeoutError, _pool_exhausted)
+        app.register_error_handler(OperationalError, _unreachable)
+
+
+def _pool_exhausted(error: PoolTimeoutError) -> ResponseReturnValue:
+    return _unavailable(error, "The server is busy; retry after the Retry-After delay.")
+
+
+def _unreachable(error: OperationalError) -> ResponseReturnValue:
+    return _unavailable(error, "The database is unavailable; retry after the Retry-After delay.")
+
+
+def unavailable(app: Flask, error: OperationalError | PoolTimeoutError) -> None:
+    """Note that the database could not serve (logged once per outage): also for background threads."""
+    problem = "pool exhausted" if isinstance(error, PoolTimeoutError) else "unreachable"
+    app.extensions["parley.database"].failed(problem, error)
+
+
+def _unavailable(error: OperationalError | PoolTimeoutError, message: str) -> ResponseReturnValue:
+    """503 in the API's error shape; the outage is logged once, not once per request."""
+    unavailable(current_app, error)
+    retry_after = str(math.ceil(current_app.config["DB_RETRY_AFTER_SECONDS"]))
+    try:
+        abort(503, message, headers={"Retry-After": retry_after})
+    except HTTPException as answer:
+        payload, headers = error_payload(answer)  # not the 5xx handler: it would log every request
+        return payload, 503, headers
+
+
 # Objects stay readable after commit: a service returns what it changed without reloading it
 # behind the caller's back (and per-caller query expressions are never re-run without their joins).
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+db = Database(model_class=Base, session_options={"expire_on_commit": False})
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,0 +1,125 @@
+"""The database pool under pressure, in real server processes with one pooled connection.
+
+The servers run with `PARLEY_DB_POOL_SIZE=1`, no overflow and a half-second pool timeout. The
+test itself holds the database's write lock (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an
+exclusive lock on `messages`), so that a message being sent waits for it while holding that
+one connection: every other request then finds the pool exhausted, deterministically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
+
+from tests.conftest import new_server_database
+from tests.processes import Processes
+from tests.servers import Account, Parley, start_parley
+from tests.test_events_processes import create_room
+
+SMALL_POOL = {"PARLEY_DB_POOL_SIZE": "1", "PARLEY_DB_MAX_OVERFLOW": "0", "PARLEY_DB_POOL_TIMEOUT": "0.5"}
+
+
+@pytest.fixture(scope="module", params=["server.py", "gunicorn"])
+def small_pool(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Parley, str]]:
+    """A server with a pool of one connection, and its database.
+
+    The development server runs a thread per request; gunicorn's gevent worker runs them all
+    on one thread, which only PostgreSQL's driver leaves free while a query waits (a SQLite
+    call waiting for the lock would stall the whole worker, pool and all).
+    """
+    gunicorn = request.param == "gunicorn"
+    if gunicorn and not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("gevent workers are for PostgreSQL: a wait for SQLite's lock stalls the worker")
+    with new_server_database(request, tmp_path_factory.mktemp("pool")) as url:
+        processes = Processes(tmp_path_factory.mktemp("pool-logs"))
+        try:
+            yield start_parley(processes, "parley", url, gunicorn=gunicorn, **SMALL_POOL), url
+        finally:
+            processes.stop_all()
+
+
+@contextlib.contextmanager
+def write_lock(database_url: str) -> Iterator[None]:
+    """Hold the lock a message's insert needs, from outside the server."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(url.database, isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.close()
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("LOCK TABLE messages IN EXCLUSIVE MODE"))
+            yield
+            connection.rollback()
+    finally:
+        engine.dispose()
+
+
+def me(parley: Parley, user: Account) -> httpx.Response:
+    with parley.client(user.token, timeout=10) as http:
+        return http.get("/api/v1/users/me")
+
+
+def post_message(parley: Parley, user: Account, room: int) -> httpx.Response:
+    with parley.client(user.token, timeout=10) as http:
+        return http.post(f"/api/v1/rooms/{room}/messages", json={"body": "waits for the lock"})
+
+
+def test_a_request_finding_the_pool_exhausted_is_a_503_with_retry_after_logged_once(
+    small_pool: tuple[Parley, str],
+) -> None:
+    parley, database_url = small_pool
+    alice = parley.sign_up("alice")
+    room = create_room(parley, alice, "pool", [])
+    with ThreadPoolExecutor(1) as pool:
+        with write_lock(database_url):
+            sending = pool.submit(post_message, parley, alice, room)  # holds the connection, waiting
+            answers: list[httpx.Response] = []
+            deadline = time.monotonic() + 3  # well within SQLite's 5 s busy timeout
+            while sum(a.status_code == 503 for a in answers) < 2 and time.monotonic() < deadline:
+                answers.append(me(parley, alice))
+        assert sending.result().status_code == 201, sending.result().text
+    assert {a.status_code for a in answers} <= {200, 503}, [a.text for a in answers]
+    refused = [a for a in answers if a.status_code == 503]
+    assert len(refused) == 2, "no request found the pool of one connection busy"
+    for answer in refused:
+        assert answer.elapsed.total_seconds() < 2.5, (
+            "waited for a connection far longer than the pool timeout"
+        )
+        assert answer.headers["Retry-After"] == "2"
+        assert answer.json() == {
+            "code": 503,
+            "status": "Service Unavailable",
+            "message": "The server is busy; retry after the Retry-After delay.",
+        }
+    assert me(parley, alice).status_code == 200
+    log = parley.service.output()
+    assert log.count("database: pool exhausted") == 1, log[-4000:]
+    assert "Traceback" not in log, log[-4000:]
+
+
+def test_a_waiting_long_poll_holds_no_database_connection(small_pool: tuple[Parley, str]) -> None:
+    parley, _ = small_pool
+    bob = parley.sign_up("bob")
+    with ThreadPoolExecutor(1) as pool, parley.client(bob.token, timeout=10) as http:
+        polling = pool.submit(http.get, "/api/v1/events/poll", params={"timeout": 2})
+        time.sleep(0.5)  # subscribed, and waiting for events
+        assert [me(parley, bob).status_code for _ in range(3)] == [200] * 3
+        assert polling.result().status_code == 200

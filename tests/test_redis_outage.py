@@ -1,0 +1,111 @@
+"""Redis stopping and coming back under two Parley processes: nothing a client does fails meanwhile.
+
+The test runs its own redis-server, kills it mid-test and starts it again, empty, on the same
+port. While it is down, events reach the other instance through the outbox poll (every second
+by default), typing and presence reach the streams of the instance they happen on, and
+`/readyz` says `degraded`; once it is back, presence settles everywhere, and each instance has
+logged the outage in two lines, without a traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.processes import Processes
+from tests.servers import Account, Parley, start_parley
+from tests.test_events_processes import DEADLINE, Stream, create_room, kill, leave_a_stream, send, start_redis
+
+# Keep-alives every 0.2 s: a stream whose client left is noticed at once.
+FAST = {"PARLEY_EVENTS_KEEPALIVE": "0.2", "PARLEY_EVENTS_POLL": "1"}
+
+
+def presence(parley: Parley, viewer: Account, user: Account) -> str:
+    with parley.client(viewer.token, timeout=5) as http:
+        return http.get(f"/api/v1/users/{user.id}").json()["presence"]
+
+
+def eventually(condition: Callable[[], bool], what: str, parley: Parley) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {DEADLINE} s\n{parley.service.output()[-3000:]}")
+        time.sleep(0.05)
+
+
+def presence_of(stream: Stream, user: Account) -> list[bool]:
+    return [
+        f.data["online"]
+        for f in stream.frames
+        if f.type == "presence.updated" and f.data["user_id"] == user.id
+    ]
+
+
+def test_streams_typing_and_long_polls_work_while_redis_is_down_and_presence_settles_when_it_is_back(
+    processes: Processes, server_database: str
+) -> None:
+    redis_url = start_redis(processes)
+    with ThreadPoolExecutor(2) as pool:  # A migrates the database; B, the development server, waits
+        a = pool.submit(
+            start_parley, processes, "parley-a", server_database, gunicorn=True, REDIS_URL=redis_url, **FAST
+        )
+        b = pool.submit(
+            start_parley,
+            processes,
+            "parley-b",
+            server_database,
+            REDIS_URL=redis_url,
+            PARLEY_AUTO_MIGRATE="0",
+            **FAST,
+        )
+        a, b = a.result(), b.result()
+    alice, bob, carol = a.sign_up("alice"), a.sign_up("bob"), a.sign_up("carol")
+    room = create_room(a, alice, "outage", ["bob", "carol"])
+    watcher = Stream(b, alice.token, name="alice on B")
+
+    kill(next(service for service in processes.started if service.name == "redis"))
+
+    with a.client(timeout=5) as http:
+        ready = http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {"status": "degraded", "checks": {"database": "ok", "redis": "unreachable"}}
+
+    carols = Stream(a, carol.token, name="carol on A")
+    with a.client(bob.token, timeout=5) as http:
+        assert http.post(f"/api/v1/rooms/{room}/typing").status_code == 204
+    carols.wait_for(lambda s: any(f.type == "typing" for f in s.frames), "bob typing, on A")
+
+    with a.client(bob.token, timeout=10) as from_a, b.client(carol.token, timeout=10) as from_b:
+        sent = send(from_a, room, "while Redis is down")
+        watcher.wait_for_message(sent)  # on B: through the outbox poll
+        since = watcher.stored()[-1].id
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(from_b.get, "/api/v1/events/poll", params={"since": since, "timeout": 10})
+            time.sleep(0.3)
+            later = send(from_a, room, "to a long-poll")
+            answer = waiting.result()
+    assert answer.status_code == 200, answer.text
+    assert later in [e["data"]["id"] for e in answer.json()["events"] if e["type"] == "message.created"]
+
+    leave_a_stream(a, bob)  # online on A, then offline, though Redis heard neither
+
+    start_redis(processes, port=urlsplit(redis_url).port, name="redis-again")
+
+    # Carol's stream on A never stopped: B hears again that she is online, and shows her so.
+    eventually(lambda: presence(b, alice, carol) == "online", "carol online, seen from B", b)
+    watcher.wait_for(lambda s: presence_of(s, carol)[-1:] == [True], "carol online, on B's stream")
+    for parley in (a, b):
+        assert presence(parley, alice, bob) == "offline"
+    with a.client(timeout=5) as http:
+        assert http.get("/readyz").json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+    for parley in (a, b):
+        log = parley.service.output()
+        assert log.count("Redis: unreachable") == 1, log[-6000:]
+        assert log.count("Redis: answers again") == 1, log[-6000:]
+        assert "Traceback" not in log, log[-6000:]
+    assert watcher.error is None and carols.error is None, f"{watcher.describe()}\n{carols.describe()}"
