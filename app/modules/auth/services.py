@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from typing import Any
 
 from flask import current_app
@@ -51,16 +53,43 @@ def list_clients(owner: User) -> list[OAuth2Client]:
     )
 
 
+def _words(name: str) -> list[str]:
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", name).casefold())
+
+
+def _passes_for_builtin(name: str) -> bool:
+    """Whether the consent page could show this name as part of Parley itself."""
+    words = _words(name)
+    builtin = [_words(spec["name"]) for spec in BUILTIN_CLIENTS.values()]
+    return bool(words) and (words[0].startswith("parley") or words in builtin)
+
+
+def _invalid(field: str, message: str) -> None:
+    abort(422, message, errors={"json": {field: [message]}})
+
+
 def create_client(
     owner: User,
     *,
+    granted: str,
     name: str,
     confidential: bool = True,
     redirect_uris: list[str] | None = None,
     scope: str | None = None,
 ) -> tuple[OAuth2Client, str | None]:
-    """Register a client for `owner`; returns it with its secret, the only time the secret exists in clear."""
-    grant_types = ["password", "refresh_token", "authorization_code"]
+    """Register a third-party client for `owner`; returns it with its secret, shown only this once.
+
+    `granted` is the scope of the token registering it: a client never holds more than the
+    token that made it, or a narrow token could mint itself a wider one. It gets no password
+    grant: a third-party program must never see the user's password.
+    """
+    if _passes_for_builtin(name):
+        _invalid("name", "This name could pass for Parley's own client; choose another.")
+    scope = scope or granted
+    beyond = set(scope.split()) - set(granted.split())
+    if beyond:
+        _invalid("scope", f"Beyond the scope of your token: {' '.join(sorted(beyond))}.")
+    grant_types = ["authorization_code", "refresh_token"]
     if confidential:
         grant_types.append("client_credentials")
     secret = generate_secret() if confidential else None
@@ -72,7 +101,7 @@ def create_client(
         confidential=confidential,
         redirect_uris=redirect_uris or [],
         grant_types=grant_types,
-        scope=scope or all_scopes(),
+        scope=scope,
     )
     db.session.add(client)
     db.session.commit()
