@@ -134,6 +134,10 @@ class OAuth2AuthorizationCode(db.Model, AuthorizationCodeMixin):
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(16))
     expires_at: Mapped[int] = mapped_column(Integer)
+    # Kept after redemption until it expires: a code presented twice is a replay (RFC 6749 §4.1.2),
+    # and the tokens it bought (`family_id`) are revoked.
+    used_at: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    family_id: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
 
