@@ -390,6 +390,41 @@ def test_a_password_change_with_the_right_current_password_replaces_the_old_pass
     assert_invalid_grant(login(client, "alice", PASSWORD))
 
 
+def change_password(client, user) -> None:
+    response = client.patch(
+        ME, headers=user.headers, json={"password": NEW_PASSWORD, "current_password": PASSWORD}
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_password_change_ends_every_other_session_of_the_user(client, alice, bob):
+    other = password_token(client, "alice", PASSWORD)
+    bot = client.post("/api/v1/auth/clients", json={"name": "bot"}, headers=alice.headers).get_json()
+    machine = client.post(
+        "/auth/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(bot["client_id"], bot["client_secret"]),
+    ).get_json()
+
+    change_password(client, alice)
+
+    for token in (other["access_token"], machine["access_token"]):
+        assert client.get(ME, headers=bearer(token)).status_code == 401
+    assert_invalid_grant(
+        token_request(client, grant_type="refresh_token", refresh_token=other["refresh_token"])
+    )
+    assert client.get(ME, headers=bob.headers).status_code == 200  # other users are untouched
+
+
+def test_the_session_that_changed_the_password_goes_on(client, alice):
+    change_password(client, alice)
+
+    assert client.get(ME, headers=alice.headers).status_code == 200
+    refreshed = token_request(client, grant_type="refresh_token", refresh_token=alice.refresh_token)
+    assert refreshed.status_code == 200, refreshed.get_json()
+    assert client.get(ME, headers=bearer(refreshed.get_json()["access_token"])).status_code == 200
+
+
 def test_an_email_change_with_the_right_current_password_is_saved(client, alice):
     response = client.patch(
         ME, headers=alice.headers, json={"email": "alice@example.com", "current_password": PASSWORD}

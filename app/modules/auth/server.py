@@ -18,7 +18,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.extensions.auth import protector
 from app.extensions.database import db
@@ -65,8 +65,16 @@ def revoke_family(family_id: str) -> None:
     _revoke_where(OAuth2Token.family_id == family_id)
 
 
-def revoke_user_tokens(user_id: int) -> None:
-    _revoke_where(OAuth2Token.user_id == user_id)
+def revoke_user_tokens(user_id: int, *, keep_token_id: int | None = None) -> None:
+    """Revoke every token of the user, but for `keep_token_id`; they act as the user.
+
+    That includes client_credentials tokens of the user's clients, and their pending codes.
+    """
+    condition = OAuth2Token.user_id == user_id
+    if keep_token_id is not None:
+        condition &= OAuth2Token.id != keep_token_id
+    _revoke_where(condition)
+    db.session.execute(delete(OAuth2AuthorizationCode).where(OAuth2AuthorizationCode.user_id == user_id))
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:

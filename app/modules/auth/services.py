@@ -14,7 +14,7 @@ from app.extensions.api import abort
 from app.extensions.database import db
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.users.models import User
-from app.modules.users.signals import user_deleted
+from app.modules.users.signals import password_changed, user_deleted
 
 from .models import OAuth2AuthorizationCode, OAuth2Client, OAuth2Token
 from .server import revoke_user_tokens
@@ -161,3 +161,9 @@ def _forget_deleted_user(user: User) -> None:
     revoke_user_tokens(user.id)
     for client in list_clients(user):
         db.session.delete(client)
+
+
+@password_changed.connect
+def _end_other_sessions(user: User, keep_token_id: int | None) -> None:
+    """Whoever knew the old password keeps no session; the one that changed it goes on."""
+    revoke_user_tokens(user.id, keep_token_id=keep_token_id)

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from app.extensions import limiter
 from app.extensions.api import Blueprint, abort, paginate_query
-from app.extensions.auth import current_user
+from app.extensions.auth import current_token, current_user
 
 from . import services
 from .models import Report, User
@@ -57,8 +57,11 @@ class Me(MethodView):
     @blp.arguments(UpdateMeParameters)
     @blp.response(200, MeSchema)
     def patch(self, args: dict[str, Any]) -> User:
-        """Change your profile; `password` and `email` need `current_password`"""
-        return services.update_profile(current_user, args)
+        """Change your profile; `password` and `email` need `current_password`
+
+        A new password ends every other session: all your other tokens are revoked.
+        """
+        return services.update_profile(current_user, args, token_id=current_token.id)
 
     @blp.auth_required("users:write")
     @blp.arguments(DeleteMeParameters)

@@ -16,7 +16,7 @@ from app.modules.messages.models import Message
 from app.modules.rooms.models import Membership
 
 from .models import Report, User
-from .signals import user_created, user_deleted
+from .signals import password_changed, user_created, user_deleted
 
 
 def get_by_username(username: str) -> User | None:
@@ -83,12 +83,18 @@ def _require_current_password(user: User, current_password: str | None) -> None:
         abort(403, "The current password is wrong.")
 
 
-def update_profile(user: User, changes: dict[str, Any]) -> User:
+def update_profile(user: User, changes: dict[str, Any], *, token_id: int | None = None) -> User:
+    """Apply `changes`, made with the access token `token_id`.
+
+    A new password shuts out whoever knew the old one: every other session of the user ends
+    (the auth module revokes their tokens); the session that made the change goes on.
+    """
     current_password = changes.pop("current_password", None)
     if "password" in changes or ("email" in changes and changes["email"] != user.email):
         _require_current_password(user, current_password)
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
+        password_changed.send(user, keep_token_id=token_id)
     for field, value in changes.items():
         setattr(user, field, value)
     db.session.commit()
