@@ -1,11 +1,15 @@
-"""authorization codes remember their redemption; registered clients lose the password grant
+"""authorization codes remember their redemption; registered clients lose the password grant;
+users remember from when reports count towards a ban
 
 Revision ID: 0010
 Revises: 0006
 Create Date: 2026-11-29
 
 """
+from datetime import timedelta
+
 from alembic import op
+from flask import current_app
 import sqlalchemy as sa
 
 
@@ -36,8 +40,25 @@ def upgrade():
                 .values(grant_types=[grant for grant in grant_types if grant != 'password'])
             )
 
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reports_count_from', sa.DateTime(timezone=True), nullable=True))
+    # It was implied by the ban: reports counted from the start of the last one.
+    users = sa.table(
+        'users', sa.column('id', sa.Integer()), sa.column('banned_until', sa.DateTime(timezone=True)),
+        sa.column('reports_count_from', sa.DateTime(timezone=True)),
+    )
+    ban = timedelta(seconds=current_app.config['REPORT_BAN_SECONDS'])
+    banned = connection.execute(sa.select(users.c.id, users.c.banned_until).where(users.c.banned_until.is_not(None)))
+    for user_id, banned_until in banned.all():
+        connection.execute(
+            users.update().where(users.c.id == user_id).values(reports_count_from=banned_until - ban)
+        )
+
 
 def downgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('reports_count_from')
+
     with op.batch_alter_table('oauth2_authorization_codes', schema=None) as batch_op:
         batch_op.drop_column('family_id')
         batch_op.drop_column('used_at')

@@ -28,6 +28,8 @@ class User(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Reports by enough distinct users stop this user posting until then.
     banned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Reports filed before this (the start of the last ban, or its lifting) count towards no new ban.
+    reports_count_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_deleted(self) -> bool:

@@ -20,6 +20,7 @@ from .parameters import (
     UpdateMeParameters,
     UserSearchParameters,
 )
+from .permissions import require_admin
 from .schemas import MeSchema, ProfileSchema, ReportSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts and profiles")
@@ -82,6 +83,16 @@ class Reports(MethodView):
         if reported.is_deleted:
             abort(404, "No such user.")
         return services.report(current_user, reported, **args)
+
+
+@blp.route("/<id:user_id>/ban")
+class Ban(MethodView):
+    @blp.auth_required("users:write")
+    @blp.response(204)
+    def delete(self, user_id: int) -> None:
+        """Lift a user's ban now (admins); the reports so far count towards no new ban"""
+        require_admin(current_user)
+        services.lift_ban(services.get_or_404(user_id))
 
 
 @blp.route("/<id:user_id>")

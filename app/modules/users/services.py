@@ -12,10 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.extensions.security import hash_password, verify_password
+from app.modules.events.services import record
 from app.modules.messages.models import Message
 from app.modules.rooms.models import Membership
 
 from .models import Report, User
+from .schemas import UserSchema
 from .signals import password_changed, user_created, user_deleted
 
 
@@ -95,10 +97,28 @@ def update_profile(user: User, changes: dict[str, Any], *, token_id: int | None 
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
         password_changed.send(user, keep_token_id=token_id)
+    renamed = "display_name" in changes and changes["display_name"] != user.display_name
     for field, value in changes.items():
         setattr(user, field, value)
+    if renamed:
+        _announce_profile(user)
     db.session.commit()
     return user
+
+
+def _announce_profile(user: User) -> None:
+    """`user.updated`, with the profile as others see it, in every room of the user (to its
+    members) and to the user's own devices."""
+    profile = UserSchema(exclude=("email",)).dump(user)
+    room_ids = db.session.scalars(select(Membership.room_id).where(Membership.user_id == user.id)).all()
+    for room_id in room_ids or [None]:
+        record("user.updated", profile, room_id=room_id, user_id=user.id)
+
+
+def _announce_ban(user: User) -> None:
+    """`ban.updated` to the user's devices: a ban began (`banned_until`) or was lifted (null)."""
+    until = user.banned_until.isoformat() if user.banned_until else None
+    record("ban.updated", {"user_id": user.id, "banned_until": until}, user_id=user.id)
 
 
 def delete_account(user: User, current_password: str) -> None:
@@ -138,17 +158,27 @@ def report(reporter: User, reported: User, reason: str, message_id: int | None =
     db.session.add(entry)
     db.session.flush()
     config = current_app.config
-    ban = timedelta(seconds=config["REPORT_BAN_SECONDS"])
-    since = reported.banned_until - ban if reported.banned_until else datetime.min.replace(tzinfo=UTC)
+    since = reported.reports_count_from or datetime.min.replace(tzinfo=UTC)
     reporters = db.session.scalar(
         select(func.count(distinct(Report.reporter_id))).where(
             Report.reported_id == reported.id, Report.created_at > since
         )
     )
     if reporters >= config["REPORT_BAN_THRESHOLD"]:
-        reported.banned_until = utcnow() + ban
+        reported.reports_count_from = utcnow()
+        reported.banned_until = reported.reports_count_from + timedelta(seconds=config["REPORT_BAN_SECONDS"])
+        _announce_ban(reported)
     db.session.commit()
     return entry
+
+
+def lift_ban(user: User) -> None:
+    """End the user's ban now (an admin's call); the reports filed so far count towards no new ban."""
+    if user.banned_until is None or user.banned_until <= utcnow():
+        return
+    user.banned_until, user.reports_count_from = None, utcnow()
+    _announce_ban(user)
+    db.session.commit()
 
 
 def _can_cite(reporter: User, reported: User, message_id: int) -> bool:
