@@ -1,5 +1,6 @@
 """Reports: distinct reporters reaching the threshold stop a user posting for a while."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -161,3 +162,33 @@ def test_only_admins_lift_bans(client, alice, banned, room):
     assert response.status_code == 403
     assert response.get_json()["code"] == 403
     assert say(client, banned, room).status_code == 403
+
+
+# --- GET /api/v1/reports: administrators read them --------------------------------------------------
+
+
+def test_an_admin_lists_reports_newest_first_and_filters_by_user(client, alice, bob, admin, make_user):
+    carol = make_user("carol")
+    report(client, alice, bob.id, reason="first")
+    report(client, bob, carol.id, reason="second")
+    report(client, carol, bob.id, reason="third")
+
+    listed = client.get("/api/v1/reports", headers=admin.headers)
+    about_bob = client.get("/api/v1/reports", query_string={"user_id": bob.id}, headers=admin.headers)
+
+    assert listed.status_code == 200
+    assert [r["reason"] for r in listed.get_json()] == ["third", "second", "first"]
+    assert json.loads(listed.headers["X-Pagination"])["total"] == 3
+    assert [(r["reason"], r["reporter_id"]) for r in about_bob.get_json()] == [
+        ("third", carol.id),
+        ("first", alice.id),
+    ]
+
+
+def test_only_admins_read_reports(client, alice, bob):
+    report(client, alice, bob.id)
+
+    response = client.get("/api/v1/reports", headers=alice.headers)
+
+    assert response.status_code == 403
+    assert response.get_json()["code"] == 403

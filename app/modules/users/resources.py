@@ -15,15 +15,19 @@ from . import services
 from .models import Report, User
 from .parameters import (
     DeleteMeParameters,
+    ReportFilterParameters,
     ReportParameters,
     SignUpParameters,
     UpdateMeParameters,
     UserSearchParameters,
 )
 from .permissions import require_admin
-from .schemas import MeSchema, ProfileSchema, ReportSchema, UserSchema
+from .schemas import FiledReportSchema, MeSchema, ProfileSchema, ReportSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts and profiles")
+reports_blp = Blueprint(
+    "reports", __name__, url_prefix="/api/v1/reports", description="Reports about users (administrators)"
+)
 
 
 @blp.route("")
@@ -102,3 +106,15 @@ class UserById(MethodView):
     def get(self, user_id: int) -> User:
         """A public profile with `presence` (email only for yourself and admins)"""
         return services.get_or_404(user_id)
+
+
+@reports_blp.route("")
+class FiledReports(MethodView):
+    @reports_blp.auth_required("users:read")
+    @reports_blp.arguments(ReportFilterParameters, location="query")
+    @reports_blp.response(200, FiledReportSchema(many=True))
+    @reports_blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Report]:
+        """Reports, newest first, optionally about one user (admins)"""
+        require_admin(current_user)
+        return paginate_query(services.reports_statement(args.get("user_id")), pagination_parameters)

@@ -172,6 +172,12 @@ def report(reporter: User, reported: User, reason: str, message_id: int | None =
     return entry
 
 
+def reports_statement(user_id: int | None) -> Any:
+    """Reports, newest first; only those about `user_id` when given."""
+    stmt = select(Report).order_by(Report.created_at.desc(), Report.id.desc())
+    return stmt if user_id is None else stmt.where(Report.reported_id == user_id)
+
+
 def lift_ban(user: User) -> None:
     """End the user's ban now (an admin's call); the reports filed so far count towards no new ban."""
     if user.banned_until is None or user.banned_until <= utcnow():
