@@ -15,23 +15,23 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from tests.conftest import bearer
+from tests.conftest import PASSWORD, bearer, password_token
 from tests.oauth2 import BOT_CALLBACK, consent, exchange
 
 TOKEN_PATH = "/auth/oauth2/token"
 RACERS = 8
 
 
-def all_at_once(call: Callable[[], requests.Response]) -> list[requests.Response]:
-    """`call` made by RACERS threads released together."""
-    barrier = threading.Barrier(RACERS)
+def all_at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
+    """Each of `calls` made on its own thread, all released together; their answers in order."""
+    barrier = threading.Barrier(len(calls))
 
-    def racer() -> requests.Response:
+    def racer(call: Callable[[], requests.Response]) -> requests.Response:
         barrier.wait()
         return call()
 
-    with ThreadPoolExecutor(RACERS) as pool:
-        return [future.result() for future in [pool.submit(racer) for _ in range(RACERS)]]
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(racer, calls))
 
 
 def split(responses: list[requests.Response]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -62,7 +62,10 @@ def test_concurrent_refreshes_of_one_token_let_exactly_one_through_and_revoke_th
 ) -> None:
     form = {"grant_type": "refresh_token", "refresh_token": alice.refresh_token, "client_id": "documentation"}
 
-    won, lost = split(all_at_once(lambda: requests.post(live_server + TOKEN_PATH, data=form, timeout=30)))
+    def redeem() -> requests.Response:
+        return requests.post(live_server + TOKEN_PATH, data=form, timeout=30)
+
+    won, lost = split(all_at_once([redeem] * RACERS))
 
     assert len(won) == 1
     assert len(lost) == RACERS - 1
@@ -78,9 +81,10 @@ def test_concurrent_redemptions_of_one_code_issue_exactly_one_token_pair_then_re
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": BOT_CALLBACK}
     auth = (bot["client_id"], bot["client_secret"])
 
-    won, lost = split(
-        all_at_once(lambda: requests.post(live_server + TOKEN_PATH, data=form, auth=auth, timeout=30))
-    )
+    def redeem() -> requests.Response:
+        return requests.post(live_server + TOKEN_PATH, data=form, auth=auth, timeout=30)
+
+    won, lost = split(all_at_once([redeem] * RACERS))
 
     assert len(won) == 1
     assert len(lost) == RACERS - 1
@@ -126,3 +130,29 @@ def test_a_code_stays_good_when_its_first_redemption_fails_before_use(
     assert wrong_redirect.status_code == 400
 
     assert exchange(client, bot, code).status_code == 200
+
+
+def test_no_session_refreshed_during_a_password_change_survives_it(
+    client: FlaskClient, live_server: str, alice: Any
+) -> None:
+    others = [password_token(client, "alice", PASSWORD)["refresh_token"] for _ in range(RACERS - 1)]
+
+    def change_password() -> requests.Response:
+        return requests.patch(
+            live_server + "/api/v1/users/me",
+            json={"password": "a brand new passphrase", "current_password": PASSWORD},
+            headers=bearer(alice.token),
+            timeout=30,
+        )
+
+    def refresher(refresh_token: str) -> Callable[[], requests.Response]:
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": "documentation"}
+        return lambda: requests.post(live_server + TOKEN_PATH, data=form, timeout=30)
+
+    changed, *refreshed = all_at_once([change_password, *map(refresher, others)])
+
+    assert changed.status_code == 200, changed.text
+    for response in refreshed:
+        if response.status_code == 200:
+            assert_dead(client, response.json()["access_token"])
+    assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 200

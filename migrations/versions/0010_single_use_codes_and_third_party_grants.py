@@ -1,5 +1,5 @@
 """authorization codes remember their redemption; registered clients lose the password grant;
-users remember from when reports count towards a ban
+users remember from when reports count towards a ban, and tokens the password epoch they were issued in
 
 Revision ID: 0010
 Revises: 0006
@@ -40,8 +40,12 @@ def upgrade():
                 .values(grant_types=[grant for grant in grant_types if grant != 'password'])
             )
 
+    with op.batch_alter_table('oauth2_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('user_epoch', sa.Integer(), server_default='0', nullable=False))
+
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reports_count_from', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('session_epoch', sa.Integer(), server_default='0', nullable=False))
     # It was implied by the ban: reports counted from the start of the last one.
     users = sa.table(
         'users', sa.column('id', sa.Integer()), sa.column('banned_until', sa.DateTime(timezone=True)),
@@ -57,7 +61,11 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('session_epoch')
         batch_op.drop_column('reports_count_from')
+
+    with op.batch_alter_table('oauth2_tokens', schema=None) as batch_op:
+        batch_op.drop_column('user_epoch')
 
     with op.batch_alter_table('oauth2_authorization_codes', schema=None) as batch_op:
         batch_op.drop_column('family_id')

@@ -87,6 +87,8 @@ class OAuth2Token(db.Model, TokenMixin):
     refresh_token_expires_at: Mapped[int | None] = mapped_column(Integer)
     access_token_revoked_at: Mapped[int] = mapped_column(Integer, default=0)
     refresh_token_revoked_at: Mapped[int] = mapped_column(Integer, default=0)
+    # The user's `session_epoch` when it was issued: a password change since ends it.
+    user_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     user: Mapped[User | None] = relationship(lazy="joined")
 
@@ -106,11 +108,16 @@ class OAuth2Token(db.Model, TokenMixin):
         return self.get_expires_at() < time.time()
 
     def is_revoked(self) -> bool:
-        return bool(self.access_token_revoked_at) or (self.user is not None and self.user.is_deleted)
+        return bool(self.access_token_revoked_at) or self._outlived_by_user()
+
+    def _outlived_by_user(self) -> bool:
+        """The user is gone, or changed the password after this token was issued."""
+        return self.user is not None and (self.user.is_deleted or self.user_epoch != self.user.session_epoch)
 
     def is_refresh_usable(self) -> bool:
         return (
             not self.refresh_token_revoked_at
+            and not self._outlived_by_user()
             and self.refresh_token_expires_at is not None
             and self.refresh_token_expires_at > time.time()
         )

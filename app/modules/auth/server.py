@@ -93,6 +93,7 @@ def save_token(token: dict[str, Any], request: Any) -> None:
             access_token_hash=hash_secret(token["access_token"]),
             refresh_token_hash=hash_secret(refresh) if refresh else None,
             family_id=family_id,
+            user_epoch=user.session_epoch if user else 0,
             scope=token.get("scope", ""),
             issued_at=now,
             expires_in=token["expires_in"],

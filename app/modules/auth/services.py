@@ -8,7 +8,7 @@ import unicodedata
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 
 from app.extensions.api import abort
 from app.extensions.database import db
@@ -165,5 +165,13 @@ def _forget_deleted_user(user: User) -> None:
 
 @password_changed.connect
 def _end_other_sessions(user: User, keep_token_id: int | None) -> None:
-    """Whoever knew the old password keeps no session; the one that changed it goes on."""
+    """Whoever knew the old password keeps no session; the one that changed it goes on.
+
+    The user's new `session_epoch` also ends any token a concurrent request is issuing from a
+    session that these updates cannot see yet; the kept token moves to it.
+    """
     revoke_user_tokens(user.id, keep_token_id=keep_token_id)
+    if keep_token_id is not None:
+        db.session.execute(
+            update(OAuth2Token).where(OAuth2Token.id == keep_token_id).values(user_epoch=user.session_epoch)
+        )

@@ -96,6 +96,7 @@ def update_profile(user: User, changes: dict[str, Any], *, token_id: int | None 
         _require_current_password(user, current_password)
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
+        user.session_epoch += 1
         password_changed.send(user, keep_token_id=token_id)
     renamed = "display_name" in changes and changes["display_name"] != user.display_name
     for field, value in changes.items():
