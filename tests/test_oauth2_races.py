@@ -6,10 +6,12 @@ engine of the run: SQLite, or PostgreSQL in the PostgreSQL pass.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -45,6 +47,15 @@ def split(responses: list[requests.Response]) -> tuple[list[dict[str, Any]], lis
 
 def assert_dead(client: FlaskClient, access_token: str) -> None:
     assert client.get("/api/v1/users/me", headers=bearer(access_token)).status_code == 401
+
+
+def change_password_of(live_server: str, user: Any) -> requests.Response:
+    return requests.patch(
+        live_server + "/api/v1/users/me",
+        json={"password": "a brand new passphrase", "current_password": PASSWORD},
+        headers=bearer(user.token),
+        timeout=30,
+    )
 
 
 @pytest.fixture
@@ -137,13 +148,7 @@ def test_no_session_refreshed_during_a_password_change_survives_it(
 ) -> None:
     others = [password_token(client, "alice", PASSWORD)["refresh_token"] for _ in range(RACERS - 1)]
 
-    def change_password() -> requests.Response:
-        return requests.patch(
-            live_server + "/api/v1/users/me",
-            json={"password": "a brand new passphrase", "current_password": PASSWORD},
-            headers=bearer(alice.token),
-            timeout=30,
-        )
+    change_password = functools.partial(change_password_of, live_server, alice)
 
     def refresher(refresh_token: str) -> Callable[[], requests.Response]:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": "documentation"}
@@ -156,3 +161,32 @@ def test_no_session_refreshed_during_a_password_change_survives_it(
         if response.status_code == 200:
             assert_dead(client, response.json()["access_token"])
     assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 200
+
+
+def test_no_code_given_during_a_password_change_buys_a_live_token(
+    client: FlaskClient, live_server: str, alice: Any, bot: dict[str, Any]
+) -> None:
+    change_password = functools.partial(change_password_of, live_server, alice)
+
+    def consent_with_old_password() -> requests.Response:
+        form = {
+            "response_type": "code",
+            "client_id": bot["client_id"],
+            "redirect_uri": BOT_CALLBACK,
+            "username": "alice",
+            "password": PASSWORD,
+            "decision": "allow",
+        }
+        url = live_server + "/auth/oauth2/authorize"
+        return requests.post(url, data=form, allow_redirects=False, timeout=30)
+
+    changed, *consents = all_at_once([change_password] + [consent_with_old_password] * (RACERS - 1))
+
+    assert changed.status_code == 200, changed.text
+    codes = [parse_qs(urlsplit(r.headers["Location"]).query)["code"][0] for r in consents if r.is_redirect]
+    for code in codes:
+        issued = exchange(client, bot, code)
+        if issued.status_code == 200:
+            assert_dead(client, issued.get_json()["access_token"])
+        else:
+            assert issued.get_json()["error"] == "invalid_grant"

@@ -24,6 +24,7 @@ def upgrade():
     with op.batch_alter_table('oauth2_authorization_codes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('used_at', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('family_id', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('user_epoch', sa.Integer(), server_default='0', nullable=False))
 
     # A third-party program must never see a user's password: clients registered by users
     # (those with an owner) keep every grant but `password`.
@@ -68,5 +69,6 @@ def downgrade():
         batch_op.drop_column('user_epoch')
 
     with op.batch_alter_table('oauth2_authorization_codes', schema=None) as batch_op:
+        batch_op.drop_column('user_epoch')
         batch_op.drop_column('family_id')
         batch_op.drop_column('used_at')

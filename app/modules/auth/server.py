@@ -206,6 +206,7 @@ class AuthorizationCodeGrant(ClientScopeMixin, grants.AuthorizationCodeGrant):
                 code_hash=hash_secret(code),
                 client_id=request.client.client_id,
                 user_id=request.user.id,
+                user_epoch=request.user.session_epoch,
                 redirect_uri=request.payload.redirect_uri or "",
                 scope=request.client.get_allowed_scope(request.payload.scope),
                 code_challenge=data.get("code_challenge"),
@@ -247,7 +248,7 @@ class AuthorizationCodeGrant(ClientScopeMixin, grants.AuthorizationCodeGrant):
         """Kept, used, until it expires, to recognise a replay; `purge_dead_credentials` deletes it."""
 
     def authenticate_user(self, authorization_code: OAuth2AuthorizationCode) -> Any:
-        return _active_user(authorization_code.user)
+        return None if authorization_code.outlived_by_user() else authorization_code.user
 
 
 class S256CodeChallenge(CodeChallenge):
