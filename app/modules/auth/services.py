@@ -71,8 +71,8 @@ def _invalid(field: str, message: str) -> None:
 def create_client(
     owner: User,
     *,
-    granted: str,
     name: str,
+    granted: str | None = None,
     confidential: bool = True,
     redirect_uris: list[str] | None = None,
     scope: str | None = None,
@@ -80,11 +80,13 @@ def create_client(
     """Register a third-party client for `owner`; returns it with its secret, shown only this once.
 
     `granted` is the scope of the token registering it: a client never holds more than the
-    token that made it, or a narrow token could mint itself a wider one. It gets no password
-    grant: a third-party program must never see the user's password.
+    token that made it, or a narrow token could mint itself a wider one (None: an operator
+    registers it, with every scope at hand). It gets no password grant: a third-party
+    program must never see the user's password.
     """
     if _passes_for_builtin(name):
         _invalid("name", "This name could pass for Parley's own client; choose another.")
+    granted = granted or all_scopes()
     scope = scope or granted
     beyond = set(scope.split()) - set(granted.split())
     if beyond:
