@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 from app import create_app, modules
 from app.extensions import db
 from app.modules.auth.models import OAuth2Token
+from app.modules.users.models import User as UserRow
 from app.provisioning import prepare_database
 from tests.processes import Processes
 
@@ -195,6 +196,16 @@ def alice(make_user: Callable[..., User]) -> User:
 @pytest.fixture
 def bob(make_user: Callable[..., User]) -> User:
     return make_user("bob", display_name="Bob")
+
+
+@pytest.fixture
+def admin(app: Flask, make_user: Callable[..., User]) -> User:
+    """No endpoint makes admins: the one place a row is changed by hand."""
+    user = make_user("root")
+    with app.app_context():
+        db.session.get(UserRow, user.id).is_admin = True
+        db.session.commit()
+    return user
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from .conftest import PASSWORD, basic, bearer
+from .conftest import basic, bearer
+from .oauth2 import BOT_CALLBACK, code_tokens
 
 CLIENTS = "/api/v1/auth/clients"
 SCOPES = "users:read users:write rooms:read rooms:write messages:read messages:write auth:read auth:write"
@@ -81,7 +82,7 @@ def test_creating_a_public_client_gives_no_secret(client: FlaskClient, alice: An
 
     assert created["confidential"] is False
     assert created["client_secret"] is None
-    assert created["scope"] == SCOPES  # every scope when none is asked for
+    assert created["scope"] == SCOPES  # the registering token's scopes when none are asked for
 
 
 @pytest.mark.parametrize(
@@ -111,6 +112,142 @@ def test_an_invalid_client_is_a_422_naming_the_field(
     assert error["message"]
     assert list(error["errors"]["json"]) == [field]
     assert client.get(CLIENTS, headers=alice.headers).get_json() == []
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://bot.example/callback",
+        "http://127.0.0.1:9999/cb",
+        "http://127.8.9.10/cb",
+        "http://[::1]:8000/cb",
+        "http://localhost:3000/cb",
+    ],
+)
+def test_redirect_uris_are_https_or_plain_http_to_a_loopback_address(
+    client: FlaskClient, alice: Any, uri: str
+) -> None:
+    assert create(client, alice, redirect_uris=[uri])["redirect_uris"] == [uri]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://bot.example/callback",
+        "http://10.0.0.1/cb",
+        "http://localhost.bot.example/cb",
+        "http://127.0.0.1.nip.io/cb",
+        "https://bot.example/callback#frag",
+        "http://127.0.0.1:9999/cb#",
+    ],
+)
+def test_a_plain_http_or_fragment_redirect_uri_is_a_422(client: FlaskClient, alice: Any, uri: str) -> None:
+    response = client.post(
+        CLIENTS, json={"name": "bot", "redirect_uris": ["https://ok.example/cb", uri]}, headers=alice.headers
+    )
+
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]["json"]) == ["redirect_uris"]
+    assert client.get(CLIENTS, headers=alice.headers).get_json() == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Parley", "parley web client", "PARLEY Security Team", "Parley-Admin", " Swagger  UI", "swagger ui"],
+)
+def test_a_name_that_could_pass_for_a_built_in_client_is_a_422(
+    client: FlaskClient, alice: Any, name: str
+) -> None:
+    response = client.post(CLIENTS, json={"name": name}, headers=alice.headers)
+
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]["json"]) == ["name"]
+    assert client.get(CLIENTS, headers=alice.headers).get_json() == []
+
+
+def test_a_name_merely_mentioning_parley_is_fine(client: FlaskClient, alice: Any) -> None:
+    assert create(client, alice, name="Alice's Parley bot")["name"] == "Alice's Parley bot"
+
+
+@pytest.mark.parametrize("confidential", [True, False])
+def test_a_registered_client_never_gets_the_password_grant(
+    client: FlaskClient, alice: Any, confidential: bool
+) -> None:
+    created = create(client, alice, confidential=confidential, redirect_uris=[BOT_CALLBACK])
+
+    assert "password" not in created["grant_types"]
+    auth = basic(created["client_id"], created["client_secret"] or "")
+    response = client.post(
+        "/auth/oauth2/token",
+        data={"grant_type": "password", "username": alice.username, "password": alice.password},
+        headers=auth,
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "unauthorized_client"
+
+
+# --- a client holds no more than the token that registered it ------------------------------------
+
+
+def test_a_client_registered_without_scope_gets_the_registering_tokens_scope(
+    client: FlaskClient, alice: Any
+) -> None:
+    narrow = bearer(alice.token_with("auth:write"))
+    created = client.post(CLIENTS, json={"name": "bot"}, headers=narrow).get_json()
+
+    assert created["scope"] == "auth:write"
+    token = client_credentials_token(client, created["client_id"], created["client_secret"])
+    assert token["scope"] == "auth:write"
+    assert client.get("/api/v1/users/me", headers=bearer(token["access_token"])).status_code == 403
+    assert client.get("/api/v1/rooms", headers=bearer(token["access_token"])).status_code == 403
+
+
+@pytest.mark.parametrize("scope", ["users:read", "auth:write users:read", SCOPES])
+def test_a_client_cannot_be_registered_for_more_than_the_registering_token_holds(
+    client: FlaskClient, alice: Any, scope: str
+) -> None:
+    narrow = bearer(alice.token_with("auth:read auth:write"))
+
+    response = client.post(CLIENTS, json={"name": "bot", "scope": scope}, headers=narrow)
+
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]["json"]) == ["scope"]
+    assert client.get(CLIENTS, headers=alice.headers).get_json() == []
+
+
+def test_a_client_credentials_request_beyond_the_clients_scope_is_invalid_scope(
+    client: FlaskClient, alice: Any
+) -> None:
+    created = client.post(
+        CLIENTS, json={"name": "bot"}, headers=bearer(alice.token_with("auth:write rooms:read"))
+    ).get_json()
+
+    response = client.post(
+        "/auth/oauth2/token",
+        data={"grant_type": "client_credentials", "scope": "rooms:read users:read"},
+        headers=basic(created["client_id"], created["client_secret"]),
+    )
+
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_scope"
+
+
+def test_client_credentials_tokens_die_with_the_owners_account(client: FlaskClient, alice: Any) -> None:
+    created = create(client, alice)
+    token = client_credentials_token(client, created["client_id"], created["client_secret"])["access_token"]
+
+    deleted = client.delete(
+        "/api/v1/users/me", json={"current_password": alice.password}, headers=alice.headers
+    )
+
+    assert deleted.status_code == 204
+    assert client.get("/api/v1/users/me", headers=bearer(token)).status_code == 401
+    again = client.post(
+        "/auth/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers=basic(created["client_id"], created["client_secret"]),
+    )
+    assert again.status_code == 401
 
 
 # --- reading and deleting ------------------------------------------------------------------------
@@ -149,15 +286,11 @@ def test_an_unknown_or_built_in_client_is_not_found(
 
 
 def test_deleting_a_client_ends_the_tokens_it_was_issued(client: FlaskClient, alice: Any) -> None:
-    created = create(client, alice)
+    created = create(client, alice, redirect_uris=[BOT_CALLBACK])
     client_id, secret = created["client_id"], created["client_secret"]
     machine = client_credentials_token(client, client_id, secret)
-    password = client.post(
-        "/auth/oauth2/token",
-        data={"grant_type": "password", "username": "alice", "password": PASSWORD},
-        headers=basic(client_id, secret),
-    ).get_json()
-    tokens = [machine["access_token"], password["access_token"]]
+    consented = code_tokens(client, created, alice)
+    tokens = [machine["access_token"], consented["access_token"]]
     assert all(client.get("/api/v1/users/me", headers=bearer(t)).status_code == 200 for t in tokens)
 
     response = client.delete(f"{CLIENTS}/{client_id}", headers=alice.headers)
@@ -170,7 +303,7 @@ def test_deleting_a_client_ends_the_tokens_it_was_issued(client: FlaskClient, al
         assert 'error="invalid_token"' in me.headers["WWW-Authenticate"]
     refreshed = client.post(
         "/auth/oauth2/token",
-        data={"grant_type": "refresh_token", "refresh_token": password["refresh_token"]},
+        data={"grant_type": "refresh_token", "refresh_token": consented["refresh_token"]},
         headers=basic(client_id, secret),
     )
     assert refreshed.status_code == 401

@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import flask_migrate
@@ -142,6 +142,27 @@ def test_upgrading_to_event_spans_lets_existing_members_keep_their_rooms_events(
         (membership["user_id"], membership["room_id"], 0, None)
     ]
     assert audiences == ["members"]
+
+
+def test_upgrading_to_0010_takes_the_password_grant_from_registered_clients_only(migrating_app):
+    flask_migrate.upgrade(directory=MIGRATIONS_DIR, revision="0006")
+    with db.engine.begin() as connection:
+        seeded = _seed_every_table(connection)
+        clients = _reflect(connection).tables["oauth2_clients"]
+        connection.execute(clients.update().values(grant_types=["password", "client_credentials"]))
+        builtin = {**seeded["oauth2_clients"], "id": 2, "client_id": "documentation", "owner_id": None}
+        connection.execute(clients.insert().values({**builtin, "grant_types": ["password", "refresh_token"]}))
+    flask_migrate.upgrade(directory=MIGRATIONS_DIR, revision="0010")
+    tables = _reflect(db.engine)
+    with db.engine.connect() as connection:
+        grants = connection.execute(
+            select(tables.tables["oauth2_clients"].c.grant_types).order_by(
+                tables.tables["oauth2_clients"].c.id
+            )
+        ).scalars()
+        counted_from = connection.execute(select(tables.tables["users"].c.reports_count_from)).scalar_one()
+    assert list(grants) == [["client_credentials"], ["password", "refresh_token"]]
+    assert counted_from.replace(tzinfo=UTC) == SEED_TIME - timedelta(hours=4)  # the seeded ban's start
 
 
 def test_instances_starting_together_provision_a_fresh_database_once(postgres_database):

@@ -236,6 +236,17 @@ def test_the_authorize_page_is_a_login_and_consent_form(flow: Flow) -> None:
     assert urlsplit(page.links["Sign up"]).path == "/auth/signup"
 
 
+def test_the_consent_page_names_who_registered_the_client_and_where_allowing_leads(flow: Flow) -> None:
+    text = requests.get(flow.url, timeout=10).text
+
+    if flow.client_id == "web":
+        assert "part of this Parley server" in text
+    else:
+        assert 'registered by Parley user <strong class="owner">alice</strong>' in text
+    host = urlsplit(flow.redirect_uri).netloc
+    assert f'sends you back to <strong class="redirect-host">{host}</strong>' in text
+
+
 @pytest.mark.parametrize("how", ["GET", "POST"])
 def test_the_authorize_page_may_not_be_framed(flow: Flow, how: str) -> None:
     response = requests.get(flow.url, timeout=10) if how == "GET" else flow.log_in("alice", "wrong password")

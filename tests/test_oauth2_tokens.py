@@ -23,6 +23,7 @@ from app.modules.auth.models import OAuth2Token
 from app.modules.users.models import User as UserRow
 from app.provisioning import prepare_database
 from tests.conftest import PASSWORD, age_tokens, basic, bearer, password_token
+from tests.oauth2 import BOT_CALLBACK, code_tokens
 
 TOKEN_URL = "/auth/oauth2/token"
 REVOKE_URL = "/auth/oauth2/revoke"
@@ -81,7 +82,9 @@ def token_count(app: Flask) -> int:
 
 
 def create_confidential_client(client: FlaskClient, owner: Any, name: str = "bot") -> dict[str, Any]:
-    response = client.post("/api/v1/auth/clients", headers=owner.headers, json={"name": name})
+    response = client.post(
+        "/api/v1/auth/clients", headers=owner.headers, json={"name": name, "redirect_uris": [BOT_CALLBACK]}
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["client_secret"]
@@ -397,10 +400,11 @@ def test_the_web_client_cannot_use_the_password_grant(client, app, alice):
     assert token_count(app) == before
 
 
-def test_a_confidential_client_may_use_the_password_grant_with_its_secret(client, alice, bot):
+def test_a_registered_client_never_gets_the_password_grant(client, app, alice, bot):
+    before = token_count(app)
     response = post_token(client, password_form(alice), headers=basic(bot["client_id"], bot["client_secret"]))
-    assert response.status_code == 200, response.get_json()
-    assert_token_works(client, response.get_json()["access_token"], "alice")
+    assert_oauth2_error(response, 400, "unauthorized_client")
+    assert token_count(app) == before
 
 
 # --- revocation (RFC 7009) ---------------------------------------------------------------------
@@ -520,15 +524,8 @@ def test_an_expired_token_introspects_as_inactive(client, app, bot):
     assert response.get_json() == {"active": False}
 
 
-def bot_session(client: FlaskClient, bot: dict[str, Any], user: Any) -> dict[str, Any]:
-    """A password-grant token of `user`, issued to the confidential `bot`."""
-    response = post_token(client, password_form(user), **as_bot(bot))
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
 def test_a_used_refresh_token_introspects_as_inactive(client, alice, bot):
-    first = bot_session(client, bot, alice)
+    first = code_tokens(client, bot, alice)
     assert refresh(client, first["refresh_token"], **as_bot(bot)).status_code == 200
 
     response = introspect(client, first["refresh_token"], **as_bot(bot))
@@ -538,7 +535,7 @@ def test_a_used_refresh_token_introspects_as_inactive(client, alice, bot):
 
 
 def test_a_refresh_token_introspects_as_active_while_it_can_still_be_used(client, app, alice, bot):
-    session = bot_session(client, bot, alice)
+    session = code_tokens(client, bot, alice)
     age_tokens(app, 2 * HOUR)  # its access token has expired; the refresh token has not
 
     response = introspect(

@@ -1,5 +1,6 @@
 """Reports: distinct reporters reaching the threshold stop a user posting for a while."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.modules.users.models import Report
 from app.modules.users.models import User as UserRow
+from tests.polls import mark, received
 
 
 def report(client, reporter, user_id, **body):
@@ -102,3 +104,91 @@ def test_a_ban_ends_and_old_reports_do_not_count_again(app, client, alice, bob, 
     assert say(client, bob, room).status_code == 201
     report(client, alice, bob.id)
     assert say(client, bob, room).status_code == 201
+
+
+# --- the banned user's devices hear of the ban; admins lift it -------------------------------------
+
+
+@pytest.fixture
+def banned(client, alice, bob, make_user):
+    """bob, banned by three reporters (alice, carol, dave)."""
+    for reporter in (alice, make_user("carol"), make_user("dave")):
+        assert report(client, reporter, bob.id).status_code == 201
+    return bob
+
+
+def test_the_report_that_bans_tells_the_banned_users_devices_ban_updated(client, alice, bob, make_user):
+    reporters = [alice, make_user("carol"), make_user("dave")]
+    since = mark(client, bob)
+
+    for reporter in reporters:
+        report(client, reporter, bob.id)
+
+    until = client.get("/api/v1/users/me", headers=bob.headers).get_json()["banned_until"]
+    assert until is not None
+    assert received(client, bob, since, "ban.updated") == [{"user_id": bob.id, "banned_until": until}]
+    assert received(client, alice, since, "ban.updated") == []
+
+
+def test_an_admin_lifts_a_ban_and_the_users_devices_hear_it(client, banned, admin, room):
+    since = mark(client, banned)
+
+    response = client.delete(f"/api/v1/users/{banned.id}/ban", headers=admin.headers)
+
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert say(client, banned, room).status_code == 201
+    assert client.get("/api/v1/users/me", headers=banned.headers).get_json()["banned_until"] is None
+    assert received(client, banned, since, "ban.updated") == [{"user_id": banned.id, "banned_until": None}]
+
+
+def test_reports_before_a_lifted_ban_count_towards_no_new_one(client, alice, banned, admin, room):
+    client.delete(f"/api/v1/users/{banned.id}/ban", headers=admin.headers)
+
+    report(client, alice, banned.id)
+
+    assert say(client, banned, room).status_code == 201
+
+
+def test_lifting_no_ban_is_a_quiet_204(client, bob, admin):
+    since = mark(client, bob)
+    assert client.delete(f"/api/v1/users/{bob.id}/ban", headers=admin.headers).status_code == 204
+    assert received(client, bob, since, "ban.updated") == []
+
+
+def test_only_admins_lift_bans(client, alice, banned, room):
+    response = client.delete(f"/api/v1/users/{banned.id}/ban", headers=alice.headers)
+
+    assert response.status_code == 403
+    assert response.get_json()["code"] == 403
+    assert say(client, banned, room).status_code == 403
+
+
+# --- GET /api/v1/reports: administrators read them --------------------------------------------------
+
+
+def test_an_admin_lists_reports_newest_first_and_filters_by_user(client, alice, bob, admin, make_user):
+    carol = make_user("carol")
+    report(client, alice, bob.id, reason="first")
+    report(client, bob, carol.id, reason="second")
+    report(client, carol, bob.id, reason="third")
+
+    listed = client.get("/api/v1/reports", headers=admin.headers)
+    about_bob = client.get("/api/v1/reports", query_string={"user_id": bob.id}, headers=admin.headers)
+
+    assert listed.status_code == 200
+    assert [r["reason"] for r in listed.get_json()] == ["third", "second", "first"]
+    assert json.loads(listed.headers["X-Pagination"])["total"] == 3
+    assert [(r["reason"], r["reporter_id"]) for r in about_bob.get_json()] == [
+        ("third", carol.id),
+        ("first", alice.id),
+    ]
+
+
+def test_only_admins_read_reports(client, alice, bob):
+    report(client, alice, bob.id)
+
+    response = client.get("/api/v1/reports", headers=alice.headers)
+
+    assert response.status_code == 403
+    assert response.get_json()["code"] == 403

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.modules.users.models import User as UserRow
 from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.conftest import PASSWORD, bearer, password_token
+from tests.polls import mark, received
 
 USERS = "/api/v1/users"
 ME = f"{USERS}/me"
@@ -72,16 +73,6 @@ def assert_profile(body: dict[str, Any], **expected: Any) -> None:
     """`expected` fields with exactly these values, and no secret ever."""
     assert {key: body.get(key, "<absent>") for key in expected} == expected
     assert not SECRET_FIELDS & body.keys()
-
-
-@pytest.fixture
-def admin(app, make_user):
-    """No endpoint makes admins: the one place a row is changed by hand."""
-    user = make_user("root")
-    with app.app_context():
-        db.session.get(UserRow, user.id).is_admin = True
-        db.session.commit()
-    return user
 
 
 # --- POST /users: sign-up ----------------------------------------------------------------------
@@ -365,6 +356,43 @@ def test_display_name_changes_without_a_password(client, alice, bob):
     assert profile_of(client, bob, alice.id)["display_name"] == "Ally"
 
 
+def test_a_display_name_change_reaches_everyone_sharing_a_room_as_user_updated(client, alice, bob):
+    since = mark(client, bob)
+
+    assert client.patch(ME, headers=alice.headers, json={"display_name": "Ally"}).status_code == 200
+
+    public = {k: v for k, v in profile_of(client, bob, alice.id).items() if k != "presence"}
+    assert public["display_name"] == "Ally"
+    assert received(client, bob, since, "user.updated") == [public]  # they share `general`
+    assert received(client, alice, since, "user.updated") == [public]  # and her other devices
+
+
+def test_user_updated_reaches_no_one_who_shares_no_room(client, alice, make_user):
+    carol = make_user("carol")
+    general = client.get("/api/v1/rooms", headers=carol.headers).get_json()[0]["id"]
+    assert client.delete(f"/api/v1/rooms/{general}/members/me", headers=carol.headers).status_code == 204
+    since = mark(client, carol)
+
+    client.patch(ME, headers=alice.headers, json={"display_name": "Ally"})
+
+    assert received(client, carol, since, "user.updated") == []
+    assert [p["display_name"] for p in received(client, alice, since, "user.updated")] == ["Ally"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"display_name": "Alice"}, {"email": "alice@example.com", "current_password": PASSWORD}],
+    ids=["same-display-name", "email"],
+)
+def test_a_change_others_cannot_see_announces_nothing(client, alice, bob, change):
+    since = mark(client, bob)
+
+    assert client.patch(ME, headers=alice.headers, json=change).status_code == 200
+
+    assert received(client, bob, since, "user.updated") == []
+    assert received(client, alice, since, "user.updated") == []
+
+
 @pytest.mark.parametrize("change", [{"password": NEW_PASSWORD}, {"email": "new@example.com"}])
 def test_changing_password_or_email_without_current_password_is_a_422(client, alice, change):
     assert_invalid(client.patch(ME, headers=alice.headers, json=change), "json", "current_password")
@@ -388,6 +416,41 @@ def test_a_password_change_with_the_right_current_password_replaces_the_old_pass
     assert not SECRET_FIELDS & response.get_json().keys()
     assert password_token(client, "alice", NEW_PASSWORD)["access_token"]
     assert_invalid_grant(login(client, "alice", PASSWORD))
+
+
+def change_password(client, user) -> None:
+    response = client.patch(
+        ME, headers=user.headers, json={"password": NEW_PASSWORD, "current_password": PASSWORD}
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_password_change_ends_every_other_session_of_the_user(client, alice, bob):
+    other = password_token(client, "alice", PASSWORD)
+    bot = client.post("/api/v1/auth/clients", json={"name": "bot"}, headers=alice.headers).get_json()
+    machine = client.post(
+        "/auth/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(bot["client_id"], bot["client_secret"]),
+    ).get_json()
+
+    change_password(client, alice)
+
+    for token in (other["access_token"], machine["access_token"]):
+        assert client.get(ME, headers=bearer(token)).status_code == 401
+    assert_invalid_grant(
+        token_request(client, grant_type="refresh_token", refresh_token=other["refresh_token"])
+    )
+    assert client.get(ME, headers=bob.headers).status_code == 200  # other users are untouched
+
+
+def test_the_session_that_changed_the_password_goes_on(client, alice):
+    change_password(client, alice)
+
+    assert client.get(ME, headers=alice.headers).status_code == 200
+    refreshed = token_request(client, grant_type="refresh_token", refresh_token=alice.refresh_token)
+    assert refreshed.status_code == 200, refreshed.get_json()
+    assert client.get(ME, headers=bearer(refreshed.get_json()["access_token"])).status_code == 200
 
 
 def test_an_email_change_with_the_right_current_password_is_saved(client, alice):

@@ -70,7 +70,18 @@ class OAuth2Client(db.Model, ClientMixin):
         return grant_type in self.grant_types
 
 
-class OAuth2Token(db.Model, TokenMixin):
+class UserBound:
+    """A credential issued to a user under their `session_epoch` (or to no user)."""
+
+    user: User | None
+    user_epoch: int
+
+    def outlived_by_user(self) -> bool:
+        """The user is gone, or changed the password after this was issued."""
+        return self.user is not None and (self.user.is_deleted or self.user_epoch != self.user.session_epoch)
+
+
+class OAuth2Token(db.Model, TokenMixin, UserBound):
     __tablename__ = "oauth2_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +98,8 @@ class OAuth2Token(db.Model, TokenMixin):
     refresh_token_expires_at: Mapped[int | None] = mapped_column(Integer)
     access_token_revoked_at: Mapped[int] = mapped_column(Integer, default=0)
     refresh_token_revoked_at: Mapped[int] = mapped_column(Integer, default=0)
+    # The user's `session_epoch` when it was issued: a password change since ends it.
+    user_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     user: Mapped[User | None] = relationship(lazy="joined")
 
@@ -106,11 +119,12 @@ class OAuth2Token(db.Model, TokenMixin):
         return self.get_expires_at() < time.time()
 
     def is_revoked(self) -> bool:
-        return bool(self.access_token_revoked_at) or (self.user is not None and self.user.is_deleted)
+        return bool(self.access_token_revoked_at) or self.outlived_by_user()
 
     def is_refresh_usable(self) -> bool:
         return (
             not self.refresh_token_revoked_at
+            and not self.outlived_by_user()
             and self.refresh_token_expires_at is not None
             and self.refresh_token_expires_at > time.time()
         )
@@ -122,7 +136,7 @@ class OAuth2Token(db.Model, TokenMixin):
         return self.user
 
 
-class OAuth2AuthorizationCode(db.Model, AuthorizationCodeMixin):
+class OAuth2AuthorizationCode(db.Model, AuthorizationCodeMixin, UserBound):
     __tablename__ = "oauth2_authorization_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,6 +148,12 @@ class OAuth2AuthorizationCode(db.Model, AuthorizationCodeMixin):
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(16))
     expires_at: Mapped[int] = mapped_column(Integer)
+    # Kept after redemption until it expires: a code presented twice is a replay (RFC 6749 §4.1.2),
+    # and the tokens it bought (`family_id`) are revoked.
+    used_at: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    family_id: Mapped[str | None] = mapped_column(String(64))
+    # A code given with the old password, even while it was being changed, buys nothing after.
+    user_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     user: Mapped[User] = relationship()
 

@@ -66,6 +66,7 @@ def _render(grant: Any, *, error: str | None = None, status: int = 200) -> Respo
     return render_template(
         "auth/authorize.html",
         client=grant.client,
+        redirect_host=urlsplit(grant.redirect_uri or "").netloc or request.host,
         scopes=[(s, scopes[s]) for s in requested],
         hidden=hidden,
         error=error,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from marshmallow import ValidationError, fields, validate, validates
@@ -10,17 +12,44 @@ from marshmallow import ValidationError, fields, validate, validates
 from app.extensions.schemas import Schema
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _safe_redirect_uri(uri: str) -> None:
+    """A code must travel only over TLS, or never leave the user's machine (RFC 8252 §7.3).
+
+    A fragment would be dropped or mangled by the redirect (RFC 6749 §3.1.2).
+    """
+    parts = urlsplit(uri)
+    if "#" in uri:
+        raise ValidationError("A redirect URI has no fragment.")
+    if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
+        raise ValidationError("Use https; plain http only for 127.0.0.0/8, [::1] or localhost.")
+
+
 class CreateClientParameters(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     confidential = fields.Boolean(load_default=True)
     redirect_uris = fields.List(
-        fields.URL(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=500)),
+        fields.URL(
+            schemes={"http", "https"},
+            require_tld=False,
+            validate=[validate.Length(max=500), _safe_redirect_uri],
+        ),
         validate=validate.Length(max=10),
+        metadata={"description": "https, or http on a loopback address; no fragment."},
     )
     scope = fields.String(
         validate=validate.Length(max=500),
         metadata={
-            "description": "Space-separated scopes; all scopes when omitted.",
+            "description": "Space-separated scopes, within those of the token that registers the "
+            "client; that token's scopes when omitted.",
             "example": "users:read rooms:read",
         },
     )

@@ -8,7 +8,7 @@ from flask import url_for
 from flask.views import MethodView
 
 from app.extensions.api import Blueprint
-from app.extensions.auth import current_user
+from app.extensions.auth import current_token, current_user
 
 from . import services
 from .models import OAuth2Client
@@ -30,8 +30,8 @@ class Clients(MethodView):
     @blp.arguments(CreateClientParameters)
     @blp.response(201, CreatedClientSchema)
     def post(self, args: dict[str, Any]) -> tuple[OAuth2Client, int, dict[str, str]]:
-        """Register a client; a confidential client's secret is shown in this response only"""
-        client, secret = services.create_client(current_user, **args)
+        """Register a client, within your token's scope; a secret is shown in this response only"""
+        client, secret = services.create_client(current_user, granted=current_token.scope, **args)
         client.client_secret = secret  # type: ignore[attr-defined]  # never stored, only shown
         return client, 201, {"Location": url_for("auth.ClientById", client_id=client.client_id)}
 

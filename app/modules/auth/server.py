@@ -18,7 +18,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.extensions.auth import protector
 from app.extensions.database import db
@@ -65,25 +65,35 @@ def revoke_family(family_id: str) -> None:
     _revoke_where(OAuth2Token.family_id == family_id)
 
 
-def revoke_user_tokens(user_id: int) -> None:
-    _revoke_where(OAuth2Token.user_id == user_id)
+def revoke_user_tokens(user_id: int, *, keep_token_id: int | None = None) -> None:
+    """Revoke every token of the user, but for `keep_token_id`; they act as the user.
+
+    That includes client_credentials tokens of the user's clients, and their pending codes.
+    """
+    condition = OAuth2Token.user_id == user_id
+    if keep_token_id is not None:
+        condition &= OAuth2Token.id != keep_token_id
+    _revoke_where(condition)
+    db.session.execute(delete(OAuth2AuthorizationCode).where(OAuth2AuthorizationCode.user_id == user_id))
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:
-    """Store the hashes of a new token; when refreshing, retire the old refresh token in the same commit."""
+    """Store the hashes of a new token, in the transaction that used up its refresh token or code."""
     now = int(time.time())
     previous: OAuth2Token | None = request.refresh_token
-    if previous is not None:
-        previous.refresh_token_revoked_at = now
     refresh = token.get("refresh_token")
     user = request.user or request.client.owner  # client_credentials act as the client's owner
+    family_id = previous.family_id if previous else generate_secret(16)
+    if request.authorization_code is not None:
+        request.authorization_code.family_id = family_id
     db.session.add(
         OAuth2Token(
             client_id=request.client.client_id,
             user_id=user.id if user else None,
             access_token_hash=hash_secret(token["access_token"]),
             refresh_token_hash=hash_secret(refresh) if refresh else None,
-            family_id=previous.family_id if previous else generate_secret(16),
+            family_id=family_id,
+            user_epoch=user.session_epoch if user else 0,
             scope=token.get("scope", ""),
             issued_at=now,
             expires_in=token["expires_in"],
@@ -93,6 +103,16 @@ def save_token(token: dict[str, Any], request: Any) -> None:
         )
     )
     db.session.commit()
+
+
+def _used_up(statement: Any) -> bool:
+    """Whether this conditional update (`… WHERE <still unused>`) changed the row: then this
+    request, and no concurrent one, used it.
+
+    On PostgreSQL a concurrent update of the same row waits for ours to commit and then finds
+    the condition false; SQLite runs one writer at a time. No read-then-write race is left.
+    """
+    return db.session.execute(statement).rowcount == 1
 
 
 def authenticate_public_client(query: Any, request: Any) -> OAuth2Client | None:
@@ -149,25 +169,31 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuth2Token | None:
+        """The stored token, retired here: of concurrent redemptions exactly one gets through.
+
+        A used refresh token coming back, later or at the same moment, means someone holds
+        a copy: the whole chain ends.
+        """
         token = db.session.scalar(
-            select(OAuth2Token)
-            .where(OAuth2Token.refresh_token_hash == hash_secret(refresh_token))
-            .with_for_update(of=OAuth2Token)
+            select(OAuth2Token).where(OAuth2Token.refresh_token_hash == hash_secret(refresh_token))
         )
-        if token is None:
+        if token is None or (not token.refresh_token_revoked_at and not token.is_refresh_usable()):
             return None
-        if token.refresh_token_revoked_at:
-            # A used refresh token came back: someone holds a copy. End the whole chain.
+        if token.refresh_token_revoked_at or not _used_up(
+            update(OAuth2Token)
+            .where(OAuth2Token.id == token.id, OAuth2Token.refresh_token_revoked_at == 0)
+            .values(refresh_token_revoked_at=int(time.time()))
+        ):
             revoke_family(token.family_id)
             db.session.commit()
             return None
-        return token if token.is_refresh_usable() else None
+        return token
 
     def authenticate_user(self, refresh_token: OAuth2Token) -> Any:
         return _active_user(refresh_token.user)
 
     def revoke_old_credential(self, refresh_token: OAuth2Token) -> None:
-        """Nothing left to do: `save_token` retired it in the same commit as the new token."""
+        """Nothing left to do: `authenticate_refresh_token` retired it, committed with the new token."""
 
 
 class AuthorizationCodeGrant(ClientScopeMixin, grants.AuthorizationCodeGrant):
@@ -180,6 +206,7 @@ class AuthorizationCodeGrant(ClientScopeMixin, grants.AuthorizationCodeGrant):
                 code_hash=hash_secret(code),
                 client_id=request.client.client_id,
                 user_id=request.user.id,
+                user_epoch=request.user.session_epoch,
                 redirect_uri=request.payload.redirect_uri or "",
                 scope=request.client.get_allowed_scope(request.payload.scope),
                 code_challenge=data.get("code_challenge"),
@@ -190,20 +217,38 @@ class AuthorizationCodeGrant(ClientScopeMixin, grants.AuthorizationCodeGrant):
         db.session.commit()
 
     def query_authorization_code(self, code: str, client: OAuth2Client) -> OAuth2AuthorizationCode | None:
+        """The code, used up here: of concurrent redemptions exactly one gets through.
+
+        Any other, now or later, is a replay: the tokens the code bought are revoked
+        (RFC 6749 §4.1.2).
+        """
         row = db.session.scalar(
             select(OAuth2AuthorizationCode).where(
                 OAuth2AuthorizationCode.code_hash == hash_secret(code),
                 OAuth2AuthorizationCode.client_id == client.client_id,
             )
         )
-        return row if row is not None and not row.is_expired() else None
+        if row is None or (not row.used_at and row.is_expired()):
+            return None
+        if row.used_at or not _used_up(
+            update(OAuth2AuthorizationCode)
+            .where(OAuth2AuthorizationCode.id == row.id, OAuth2AuthorizationCode.used_at == 0)
+            .values(used_at=int(time.time()))
+        ):
+            bought = db.session.scalar(
+                select(OAuth2AuthorizationCode.family_id).where(OAuth2AuthorizationCode.id == row.id)
+            )
+            if bought is not None:
+                revoke_family(bought)
+            db.session.commit()
+            return None
+        return row
 
     def delete_authorization_code(self, authorization_code: OAuth2AuthorizationCode) -> None:
-        db.session.delete(authorization_code)
-        db.session.commit()
+        """Kept, used, until it expires, to recognise a replay; `purge_dead_credentials` deletes it."""
 
     def authenticate_user(self, authorization_code: OAuth2AuthorizationCode) -> Any:
-        return _active_user(authorization_code.user)
+        return None if authorization_code.outlived_by_user() else authorization_code.user
 
 
 class S256CodeChallenge(CodeChallenge):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 
 from app.extensions.api import abort
 from app.extensions.database import db
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.users.models import User
-from app.modules.users.signals import user_deleted
+from app.modules.users.signals import password_changed, user_deleted
 
 from .models import OAuth2AuthorizationCode, OAuth2Client, OAuth2Token
 from .server import revoke_user_tokens
@@ -51,16 +53,45 @@ def list_clients(owner: User) -> list[OAuth2Client]:
     )
 
 
+def _words(name: str) -> list[str]:
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", name).casefold())
+
+
+def _passes_for_builtin(name: str) -> bool:
+    """Whether the consent page could show this name as part of Parley itself."""
+    words = _words(name)
+    builtin = [_words(spec["name"]) for spec in BUILTIN_CLIENTS.values()]
+    return bool(words) and (words[0].startswith("parley") or words in builtin)
+
+
+def _invalid(field: str, message: str) -> None:
+    abort(422, message, errors={"json": {field: [message]}})
+
+
 def create_client(
     owner: User,
     *,
     name: str,
+    granted: str | None = None,
     confidential: bool = True,
     redirect_uris: list[str] | None = None,
     scope: str | None = None,
 ) -> tuple[OAuth2Client, str | None]:
-    """Register a client for `owner`; returns it with its secret, the only time the secret exists in clear."""
-    grant_types = ["password", "refresh_token", "authorization_code"]
+    """Register a third-party client for `owner`; returns it with its secret, shown only this once.
+
+    `granted` is the scope of the token registering it: a client never holds more than the
+    token that made it, or a narrow token could mint itself a wider one (None: an operator
+    registers it, with every scope at hand). It gets no password grant: a third-party
+    program must never see the user's password.
+    """
+    if _passes_for_builtin(name):
+        _invalid("name", "This name could pass for Parley's own client; choose another.")
+    granted = granted or all_scopes()
+    scope = scope or granted
+    beyond = set(scope.split()) - set(granted.split())
+    if beyond:
+        _invalid("scope", f"Beyond the scope of your token: {' '.join(sorted(beyond))}.")
+    grant_types = ["authorization_code", "refresh_token"]
     if confidential:
         grant_types.append("client_credentials")
     secret = generate_secret() if confidential else None
@@ -72,7 +103,7 @@ def create_client(
         confidential=confidential,
         redirect_uris=redirect_uris or [],
         grant_types=grant_types,
-        scope=scope or all_scopes(),
+        scope=scope,
     )
     db.session.add(client)
     db.session.commit()
@@ -132,3 +163,17 @@ def _forget_deleted_user(user: User) -> None:
     revoke_user_tokens(user.id)
     for client in list_clients(user):
         db.session.delete(client)
+
+
+@password_changed.connect
+def _end_other_sessions(user: User, keep_token_id: int | None) -> None:
+    """Whoever knew the old password keeps no session; the one that changed it goes on.
+
+    The user's new `session_epoch` also ends any token a concurrent request is issuing from a
+    session that these updates cannot see yet; the kept token moves to it.
+    """
+    revoke_user_tokens(user.id, keep_token_id=keep_token_id)
+    if keep_token_id is not None:
+        db.session.execute(
+            update(OAuth2Token).where(OAuth2Token.id == keep_token_id).values(user_epoch=user.session_epoch)
+        )

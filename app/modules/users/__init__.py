@@ -7,6 +7,7 @@ from app.extensions import api
 
 def init_app(app: Flask) -> None:
     from . import models  # noqa: F401  (registers the tables)
-    from .resources import blp
+    from .resources import blp, reports_blp
 
     api.register_blueprint(blp)
+    api.register_blueprint(reports_blp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, false
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions.database import UTCDateTime, db, utcnow
@@ -28,6 +28,11 @@ class User(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Reports by enough distinct users stop this user posting until then.
     banned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A password change moves it on: tokens issued under an earlier one are dead, even one
+    # issued by a request that raced the change (it read the old value).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Reports filed before this (the start of the last ban, or its lifting) count towards no new ban.
+    reports_count_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_deleted(self) -> bool:

@@ -68,3 +68,10 @@ class ReportParameters(Schema):
         validate=validate.Range(min=1, max=2**31 - 1),
         metadata={"description": "A message of theirs that you can see."},
     )
+
+
+class ReportFilterParameters(QuerySchema):
+    user_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "Only reports about this user."},
+    )

@@ -9,20 +9,25 @@ from flask.views import MethodView
 
 from app.extensions import limiter
 from app.extensions.api import Blueprint, abort, paginate_query
-from app.extensions.auth import current_user
+from app.extensions.auth import current_token, current_user
 
 from . import services
 from .models import Report, User
 from .parameters import (
     DeleteMeParameters,
+    ReportFilterParameters,
     ReportParameters,
     SignUpParameters,
     UpdateMeParameters,
     UserSearchParameters,
 )
-from .schemas import MeSchema, ProfileSchema, ReportSchema, UserSchema
+from .permissions import require_admin
+from .schemas import FiledReportSchema, MeSchema, ProfileSchema, ReportSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts and profiles")
+reports_blp = Blueprint(
+    "reports", __name__, url_prefix="/api/v1/reports", description="Reports about users (administrators)"
+)
 
 
 @blp.route("")
@@ -57,8 +62,11 @@ class Me(MethodView):
     @blp.arguments(UpdateMeParameters)
     @blp.response(200, MeSchema)
     def patch(self, args: dict[str, Any]) -> User:
-        """Change your profile; `password` and `email` need `current_password`"""
-        return services.update_profile(current_user, args)
+        """Change your profile; `password` and `email` need `current_password`
+
+        A new password ends every other session: all your other tokens are revoked.
+        """
+        return services.update_profile(current_user, args, token_id=current_token.id)
 
     @blp.auth_required("users:write")
     @blp.arguments(DeleteMeParameters)
@@ -81,6 +89,16 @@ class Reports(MethodView):
         return services.report(current_user, reported, **args)
 
 
+@blp.route("/<id:user_id>/ban")
+class Ban(MethodView):
+    @blp.auth_required("users:write")
+    @blp.response(204)
+    def delete(self, user_id: int) -> None:
+        """Lift a user's ban now (admins); the reports so far count towards no new ban"""
+        require_admin(current_user)
+        services.lift_ban(services.get_or_404(user_id))
+
+
 @blp.route("/<id:user_id>")
 class UserById(MethodView):
     @blp.auth_required("users:read")
@@ -88,3 +106,15 @@ class UserById(MethodView):
     def get(self, user_id: int) -> User:
         """A public profile with `presence` (email only for yourself and admins)"""
         return services.get_or_404(user_id)
+
+
+@reports_blp.route("")
+class FiledReports(MethodView):
+    @reports_blp.auth_required("users:read")
+    @reports_blp.arguments(ReportFilterParameters, location="query")
+    @reports_blp.response(200, FiledReportSchema(many=True))
+    @reports_blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Report]:
+        """Reports, newest first, optionally about one user (admins)"""
+        require_admin(current_user)
+        return paginate_query(services.reports_statement(args.get("user_id")), pagination_parameters)

@@ -72,3 +72,9 @@ class ReportSchema(Schema):
     reason = fields.String()
     message_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
+
+
+class FiledReportSchema(ReportSchema):
+    """A report as administrators see it: with who filed it."""
+
+    reporter_id = fields.Integer()

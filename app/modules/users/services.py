@@ -12,11 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.extensions.security import hash_password, verify_password
+from app.modules.events.services import record
 from app.modules.messages.models import Message
 from app.modules.rooms.models import Membership
 
 from .models import Report, User
-from .signals import user_created, user_deleted
+from .schemas import UserSchema
+from .signals import password_changed, user_created, user_deleted
 
 
 def get_by_username(username: str) -> User | None:
@@ -83,16 +85,41 @@ def _require_current_password(user: User, current_password: str | None) -> None:
         abort(403, "The current password is wrong.")
 
 
-def update_profile(user: User, changes: dict[str, Any]) -> User:
+def update_profile(user: User, changes: dict[str, Any], *, token_id: int | None = None) -> User:
+    """Apply `changes`, made with the access token `token_id`.
+
+    A new password shuts out whoever knew the old one: every other session of the user ends
+    (the auth module revokes their tokens); the session that made the change goes on.
+    """
     current_password = changes.pop("current_password", None)
     if "password" in changes or ("email" in changes and changes["email"] != user.email):
         _require_current_password(user, current_password)
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
+        user.session_epoch += 1
+        password_changed.send(user, keep_token_id=token_id)
+    renamed = "display_name" in changes and changes["display_name"] != user.display_name
     for field, value in changes.items():
         setattr(user, field, value)
+    if renamed:
+        _announce_profile(user)
     db.session.commit()
     return user
+
+
+def _announce_profile(user: User) -> None:
+    """`user.updated`, with the profile as others see it, in every room of the user (to its
+    members) and to the user's own devices."""
+    profile = UserSchema(exclude=("email",)).dump(user)
+    room_ids = db.session.scalars(select(Membership.room_id).where(Membership.user_id == user.id)).all()
+    for room_id in room_ids or [None]:
+        record("user.updated", profile, room_id=room_id, user_id=user.id)
+
+
+def _announce_ban(user: User) -> None:
+    """`ban.updated` to the user's devices: a ban began (`banned_until`) or was lifted (null)."""
+    until = user.banned_until.isoformat() if user.banned_until else None
+    record("ban.updated", {"user_id": user.id, "banned_until": until}, user_id=user.id)
 
 
 def delete_account(user: User, current_password: str) -> None:
@@ -132,17 +159,33 @@ def report(reporter: User, reported: User, reason: str, message_id: int | None =
     db.session.add(entry)
     db.session.flush()
     config = current_app.config
-    ban = timedelta(seconds=config["REPORT_BAN_SECONDS"])
-    since = reported.banned_until - ban if reported.banned_until else datetime.min.replace(tzinfo=UTC)
+    since = reported.reports_count_from or datetime.min.replace(tzinfo=UTC)
     reporters = db.session.scalar(
         select(func.count(distinct(Report.reporter_id))).where(
             Report.reported_id == reported.id, Report.created_at > since
         )
     )
     if reporters >= config["REPORT_BAN_THRESHOLD"]:
-        reported.banned_until = utcnow() + ban
+        reported.reports_count_from = utcnow()
+        reported.banned_until = reported.reports_count_from + timedelta(seconds=config["REPORT_BAN_SECONDS"])
+        _announce_ban(reported)
     db.session.commit()
     return entry
+
+
+def reports_statement(user_id: int | None) -> Any:
+    """Reports, newest first; only those about `user_id` when given."""
+    stmt = select(Report).order_by(Report.created_at.desc(), Report.id.desc())
+    return stmt if user_id is None else stmt.where(Report.reported_id == user_id)
+
+
+def lift_ban(user: User) -> None:
+    """End the user's ban now (an admin's call); the reports filed so far count towards no new ban."""
+    if user.banned_until is None or user.banned_until <= utcnow():
+        return
+    user.banned_until, user.reports_count_from = None, utcnow()
+    _announce_ban(user)
+    db.session.commit()
 
 
 def _can_cite(reporter: User, reported: User, message_id: int) -> bool:

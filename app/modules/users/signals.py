@@ -8,3 +8,6 @@ _signals = Namespace()
 user_created = _signals.signal("user-created")
 #: sent with `user` before the row is anonymised, before the commit
 user_deleted = _signals.signal("user-deleted")
+#: sent with `user` and `keep_token_id` (the access token that made the change) once the new
+#: password is set, before the commit
+password_changed = _signals.signal("password-changed")

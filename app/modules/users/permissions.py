@@ -1,0 +1,13 @@
+"""Who may do what with accounts."""
+
+from __future__ import annotations
+
+from app.extensions.api import abort
+
+from .models import User
+
+
+def require_admin(user: User) -> None:
+    """Administrators (made by `invoke app.users.create --admin`) moderate; nobody else may."""
+    if not user.is_admin:
+        abort(403, "Only administrators may do this.")
