@@ -21,7 +21,7 @@ SILENT_COMMITS = {
     ("auth/server.py", "save_token"): "token storage",
     ("auth/server.py", "authenticate_refresh_token"): "retires a replayed refresh token's chain",
     ("auth/server.py", "save_authorization_code"): "code storage",
-    ("auth/server.py", "delete_authorization_code"): "code storage",
+    ("auth/server.py", "query_authorization_code"): "revokes what a replayed code bought",
     ("auth/server.py", "revoke_token"): "token storage",
     ("auth/services.py", "create_client"): "the caller's own OAuth2 client",
     ("auth/services.py", "delete_client"): "the caller's own OAuth2 client",
@@ -40,9 +40,7 @@ SILENT_COMMITS = {
     # Recorded by the rooms module's handlers of users.signals (member.added, member.removed).
     ("users/services.py", "create_user"): "user_created signal",
     ("users/services.py", "delete_account"): "user_deleted signal",
-    # Not yet announced: user.updated, ban.updated, invite.created and invite.deleted are to come.
-    ("users/services.py", "update_profile"): "user.updated to come",
-    ("users/services.py", "report"): "ban.updated to come",
+    # Not yet announced: invite.created and invite.deleted are to come.
     ("rooms/services.py", "create_invite"): "invite.created to come",
     ("rooms/services.py", "delete_invite"): "invite.deleted to come",
 }

@@ -165,3 +165,12 @@ class OAuth2AuthorizationCode(db.Model, AuthorizationCodeMixin, UserBound):
 
     def get_scope(self) -> str:
         return self.scope
+
+
+def access_token_alive(token_id: int) -> bool:
+    """Whether an access token still grants access: not expired, revoked, or its user deleted.
+
+    Read afresh: a long-lived event stream asks this while it runs.
+    """
+    token = db.session.get(OAuth2Token, token_id, populate_existing=True)
+    return token is not None and not token.is_expired() and not token.is_revoked()

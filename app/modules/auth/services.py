@@ -129,15 +129,6 @@ def delete_client(client: OAuth2Client) -> None:
     db.session.commit()
 
 
-def access_token_alive(token_id: int) -> bool:
-    """Whether an access token still grants access: not expired, revoked, or its user deleted.
-
-    Read afresh: a long-lived event stream asks this while it runs.
-    """
-    token = db.session.get(OAuth2Token, token_id, populate_existing=True)
-    return token is not None and not token.is_expired() and not token.is_revoked()
-
-
 def purge_dead_credentials() -> int:
     """Delete expired authorization codes, and tokens that can no longer be used in any way.
 

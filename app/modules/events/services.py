@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.extensions.security import generate_secret, hash_secret
-from app.modules.auth.services import access_token_alive
+from app.modules.auth.models import access_token_alive
 from app.modules.rooms.models import Membership
 from app.modules.users.models import User
 

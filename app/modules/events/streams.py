@@ -14,7 +14,7 @@ from flask import current_app
 
 from app.extensions.api import abort
 from app.extensions.database import db
-from app.modules.auth.services import access_token_alive
+from app.modules.auth.models import access_token_alive
 from app.modules.rooms.models import Room
 from app.modules.rooms.schemas import RoomSchema
 from app.modules.rooms.services import rooms_for
