@@ -139,8 +139,9 @@ def _insert_if_absent(model: type[db.Model], **values: Any) -> bool:
     """
     db.session.flush()
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = db.session.execute(dialect.insert(model.__table__).values(**values).on_conflict_do_nothing())
-    return inserted.rowcount == 1
+    table = model.__table__
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    return db.session.execute(statement.returning(*table.primary_key)).first() is not None
 
 
 def _add_membership(room: Room, user: User, role: str = "member") -> Membership | None:
