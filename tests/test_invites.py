@@ -18,9 +18,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.extensions.security import hash_secret
 from app.modules.events.models import Event
-from app.modules.rooms.models import Invite
+from app.modules.rooms.models import Invite, JoinRequest
 from tests.assertions import assert_error, assert_invalid
 from tests.conftest import User, bearer
+from tests.outbox import events_since, last_event_id
 
 ROOMS = "/api/v1/rooms"
 MY_JOIN_REQUESTS = "/api/v1/join-requests"
@@ -416,6 +417,43 @@ def test_deleting_an_invite_leaves_its_pending_requests_to_be_decided(client, ca
     response = resolve(client, cast.owner, cast.room_id, pending["id"], "approve")
     assert response.status_code == 200, response.get_json()
     assert "erin" in member_names(client, cast.owner, cast.room_id)
+
+
+def test_an_invite_is_addressed_by_its_id_as_well_as_by_its_code(client, cast, invite, erin):
+    by_id = room_path(cast.room_id, "invites", invite["id"])
+    assert show_invite(client, cast.admin, cast.room_id, invite["id"]) == listed(invite)
+    assert show_invite(client, cast.admin, cast.room_id, invite["code"]) == listed(invite)
+    assert client.delete(by_id, headers=cast.admin.headers).status_code == 204
+    assert_error(accept(client, erin, invite["code"]), 404)
+
+
+def test_the_code_is_shown_only_to_its_creator_and_never_stored(app, client, cast, erin):
+    invite = create_invite(client, cast.admin, cast.room_id)
+    file_request(client, erin, invite["code"])
+    shown = [
+        list_invites(client, cast.owner, cast.room_id).get_json(),
+        show_invite(client, cast.owner, cast.room_id, invite["id"]),
+        show_invite(client, cast.owner, cast.room_id, invite["code"]),
+    ]
+    assert invite["code"] not in json.dumps(shown)
+    assert "code" not in shown[1] and "url" not in shown[1]
+    with app.app_context():
+        stored = [
+            [tuple(row) for row in db.session.execute(select(model))]
+            for model in (Invite.__table__, JoinRequest.__table__, Event.__table__)
+        ]
+    assert invite["code"] not in repr(stored)
+
+
+def test_creating_and_withdrawing_an_invite_reach_the_managers_without_its_code(app, client, cast):
+    mark = last_event_id(app)
+    invite = create_invite(client, cast.admin, cast.room_id, max_uses=3)
+    client.delete(room_path(cast.room_id, "invites", invite["id"]), headers=cast.owner.headers)
+    recorded = events_since(app, mark, fields=("type", "room_id", "user_id", "audience", "data"))
+    assert recorded == [
+        ("invite.created", cast.room_id, None, "managers", listed(invite)),
+        ("invite.deleted", cast.room_id, None, "managers", listed(invite)),
+    ]
 
 
 # --- POST /invites/{code}/accept ---------------------------------------------------------------
