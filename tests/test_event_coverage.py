@@ -40,9 +40,6 @@ SILENT_COMMITS = {
     # Recorded by the rooms module's handlers of users.signals (member.added, member.removed).
     ("users/services.py", "create_user"): "user_created signal",
     ("users/services.py", "delete_account"): "user_deleted signal",
-    # Not yet announced: invite.created and invite.deleted are to come.
-    ("rooms/services.py", "create_invite"): "invite.created to come",
-    ("rooms/services.py", "delete_invite"): "invite.deleted to come",
 }
 
 

@@ -371,12 +371,13 @@ def test_members_devices_see_the_room_in_order_and_outsiders_see_none_of_it(scen
         ("read.updated", m2_id),
         ("member.added", d, "member"),
         ("member.removed", d, "member"),
+        ("invite.created",),
         ("join_request.created", e, "pending"),
         ("member.added", e, "member"),
         ("join_request.resolved", e, "approved"),
         ("message.created", m3_id, "hi all", False),
     ]
-    not_for_bob = {"read.updated", "join_request.created", "join_request.resolved"}
+    not_for_bob = {"read.updated", "invite.created", "join_request.created", "join_request.resolved"}
     seen_by_bob = [s for s in seen_by_alice[1:] if s[0] not in not_for_bob]
     # What each sends moves their own read marker, on all their devices.
     seen_by_bob.insert(

@@ -16,16 +16,19 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.extensions.security import hash_secret
 from app.modules.events.models import Event
-from app.modules.rooms.models import Invite
+from app.modules.rooms.models import Invite, JoinRequest
 from tests.assertions import assert_error, assert_invalid
 from tests.conftest import User, bearer
+from tests.outbox import events_since, last_event_id
 
 ROOMS = "/api/v1/rooms"
 MY_JOIN_REQUESTS = "/api/v1/join-requests"
+# An invite as listed and shown; the answer that creates it adds its code and link, once.
 INVITE_FIELDS = {
-    "code",
-    "url",
+    "id",
+    "code_prefix",
     "room_id",
     "expires_at",
     "max_uses",
@@ -33,6 +36,7 @@ INVITE_FIELDS = {
     "requires_approval",
     "created_at",
 }
+NEW_INVITE_FIELDS = INVITE_FIELDS | {"code", "url"}
 JOIN_REQUEST_FIELDS = {"id", "room_id", "user", "status", "created_at", "resolved_at"}
 ROOM_FIELDS = {
     "id",
@@ -100,6 +104,11 @@ def create_invite(client, user: User, room_id: int, **fields: Any) -> dict[str, 
     return response.get_json()
 
 
+def listed(created: dict[str, Any]) -> dict[str, Any]:
+    """A new invite as the list and GET show it: without its code and link."""
+    return {key: value for key, value in created.items() if key not in ("code", "url")}
+
+
 def show_invite(client, user: User, room_id: int, code: str) -> dict[str, Any]:
     response = client.get(room_path(room_id, "invites", code), headers=user.headers)
     assert response.status_code == 200, response.get_json()
@@ -157,7 +166,7 @@ def uses_of(client, manager: User, room_id: int, code: str) -> int:
 def edit_invite(app, code: str, **values: Any) -> None:
     """Time travel only: move an invite's timestamps by hand."""
     with app.app_context():
-        invite = db.session.get(Invite, code)
+        invite = db.session.scalar(select(Invite).where(Invite.code_hash == hash_secret(code)))
         for name, value in values.items():
             setattr(invite, name, value)
         db.session.commit()
@@ -234,8 +243,9 @@ def test_creating_an_invite_answers_201_with_its_location_and_exact_shape(client
     response = post_invite(client, cast.owner, cast.room_id)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert set(body) == INVITE_FIELDS
+    assert set(body) == NEW_INVITE_FIELDS
     assert isinstance(body["code"], str) and len(body["code"]) >= 12
+    assert body["code_prefix"] == body["code"][:4]
     assert body["url"] == f"http://localhost/#/invites/{body['code']}"
     assert {key: body[key] for key in ("room_id", "expires_at", "max_uses", "uses", "requires_approval")} == {
         "room_id": cast.room_id,
@@ -245,14 +255,14 @@ def test_creating_an_invite_answers_201_with_its_location_and_exact_shape(client
         "requires_approval": True,
     }
     assert_recent(body["created_at"])
-    assert urlsplit(response.headers["Location"]).path == room_path(cast.room_id, "invites", body["code"])
+    assert urlsplit(response.headers["Location"]).path == room_path(cast.room_id, "invites", body["id"])
 
 
 def test_the_location_of_a_new_invite_serves_it(client, cast):
     response = post_invite(client, cast.owner, cast.room_id, max_uses=3)
     shown = client.get(urlsplit(response.headers["Location"]).path, headers=cast.owner.headers)
     assert shown.status_code == 200
-    assert shown.get_json() == response.get_json()
+    assert shown.get_json() == listed(response.get_json())
 
 
 def test_an_invite_keeps_its_expiry_use_limit_and_approval_setting(client, cast):
@@ -355,17 +365,16 @@ def test_the_invite_list_shows_the_rooms_invites_newest_first_with_pagination(cl
     other_room = create_room(client, cast.owner, name="Elsewhere")
     create_invite(client, cast.owner, other_room["id"])
     response = list_invites(client, cast.owner, cast.room_id)
-    assert [invite["code"] for invite in response.get_json()] == [second["code"], first["code"]]
-    assert response.get_json() == [second, first]
+    assert response.get_json() == [listed(second), listed(first)]
     assert pagination(response) == {"total": 2, "total_pages": 1, "page": 1, "page_size": 20}
 
 
 def test_the_invite_list_is_paginated(client, cast):
-    codes = {create_invite(client, cast.owner, cast.room_id)["code"] for _ in range(3)}
+    ids = {create_invite(client, cast.owner, cast.room_id)["id"] for _ in range(3)}
     pages = [list_invites(client, cast.owner, cast.room_id, page=page, page_size=2) for page in (1, 2)]
     assert pagination(pages[0]) == {"total": 3, "total_pages": 2, "page": 1, "page_size": 2}
     assert [len(page.get_json()) for page in pages] == [2, 1]
-    assert {invite["code"] for page in pages for invite in page.get_json()} == codes
+    assert {invite["id"] for page in pages for invite in page.get_json()} == ids
 
 
 def test_an_invite_shows_how_often_it_was_used(client, cast, open_invite, erin):
@@ -384,7 +393,7 @@ def test_an_invite_of_another_room_is_a_404_under_this_room(client, cast):
     for method in ("GET", "DELETE"):
         path = room_path(cast.room_id, "invites", elsewhere["code"])
         assert_error(client.open(path, method=method, headers=cast.owner.headers), 404)
-    assert show_invite(client, cast.owner, other_room["id"], elsewhere["code"]) == elsewhere
+    assert show_invite(client, cast.owner, other_room["id"], elsewhere["code"]) == listed(elsewhere)
 
 
 def test_deleting_an_invite_answers_204_with_no_body_and_withdraws_it(client, cast, invite, erin):
@@ -408,6 +417,43 @@ def test_deleting_an_invite_leaves_its_pending_requests_to_be_decided(client, ca
     response = resolve(client, cast.owner, cast.room_id, pending["id"], "approve")
     assert response.status_code == 200, response.get_json()
     assert "erin" in member_names(client, cast.owner, cast.room_id)
+
+
+def test_an_invite_is_addressed_by_its_id_as_well_as_by_its_code(client, cast, invite, erin):
+    by_id = room_path(cast.room_id, "invites", invite["id"])
+    assert show_invite(client, cast.admin, cast.room_id, invite["id"]) == listed(invite)
+    assert show_invite(client, cast.admin, cast.room_id, invite["code"]) == listed(invite)
+    assert client.delete(by_id, headers=cast.admin.headers).status_code == 204
+    assert_error(accept(client, erin, invite["code"]), 404)
+
+
+def test_the_code_is_shown_only_to_its_creator_and_never_stored(app, client, cast, erin):
+    invite = create_invite(client, cast.admin, cast.room_id)
+    file_request(client, erin, invite["code"])
+    shown = [
+        list_invites(client, cast.owner, cast.room_id).get_json(),
+        show_invite(client, cast.owner, cast.room_id, invite["id"]),
+        show_invite(client, cast.owner, cast.room_id, invite["code"]),
+    ]
+    assert invite["code"] not in json.dumps(shown)
+    assert "code" not in shown[1] and "url" not in shown[1]
+    with app.app_context():
+        stored = [
+            [tuple(row) for row in db.session.execute(select(model))]
+            for model in (Invite.__table__, JoinRequest.__table__, Event.__table__)
+        ]
+    assert invite["code"] not in repr(stored)
+
+
+def test_creating_and_withdrawing_an_invite_reach_the_managers_without_its_code(app, client, cast):
+    mark = last_event_id(app)
+    invite = create_invite(client, cast.admin, cast.room_id, max_uses=3)
+    client.delete(room_path(cast.room_id, "invites", invite["id"]), headers=cast.owner.headers)
+    recorded = events_since(app, mark, fields=("type", "room_id", "user_id", "audience", "data"))
+    assert recorded == [
+        ("invite.created", cast.room_id, None, "managers", listed(invite)),
+        ("invite.deleted", cast.room_id, None, "managers", listed(invite)),
+    ]
 
 
 # --- POST /invites/{code}/accept ---------------------------------------------------------------
@@ -859,7 +905,7 @@ def test_manager_actions_are_for_the_owner_and_admins_only(client, cast, invite,
         return
     assert_error(response, refusal)
     # A refused action changed nothing: the invite is still there, the request still pending.
-    assert [i["code"] for i in list_invites(client, cast.owner, cast.room_id).get_json()] == [invite["code"]]
+    assert [i["id"] for i in list_invites(client, cast.owner, cast.room_id).get_json()] == [invite["id"]]
     listed = room_requests(client, cast.owner, cast.room_id).get_json()
     assert [(request["id"], request["status"]) for request in listed] == [(pending["id"], "pending")]
 

@@ -815,6 +815,57 @@ def test_a_read_marker_needs_a_message_id(client, alice):
     )
 
 
+def join_by(client, how: str, owner, newcomer) -> int:
+    """Make `newcomer` a member of a room with history, in one of the ways there are; its id."""
+    kind = "public" if how == "join" else "private"
+    room_id = create_room(client, owner, kind=kind)["id"]
+    if how == "direct room again":
+        room_id = direct(client, owner, newcomer.username).get_json()["id"]
+        assert remove(client, newcomer, room_id, "me").status_code == 204
+    for n in range(3):
+        response = client.post(room_path(room_id, "messages"), headers=owner.headers, json={"body": f"m{n}"})
+        assert response.status_code == 201, response.get_json()
+    if how == "add":
+        assert add_member(client, owner, room_id, newcomer.username).status_code == 201
+    elif how == "join":
+        assert client.post(room_path(room_id, "join"), headers=newcomer.headers).status_code == 200
+    elif how == "direct room again":
+        assert direct(client, newcomer, owner.username).status_code == 200
+    else:
+        approval = how == "join request"
+        invite = client.post(
+            room_path(room_id, "invites"), headers=owner.headers, json={"requires_approval": approval}
+        ).get_json()
+        accepted = client.post(f"/api/v1/invites/{invite['code']}/accept", headers=newcomer.headers)
+        if approval:
+            approve = room_path(room_id, "join-requests", accepted.get_json()["id"], "approve")
+            assert client.post(approve, headers=owner.headers).status_code == 200
+    return room_id
+
+
+@pytest.mark.parametrize("how", ["add", "join", "invite", "join request", "direct room again"])
+def test_a_new_members_read_marker_starts_at_the_rooms_newest_message(client, alice, bob, how):
+    room_id = join_by(client, how, alice, bob)
+    newest = get_room(client, alice, room_id)["last_message"]["id"]
+    assert get_room(client, bob, room_id)["unread_count"] == 0
+    me = client.get(room_path(room_id, "members", "me"), headers=bob.headers).get_json()
+    assert me["last_read_message_id"] == newest
+    history = client.get(room_path(room_id, "messages"), headers=bob.headers).get_json()
+    assert [message["body"] for message in history] == ["m0", "m1", "m2"]
+    client.post(room_path(room_id, "messages"), headers=alice.headers, json={"body": "news"})
+    assert get_room(client, bob, room_id)["unread_count"] == 1
+
+
+def test_a_new_users_read_marker_in_general_starts_at_its_newest_message(
+    app, client, general_id, alice, make_user
+):
+    newest = post(app, general_id, alice.id, "before you came")
+    bob = make_user("bob")
+    assert get_room(client, bob, general_id)["unread_count"] == 0
+    me = client.get(room_path(general_id, "members", "me"), headers=bob.headers).get_json()
+    assert me["last_read_message_id"] == newest
+
+
 # --- the general room --------------------------------------------------------------------------
 
 

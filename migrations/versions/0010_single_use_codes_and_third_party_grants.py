@@ -2,7 +2,7 @@
 users remember from when reports count towards a ban, and tokens the password epoch they were issued in
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-29
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.extensions.database import UTCDateTime, db, utcnow
@@ -14,6 +14,7 @@ from app.modules.users.models import User
 ROOM_KINDS = ("public", "private", "direct")
 ROLES = ("owner", "admin", "member")
 MANAGERS = ("owner", "admin")
+CODE_PREFIX_LENGTH = 4
 
 
 class Room(db.Model):
@@ -58,7 +59,11 @@ class Membership(db.Model):
 class Invite(db.Model):
     __tablename__ = "invites"
 
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The code is a bearer secret, kept only as its keyed hash (security.hash_secret); its first
+    # characters let managers tell links apart without being able to use one.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_prefix: Mapped[str] = mapped_column(String(CODE_PREFIX_LENGTH))
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -67,6 +72,9 @@ class Invite(db.Model):
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # The plaintext code: set on the instance that created the invite, never stored.
+    code = None
+
 
 class JoinRequest(db.Model):
     __tablename__ = "join_requests"
@@ -74,7 +82,7 @@ class JoinRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    invite_code: Mapped[str | None] = mapped_column(String(32))
+    invite_id: Mapped[int | None] = mapped_column(ForeignKey("invites.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -82,4 +90,15 @@ class JoinRequest(db.Model):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
 
-    __table_args__ = (Index("ix_join_requests_room_id_status", "room_id", "status"),)
+    __table_args__ = (
+        Index("ix_join_requests_room_id_status", "room_id", "status"),
+        # One pending request per user and room, even when they accept twice at once.
+        Index(
+            "ix_join_requests_room_id_user_id_pending",
+            "room_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )

@@ -23,7 +23,7 @@ from .parameters import (
     UpdateRoomParameters,
     UsernameParameters,
 )
-from .schemas import InviteSchema, JoinRequestSchema, MemberSchema, RoomSchema
+from .schemas import InviteSchema, JoinRequestSchema, MemberSchema, NewInviteSchema, RoomSchema
 
 blp = Blueprint("rooms", __name__, url_prefix="/api/v1/rooms", description="Rooms, members and invites")
 invites_blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Accepting invites")
@@ -123,16 +123,27 @@ class Members(MethodView):
         return membership, 201, {"Location": location}
 
 
-USER_ID = re.compile(r"[0-9]{1,10}")
+ROW_ID = re.compile(r"[0-9]{1,10}")
+
+
+def _row_id(ref: str) -> int | None:
+    """`ref` as a row id (1 to MAX_ID), or None when it is something else."""
+    return int(ref) if ROW_ID.fullmatch(ref) and 1 <= int(ref) <= MAX_ID else None
 
 
 def _member_of(room: Room, user_ref: str) -> Membership:
     """`me` or a user id, as a member of `room` (404 otherwise)."""
     if user_ref == "me":
         return services.get_membership_or_404(room, current_user.id)
-    if not USER_ID.fullmatch(user_ref) or not 1 <= int(user_ref) <= MAX_ID:
+    user_id = _row_id(user_ref)
+    if user_id is None:
         abort(404, "No such member.")
-    return services.get_membership_or_404(room, int(user_ref))
+    return services.get_membership_or_404(room, user_id)
+
+
+def _invite_of(room: Room, ref: str) -> Invite:
+    """An invite of `room` by its id or by its code (codes are 16 characters, ids at most 10 digits)."""
+    return services.get_invite_or_404(room, _row_id(ref) or ref)
 
 
 @blp.route("/<id:room_id>/members/<string:user_ref>")
@@ -188,15 +199,15 @@ class Invites(MethodView):
 
     @blp.auth_required("rooms:write")
     @blp.arguments(CreateInviteParameters)
-    @blp.response(201, InviteSchema)
+    @blp.response(201, NewInviteSchema)
     def post(self, args: dict[str, Any], room_id: int) -> tuple[Invite, int, dict[str, str]]:
-        """Create an invite link (owner and admins); by default its use needs approval"""
+        """Create an invite link (owner and admins); its `code` and `url` are shown this once"""
         room = services.get_visible_or_404(room_id, current_user)
         permissions.require_manager(room)
         if room.kind == "direct":
             abort(403, "Direct rooms have exactly two members.")
         invite = services.create_invite(room, current_user, **args)
-        location = url_for("rooms.InviteByCode", room_id=invite.room_id, code=invite.code)
+        location = url_for("rooms.InviteByCode", room_id=invite.room_id, code=invite.id)
         return invite, 201, {"Location": location}
 
 
@@ -205,18 +216,18 @@ class InviteByCode(MethodView):
     @blp.auth_required("rooms:read")
     @blp.response(200, InviteSchema)
     def get(self, room_id: int, code: str) -> Invite:
-        """One invite link (owner and admins)"""
+        """One invite link, by its id or its code (owner and admins)"""
         room = services.get_visible_or_404(room_id, current_user)
         permissions.require_manager(room)
-        return services.get_invite_or_404(room, code)
+        return _invite_of(room, code)
 
     @blp.auth_required("rooms:write")
     @blp.response(204)
     def delete(self, room_id: int, code: str) -> None:
-        """Withdraw an invite link (owner and admins)"""
+        """Withdraw an invite link, by its id or its code (owner and admins)"""
         room = services.get_visible_or_404(room_id, current_user)
         permissions.require_manager(room)
-        services.delete_invite(services.get_invite_or_404(room, code))
+        services.delete_invite(_invite_of(room, code))
 
 
 @blp.route("/<id:room_id>/join-requests")

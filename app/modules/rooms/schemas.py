@@ -38,16 +38,25 @@ class MemberSchema(Schema):
 
 
 class InviteSchema(Schema):
-    code = fields.String()
-    url = fields.Method(
-        "get_url", metadata={"type": "string", "description": "The browser client's accept page."}
-    )
+    """An invite as its room's managers see it: the code itself is never shown again."""
+
+    id = fields.Integer(metadata={"description": "Addresses the invite in place of its code."})
+    code_prefix = fields.String(metadata={"description": "The code's first characters, to tell links apart."})
     room_id = fields.Integer()
     expires_at = fields.DateTime(allow_none=True)
     max_uses = fields.Integer(allow_none=True)
     uses = fields.Integer()
     requires_approval = fields.Boolean()
     created_at = fields.DateTime()
+
+
+class NewInviteSchema(InviteSchema):
+    """The answer that creates an invite: the only one carrying its code and link."""
+
+    code = fields.String()
+    url = fields.Method(
+        "get_url", metadata={"type": "string", "description": "The browser client's accept page."}
+    )
 
     def get_url(self, invite: Any) -> str:
         return f"{public_url()}/#/invites/{invite.code}"

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, delete, func, select
+from sqlalchemy import Select, and_, case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload, with_expression
 
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
+from app.extensions.security import generate_secret, hash_secret
 from app.modules.events.services import record
 from app.modules.files import services as files
 from app.modules.messages.models import Message, with_reply_counts
@@ -21,8 +22,8 @@ from app.modules.users.models import User
 from app.modules.users.signals import user_created, user_deleted
 
 from . import permissions
-from .models import Invite, JoinRequest, Membership, Room
-from .schemas import JoinRequestSchema, MemberSchema, RoomSchema
+from .models import CODE_PREFIX_LENGTH, Invite, JoinRequest, Membership, Room
+from .schemas import InviteSchema, JoinRequestSchema, MemberSchema, RoomSchema
 
 ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at")
 
@@ -130,10 +131,36 @@ def _member_event(type_: str, membership: Membership) -> None:
 # --- rooms ------------------------------------------------------------------------------------
 
 
-def _add_membership(room: Room, user: User, role: str = "member") -> Membership:
-    membership = Membership(room_id=room.id, user_id=user.id, role=role, user=user)
-    db.session.add(membership)
+def _insert_if_absent(model: type[db.Model], **values: Any) -> bool:
+    """Insert a row unless a unique key already holds one; whether it was inserted.
+
+    The database decides (ON CONFLICT DO NOTHING), so of concurrent identical requests exactly
+    one inserts and none fails: the others see the row as already there.
+    """
     db.session.flush()
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = model.__table__
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    return db.session.execute(statement.returning(*table.primary_key)).first() is not None
+
+
+def _add_membership(room: Room, user: User, role: str = "member") -> Membership | None:
+    """Make `user` a member, None if they already are one; `member.added` only when they were not.
+
+    The read marker starts at the room's newest message: nothing from before is unread, though
+    the history is there to read.
+    """
+    newest = select(Room.last_message_id).where(Room.id == room.id).scalar_subquery()
+    if not _insert_if_absent(
+        Membership,
+        room_id=room.id,
+        user_id=user.id,
+        role=role,
+        joined_at=utcnow(),
+        last_read_message_id=func.coalesce(newest, 0),
+    ):
+        return None
+    membership = db.session.get(Membership, (room.id, user.id))
     _member_event("member.added", membership)
     return membership
 
@@ -182,13 +209,23 @@ def update_room(room: Room, by: User, changes: dict[str, Any]) -> Room:
 
 
 def delete_room(room: Room, *, commit: bool = True) -> None:
-    """Remove the room with its messages, memberships, invites and requests."""
-    record("room.deleted", {"id": room.id}, room_id=room.id)
-    room.last_message_id = None
-    db.session.flush()
+    """Remove the room with its messages, memberships, invites and requests.
+
+    The first statement claims the room's row: of concurrent deletions one goes on and records
+    `room.deleted`, the others find no room (404).
+    """
+    claimed = db.session.execute(
+        update(Room)
+        .where(Room.id == room.id)
+        .values(last_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount == 0:
+        abort(404, "No such room.")
     files.detach(select(Message.id).where(Message.room_id == room.id))
     db.session.execute(delete(Message).where(Message.room_id == room.id))
-    db.session.delete(room)
+    db.session.execute(delete(Room).where(Room.id == room.id))
+    record("room.deleted", {"id": room.id}, room_id=room.id)
     if commit:
         db.session.commit()
 
@@ -202,8 +239,7 @@ def get_or_create_direct_room(user: User, username: str) -> tuple[Room, bool]:
     key = f"{min(user.id, other.id)}:{max(user.id, other.id)}"
     existing = db.session.scalar(select(Room).where(Room.direct_key == key))
     if existing is not None:
-        if db.session.get(Membership, (existing.id, user.id)) is None:  # they had left: back in
-            _add_membership(existing, user)
+        if _add_membership(existing, user) is not None:  # they had left: back in
             db.session.commit()
         return get_visible_or_404(existing.id, user), False
     room = Room(name="", kind="direct", direct_key=key, owner_id=None)
@@ -223,11 +259,10 @@ def get_or_create_direct_room(user: User, username: str) -> tuple[Room, bool]:
 
 
 def join_public_room(room: Room, user: User) -> Room:
-    """Join a public room; joining again changes nothing."""
+    """Join a public room; joining again, even at the same moment, changes nothing."""
     if room.kind != "public":
         abort(403, "Only public rooms can be joined without an invite.")
-    if room.my_role is None:
-        _add_membership(room, user)
+    if room.my_role is None and _add_membership(room, user) is not None:
         db.session.commit()
     return _reload(room, user)
 
@@ -241,9 +276,9 @@ def add_member(room: Room, username: str) -> Membership:
         abort(422, "No such user.", errors={"json": {"username": ["No such user."]}})
     if room.kind == "direct":
         abort(403, "Direct rooms have exactly two members.")
-    if db.session.get(Membership, (room.id, user.id)) is not None:
-        abort(409, "That user is already a member.")
     membership = _add_membership(room, user)
+    if membership is None:
+        abort(409, "That user is already a member.")
     db.session.commit()
     return membership
 
@@ -265,7 +300,11 @@ def change_role(room: Room, by: User, membership: Membership, role: str) -> Memb
 
 
 def remove_member(room: Room, by: User, membership: Membership) -> None:
-    """Leave (yourself) or kick (owner: anyone; admin: plain members)."""
+    """Leave (yourself) or kick (owner: anyone; admin: plain members).
+
+    The delete decides who removed the member: a concurrent repeat finds no member (404) and
+    records no second `member.removed`.
+    """
     leaving = membership.user_id == by.id
     if leaving and membership.role == "owner":
         abort(409, "The owner must transfer ownership before leaving.")
@@ -273,8 +312,14 @@ def remove_member(room: Room, by: User, membership: Membership) -> None:
         permissions.require_manager(room)
         if membership.role == "owner" or (membership.role == "admin" and room.my_role != "owner"):
             abort(403, "Only the owner may remove an admin, and nobody may remove the owner.")
+    removed = db.session.execute(
+        delete(Membership)
+        .where(Membership.room_id == membership.room_id, Membership.user_id == membership.user_id)
+        .execution_options(synchronize_session=False)
+    )
+    if removed.rowcount == 0:
+        abort(404, "That user is not a member of this room.")
     _member_event("member.removed", membership)
-    db.session.delete(membership)
     db.session.commit()
 
 
@@ -309,63 +354,118 @@ def create_invite(
     max_uses: int | None = None,
     requires_approval: bool = True,
 ) -> Invite:
+    """A new invite link; its code is on the returned invite only, and stored hashed.
+
+    `invite.created` reaches the room's managers without the code: the outbox is kept for
+    replays, and a code in it would be a usable secret stored in plaintext.
+    """
+    code = generate_secret(12)
     invite = Invite(
-        code=secrets.token_urlsafe(12),
+        code_hash=hash_secret(code),
+        code_prefix=code[:CODE_PREFIX_LENGTH],
         room_id=room.id,
         created_by=by.id,
         max_uses=max_uses,
+        uses=0,
         requires_approval=requires_approval,
         expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
     )
     db.session.add(invite)
+    db.session.flush()
+    _invite_event("invite.created", invite)
     db.session.commit()
+    invite.code = code
     return invite
 
 
+def _invite_event(type_: str, invite: Invite) -> None:
+    record(type_, InviteSchema().dump(invite), room_id=invite.room_id, audience="managers")
+
+
 def invites_statement(room: Room) -> Select:
-    return select(Invite).where(Invite.room_id == room.id).order_by(Invite.created_at.desc())
+    return select(Invite).where(Invite.room_id == room.id).order_by(Invite.id.desc())
 
 
-def get_invite_or_404(room: Room, code: str) -> Invite:
-    invite = db.session.get(Invite, code)
+def _invite_by_code(code: str) -> Invite | None:
+    return db.session.scalar(select(Invite).where(Invite.code_hash == hash_secret(code)))
+
+
+def get_invite_or_404(room: Room, ref: int | str) -> Invite:
+    """An invite of the room by its id (int) or its code (str)."""
+    invite = db.session.get(Invite, ref) if isinstance(ref, int) else _invite_by_code(ref)
     if invite is None or invite.room_id != room.id:
         abort(404, "No such invite.")
     return invite
 
 
 def delete_invite(invite: Invite) -> None:
-    db.session.delete(invite)
+    """Withdraw an invite; of concurrent withdrawals one records `invite.deleted`, the others 404."""
+    removed = db.session.execute(
+        delete(Invite).where(Invite.id == invite.id).execution_options(synchronize_session=False)
+    )
+    if removed.rowcount == 0:
+        abort(404, "No such invite.")
+    _invite_event("invite.deleted", invite)
     db.session.commit()
 
 
+def _count_use(invite: Invite) -> bool:
+    """Count one use unless the invite is used up: the row decides, so `max_uses` holds under races."""
+    counted = db.session.execute(
+        update(Invite)
+        .where(Invite.id == invite.id, or_(Invite.max_uses.is_(None), Invite.uses < Invite.max_uses))
+        .values(uses=Invite.uses + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return counted.rowcount == 1
+
+
+def _pending_request(room: Room, user: User) -> JoinRequest | None:
+    return db.session.scalar(
+        select(JoinRequest).where(
+            JoinRequest.room_id == room.id, JoinRequest.user_id == user.id, JoinRequest.status == "pending"
+        )
+    )
+
+
 def accept_invite(code: str, user: User) -> tuple[Room | None, JoinRequest | None]:
-    """Join at once, or file a join request when the invite needs approval."""
-    # Locked: concurrent accepts neither exceed max_uses nor file two requests (PostgreSQL).
-    invite = db.session.get(Invite, code, with_for_update=True)
+    """Join at once, or file a join request when the invite needs approval.
+
+    Safe under concurrent accepts: the use is counted by a conditional update, and the
+    membership or the pending request (one per user and room) is inserted only if absent;
+    a repeat that loses undoes its counted use.
+    """
+    invite = _invite_by_code(code)
     if invite is None:
         abort(404, "This invite does not exist or was withdrawn.")
     room = db.session.get(Room, invite.room_id)
     if db.session.get(Membership, (room.id, user.id)) is not None:
         abort(409, "You are already a member of this room.")
-    pending = db.session.scalar(
-        select(JoinRequest).where(
-            JoinRequest.room_id == room.id, JoinRequest.user_id == user.id, JoinRequest.status == "pending"
-        )
-    )
+    pending = _pending_request(room, user)
     if pending is not None:
         return None, pending
     if invite.expires_at is not None and invite.expires_at <= utcnow():
         abort(410, "This invite has expired.")
-    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+    if not _count_use(invite):
         abort(410, "This invite has been used up.")
-    invite.uses += 1
     if not invite.requires_approval:
-        _add_membership(room, user)
+        if _add_membership(room, user) is None:
+            db.session.rollback()
+            abort(409, "You are already a member of this room.")
         db.session.commit()
         return _reload(room, user), None
-    pending = JoinRequest(room_id=room.id, user_id=user.id, invite_code=code, user=user)
-    db.session.add(pending)
-    db.session.flush()
+    filed = _insert_if_absent(
+        JoinRequest,
+        room_id=room.id,
+        user_id=user.id,
+        invite_id=invite.id,
+        status="pending",
+        created_at=utcnow(),
+    )
+    if not filed:
+        db.session.rollback()
+        return None, _pending_request(room, user)
+    pending = _pending_request(room, user)
     _join_request_event("join_request.created", pending)
     db.session.commit()
     return None, pending
@@ -396,12 +496,17 @@ def get_join_request_or_404(room: Room, request_id: int) -> JoinRequest:
 
 
 def resolve_join_request(room: Room, by: User, join_request: JoinRequest, approve: bool) -> JoinRequest:
-    if join_request.status != "pending":
+    """Approve or reject a pending request; the first of concurrent decisions holds, the rest 409."""
+    decided = db.session.execute(
+        update(JoinRequest)
+        .where(JoinRequest.id == join_request.id, JoinRequest.status == "pending")
+        .values(status="approved" if approve else "rejected", resolved_at=utcnow(), resolved_by=by.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(join_request)
+    if decided.rowcount == 0:
         abort(409, f"This request was already {join_request.status}.")
-    join_request.status = "approved" if approve else "rejected"
-    join_request.resolved_at = utcnow()
-    join_request.resolved_by = by.id
-    if approve and db.session.get(Membership, (room.id, join_request.user_id)) is None:
+    if approve:
         _add_membership(room, join_request.user)
     _join_request_event("join_request.resolved", join_request)
     db.session.commit()
