@@ -9,7 +9,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from app.extensions import limiter
 from app.modules.users import services as users
@@ -81,7 +81,11 @@ def authorize() -> ResponseReturnValue:
         return _render(grant)
     if request.form.get("decision") != "allow":
         return server.create_authorization_response(grant_user=None, grant=grant)
-    user = users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+    try:
+        user = users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+    except TooManyRequests as locked:
+        error = "Too many wrong passwords for this account: try again later."
+        return *_render(grant, error=error, status=429), locked.get_headers()
     if user is None:
         return _render(grant, error="Wrong username or password.", status=400)
     return server.create_authorization_response(grant_user=user, grant=grant)
