@@ -279,19 +279,45 @@ def test_limits_hold_across_worker_processes(workers):
 @pytest.mark.engine_independent
 def test_sign_up_and_log_in_keep_working_while_redis_is_down(processes, server_database):
     redis_url = start_redis(processes)
-    parley = start_parley(processes, "parley", server_database, REDIS_URL=redis_url)
+    parley = start_parley(
+        processes, "parley", server_database, REDIS_URL=redis_url, PARLEY_SIGNUP_RATE_LIMIT="3/minute"
+    )
     parley.sign_up("before")
     redis_server = next(service for service in processes.started if service.name == "redis")
     redis_server.process.terminate()
     redis_server.process.wait()
 
-    for n in range(3):
+    for n in range(3):  # counted afresh, in the process's memory
         account = parley.sign_up(f"during{n}")
         assert parley.token(account.username)
     assert parley.token("before")
+    with parley.client() as http:
+        refused = http.post("/api/v1/users", json={"username": "one_too_many", "password": PASSWORD})
 
+    assert refused.status_code == 429  # limits still hold meanwhile
     log = parley.service.output()
-    from_the_limiter = [line for line in log.splitlines() if "ratelimit" in line or "flask-limiter" in line]
-    assert len(from_the_limiter) == 1, log
+    alarms = [line for line in log.splitlines() if " WARNING " in line or " ERROR " in line]
+    from_the_limiter = [line for line in alarms if "ratelimit" in line or "flask-limiter" in line]
+    assert len(from_the_limiter) == 1, log  # one warning, no traceback
     assert "rate-limit store unreachable" in from_the_limiter[0]
     assert " 500 " not in log
+
+
+@pytest.mark.engine_independent
+def test_parley_ratelimit_enabled_0_switches_every_limit_off(processes, server_database):
+    parley = start_parley(
+        processes,
+        "parley",
+        server_database,
+        PARLEY_RATELIMIT_ENABLED="0",
+        PARLEY_SIGNUP_RATE_LIMIT="1/minute",
+        PARLEY_ACCOUNT_PASSWORD_RATE_LIMIT="1/minute",
+    )
+    form = {"grant_type": "password", "username": "before", "password": WRONG}
+    with parley.client() as http:
+        signed_up = [
+            http.post("/api/v1/users", json={"username": f"user{n}", "password": PASSWORD}) for n in range(2)
+        ]
+        guessed = [http.post("/auth/oauth2/token", data=form, auth=("documentation", "")) for _ in range(2)]
+
+    assert [response.status_code for response in signed_up + guessed] == [201, 201, 400, 400]
