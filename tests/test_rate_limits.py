@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db, limiter
+from app.extensions.jobs import run_all
 from app.provisioning import prepare_database
 from tests.assertions import assert_error
 from tests.conftest import PASSWORD, bearer
@@ -89,6 +90,28 @@ def log_in(http: FlaskClient, username: str, password: str, address: str | None 
     return http.post("/auth/oauth2/token", data=form, environ_base={"REMOTE_ADDR": address or next(ADDRESS)})
 
 
+AUTHORIZE_REQUEST = {
+    "client_id": "web",
+    "response_type": "code",
+    "redirect_uri": "http://localhost/",
+    "scope": "users:read",
+    "state": "s",
+    "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    "code_challenge_method": "S256",
+    "decision": "allow",
+}
+
+
+def log_in_on_authorize_page(
+    http: FlaskClient, username: str, password: str, address: str | None = None
+) -> Any:
+    """The login form of the authorize page, allowing; from `address` or else a new one."""
+    form = {**AUTHORIZE_REQUEST, "username": username, "password": password}
+    return http.post(
+        "/auth/oauth2/authorize", data=form, environ_base={"REMOTE_ADDR": address or next(ADDRESS)}
+    )
+
+
 def assert_rate_limited(response: Any, within: int) -> None:
     """429 in the API's error shape (the token endpoint's too), with `Retry-After`."""
     assert_error(response, 429)
@@ -104,6 +127,17 @@ def test_the_fourth_token_request_in_a_minute_is_429_with_retry_after(limited):
     for _ in range(3):
         assert log_in(http, "carol", PASSWORD, address="10.1.1.1").status_code == 200
 
+    assert_rate_limited(log_in(http, "carol", PASSWORD, address="10.1.1.1"), within=60)
+
+
+def test_the_token_endpoint_and_the_login_form_share_one_budget_per_address(limited):
+    http = limited(TOKEN_RATE_LIMIT="3/minute")
+    assert sign_up(http, "carol").status_code == 201
+    assert log_in(http, "carol", PASSWORD, address="10.1.1.1").status_code == 200
+    assert log_in_on_authorize_page(http, "carol", PASSWORD, address="10.1.1.1").status_code == 302
+    assert log_in(http, "carol", PASSWORD, address="10.1.1.1").status_code == 200
+
+    assert_rate_limited(log_in_on_authorize_page(http, "carol", PASSWORD, address="10.1.1.1"), within=60)
     assert_rate_limited(log_in(http, "carol", PASSWORD, address="10.1.1.1"), within=60)
 
 
@@ -197,31 +231,16 @@ def test_wrong_current_passwords_spend_the_same_budget(http, method, body):
 
 
 def test_the_login_form_of_the_authorize_page_is_limited_per_account(http):
-    request = {
-        "client_id": "web",
-        "response_type": "code",
-        "redirect_uri": "http://localhost/",
-        "scope": "users:read",
-        "state": "s",
-        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        "code_challenge_method": "S256",
-        "decision": "allow",
-    }
-
-    def log_in_on_the_page(password: str) -> Any:
-        form = {**request, "username": "carol", "password": password}
-        return http.post("/auth/oauth2/authorize", data=form, environ_base={"REMOTE_ADDR": next(ADDRESS)})
-
     for _ in range(BUDGET):
-        assert log_in_on_the_page(WRONG).status_code == 400
+        assert log_in_on_authorize_page(http, "carol", WRONG).status_code == 400
 
-    locked = log_in_on_the_page(PASSWORD)
+    locked = log_in_on_authorize_page(http, "carol", PASSWORD)
 
     assert locked.status_code == 429
     assert 0 < int(locked.headers["Retry-After"]) <= WINDOW
     assert "Too many wrong passwords" in locked.get_data(as_text=True)
     wait_out(locked)
-    assert log_in_on_the_page(PASSWORD).status_code == 302
+    assert log_in_on_authorize_page(http, "carol", PASSWORD).status_code == 302
 
 
 # --- several worker processes, one store --------------------------------------------------------
@@ -271,6 +290,20 @@ def test_limits_hold_across_worker_processes(workers):
 
     assert concurrently([sign_up(n) for n in range(24)]) == [201] * 4 + [429] * 20
     assert concurrently([guess(n) for n in range(24)]) == [400] * 5 + [429] * 19
+
+
+def test_the_job_purges_expired_counters_of_the_database_store(limited):
+    http = limited(
+        RATELIMIT_STORAGE_URI="database://",
+        TOKEN_RATE_LIMIT="1000/hour",
+        ACCOUNT_PASSWORD_RATE_LIMIT=f"{BUDGET}/1 second",
+    )
+    assert log_in(http, "carol", WRONG).status_code == 400  # one counter per address, one per account
+    time.sleep(1.1)
+
+    with http.application.app_context():
+        assert run_all()["ratelimit.purge_expired"] == 1  # the account's; the address's hour goes on
+        assert run_all()["ratelimit.purge_expired"] == 0
 
 
 # --- a store that goes away ---------------------------------------------------------------------

@@ -37,6 +37,11 @@ DATABASE_STORAGE_URI = "database://"
 FAILOVER_PREFIX = "failover+"
 
 limiter = Limiter(key_func=get_remote_address)
+# One budget per address for every way of presenting a password: the token endpoint and the
+# authorize page's login form, so that a guesser cannot double it by using both.
+log_in_limit = limiter.shared_limit(
+    lambda: current_app.config["TOKEN_RATE_LIMIT"], scope="log-in", methods=["POST"]
+)
 
 
 class RateLimitCounter(db.Model):
@@ -222,5 +227,5 @@ def init_app(app: Flask) -> None:
     if app.config["RATELIMIT_STORAGE_URI"] == DATABASE_STORAGE_URI:
         with app.app_context():
             app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": db.engine}
-        jobs.register(app, "rate_limit_counters", purge_expired_counters)
+        jobs.register(app, "ratelimit.purge_expired", purge_expired_counters)
     limiter.init_app(app)

@@ -7,8 +7,8 @@ import json
 from flask import Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.extensions import limiter
 from app.extensions.api import Blueprint
+from app.extensions.ratelimit import log_in_limit
 
 from .parameters import TokenParameters, TokenRequestParameters
 from .schemas import OAuth2ErrorSchema, TokenSchema
@@ -63,7 +63,7 @@ def _oauth2_errors(*statuses: int) -> dict:
 
 
 @blp.route("/token", methods=["POST"])
-@limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"])
+@log_in_limit
 @blp.doc(
     requestBody=_form_body(TokenRequestParameters),
     responses={**_oauth2_errors(400, 401), "429": "TOO_MANY_REQUESTS"},

@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from app.extensions import limiter
+from app.extensions.ratelimit import log_in_limit
 from app.modules.users import services as users
 from app.modules.users.parameters import SignUpParameters
 
@@ -68,7 +69,7 @@ def _authorize_path(hidden: dict[str, str]) -> str:
 
 
 @blp.route("/auth/oauth2/authorize", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"], methods=["POST"])
+@log_in_limit
 def authorize() -> ResponseReturnValue:
     server = authorization_server()
     try:
@@ -85,7 +86,7 @@ def authorize() -> ResponseReturnValue:
         user = users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
     except TooManyRequests as locked:
         error = "Too many wrong passwords for this account: try again later."
-        return *_render(grant, error=error, status=429), locked.get_headers()
+        return *_render(grant, error=error, status=429), {"Retry-After": str(locked.retry_after)}
     if user is None:
         return _render(grant, error="Wrong username or password.", status=400)
     return server.create_authorization_response(grant_user=user, grant=grant)
