@@ -19,8 +19,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.extensions import db, limiter
+from app.extensions import db
 from app.extensions.jobs import run_all
+from app.extensions.ratelimit import limiter
 from app.provisioning import prepare_database
 from tests.assertions import assert_error
 from tests.conftest import PASSWORD, bearer
@@ -145,6 +146,15 @@ def test_the_third_sign_up_in_a_minute_is_429_with_retry_after(limited):
     http = limited(SIGNUP_RATE_LIMIT="2/minute")
     for name in ("carol", "dave"):
         assert sign_up(http, name).status_code == 201
+
+    assert_rate_limited(sign_up(http, "erin"), within=60)
+
+
+def test_the_api_and_the_sign_up_page_share_one_budget_per_address(limited):
+    http = limited(SIGNUP_RATE_LIMIT="2/minute")
+    page = {"username": "dave", "password": PASSWORD, "next": "/"}
+    assert sign_up(http, "carol").status_code == 201
+    assert http.post("/auth/signup", data=page).status_code == 303
 
     assert_rate_limited(sign_up(http, "erin"), within=60)
 

@@ -10,7 +10,7 @@ from . import jobs, ratelimit, redis, security
 from . import logging as request_logging
 from .api import api
 from .database import db, render_migration_type
-from .ratelimit import limiter as limiter  # the decorator resources use
+from .ratelimit import limiter as limiter  # where other code looks for it
 
 migrate = Migrate(
     directory="migrations", compare_type=True, render_as_batch=True, render_item=render_migration_type

@@ -37,10 +37,13 @@ DATABASE_STORAGE_URI = "database://"
 FAILOVER_PREFIX = "failover+"
 
 limiter = Limiter(key_func=get_remote_address)
-# One budget per address for every way of presenting a password: the token endpoint and the
-# authorize page's login form, so that a guesser cannot double it by using both.
+# One budget per address for each thing that can be done two ways (the API and the HTML pages):
+# logging in (token endpoint, authorize page) and signing up, so that using both never doubles it.
 log_in_limit = limiter.shared_limit(
     lambda: current_app.config["TOKEN_RATE_LIMIT"], scope="log-in", methods=["POST"]
+)
+sign_up_limit = limiter.shared_limit(
+    lambda: current_app.config["SIGNUP_RATE_LIMIT"], scope="sign-up", methods=["POST"]
 )
 
 

@@ -11,8 +11,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from app.extensions import limiter
-from app.extensions.ratelimit import log_in_limit
+from app.extensions.ratelimit import log_in_limit, sign_up_limit
 from app.modules.users import services as users
 from app.modules.users.parameters import SignUpParameters
 
@@ -101,7 +100,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @blp.route("/auth/signup", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])
+@sign_up_limit
 def signup() -> ResponseReturnValue:
     next_url = _safe_next(request.values.get("next"))
     if request.method == "GET":
