@@ -8,6 +8,7 @@ server processes started by the test.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,9 @@ WRONG = "not the password"
 
 @pytest.fixture
 def limited(tmp_path: Any) -> Iterator[Callable[..., FlaskClient]]:
-    """Make an app with rate limits on and these settings (on a database of its own): its client.
+    """Make an app with rate limits on and these settings: its client.
+
+    Its database is the session's in the PostgreSQL pass (emptied after each test all the same).
 
     `limiter` is a module-level singleton whose `enabled` flag is set by the last `init_app`:
     restore it, or the session app would be rate-limited from here on.
@@ -47,7 +50,8 @@ def limited(tmp_path: Any) -> Iterator[Callable[..., FlaskClient]]:
     def make(**settings: str) -> FlaskClient:
         app = create_app(
             "testing",
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / f'limited{len(apps)}.db'}",
+            SQLALCHEMY_DATABASE_URI=os.environ.get("TEST_DATABASE_URL")
+            or f"sqlite:///{tmp_path / f'limited{len(apps)}.db'}",
             RATELIMIT_ENABLED=True,
             **settings,
         )
@@ -314,6 +318,17 @@ def test_the_job_purges_expired_counters_of_the_database_store(limited):
     with http.application.app_context():
         assert run_all()["ratelimit.purge_expired"] == 1  # the account's; the address's hour goes on
         assert run_all()["ratelimit.purge_expired"] == 0
+
+
+def test_a_client_address_of_any_length_is_counted_in_the_database_store(limited):
+    """What the client sends decides the address behind a proxy (`PARLEY_PROXY_HOPS`)."""
+    http = limited(RATELIMIT_STORAGE_URI="database://", TOKEN_RATE_LIMIT="2/minute")
+    assert sign_up(http, "carol").status_code == 201
+    address = "2001:db8::" + "f" * 300
+    for _ in range(2):
+        assert log_in(http, "carol", PASSWORD, address=address).status_code == 200
+
+    assert_rate_limited(log_in(http, "carol", PASSWORD, address=address), within=60)
 
 
 # --- a store that goes away ---------------------------------------------------------------------

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 DATABASE_STORAGE_URI = "database://"
 FAILOVER_PREFIX = "failover+"
+KEY_LENGTH = 255
 
 limiter = Limiter(key_func=get_remote_address)
 # One budget per address for each thing that can be done two ways (the API and the HTML pages):
@@ -52,12 +53,17 @@ class RateLimitCounter(db.Model):
 
     __tablename__ = "rate_limit_counters"
 
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     count: Mapped[int]
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
 
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def _stored_key(key: str) -> str:
+    """The key as stored: a longer one (a client address is what the client says it is) hashed."""
+    return key if len(key) <= KEY_LENGTH else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 class DatabaseStorage(Storage):
@@ -83,7 +89,7 @@ class DatabaseStorage(Storage):
         now = time.time()
         table = RateLimitCounter.__table__
         insert = _INSERTS[self.engine.dialect.name](table).values(
-            key=key, count=amount, expires_at=now + expiry
+            key=_stored_key(key), count=amount, expires_at=now + expiry
         )
         expired = table.c.expires_at <= now
         upsert = insert.on_conflict_do_update(
@@ -99,7 +105,9 @@ class DatabaseStorage(Storage):
     def _live(self, key: str, column: Any) -> Any:
         with self.engine.connect() as connection:
             return connection.scalar(
-                select(column).where(RateLimitCounter.key == key, RateLimitCounter.expires_at > time.time())
+                select(column).where(
+                    RateLimitCounter.key == _stored_key(key), RateLimitCounter.expires_at > time.time()
+                )
             )
 
     def get(self, key: str) -> int:
@@ -122,7 +130,7 @@ class DatabaseStorage(Storage):
 
     def clear(self, key: str) -> None:
         with self.engine.begin() as connection:
-            connection.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key))
+            connection.execute(delete(RateLimitCounter).where(RateLimitCounter.key == _stored_key(key)))
 
 
 class FailoverStorage(Storage):
