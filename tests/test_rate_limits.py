@@ -272,13 +272,13 @@ def from_address(parley: Parley, source: str) -> httpx.Client:
 
 @pytest.fixture
 def workers(processes: Processes, server_database: str) -> Parley:
-    """gunicorn with three workers on one database and no Redis, as the default image runs."""
+    """gunicorn with two workers on one database and no Redis, as the default image runs."""
     return start_parley(
         processes,
         "parley",
         server_database,
         gunicorn=True,
-        WEB_CONCURRENCY="3",
+        WEB_CONCURRENCY="2",
         PARLEY_SIGNUP_RATE_LIMIT="4/minute",
         PARLEY_TOKEN_RATE_LIMIT="1000/minute",
         PARLEY_ACCOUNT_PASSWORD_RATE_LIMIT="5/minute",
