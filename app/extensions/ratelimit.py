@@ -234,7 +234,16 @@ def purge_expired_counters() -> int:
     return result.rowcount
 
 
+LIMIT_SETTINGS = ("TOKEN_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "ACCOUNT_PASSWORD_RATE_LIMIT")
+
+
 def init_app(app: Flask) -> None:
+    # A mistyped limit from the environment stops the start, rather than failing each request.
+    for name in LIMIT_SETTINGS:
+        try:
+            parse(app.config[name])
+        except ValueError as error:
+            raise RuntimeError(f"{name}: {error} (write it as 10/hour, 10/15 minutes)") from error
     if app.config["RATELIMIT_STORAGE_URI"] == DATABASE_STORAGE_URI:
         with app.app_context():
             app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": db.engine}
