@@ -90,12 +90,16 @@ class BaseConfig:
     ARGON2_TIME_COST = 2
     ARGON2_PARALLELISM = 1
 
-    # Rate limits (Flask-Limiter notation), per client IP
-    RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    # Rate limits (Flask-Limiter notation), per client IP unless said otherwise.
+    RATELIMIT_ENABLED = os.environ.get("PARLEY_RATELIMIT_ENABLED", "1") != "0"
+    # Counters every process shares: Redis if set (process memory while it is down), else the
+    # application database (app/extensions/ratelimit.py).
+    RATELIMIT_STORAGE_URI = f"failover+{REDIS_URL}" if REDIS_URL else "database://"
     RATELIMIT_HEADERS_ENABLED = True
-    TOKEN_RATE_LIMIT = "20/minute"  # noqa: S105
-    SIGNUP_RATE_LIMIT = "10/hour"
+    TOKEN_RATE_LIMIT = os.environ.get("PARLEY_TOKEN_RATE_LIMIT", "20/minute")  # token and login form
+    SIGNUP_RATE_LIMIT = os.environ.get("PARLEY_SIGNUP_RATE_LIMIT", "10/hour")
+    # Wrong passwords per account name (token, login form, current_password), from any address.
+    ACCOUNT_PASSWORD_RATE_LIMIT = os.environ.get("PARLEY_ACCOUNT_PASSWORD_RATE_LIMIT", "10/15 minutes")
 
     # Uploads: stored under UPLOAD_DIR with random names; unattached ones go after a day.
     UPLOAD_DIR = os.environ.get("PARLEY_UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))

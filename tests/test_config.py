@@ -32,6 +32,12 @@ def test_production_starts_with_a_secret_key_a_database_and_a_public_url():
     assert app.config["SECRET_KEY"] == "s" * 32
 
 
+@pytest.mark.parametrize("setting", ["TOKEN_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "ACCOUNT_PASSWORD_RATE_LIMIT"])
+def test_a_rate_limit_that_does_not_parse_stops_the_start(setting):
+    with pytest.raises(RuntimeError, match=setting):
+        create_app("testing", **{setting: "ten a day"})
+
+
 def test_development_works_with_no_settings_at_all():
     assert create_app("development").config["SECRET_KEY"]
 

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, String, Text, func, inspect, select
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, MetaData, String, Text, func, inspect, select
 from sqlalchemy.schema import sort_tables
 
 from app import create_app
@@ -77,6 +77,8 @@ def _sample(column, seeded: dict) -> object:
         return True
     if isinstance(kind, Integer):
         return 1
+    if isinstance(kind, Float):
+        return 1.5
     if isinstance(kind, DateTime):
         return SEED_TIME
     if isinstance(kind, JSON):
@@ -144,7 +146,7 @@ def test_upgrading_to_event_spans_lets_existing_members_keep_their_rooms_events(
     assert audiences == ["members"]
 
 
-def test_upgrading_to_0010_takes_the_password_grant_from_registered_clients_only(migrating_app):
+def test_upgrading_to_0009_takes_the_password_grant_from_registered_clients_only(migrating_app):
     flask_migrate.upgrade(directory=MIGRATIONS_DIR, revision="0006")
     with db.engine.begin() as connection:
         seeded = _seed_every_table(connection)
@@ -152,7 +154,7 @@ def test_upgrading_to_0010_takes_the_password_grant_from_registered_clients_only
         connection.execute(clients.update().values(grant_types=["password", "client_credentials"]))
         builtin = {**seeded["oauth2_clients"], "id": 2, "client_id": "documentation", "owner_id": None}
         connection.execute(clients.insert().values({**builtin, "grant_types": ["password", "refresh_token"]}))
-    flask_migrate.upgrade(directory=MIGRATIONS_DIR, revision="0010")
+    flask_migrate.upgrade(directory=MIGRATIONS_DIR, revision="0009")
     tables = _reflect(db.engine)
     with db.engine.connect() as connection:
         grants = connection.execute(

@@ -8,7 +8,6 @@ the API's own `{code, status, message}` shape.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,12 +16,10 @@ from flask.testing import FlaskClient
 from passlib.context import CryptContext
 from sqlalchemy import func, select
 
-from app import create_app
-from app.extensions import db, limiter
+from app.extensions import db
 from app.modules.auth.models import OAuth2Token
 from app.modules.users.models import User as UserRow
-from app.provisioning import prepare_database
-from tests.conftest import PASSWORD, age_tokens, basic, bearer, password_token
+from tests.conftest import age_tokens, basic, bearer, password_token
 from tests.oauth2 import BOT_CALLBACK, code_tokens
 
 TOKEN_URL = "/auth/oauth2/token"
@@ -597,64 +594,6 @@ def test_authorization_server_metadata_names_absolute_endpoints(client):
         meta["grant_types_supported"]
     )
     assert "code" in meta["response_types_supported"]
-
-
-# --- rate limits -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def limited_client(tmp_path) -> Iterator[FlaskClient]:
-    """A separate app with rate limiting on: 3 token requests and 2 sign-ups a minute.
-
-    `limiter` is a module-level singleton whose `enabled` flag is set by the last
-    `init_app`: restore it, or the session app would be rate-limited from here on.
-    """
-    was_enabled = limiter.enabled
-    limited = create_app(
-        "testing",
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'limited.db'}",
-        RATELIMIT_ENABLED=True,
-        TOKEN_RATE_LIMIT="3/minute",
-        SIGNUP_RATE_LIMIT="2/minute",
-    )
-    prepare_database(limited)
-    limiter.reset()  # counters left by earlier tests in a shared (Redis) storage
-    try:
-        yield limited.test_client()
-    finally:
-        limiter.enabled = was_enabled
-        with limited.app_context():
-            db.engine.dispose()
-
-
-def assert_rate_limited(response: Any) -> None:
-    body = response.get_json()
-    assert response.status_code == 429, body
-    assert 0 < int(response.headers["Retry-After"]) <= 60
-    assert body["code"] == 429
-    assert body["status"] == "Too Many Requests"
-    assert isinstance(body["message"], str)
-    assert body["message"]
-
-
-def sign_up(client: FlaskClient, username: str) -> Any:
-    return client.post("/api/v1/users", json={"username": username, "password": PASSWORD})
-
-
-def test_the_fourth_token_request_in_a_minute_is_429_with_retry_after(limited_client):
-    assert sign_up(limited_client, "carol").status_code == 201
-    form = {"grant_type": "password", "username": "carol", "password": PASSWORD, **PUBLIC}
-    for _ in range(3):
-        assert post_token(limited_client, form).status_code == 200
-
-    assert_rate_limited(post_token(limited_client, form))
-
-
-def test_the_third_sign_up_in_a_minute_is_429_with_retry_after(limited_client):
-    for name in ("carol", "dave"):
-        assert sign_up(limited_client, name).status_code == 201
-
-    assert_rate_limited(sign_up(limited_client, "erin"))
 
 
 # --- at rest -----------------------------------------------------------------------------------

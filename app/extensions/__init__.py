@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_marshmallow import Marshmallow
 from flask_migrate import Migrate
 
-from . import headers, jobs, redis, security
+from . import headers, jobs, ratelimit, redis, security
 from . import logging as request_logging
 from .api import api
 from .database import db, render_migration_type
@@ -17,7 +15,6 @@ migrate = Migrate(
     directory="migrations", compare_type=True, render_as_batch=True, render_item=render_migration_type
 )
 ma = Marshmallow()
-limiter = Limiter(key_func=get_remote_address)
 
 
 def init_app(app: Flask) -> None:
@@ -29,5 +26,5 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db)
     ma.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     api.init_app(app)

@@ -14,7 +14,7 @@ from authlib.oauth2.rfc6749 import MissingAuthorizationError, UnsupportedTokenTy
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from werkzeug.local import LocalProxy
 
-from .api.errors import abort
+from .errors import abort
 
 REALM = "parley"
 _MESSAGES = {

@@ -16,8 +16,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 from werkzeug.exceptions import HTTPException
 
-from .api import abort
-from .api.errors import error_payload
+from .errors import abort, error_payload
 from .outages import Dependency
 
 # Named constraints, so that Alembic can drop and alter them on every engine.

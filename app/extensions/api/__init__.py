@@ -1,8 +1,8 @@
 """The smorest `Api` and the `Blueprint` every module mounts its resources on."""
 
+from ..errors import abort
 from .api import MAX_ID, Api, api
 from .blueprint import Blueprint
-from .errors import abort
 from .pagination import paginate_query
 from .parser import unstorable_fields
 

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
-from .errors import abort, error_payload
+from ..errors import abort, error_payload
 from .parser import UNSTORABLE_TEXT
 
 SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"

@@ -9,7 +9,7 @@ from flask import current_app
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .errors import abort
+from ..errors import abort
 
 # Parley's bodies nest three levels at most; anything far deeper is an attack on the parser
 # (or on whatever walks the data after it), never a request.

@@ -8,8 +8,8 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.extensions import limiter
 from app.extensions.api import Blueprint, unstorable_fields
+from app.extensions.ratelimit import log_in_limit
 from app.extensions.urls import public_url
 
 from .parameters import TokenParameters, TokenRequestParameters
@@ -73,7 +73,7 @@ def _oauth2_errors(*statuses: int) -> dict:
 
 
 @blp.route("/token", methods=["POST"])
-@limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"])
+@log_in_limit
 @blp.doc(
     requestBody=_form_body(TokenRequestParameters),
     responses={**_oauth2_errors(400, 401), "429": "TOO_MANY_REQUESTS"},

@@ -10,10 +10,10 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from app.extensions import limiter
 from app.extensions.api import unstorable_fields
+from app.extensions.ratelimit import log_in_limit, sign_up_limit
 from app.modules.users import services as users
 from app.modules.users.parameters import SignUpParameters
 
@@ -82,7 +82,7 @@ def _authorize_path(hidden: dict[str, str]) -> str:
 
 
 @blp.route("/auth/oauth2/authorize", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"], methods=["POST"])
+@log_in_limit
 def authorize() -> ResponseReturnValue:
     server = authorization_server()
     try:
@@ -99,7 +99,11 @@ def authorize() -> ResponseReturnValue:
         return _render(grant)
     if request.form.get("decision") != "allow":
         return server.create_authorization_response(grant_user=None, grant=grant)
-    user = users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+    try:
+        user = users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+    except TooManyRequests as locked:
+        error = "Too many wrong passwords for this account: try again later."
+        return *_render(grant, error=error, status=429), {"Retry-After": str(locked.retry_after)}
     if user is None:
         return _render(grant, error="Wrong username or password.", status=400)
     return server.create_authorization_response(grant_user=user, grant=grant)
@@ -114,7 +118,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @blp.route("/auth/signup", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])
+@sign_up_limit
 def signup() -> ResponseReturnValue:
     next_url = _safe_next(request.values.get("next"))
     if request.method == "GET":

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from flask.views import MethodView
 
-from app.extensions import limiter
 from app.extensions.api import Blueprint, abort, paginate_query
 from app.extensions.auth import current_token, current_user
+from app.extensions.ratelimit import sign_up_limit
 
 from . import services
 from .models import Report, User
@@ -40,7 +40,7 @@ class Users(MethodView):
         """Search users by username or display-name prefix"""
         return paginate_query(services.search_statement(args.get("q")), pagination_parameters)
 
-    @limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])
+    @sign_up_limit
     @blp.arguments(SignUpParameters)
     @blp.response(201, MeSchema)
     @blp.doc(responses={"409": "CONFLICT", "429": "TOO_MANY_REQUESTS"})

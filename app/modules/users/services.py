@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
+from app.extensions.ratelimit import count_password_attempt
 from app.extensions.security import hash_password, verify_password
 from app.modules.events.services import record
 from app.modules.messages.models import Message
@@ -63,11 +64,16 @@ def create_user(
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The user for these credentials, or None; upgrades the hash if its parameters are old."""
+    """The user for these credentials, or None; upgrades the hash if its parameters are old.
+
+    Each account name has a budget of wrong passwords: once spent, 429 (`TooManyRequests`).
+    """
+    attempt = count_password_attempt(username)
     user = get_by_username(username)
     ok, new_hash = verify_password(password, user.password_hash if user else None)
     if not ok or user is None:
         return None
+    attempt.succeeded()
     if new_hash:
         user.password_hash = new_hash
         db.session.commit()
@@ -81,8 +87,10 @@ def _require_current_password(user: User, current_password: str | None) -> None:
             "current_password is required for this change.",
             errors={"json": {"current_password": ["Required to change password or email."]}},
         )
+    attempt = count_password_attempt(user.username_key)  # the same budget as logging in
     if not verify_password(current_password, user.password_hash)[0]:
         abort(403, "The current password is wrong.")
+    attempt.succeeded()
 
 
 def update_profile(user: User, changes: dict[str, Any], *, token_id: int | None = None) -> User:

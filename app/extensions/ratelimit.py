@@ -1,0 +1,251 @@
+"""Rate limits: Flask-Limiter per client address, and a budget of wrong passwords per account.
+
+Every counter lives in one store that all worker processes share: Redis when `REDIS_URL` is
+set, else the application database (`DatabaseStorage`). Counting in process memory would
+multiply each limit by the number of gunicorn workers (the default image runs several on one
+SQLite file). While Redis is unreachable, counting goes on in memory (`FailoverStorage`), so an
+outage of the store never becomes an outage of sign-up and log-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from sqlalchemy import Float, String, case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.exceptions import TooManyRequests
+
+from . import jobs
+from .database import db
+
+log = logging.getLogger(__name__)
+
+DATABASE_STORAGE_URI = "database://"
+FAILOVER_PREFIX = "failover+"
+KEY_LENGTH = 255
+
+limiter = Limiter(key_func=get_remote_address)
+# One budget per address for each thing that can be done two ways (the API and the HTML pages):
+# logging in (token endpoint, authorize page) and signing up, so that using both never doubles it.
+log_in_limit = limiter.shared_limit(
+    lambda: current_app.config["TOKEN_RATE_LIMIT"], scope="log-in", methods=["POST"]
+)
+sign_up_limit = limiter.shared_limit(
+    lambda: current_app.config["SIGNUP_RATE_LIMIT"], scope="sign-up", methods=["POST"]
+)
+
+
+class RateLimitCounter(db.Model):
+    """One fixed-window counter of `DatabaseStorage`; rows past `expires_at` count as absent."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    count: Mapped[int]
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def _stored_key(key: str) -> str:
+    """The key as stored: a longer one (a client address is what the client says it is) hashed."""
+    return key if len(key) <= KEY_LENGTH else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+class DatabaseStorage(Storage):
+    """`limits` counters in the application database, shared by every process that uses it.
+
+    Each hit is one atomic upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING, on SQLite and
+    PostgreSQL alike) on a connection of its own that commits at once: concurrent hits from
+    several workers never lose an increment, and a counted attempt stays counted when the
+    request that made it rolls back.
+    """
+
+    STORAGE_SCHEME = ["database"]
+
+    def __init__(self, uri: str, engine: Engine, wrap_exceptions: bool = False, **options: Any) -> None:
+        super().__init__(uri, wrap_exceptions)
+        self.engine = engine
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return SQLAlchemyError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        table = RateLimitCounter.__table__
+        insert = _INSERTS[self.engine.dialect.name](table).values(
+            key=_stored_key(key), count=amount, expires_at=now + expiry
+        )
+        expired = table.c.expires_at <= now
+        upsert = insert.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "count": case((expired, insert.excluded.count), else_=table.c.count + insert.excluded.count),
+                "expires_at": case((expired, insert.excluded.expires_at), else_=table.c.expires_at),
+            },
+        ).returning(table.c.count)
+        with self.engine.begin() as connection:
+            return connection.execute(upsert).scalar_one()
+
+    def _live(self, key: str, column: Any) -> Any:
+        with self.engine.connect() as connection:
+            return connection.scalar(
+                select(column).where(
+                    RateLimitCounter.key == _stored_key(key), RateLimitCounter.expires_at > time.time()
+                )
+            )
+
+    def get(self, key: str) -> int:
+        return self._live(key, RateLimitCounter.count) or 0
+
+    def get_expiry(self, key: str) -> float:
+        return self._live(key, RateLimitCounter.expires_at) or time.time()
+
+    def check(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.scalar(select(1))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int:
+        with self.engine.begin() as connection:
+            return connection.execute(delete(RateLimitCounter)).rowcount
+
+    def clear(self, key: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(RateLimitCounter).where(RateLimitCounter.key == _stored_key(key)))
+
+
+class FailoverStorage(Storage):
+    """Redis, or this process's memory for a while after Redis failed (`failover+redis://…`).
+
+    Limits then hold per process instead of failing every request with a 500; the log gets
+    one warning when the failover starts and one line when Redis answers again.
+    """
+
+    STORAGE_SCHEME = [FAILOVER_PREFIX + scheme for scheme in ("redis", "rediss", "redis+unix")]
+    RETRY_SECONDS = 30  # how long to count in memory before asking Redis again
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
+        super().__init__(uri, wrap_exceptions)
+        # Fail fast: a Redis that does not answer must not hold requests for the OS's TCP timeout.
+        options = {"socket_connect_timeout": 1, "socket_timeout": 1, **options}
+        self.primary = storage_from_string(uri.removeprefix(FAILOVER_PREFIX), **options)
+        self.memory = MemoryStorage()
+        self.failed_at: float | None = None
+
+    @property
+    def base_exceptions(self) -> tuple[type[Exception], ...]:
+        return ()  # the primary's errors never leave this class
+
+    def _call(self, method: str, *args: Any) -> Any:
+        if self.failed_at is not None and time.monotonic() - self.failed_at < self.RETRY_SECONDS:
+            return getattr(self.memory, method)(*args)
+        try:
+            result = getattr(self.primary, method)(*args)
+        except self.primary.base_exceptions as error:
+            if self.failed_at is None:
+                log.warning("rate-limit store unreachable (%s): counting in process memory meanwhile", error)
+            self.failed_at = time.monotonic()
+            return getattr(self.memory, method)(*args)
+        if self.failed_at is not None:
+            log.warning("rate-limit store reachable again: counting there")
+            self.failed_at = None
+        return result
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self._call("incr", key, expiry, amount)
+
+    def get(self, key: str) -> int:
+        return self._call("get", key)
+
+    def get_expiry(self, key: str) -> float:
+        return self._call("get_expiry", key)
+
+    def check(self) -> bool:
+        return self.primary.check()
+
+    def reset(self) -> int | None:
+        return self._call("reset")
+
+    def clear(self, key: str) -> None:
+        self._call("clear", key)
+
+
+def _password_identifiers(account: str) -> tuple[str, str]:
+    # Hashed: any length of typed name makes a key of one size, and no store holds the names.
+    return "password", hashlib.sha256(account.lower().encode()).hexdigest()
+
+
+@dataclass
+class PasswordAttempt:
+    """One counted password attempt; `succeeded()` gives it back, so only wrong passwords add up."""
+
+    item: RateLimitItem | None = None
+    identifiers: tuple[str, ...] = ()
+
+    def succeeded(self) -> None:
+        if self.item is not None:
+            key = self.item.key_for(*self.identifiers)
+            limiter.limiter.storage.incr(key, self.item.get_expiry(), amount=-1)
+
+
+def count_password_attempt(account: str) -> PasswordAttempt:
+    """Spend one of the account's password attempts (`ACCOUNT_PASSWORD_RATE_LIMIT`), or stop with 429.
+
+    Counted before the password is checked, so that concurrent guesses cannot all slip in
+    under the limit. Keyed by the name as typed (case-insensitively), whether or not such an
+    account exists, and answered before any lookup or hashing: a spent unknown name is told
+    exactly what a spent real one is, just as fast.
+    """
+    if not limiter.enabled:
+        return PasswordAttempt()
+    item = parse(current_app.config["ACCOUNT_PASSWORD_RATE_LIMIT"])
+    identifiers = _password_identifiers(account)
+    if not limiter.limiter.hit(item, *identifiers):
+        reset_at = limiter.limiter.get_window_stats(item, *identifiers).reset_time
+        raise TooManyRequests(
+            f"wrong passwords per account: {item}", retry_after=max(1, math.ceil(reset_at - time.time()))
+        )
+    return PasswordAttempt(item, identifiers)
+
+
+def purge_expired_counters() -> int:
+    """Drop the database store's expired counters (a job: `invoke app.jobs`)."""
+    result = db.session.execute(delete(RateLimitCounter).where(RateLimitCounter.expires_at <= time.time()))
+    db.session.commit()
+    return result.rowcount
+
+
+LIMIT_SETTINGS = ("TOKEN_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "ACCOUNT_PASSWORD_RATE_LIMIT")
+
+
+def init_app(app: Flask) -> None:
+    # A mistyped limit from the environment stops the start, rather than failing each request.
+    for name in LIMIT_SETTINGS:
+        try:
+            parse(app.config[name])
+        except ValueError as error:
+            raise RuntimeError(f"{name}: {error} (write it as 10/hour, 10/15 minutes)") from error
+    if app.config["RATELIMIT_STORAGE_URI"] == DATABASE_STORAGE_URI:
+        with app.app_context():
+            app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": db.engine}
+        jobs.register(app, "ratelimit.purge_expired", purge_expired_counters)
+    limiter.init_app(app)
