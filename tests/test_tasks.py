@@ -5,12 +5,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.processes import LOOPBACK, Processes, free_port, wait_until
 
 pytestmark = pytest.mark.engine_independent
 
 ROOT = Path(__file__).resolve().parent.parent
 INVOKE = [sys.executable, "-m", "invoke"]
+VENV_INVOKE = str(Path(sys.executable).parent / "invoke")
+TOOLS_ON_PATH = ("python", "python3", "pip", "pytest", "ruff", "gunicorn")
 
 
 @pytest.fixture
@@ -104,3 +109,78 @@ def test_the_database_goes_down_and_up_again(invoke):
     assert "(head)" not in invoke("app.db.current").stdout
     invoke("app.db.upgrade")
     assert "(head)" in invoke("app.db.current").stdout
+
+
+# --- `.venv/bin/invoke` without the virtualenv on PATH -------------------------------------------
+
+
+@pytest.fixture
+def outside_the_venv(tmp_path: Path) -> dict[str, str]:
+    """An environment whose PATH lacks the venv and whose `python`, `pytest`, `ruff`… all fail."""
+    impostors = tmp_path / "impostors"
+    impostors.mkdir()
+    for name in TOOLS_ON_PATH:
+        tool = impostors / name
+        tool.write_text(f"#!/bin/sh\necho 'the {name} on PATH ran' >&2\nexit 97\n")
+        tool.chmod(0o755)
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TEST_", "PARLEY_", "VIRTUAL_ENV", "PYTHON")) and key != "REDIS_URL"
+    }
+    return {
+        **environment,
+        "PATH": f"{impostors}:/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}",
+    }
+
+
+def run_outside_the_venv(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [VENV_INVOKE, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_invoke_lists_its_tasks_without_the_venv_on_path(outside_the_venv):
+    assert "app.run" in run_outside_the_venv(outside_the_venv, "--list").stdout
+
+
+def test_the_test_task_runs_pytest_in_the_venv_without_it_on_path(outside_the_venv, tmp_path):
+    probe = tmp_path / "test_probe.py"
+    venv = str(Path(sys.prefix).resolve())
+    probe.write_text(
+        "import sys\nfrom pathlib import Path\n\n\n"
+        f"def test_in_the_venv():\n    assert str(Path(sys.prefix).resolve()) == {venv!r}\n"
+    )
+
+    result = run_outside_the_venv(
+        outside_the_venv, "test", "--args", f"-q -p no:cacheprovider --rootdir {tmp_path} {probe}"
+    )
+
+    assert "1 passed" in result.stdout
+
+
+def test_the_lint_task_runs_the_venvs_ruff_without_it_on_path(outside_the_venv):
+    run_outside_the_venv(outside_the_venv, "lint")
+
+
+@pytest.mark.parametrize("task", ["app.run", "app.serve"])
+def test_the_server_tasks_start_parley_without_the_venv_on_path(
+    outside_the_venv: dict[str, str], processes: Processes, task: str
+) -> None:
+    port = free_port()
+    environment = {**outside_the_venv, "PARLEY_HOST": LOOPBACK, "PARLEY_PORT": str(port)}
+    if task == "app.serve":
+        environment.update(PARLEY_CONFIG="production", SECRET_KEY="k" * 32, WEB_CONCURRENCY="1")
+    server = processes.start(task, [VENV_INVOKE, task], environment)
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://{LOOPBACK}:{port}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(ready, server, timeout=60)
+    assert "on PATH ran" not in server.output()
