@@ -22,11 +22,12 @@ TOOLS_ON_PATH = ("python", "python3", "pip", "pytest", "ruff", "gunicorn")
 def invoke(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}", "PARLEY_CONFIG": "development"}
 
-    def run(*args: str, check: bool = True, **overrides: str) -> subprocess.CompletedProcess:
+    def run(*args: str, check: bool = True, stdin: str = "", **overrides: str) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [*INVOKE, *args],
             cwd=ROOT,
             env={**env, **overrides},
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=120,
@@ -73,8 +74,51 @@ def test_creating_a_user_twice_fails_the_second_time_with_a_message(invoke):
         in invoke("app.users.create", "--username", "ops", "--password", "long enough", "--admin").stdout
     )
     again = invoke("app.users.create", "--username", "OPS", "--password", "long enough", check=False)
-    assert again.returncode != 0
-    assert "username is taken" in again.stderr
+    assert "username: Already taken." in refused(again)
+
+
+def refused(result: subprocess.CompletedProcess) -> str:
+    """What a refused task said: in words, one line per field, not a dict or a traceback."""
+    assert result.returncode != 0, result.stdout
+    assert "{" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    return result.stderr
+
+
+def test_a_user_is_created_only_with_what_sign_up_accepts(invoke):
+    for username, password, said in (
+        ("ab", "long enough", "username: 3 to 32 characters of A-Z a-z 0-9 _ . -"),
+        ("ops", "short", "password: Length must be between 8 and 128."),
+        ("ops", "x" * 129, "password: Length must be between 8 and 128."),
+    ):
+        attempt = invoke("app.users.create", "--username", username, "--password", password, check=False)
+        assert said in refused(attempt).splitlines()[1]
+
+
+def test_without_a_terminal_the_password_comes_from_stdin_or_the_task_fails(invoke):
+    assert "no password" in refused(invoke("app.users.create", "--username", "ops", check=False))
+    too_short = invoke("app.users.create", "--username", "ops", stdin="short\n", check=False)
+    assert "password: Length must be between 8 and 128." in refused(too_short)
+
+    assert "created user" in invoke("app.users.create", "--username", "ops", stdin="long enough\n").stdout
+
+
+def test_a_client_is_created_only_with_what_the_api_accepts(invoke):
+    invoke("app.users.create", "--username", "owner", "--password", "long enough")
+    attempt = invoke(
+        "app.clients.create",
+        "--owner",
+        "owner",
+        "--name",
+        "x" * 101,
+        "--scope",
+        "users:read bogus",
+        check=False,
+    )
+    said = refused(attempt)
+    assert "name: Length must be between 1 and 100." in said
+    assert "scope: Unknown scopes: bogus" in said
+    nobody = invoke("app.clients.create", "--owner", "nobody", "--name", "bot", check=False)
+    assert "no user 'nobody'" in refused(nobody)
 
 
 def test_a_created_client_prints_a_working_secret_once(invoke, tmp_path):
