@@ -1,6 +1,7 @@
 """The invoke tasks, run as an operator would, against a throw-away database."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,7 +136,13 @@ def test_the_openapi_export_writes_the_document(invoke, tmp_path):
 
 
 def test_development_data_is_created_once_and_refused_outside_development(invoke):
-    assert "created alice" in invoke("app.db.init-development-data").stdout
+    created = invoke("app.db.init-development-data").stdout
+    assert "created demo-admin" in created
+    readme_names = set(re.findall(r'"username": "([^"]+)"', (ROOT / "README.md").read_text()))
+    assert readme_names, "the README signs someone up"
+    assert not {line.removeprefix("created ") for line in created.splitlines()} & readme_names, (
+        "a newcomer following the README must be able to sign up"
+    )
     assert "created" not in invoke("app.db.init-development-data").stdout
     refused = invoke(
         "app.db.init-development-data", check=False, PARLEY_CONFIG="production", SECRET_KEY="k" * 32
