@@ -327,3 +327,45 @@ def test_the_readme_walk_through_works_with_each_block_in_a_fresh_shell(
     for stream in streams:
         assert "event: message.created" in stream.output(), stream.output()[-2000:]
         assert HELLO.search(stream.output()), stream.output()[-2000:]
+
+
+# --- the documentation stands alone --------------------------------------------------------------
+
+# Names of documents that live beside the repository, not in it: the docs must not lean on them.
+OUTSIDE = re.compile(r"\.\./shared|/work/|\b(?:STYLE|API|STACK-NOTES)\.md\b|STACK-NOTES")
+MARKDOWN_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)")
+
+
+def repository_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return [ROOT / name for name in listed if (ROOT / name).is_file() and ROOT / name != Path(__file__)]
+
+
+def test_nothing_in_the_repository_points_at_documents_outside_it() -> None:
+    pointing_out = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in repository_files()
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert pointing_out == []
+
+
+def test_every_relative_link_in_the_docs_reaches_a_file_of_the_repository() -> None:
+    broken = []
+    for path in repository_files():
+        if path.suffix != ".md":
+            continue
+        for target in MARKDOWN_LINK.findall(path.read_text()):
+            if urlsplit(target).scheme or target.startswith("#"):
+                continue
+            reached = (path.parent / target.split("#", 1)[0]).resolve()
+            if not reached.is_relative_to(ROOT) or not reached.exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert broken == []
