@@ -37,10 +37,10 @@ def ensure_venv(requirements: str) -> None:
     digest = _requirements_digest(req_path)
     stamp = VENV / f".installed-{req_path.stem}"
     if not _venv_python().exists():
-        print(f"parley: creating virtualenv in {VENV}", file=sys.stderr)
+        _say(f"creating a virtualenv in {VENV} (first run only)")
         venv.EnvBuilder(with_pip=True).create(VENV)
     if not stamp.exists() or stamp.read_text() != digest:
-        print(f"parley: installing {requirements}", file=sys.stderr)
+        _say(f"installing {requirements} into {VENV}: this can take a few minutes, pip's progress follows")
         subprocess.run(  # noqa: S603  (our own venv python, fixed arguments)
             [
                 str(_venv_python()),
@@ -48,14 +48,19 @@ def ensure_venv(requirements: str) -> None:
                 "pip",
                 "install",
                 "--disable-pip-version-check",
-                "-q",
                 "-r",
                 str(req_path),
             ],
             check=True,
         )
         stamp.write_text(digest)
+        _say(f"installed {requirements}")
     os.execv(str(_venv_python()), [str(_venv_python()), *sys.orig_argv[1:]])  # noqa: S606
+
+
+def _say(step: str) -> None:
+    """A line on stderr per step, so that a first start that takes minutes does not look hung."""
+    print(f"parley: {step}", file=sys.stderr, flush=True)
 
 
 def _requirements_digest(path: Path) -> str:

@@ -1,6 +1,7 @@
 """OAuth2 clients."""
 
 from invoke import Context, task
+from invoke.exceptions import Exit
 
 from .application import app_context
 
@@ -13,13 +14,15 @@ from .application import app_context
     }
 )
 def create(c: Context, owner: str, name: str, scope: str = "") -> None:
-    """Create a confidential client and print its secret, the only time it is shown."""
+    """Create a confidential client, with the API's rules, and print its secret, the only time it is shown."""
     from app.modules.auth import services
+    from app.modules.auth.parameters import CreateClientParameters
     from app.modules.users.services import get_by_username
 
     with app_context():
+        client = CreateClientParameters().load({"name": name, **({"scope": scope} if scope else {})})
         user = get_by_username(owner)
         if user is None:
-            raise SystemExit(f"error: no user {owner!r}")
-        client, secret = services.create_client(user, name=name, scope=scope or None)
-        print(f"client_id:     {client.client_id}\nclient_secret: {secret}")
+            raise Exit(f"error: no user {owner!r}", 1)
+        created, secret = services.create_client(user, name=client["name"], scope=client.get("scope"))
+        print(f"client_id:     {created.client_id}\nclient_secret: {secret}")

@@ -57,15 +57,23 @@ def stamp(c: Context, revision: str = "head") -> None:
 DEMO_PASSWORD = "parley-demo"  # noqa: S105  (development data only)
 
 
+# Named apart from the docs' examples: the README has a newcomer sign up as `alice`.
+DEMO_USERS = (
+    ("demo-ada", "Ada (demo)", False),
+    ("demo-grace", "Grace (demo)", False),
+    ("demo-admin", "Admin (demo)", True),
+)
+
+
 @task(name="init-development-data")
 def init_development_data(c: Context) -> None:
-    """Create demo users (alice, bob, admin; password `parley-demo`): development only."""
+    """Create demo users (demo-ada, demo-grace, demo-admin; password `parley-demo`): development only."""
     from app.modules.users import services
 
     with app_context() as app:
         if app.config.get("ENV_NAME") != "development":
             raise SystemExit("error: development data only goes into a development database")
-        for username, admin in (("alice", False), ("bob", False), ("admin", True)):
+        for username, display_name, admin in DEMO_USERS:
             if services.get_by_username(username) is None:
-                services.create_user(username, DEMO_PASSWORD, display_name=username.title(), is_admin=admin)
+                services.create_user(username, DEMO_PASSWORD, display_name=display_name, is_admin=admin)
                 print(f"created {username}")

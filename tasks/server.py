@@ -5,6 +5,7 @@ import os
 from invoke import Context, task
 
 from . import database, dependencies
+from .python import module, script
 
 
 @task(help={"host": "address to bind (default 127.0.0.1)", "port": "port (default 8000)"})
@@ -14,15 +15,15 @@ def run(c: Context, host: str = "", port: int = 0) -> None:
     database.upgrade(c)
     if os.environ.get("PARLEY_CONFIG", "development") == "development":
         database.init_development_data(c)
-    args = (f" --host {host}" if host else "") + (f" --port {port}" if port else "")
-    c.run(f"python3 server.py{args}", pty=False)
+    args = (*(("--host", host) if host else ()), *(("--port", str(port)) if port else ()))
+    c.run(script("server.py", *args), pty=False)
 
 
 @task(help={"workers": "gunicorn workers (default: WEB_CONCURRENCY, else 2 x CPUs + 1)"})
 def serve(c: Context, workers: int = 0) -> None:
     """Serve with gunicorn and gevent workers (production; needs SECRET_KEY and DATABASE_URL)."""
     env = {"WEB_CONCURRENCY": str(workers)} if workers else {}
-    c.run("gunicorn -c gunicorn.conf.py", env=env, pty=False)
+    c.run(module("gunicorn", "-c gunicorn.conf.py"), env=env, pty=False)
 
 
 @task

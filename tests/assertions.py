@@ -1,4 +1,4 @@
-"""Assertions shared by the API tests: the error shape and timestamps, as API.md states them."""
+"""Assertions shared by the API tests: the error shape and timestamps, as docs/api.md states them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ STATUS_NAMES = {
     429: "Too Many Requests",
 }
 
-# A Message's fields, as API.md lists them.
+# A Message's fields, as docs/api.md lists them.
 MESSAGE_FIELDS = {
     "id",
     "room_id",

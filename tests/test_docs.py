@@ -1,9 +1,14 @@
-"""The OpenAPI document, and Swagger UI served from this server and used in a real browser."""
+"""The documentation: the OpenAPI document, Swagger UI served from this server and used in a real
+browser, and the README's walk-through run as a newcomer would run it."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import re
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +18,13 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
+from tests.processes import ROOT, Processes
+from tests.servers import start_parley
 
 SCREENSHOT = Path("/tmp/swagger.png")
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 SIGN_UP = ("post", "/api/v1/users")
-# The contract's scopes (API.md), spelled out so that the test does not follow the code.
+# The contract's scopes (docs/api.md), spelled out so that the test does not follow the code.
 SCOPES = {
     "users:read",
     "users:write",
@@ -264,3 +271,101 @@ def test_swagger_ui_logs_in_with_the_password_flow_and_calls_the_api(
     assert [url for url in elsewhere if not url.startswith(("data:", "blob:"))] == [], (
         "Swagger UI must work offline"
     )
+
+
+# --- the README's walk-through -------------------------------------------------------------------
+
+README_SERVER = "http://127.0.0.1:8000"
+SH_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.S | re.M)
+HELLO = re.compile(r'"body":\s*"hello"')
+
+
+def readme_walk_through() -> list[str]:
+    """The README's shell blocks that talk to a running server, in the order a reader meets them."""
+    blocks = [block for block in SH_BLOCK.findall((ROOT / "README.md").read_text()) if README_SERVER in block]
+    assert blocks, "the README has no curl walk-through"
+    return blocks
+
+
+def answers(output: str) -> list[dict[str, Any]]:
+    """The JSON documents curl printed, one after another."""
+    decoder, found, index = json.JSONDecoder(), [], 0
+    while index < len(output.rstrip()):
+        if output[index].isspace():
+            index += 1
+            continue
+        answer, index = decoder.raw_decode(output, index)
+        found.append(answer)
+    return found
+
+
+def is_error(answer: dict[str, Any]) -> bool:
+    return "error" in answer or answer.get("code", 0) >= 400
+
+
+def test_the_readme_walk_through_works_with_each_block_in_a_fresh_shell(
+    processes: Processes, server_database: str, tmp_path: Path
+) -> None:
+    parley = start_parley(processes, "parley", server_database)
+    fresh_shell = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    streams = []
+    for number, block in enumerate(readme_walk_through(), 1):
+        command = ["sh", "-c", block.replace(README_SERVER, parley.url)]
+        if "curl -N" in block:  # a terminal left open on the event stream
+            streams.append(processes.start(f"readme-block-{number}", command, fresh_shell))
+            time.sleep(1)
+            continue
+        shell = subprocess.run(command, env=fresh_shell, capture_output=True, text=True, timeout=30)
+        said = answers(shell.stdout)
+        assert shell.returncode == 0 and said, f"block {number}: {shell.stdout}{shell.stderr}"
+        assert [answer for answer in said if is_error(answer)] == [], f"block {number}"
+
+    assert streams, "the walk-through shows the event stream"
+    deadline = time.monotonic() + 15
+    while not all(HELLO.search(s.output()) for s in streams) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for stream in streams:
+        assert "event: message.created" in stream.output(), stream.output()[-2000:]
+        assert HELLO.search(stream.output()), stream.output()[-2000:]
+
+
+# --- the documentation stands alone --------------------------------------------------------------
+
+# Names of documents that live beside the repository, not in it: the docs must not lean on them.
+OUTSIDE = re.compile(r"\.\./shared|/work/|\b(?:STYLE|API|STACK-NOTES)\.md\b|STACK-NOTES")
+MARKDOWN_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)")
+
+
+def repository_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return [ROOT / name for name in listed if (ROOT / name).is_file() and ROOT / name != Path(__file__)]
+
+
+def test_nothing_in_the_repository_points_at_documents_outside_it() -> None:
+    pointing_out = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in repository_files()
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert pointing_out == []
+
+
+def test_every_relative_link_in_the_docs_reaches_a_file_of_the_repository() -> None:
+    broken = []
+    for path in repository_files():
+        if path.suffix != ".md":
+            continue
+        for target in MARKDOWN_LINK.findall(path.read_text()):
+            if urlsplit(target).scheme or target.startswith("#"):
+                continue
+            reached = (path.parent / target.split("#", 1)[0]).resolve()
+            if not reached.is_relative_to(ROOT) or not reached.exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert broken == []

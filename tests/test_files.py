@@ -1,5 +1,5 @@
 """File uploads over HTTP: POST /api/v1/files, GET /api/v1/files/{id}, `attachment_ids` on messages,
-and what deleting messages and rooms, and the purge job, do to the files on disk (API.md, Messages).
+and what deleting messages and rooms, and the purge job, do to the files on disk (docs/api.md, Messages).
 
 Every test stores its uploads in its own directory (UPLOAD_DIR), so what is on disk can be counted.
 """

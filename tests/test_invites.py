@@ -1,4 +1,4 @@
-"""Invite links and join requests over HTTP (API.md, Rooms: invites, accept, join requests).
+"""Invite links and join requests over HTTP (docs/api.md, Rooms: invites, accept, join requests).
 
 Cast of every scene: alice owns a private room, carol is its admin, dave a plain member,
 bob an outsider; erin and frank are strangers who arrive by invite link.

@@ -1,5 +1,5 @@
 """The messages module over HTTP: history with keyset cursors, sending, replies, edits, tombstones
-(API.md, Messages).
+(docs/api.md, Messages).
 
 Not built yet, so not tested here: attachments and uploads, search, reactions, typing, scheduled messages.
 """

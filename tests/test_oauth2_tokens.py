@@ -1,6 +1,6 @@
 """The OAuth2 token, revocation and introspection endpoints, spoken to over HTTP.
 
-Contract: API.md (OAuth2, Conventions, Defaults). Error bodies here are RFC 6749's
+Contract: docs/api.md (OAuth2, Conventions, Defaults). Error bodies here are RFC 6749's
 `{"error", "error_description"}`, except the resource endpoints, which answer in
 the API's own `{code, status, message}` shape.
 """

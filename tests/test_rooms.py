@@ -1,4 +1,4 @@
-"""The rooms module over HTTP: rooms, members, roles, read markers and their events (API.md, Rooms)."""
+"""The rooms module over HTTP: rooms, members, roles, read markers and their events (docs/api.md, Rooms)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /api/v1/messages/search over HTTP: full-text search in the caller's rooms (API.md, Messages).
+"""GET /api/v1/messages/search over HTTP: full-text search in the caller's rooms (docs/api.md, Messages).
 
 Behaviour chosen here, the same on SQLite (FTS5) and PostgreSQL (tsvector): every word of `q`
 must occur; words match whole (no prefixes, no stemming) and case-insensitively; operators and

@@ -1,4 +1,4 @@
-"""The users module over HTTP: sign-up, search, your own account and public profiles (API.md, Users)."""
+"""The users module over HTTP: sign-up, search, your own account and public profiles (docs/api.md, Users)."""
 
 from __future__ import annotations
 

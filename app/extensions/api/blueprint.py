@@ -107,7 +107,7 @@ class Blueprint(flask_smorest.Blueprint):
 
     @staticmethod
     def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:
-        """API.md's header: `{total, total_pages, page, page_size}`."""
+        """docs/api.md's header: `{total, total_pages, page, page_size}`."""
         return {
             "total": item_count,
             "total_pages": math.ceil(item_count / page_size) if item_count else 0,

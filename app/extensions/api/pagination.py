@@ -1,4 +1,4 @@
-"""Offset pagination for collections of users, rooms and members (API.md: page, page_size ≤ 100)."""
+"""Offset pagination for collections of users, rooms and members (docs/api.md: page, page_size ≤ 100)."""
 
 from __future__ import annotations
 
