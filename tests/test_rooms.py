@@ -20,6 +20,7 @@ from app.modules.rooms.models import Room as RoomRow
 from app.modules.users.models import User as UserRow
 from tests import outbox
 from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
+from tests.bans import ban
 from tests.conftest import PASSWORD, bearer
 from tests.outbox import last_event_id
 
@@ -379,6 +380,24 @@ def test_an_admin_renames_a_room_and_changes_its_topic_and_ttl(client, alice, bo
         member_count=2,
     )
     assert get_room(client, alice, room["id"])["name"] == "den"
+
+
+@pytest.mark.parametrize("changes", [{"name": "spam"}, {"topic": "spam"}])
+def test_a_banned_admin_can_neither_rename_a_room_nor_change_its_topic(
+    app, client, make_user, alice, bob, changes
+):
+    room = create_room(client, alice, members=["bob"], topic="calm")
+    set_role(client, alice, room["id"], bob.id, "admin")
+    ban(app, client, make_user, bob)
+    mark = last_event_id(app)
+    response = client.patch(room_path(room["id"]), headers=bob.headers, json=changes)
+    assert_error(response, 403)
+    assert response.headers["X-Banned-Until"]
+    assert (get_room(client, alice, room["id"])["name"], get_room(client, alice, room["id"])["topic"]) == (
+        room["name"],
+        "calm",
+    )
+    assert outbox.events_since(app, mark) == []
 
 
 def test_a_null_ttl_keeps_messages_until_deleted(client, alice):

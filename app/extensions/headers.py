@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
 
-# Only these statuses tell a client when to come back (RFC 9110 §10.2.3, API.md's 429).
+# Only these statuses tell a client when to come back (RFC 9110 §10.2.3, the API's 429).
 _RETRY_STATUSES = frozenset({429, 503})
 
 

@@ -7,12 +7,12 @@ from datetime import datetime
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
-from flask import request
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions.database import UTCDateTime, db, utcnow
 from app.extensions.security import secrets_match
+from app.extensions.urls import public_url
 from app.modules.users.models import User
 
 PUBLIC_AUTH_METHODS = ("none",)
@@ -50,10 +50,9 @@ class OAuth2Client(db.Model, ClientMixin):
         return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        """Exact match; an entry that is a bare path (the built-in `web` client's `/`) means this server."""
-        same_origin = [
-            request.host_url.rstrip("/") + uri for uri in self.redirect_uris if uri.startswith("/")
-        ]
+        """Exact match; an entry that is a bare path (the built-in `web` client's `/`) means this server,
+        at its public URL: never at whatever host the request named."""
+        same_origin = [public_url() + uri for uri in self.redirect_uris if uri.startswith("/")]
         return redirect_uri in self.redirect_uris or redirect_uri in same_origin
 
     def check_client_secret(self, client_secret: str) -> bool:

@@ -22,8 +22,10 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.extensions.database import db
+from app.extensions.database import db, unavailable
 
 from . import services
 from .models import Event
@@ -228,6 +230,9 @@ class Hub:
             try:
                 while self._read_batch():
                     pass
+            except (OperationalError, PoolTimeoutError) as error:
+                unavailable(self.app, error)  # one log line per outage, not a traceback a second
+                time.sleep(1)
             except Exception:
                 log.exception("reading new events failed; retrying")
                 time.sleep(1)

@@ -201,6 +201,9 @@ def create_room(
 
 
 def update_room(room: Room, by: User, changes: dict[str, Any]) -> Room:
+    """A room's name and topic are content its members read: a ban stops them too (its TTL is not)."""
+    if changes.keys() & {"name", "topic"}:
+        users.require_not_banned(by)
     for field, value in changes.items():
         setattr(room, field, value if field != "topic" else (value or ""))
     record("room.updated", _room_data(room), room_id=room.id)

@@ -60,6 +60,7 @@ class Me(MethodView):
 
     @blp.auth_required("users:write")
     @blp.arguments(UpdateMeParameters)
+    @blp.doc(responses={"429": "TOO_MANY_REQUESTS"})  # wrong current passwords, per account
     @blp.response(200, MeSchema)
     def patch(self, args: dict[str, Any]) -> User:
         """Change your profile; `password` and `email` need `current_password`
@@ -70,6 +71,7 @@ class Me(MethodView):
 
     @blp.auth_required("users:write")
     @blp.arguments(DeleteMeParameters)
+    @blp.doc(responses={"429": "TOO_MANY_REQUESTS"})  # wrong current passwords, per account
     @blp.response(204)
     def delete(self, args: dict[str, Any]) -> None:
         """Delete your account: every token is revoked, your messages stay under a deleted user"""

@@ -212,4 +212,8 @@ def _can_cite(reporter: User, reported: User, message_id: int) -> bool:
 def require_not_banned(user: User) -> None:
     if user.banned_until is not None and user.banned_until > utcnow():
         until = user.banned_until.isoformat()
-        abort(403, f"Reports have stopped you posting until {until}.", headers={"X-Banned-Until": until})
+        abort(
+            403,
+            f"Reports have stopped you putting anything in rooms until {until}.",
+            headers={"X-Banned-Until": until},
+        )
