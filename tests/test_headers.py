@@ -12,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.extensions import db, limiter
+from app.extensions import db
+from app.extensions.ratelimit import limiter
 from tests.assertions import assert_error
 from tests.conftest import PASSWORD
 
