@@ -152,7 +152,9 @@ def test_an_unreachable_database_is_a_503_with_retry_after_logged_once(unreachab
 def test_a_nul_character_in_a_json_body_is_a_422_naming_the_field(client):
     response = client.post("/api/v1/users", json={"username": "nul", "password": "long\x00enough"})
     assert response.status_code == 422
-    assert response.get_json()["errors"] == {"json": {"password": ["NUL characters are not allowed."]}}
+    assert response.get_json()["errors"] == {
+        "json": {"password": ["NUL characters and unpaired surrogates are not allowed."]}
+    }
     assert client.post("/api/v1/users", json={"username": "nul", "password": "longenough"}).status_code == 201
 
 

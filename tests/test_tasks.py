@@ -228,7 +228,12 @@ def test_the_server_tasks_start_parley_without_the_venv_on_path(
     port = free_port()
     environment = {**outside_the_venv, "PARLEY_HOST": LOOPBACK, "PARLEY_PORT": str(port)}
     if task == "app.serve":
-        environment.update(PARLEY_CONFIG="production", SECRET_KEY="k" * 32, WEB_CONCURRENCY="1")
+        environment.update(
+            PARLEY_CONFIG="production",
+            SECRET_KEY="k" * 32,
+            WEB_CONCURRENCY="1",
+            PARLEY_PUBLIC_URL=f"http://{LOOPBACK}:{port}",
+        )
     server = processes.start(task, [VENV_INVOKE, task], environment)
 
     def ready() -> bool:

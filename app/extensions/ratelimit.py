@@ -21,7 +21,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage, storage_from_string
-from sqlalchemy import Float, String, case, delete, select
+from sqlalchemy import Float, String, case, create_engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 DATABASE_STORAGE_URI = "database://"
 FAILOVER_PREFIX = "failover+"
 KEY_LENGTH = 255
+# Connections per process for the database store's counters, besides the application's pool.
+COUNTERS_POOL_SIZE = 1
+COUNTERS_MAX_OVERFLOW = 4
 
 limiter = Limiter(key_func=get_remote_address)
 # One budget per address for each thing that can be done two ways (the API and the HTML pages):
@@ -234,6 +237,20 @@ def purge_expired_counters() -> int:
     return result.rowcount
 
 
+def _counters_engine(engine: Engine, app: Flask) -> Engine:
+    """A pool of its own for the counters: a request already holding one of the application's
+    connections must never wait for a second one to be counted (with every pooled connection
+    busy, it would wait for itself). An in-memory SQLite database exists once: it is shared."""
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return engine
+    return create_engine(
+        engine.url,
+        pool_size=COUNTERS_POOL_SIZE,
+        max_overflow=COUNTERS_MAX_OVERFLOW,
+        pool_timeout=app.config["DB_POOL_TIMEOUT"],
+    )
+
+
 LIMIT_SETTINGS = ("TOKEN_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "ACCOUNT_PASSWORD_RATE_LIMIT")
 
 
@@ -246,6 +263,6 @@ def init_app(app: Flask) -> None:
             raise RuntimeError(f"{name}: {error} (write it as 10/hour, 10/15 minutes)") from error
     if app.config["RATELIMIT_STORAGE_URI"] == DATABASE_STORAGE_URI:
         with app.app_context():
-            app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": db.engine}
+            app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": _counters_engine(db.engine, app)}
         jobs.register(app, "ratelimit.purge_expired", purge_expired_counters)
     limiter.init_app(app)
