@@ -107,6 +107,18 @@ def test_removing_a_reaction_is_204_then_404_and_an_emptied_emoji_disappears(cli
     assert reactions_seen(client, bob, room_id, message_id) == []
 
 
+def test_a_room_s_last_message_carries_its_reactions_as_each_viewer_sees_them(client, alice, bob, scene):
+    room_id, message_id = scene
+    react(client, bob, room_id, message_id, THUMBS)
+    for viewer, me in ((alice, False), (bob, True)):
+        shown = [{"emoji": THUMBS, "count": 1, "me": me}]
+        assert (
+            ok(client.get(f"{ROOMS}/{room_id}", headers=viewer.headers))["last_message"]["reactions"] == shown
+        )
+        (listed,) = [r for r in ok(client.get(ROOMS, headers=viewer.headers)) if r["id"] == room_id]
+        assert listed["last_message"]["reactions"] == shown
+
+
 @pytest.mark.parametrize(
     "emoji",
     [

@@ -16,6 +16,7 @@ from flask import current_app
 from app.extensions.api import abort
 from app.extensions.database import db
 from app.modules.auth.models import access_token_alive
+from app.modules.messages import reactions
 from app.modules.rooms.models import Room
 from app.modules.rooms.schemas import RoomSchema
 from app.modules.rooms.services import rooms_for
@@ -110,6 +111,8 @@ def render(delivery: Delivery, user: User) -> dict[str, Any]:
         return delivery.data
     room_id = delivery.data["room_id"] if delivery.type == "read.updated" else delivery.room_id
     room = db.session.scalar(rooms_for(user).where(Room.id == room_id))
+    if room is not None and delivery.type != "read.updated":
+        reactions.attach([room.last_message], user)
     db.session.close()
     if room is None:  # deleted since: what was recorded is all there is
         return delivery.data

@@ -17,13 +17,14 @@ from app.modules.users.models import User
 from .models import Message, Reaction
 
 
-def attach(messages: Iterable[Message], viewer: User) -> None:
+def attach(messages: Iterable[Message | None], viewer: User) -> None:
     """Fill each message's `reactions` as `viewer` sees them: one statement for a whole page.
 
+    None stands for a room's missing last message and is passed over.
     Grouped by message and emoji, the counts and the viewer's own (`me`) come together,
     each message's emoji in the order they were first given.
     """
-    by_id = {message.id: message for message in messages if not message.deleted}
+    by_id = {message.id: message for message in messages if message is not None and not message.deleted}
     if not by_id:
         return
     first = func.min(Reaction.id)
