@@ -71,10 +71,13 @@ def _lock(message: Message) -> bool:
     FOR NO KEY UPDATE leaves replies' foreign-key checks free. SQLite needs nothing: its first
     write takes the database's lock.
     """
-    deleted_at = db.session.scalar(
+    row = db.session.execute(
         select(Message.deleted_at).where(Message.id == message.id).with_for_update(key_share=True)
-    )
-    return deleted_at is None
+    ).first()
+    if row is None:  # its room was deleted, or its time ran out, since it was read
+        db.session.rollback()
+        abort(404, "No such message in this room.")
+    return row.deleted_at is None
 
 
 def _event(message: Message) -> None:
