@@ -119,6 +119,18 @@ def test_a_room_s_last_message_carries_its_reactions_as_each_viewer_sees_them(cl
         assert listed["last_message"]["reactions"] == shown
 
 
+def test_replies_and_search_results_carry_reactions_too(client, alice, bob, scene):
+    room_id, message_id = scene
+    body = {"body": "a walrus reply", "parent_id": message_id}
+    reply = ok(client.post(messages_path(room_id), headers=bob.headers, json=body), 201)
+    react(client, alice, room_id, reply["id"], ":tada:")
+    shown = [{"emoji": ":tada:", "count": 1, "me": True}]
+    replies = ok(client.get(messages_path(room_id, message_id, "replies"), headers=alice.headers))
+    assert [r["reactions"] for r in replies] == [shown]
+    found = ok(client.get("/api/v1/messages/search", query_string={"q": "walrus"}, headers=alice.headers))
+    assert [m["reactions"] for m in found] == [shown]
+
+
 @pytest.mark.parametrize(
     "emoji",
     [
