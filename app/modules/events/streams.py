@@ -97,15 +97,13 @@ def _holds(sorted_ids: list[int], user_id: int) -> bool:
     return at < len(sorted_ids) and sorted_ids[at] == user_id
 
 
-def _personal(delivery: Delivery) -> bool:
-    return delivery.type in _ROOM_VIEWS or (
-        delivery.type in _REACTION_VIEWS and bool(delivery.data.get("reactions"))
-    )
+def _has_reactions(delivery: Delivery) -> bool:
+    return delivery.type in _REACTION_VIEWS and bool(delivery.data.get("reactions"))
 
 
 def render(delivery: Delivery, user: User) -> dict[str, Any]:
     """The event's resource as the REST API would show it to this user."""
-    if delivery.type in _REACTION_VIEWS and delivery.data.get("reactions"):
+    if _has_reactions(delivery):
         return _own_reactions(delivery.data, user)
     if delivery.type not in _ROOM_VIEWS:
         return delivery.data
@@ -130,7 +128,8 @@ def as_json(delivery: Delivery, user: User) -> dict[str, Any]:
 
 
 def frame(delivery: Delivery, user: User) -> str:
-    data = json.dumps(render(delivery, user), separators=(",", ":")) if _personal(delivery) else delivery.json
+    personal = delivery.type in _ROOM_VIEWS or _has_reactions(delivery)
+    data = json.dumps(render(delivery, user), separators=(",", ":")) if personal else delivery.json
     event_id = f"id: {delivery.id}\n" if delivery.id is not None else ""
     return f"{event_id}event: {delivery.type}\ndata: {data}\n\n"
 

@@ -70,7 +70,9 @@ class Messages(MethodView):
         """Send a message, or a reply with `parent_id`"""
         message, created = services.send_message(_member_room(room_id), current_user, **args)
         location = url_for("messages.MessageById", room_id=room_id, message_id=message.id)
-        return _shown(message), 201 if created else 200, {"Location": location}
+        if created:  # nobody has reacted to it yet
+            return message, 201, {"Location": location}
+        return _shown(message), 200, {"Location": location}
 
 
 @blp.route("/<id:room_id>/messages/<id:message_id>")
