@@ -77,6 +77,8 @@ class BaseConfig:
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # the largest upload plus multipart framing
     MAX_JSON_BODY_BYTES = 64 * 1024
     MAX_PAGE_SIZE = 100
+    # Different emoji one member may put on one message; the next is 409.
+    MAX_REACTIONS_PER_MESSAGE = int(os.environ.get("PARLEY_MAX_REACTIONS_PER_MESSAGE", "20"))
 
     # OAuth2
     ACCESS_TOKEN_EXPIRES_IN = 3600

@@ -31,6 +31,7 @@ MESSAGE_FIELDS = {
     "created_at",
     "edited_at",
     "deleted",
+    "reactions",
 }
 
 

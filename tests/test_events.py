@@ -523,6 +523,32 @@ def test_unread_count_and_role_in_room_events_are_the_receiver_s(scene):
     ]
 
 
+def test_reaction_updated_reaches_each_member_with_their_own_me(scene):
+    alice, bob = scene.person("alice"), scene.person("bob")
+    rid = alice.create_room("reactions", [bob])["id"]
+    message = alice.send(rid, "react to this")
+    streams = {alice.id: scene.stream(alice), bob.id: scene.stream(bob)}
+    url = f"/api/v1/rooms/{rid}/messages/{message['id']}"
+    thumbs = f"{url}/reactions/%F0%9F%91%8D"
+
+    def counted(n: int) -> Callable[[dict[str, Any]], bool]:
+        return lambda data: data["reactions"] and data["reactions"][0]["count"] == n
+
+    bob.call("PUT", thumbs, 201)
+    for person in (alice, bob):
+        heard = streams[person.id].wait_for("reaction.updated", counted(1)).json()
+        assert heard == {
+            "room_id": rid,
+            "message_id": message["id"],
+            "reactions": [{"emoji": "👍", "count": 1, "me": person is bob}],
+        }
+        assert heard["reactions"] == person.call("GET", url)["reactions"]
+    alice.call("PUT", thumbs, 201)
+    for person in (alice, bob):
+        heard = streams[person.id].wait_for("reaction.updated", counted(2)).json()
+        assert heard["reactions"] == [{"emoji": "👍", "count": 2, "me": True}]
+
+
 # --- resuming ---------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.modules.messages.models import Message
@@ -23,6 +23,7 @@ from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.bans import ban
 from tests.conftest import PASSWORD, bearer
 from tests.outbox import last_event_id
+from tests.statements import counted_statements
 
 ROOMS = "/api/v1/rooms"
 DIRECT = f"{ROOMS}/direct"
@@ -1298,18 +1299,8 @@ def test_refused_changes_record_no_event(app, client, alice, bob):
 
 def statements_to_list_rooms(app, client, user) -> tuple[int, list[dict[str, Any]]]:
     """(SQL statements run, rooms listed) for one GET /rooms?page_size=50."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            response = client.get(ROOMS, headers=user.headers, query_string={"page_size": 50})
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
+    with counted_statements(app) as statements:
+        response = client.get(ROOMS, headers=user.headers, query_string={"page_size": 50})
     assert response.status_code == 200
     return len(statements), response.get_json()
 

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -91,6 +92,19 @@ def _unavailable(error: OperationalError | PoolTimeoutError, message: str) -> Re
 # Objects stay readable after commit: a service returns what it changed without reloading it
 # behind the caller's back (and per-caller query expressions are never re-run without their joins).
 db = Database(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def insert_if_absent(model: type[Base], **values: object) -> bool:
+    """Insert a row unless a unique key already holds one; whether it was inserted.
+
+    The database decides (ON CONFLICT DO NOTHING), so of concurrent identical requests exactly
+    one inserts and none fails: the others see the row as already there.
+    """
+    db.session.flush()
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = model.__table__
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    return db.session.execute(statement.returning(*table.primary_key)).first() is not None
 
 
 class UTCDateTime(TypeDecorator):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import random
@@ -15,6 +16,7 @@ from flask import current_app
 from app.extensions.api import abort
 from app.extensions.database import db
 from app.modules.auth.models import access_token_alive
+from app.modules.messages import reactions
 from app.modules.rooms.models import Room
 from app.modules.rooms.schemas import RoomSchema
 from app.modules.rooms.services import rooms_for
@@ -27,6 +29,8 @@ from .hub import CLOSED, Delivery, Hub, Subscriber
 REPLAY_PAGE = 500
 # Events whose resource carries fields that differ per receiver (unread count, role).
 _ROOM_VIEWS = {"room.created", "room.updated", "read.updated"}
+# Events whose reactions carry who gave them (`user_ids`): each receiver sees only their own `me`.
+_REACTION_VIEWS = {"message.updated", "reaction.updated"}
 
 
 @dataclass
@@ -79,12 +83,34 @@ def reset_event(subscription: Subscription) -> Delivery:
     return Delivery(type="reset", data={"last_event_id": subscription.upto}, id=subscription.upto)
 
 
+def _own_reactions(data: dict[str, Any], user: User) -> dict[str, Any]:
+    """Reactions as this receiver sees them; no database work, however many receivers."""
+    shown = [
+        {"emoji": r["emoji"], "count": r["count"], "me": _holds(r["user_ids"], user.id)}
+        for r in data["reactions"]
+    ]
+    return {**data, "reactions": shown}
+
+
+def _holds(sorted_ids: list[int], user_id: int) -> bool:
+    at = bisect.bisect_left(sorted_ids, user_id)
+    return at < len(sorted_ids) and sorted_ids[at] == user_id
+
+
+def _has_reactions(delivery: Delivery) -> bool:
+    return delivery.type in _REACTION_VIEWS and bool(delivery.data.get("reactions"))
+
+
 def render(delivery: Delivery, user: User) -> dict[str, Any]:
     """The event's resource as the REST API would show it to this user."""
+    if _has_reactions(delivery):
+        return _own_reactions(delivery.data, user)
     if delivery.type not in _ROOM_VIEWS:
         return delivery.data
     room_id = delivery.data["room_id"] if delivery.type == "read.updated" else delivery.room_id
     room = db.session.scalar(rooms_for(user).where(Room.id == room_id))
+    if room is not None and delivery.type != "read.updated":
+        reactions.attach([room.last_message], user)
     db.session.close()
     if room is None:  # deleted since: what was recorded is all there is
         return delivery.data
@@ -102,7 +128,7 @@ def as_json(delivery: Delivery, user: User) -> dict[str, Any]:
 
 
 def frame(delivery: Delivery, user: User) -> str:
-    personal = delivery.type in _ROOM_VIEWS
+    personal = delivery.type in _ROOM_VIEWS or _has_reactions(delivery)
     data = json.dumps(render(delivery, user), separators=(",", ":")) if personal else delivery.json
     event_id = f"id: {delivery.id}\n" if delivery.id is not None else ""
     return f"{event_id}event: {delivery.type}\ndata: {data}\n\n"

@@ -32,6 +32,8 @@ class Message(db.Model):
     )
     # Filled by the query that loads messages (services.with_reply_counts).
     reply_count: Mapped[int] = query_expression(default_expr=literal(0))
+    # The reader's view, [{emoji, count, me}]: filled for a page by reactions.attach (none until then).
+    reactions = ()
 
     __table_args__ = (
         # History pages and unread counts: (room, id) ranges.
@@ -43,6 +45,24 @@ class Message(db.Model):
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class Reaction(db.Model):
+    """One member's emoji on one message; a message's reactions are listed in the order first given."""
+
+    __tablename__ = "reactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    emoji: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        # One of each emoji per member (concurrent identical PUTs insert once); a page's counts.
+        Index("ix_reactions_message_id_user_id_emoji", "message_id", "user_id", "emoji", unique=True),
+        Index("ix_reactions_user_id", "user_id"),
+    )
 
 
 def with_reply_counts() -> object:

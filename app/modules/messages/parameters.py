@@ -9,6 +9,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from app.extensions.api import MAX_ID
 from app.extensions.schemas import QuerySchema, Schema
 
+from .emoji import is_reaction
+
 MessageId = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 Body = fields.String(required=True, validate=validate.Length(min=1, max=4000))
 
@@ -45,3 +47,20 @@ class HistoryParameters(QuerySchema):
     def _one_cursor(self, data: dict[str, Any], **_: Any) -> None:
         if "before" in data and "after" in data:
             raise ValidationError("Use `before` or `after`, not both.", "after")
+
+
+def _reaction(text: str) -> None:
+    if not is_reaction(text):
+        raise ValidationError("Not one emoji, nor a :short_name: of the documented list.")
+
+
+class ReactionPath(Schema):
+    """The `{emoji}` of a reaction's path (the ids beside it are the route's own: excluded here)."""
+
+    emoji = fields.String(
+        required=True,
+        validate=_reaction,
+        metadata={
+            "description": "One emoji (skin tone, ZWJ sequence, keycap, flag) or a listed :short_name:"
+        },
+    )

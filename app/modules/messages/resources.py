@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
+from marshmallow import EXCLUDE
 
 from app.extensions.api import Blueprint
 from app.extensions.auth import current_user
@@ -14,9 +15,9 @@ from app.modules.rooms import permissions as room_permissions
 from app.modules.rooms import services as rooms
 from app.modules.rooms.models import Room
 
-from . import permissions, services
+from . import permissions, reactions, services
 from .models import Message
-from .parameters import EditMessageParameters, HistoryParameters, SendMessageParameters
+from .parameters import EditMessageParameters, HistoryParameters, ReactionPath, SendMessageParameters
 from .schemas import MessageSchema
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/rooms", description="Messages of a room")
@@ -35,10 +36,17 @@ def _member_room(room_id: int) -> Room:
     return room
 
 
+def _shown(message: Message) -> Message:
+    """The message with its reactions as the caller sees them."""
+    reactions.attach([message], current_user)
+    return message
+
+
 def _page(endpoint: str, args: dict[str, Any], room: Room, parent: Message | None = None, **path: int) -> Any:
     page, older, newer = services.history(
         room, before=args.get("before"), after=args.get("after"), limit=args["limit"], parent=parent
     )
+    reactions.attach(page, current_user)
     link_to = partial(url_for, endpoint, _external=True, limit=args["limit"], **path)
     headers = {"Link": links} if (links := services.pagination_links(link_to, page, older, newer)) else {}
     return page, 200, headers
@@ -62,7 +70,9 @@ class Messages(MethodView):
         """Send a message, or a reply with `parent_id`"""
         message, created = services.send_message(_member_room(room_id), current_user, **args)
         location = url_for("messages.MessageById", room_id=room_id, message_id=message.id)
-        return message, 201 if created else 200, {"Location": location}
+        if created:  # nobody has reacted to it yet
+            return message, 201, {"Location": location}
+        return _shown(message), 200, {"Location": location}
 
 
 @blp.route("/<id:room_id>/messages/<id:message_id>")
@@ -71,7 +81,7 @@ class MessageById(MethodView):
     @blp.response(200, MessageSchema)
     def get(self, room_id: int, message_id: int) -> Message:
         """One message"""
-        return services.get_or_404(_member_room(room_id), message_id)
+        return _shown(services.get_or_404(_member_room(room_id), message_id))
 
     @blp.auth_required("messages:write")
     @blp.arguments(EditMessageParameters)
@@ -80,7 +90,7 @@ class MessageById(MethodView):
         """Edit your message (sets `edited_at`)"""
         message = services.get_or_404(_member_room(room_id), message_id)
         permissions.require_author(message, current_user)
-        return services.edit_message(message, args["body"], by=current_user)
+        return _shown(services.edit_message(message, args["body"], by=current_user))
 
     @blp.auth_required("messages:write")
     @blp.response(204)
@@ -102,6 +112,29 @@ class Replies(MethodView):
         room = _member_room(room_id)
         parent = services.get_or_404(room, message_id)
         return _page("messages.Replies", args, room, parent, room_id=room_id, message_id=message_id)
+
+
+@blp.route("/<id:room_id>/messages/<id:message_id>/reactions/<emoji>")
+class ReactionByEmoji(MethodView):
+    @blp.auth_required("messages:write")
+    @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
+    @blp.response(201, MessageSchema)
+    @blp.alt_response(200, schema=MessageSchema, description="You had given this reaction already")
+    @blp.doc(responses={"409": "CONFLICT"})
+    def put(self, args: dict[str, Any], room_id: int, message_id: int, emoji: str) -> Any:
+        """React to a message: the answer is the message with its reactions (409: deleted, or too many)"""
+        message = services.get_or_404(_member_room(room_id), message_id)
+        created = reactions.add_reaction(message, current_user, args["emoji"])
+        location = url_for("messages.ReactionByEmoji", room_id=room_id, message_id=message_id, emoji=emoji)
+        return _shown(message), 201 if created else 200, {"Location": location}
+
+    @blp.auth_required("messages:write")
+    @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
+    @blp.response(204)
+    def delete(self, args: dict[str, Any], room_id: int, message_id: int, emoji: str) -> None:
+        """Take your reaction back (404 if you had not given it)"""
+        message = services.get_or_404(_member_room(room_id), message_id)
+        reactions.remove_reaction(message, current_user, args["emoji"])
 
 
 @blp.route("/<id:room_id>/typing")

@@ -16,6 +16,12 @@ class AuthorSchema(UserSchema):
         fields = ("id", "username", "display_name")
 
 
+class ReactionSchema(Schema):
+    emoji = fields.String()
+    count = fields.Integer()
+    me = fields.Boolean(metadata={"description": "Whether you gave this one."})
+
+
 class MessageSchema(Schema):
     id = fields.Integer()
     room_id = fields.Integer()
@@ -24,6 +30,10 @@ class MessageSchema(Schema):
     parent_id = fields.Integer(allow_none=True)
     reply_count = fields.Method("get_reply_count", metadata={"type": "integer"})
     attachments = fields.List(fields.Nested(AttachmentSchema))
+    reactions = fields.List(
+        fields.Nested(ReactionSchema),
+        metadata={"description": "In the order first given; none on a deleted message."},
+    )
     created_at = fields.DateTime()
     edited_at = fields.DateTime(allow_none=True)
     deleted = fields.Boolean()

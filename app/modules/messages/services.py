@@ -18,12 +18,17 @@ from app.modules.rooms.models import Membership, Room
 from app.modules.users import services as users
 from app.modules.users.models import User
 
+from . import reactions
 from .models import Message, with_reply_counts
 from .schemas import AuthorSchema, MessageSchema
 
 
 def _event(type_: str, message: Message) -> None:
-    record(type_, MessageSchema().dump(message), room_id=message.room_id)
+    """The message as shown; an edited one carries its reactions as streams render them (reactors)."""
+    data = MessageSchema().dump(message)
+    if type_ == "message.updated":
+        data["reactions"] = reactions.reactors(message.id)
+    record(type_, data, room_id=message.room_id)
 
 
 def announce_typing(room: Room, user: User) -> None:
@@ -160,6 +165,7 @@ def delete_message(message: Message) -> None:
         return
     message.body = ""
     message.deleted_at = utcnow()
+    reactions.forget(message)
     files.detach(select(Message.id).where(Message.id == message.id))
     set_committed_value(message, "attachments", [])  # the bulk delete does not touch loaded lists
     _event("message.deleted", message)

@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from app.extensions.api import MAX_ID, Blueprint, abort, paginate_query
 from app.extensions.auth import current_user
+from app.modules.messages import reactions
 
 from . import permissions, services
 from .models import Invite, JoinRequest, Membership, Room
@@ -33,6 +34,12 @@ def _created(room: Room) -> tuple[Room, int, dict[str, str]]:
     return room, 201, {"Location": url_for("rooms.RoomById", room_id=room.id)}
 
 
+def _shown(room: Room) -> Room:
+    """The room with its last message's reactions as the caller sees them."""
+    reactions.attach([room.last_message], current_user)
+    return room
+
+
 @blp.route("")
 class Rooms(MethodView):
     @blp.auth_required("rooms:read")
@@ -41,7 +48,9 @@ class Rooms(MethodView):
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Room]:
         """Your rooms, most recently active first; `?scope=public` lists public rooms to join"""
-        return paginate_query(services.list_statement(current_user, args["scope"]), pagination_parameters)
+        listed = paginate_query(services.list_statement(current_user, args["scope"]), pagination_parameters)
+        reactions.attach((room.last_message for room in listed), current_user)
+        return listed
 
     @blp.auth_required("rooms:write")
     @blp.arguments(CreateRoomParameters)
@@ -60,7 +69,7 @@ class DirectRoom(MethodView):
     def post(self, args: dict[str, Any]) -> Any:
         """The one direct room of you and `username`: 201 the first time, 200 after"""
         room, created = services.get_or_create_direct_room(current_user, args["username"])
-        return _created(room) if created else room
+        return _created(room) if created else _shown(room)
 
 
 @blp.route("/<id:room_id>")
@@ -69,7 +78,7 @@ class RoomById(MethodView):
     @blp.response(200, RoomSchema)
     def get(self, room_id: int) -> Room:
         """A room you are in, or any public room"""
-        return services.get_visible_or_404(room_id, current_user)
+        return _shown(services.get_visible_or_404(room_id, current_user))
 
     @blp.auth_required("rooms:write")
     @blp.arguments(UpdateRoomParameters)
@@ -80,7 +89,7 @@ class RoomById(MethodView):
         permissions.require_manager(room)
         if room.kind == "direct":
             abort(403, "Direct rooms cannot be changed.")
-        return services.update_room(room, current_user, args)
+        return _shown(services.update_room(room, current_user, args))
 
     @blp.auth_required("rooms:write")
     @blp.response(204)
@@ -97,7 +106,8 @@ class Join(MethodView):
     @blp.response(200, RoomSchema)
     def post(self, room_id: int) -> Room:
         """Join a public room (a no-op when you are already in)"""
-        return services.join_public_room(services.get_visible_or_404(room_id, current_user), current_user)
+        room = services.get_visible_or_404(room_id, current_user)
+        return _shown(services.join_public_room(room, current_user))
 
 
 @blp.route("/<id:room_id>/members")
@@ -183,7 +193,7 @@ class ReadMarker(MethodView):
         """Move your read marker forward to `message_id` (moving back is a no-op)"""
         room = services.get_visible_or_404(room_id, current_user)
         permissions.require_member(room)
-        return services.mark_read(room, current_user, args["message_id"])
+        return _shown(services.mark_read(room, current_user, args["message_id"]))
 
 
 @blp.route("/<id:room_id>/invites")
@@ -280,7 +290,7 @@ class AcceptInvite(MethodView):
         """Use an invite: join at once (200), or file a join request for approval (202)"""
         room, join_request = services.accept_invite(code, current_user)
         if room is not None:
-            return room
+            return _shown(room)
         response: Response = jsonify(JoinRequestSchema().dump(join_request))
         response.status_code = 202
         return response

@@ -7,12 +7,11 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, case, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload, with_expression
 
 from app.extensions.api import abort
-from app.extensions.database import db, utcnow
+from app.extensions.database import db, insert_if_absent, utcnow
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -131,19 +130,6 @@ def _member_event(type_: str, membership: Membership) -> None:
 # --- rooms ------------------------------------------------------------------------------------
 
 
-def _insert_if_absent(model: type[db.Model], **values: Any) -> bool:
-    """Insert a row unless a unique key already holds one; whether it was inserted.
-
-    The database decides (ON CONFLICT DO NOTHING), so of concurrent identical requests exactly
-    one inserts and none fails: the others see the row as already there.
-    """
-    db.session.flush()
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    table = model.__table__
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return db.session.execute(statement.returning(*table.primary_key)).first() is not None
-
-
 def _add_membership(room: Room, user: User, role: str = "member") -> Membership | None:
     """Make `user` a member, None if they already are one; `member.added` only when they were not.
 
@@ -151,7 +137,7 @@ def _add_membership(room: Room, user: User, role: str = "member") -> Membership 
     the history is there to read.
     """
     newest = select(Room.last_message_id).where(Room.id == room.id).scalar_subquery()
-    if not _insert_if_absent(
+    if not insert_if_absent(
         Membership,
         room_id=room.id,
         user_id=user.id,
@@ -457,7 +443,7 @@ def accept_invite(code: str, user: User) -> tuple[Room | None, JoinRequest | Non
             abort(409, "You are already a member of this room.")
         db.session.commit()
         return _reload(room, user), None
-    filed = _insert_if_absent(
+    filed = insert_if_absent(
         JoinRequest,
         room_id=room.id,
         user_id=user.id,

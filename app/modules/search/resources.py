@@ -8,6 +8,7 @@ from flask.views import MethodView
 
 from app.extensions.api import Blueprint, paginate_query
 from app.extensions.auth import current_user
+from app.modules.messages import reactions
 from app.modules.messages.models import Message
 from app.modules.messages.schemas import MessageSchema
 from app.modules.rooms import permissions as room_permissions
@@ -33,4 +34,7 @@ class Search(MethodView):
             # As everywhere: a room you may not see is not found, a public one you have not joined is 403.
             room = rooms.get_visible_or_404(args["room_id"], current_user)
             room_permissions.require_member(room)
-        return paginate_query(services.search_statement(current_user, args["q"], room), pagination_parameters)
+        statement = services.search_statement(current_user, args["q"], room)
+        found = paginate_query(statement, pagination_parameters)
+        reactions.attach(found, current_user)
+        return found
