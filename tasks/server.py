@@ -21,7 +21,7 @@ def run(c: Context, host: str = "", port: int = 0) -> None:
 
 @task(help={"workers": "gunicorn workers (default: WEB_CONCURRENCY, else 2 x CPUs + 1)"})
 def serve(c: Context, workers: int = 0) -> None:
-    """Serve with gunicorn and gevent workers (production; needs SECRET_KEY, DATABASE_URL and PARLEY_PUBLIC_URL)."""
+    """Serve with gunicorn and gevent workers (production: SECRET_KEY, DATABASE_URL, PARLEY_PUBLIC_URL)."""
     env = {"WEB_CONCURRENCY": str(workers)} if workers else {}
     c.run(module("gunicorn", "-c gunicorn.conf.py"), env=env, pty=False)
 
