@@ -1,0 +1,482 @@
+// The Parley browser client: rooms, a conversation, live events. A client of the public API only.
+
+import { api, ApiError, call } from "./api.js";
+import { completeSignIn, signIn, SignInError, signOut } from "./auth.js";
+import { listen } from "./stream.js";
+import { el, renderBody } from "./text.js";
+
+const PAGE = 30;
+const SEND_ATTEMPTS = 5;
+const TYPING_EVERY_MS = 3000;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  me: null,
+  rooms: new Map(),
+  directNames: new Map(),
+  current: null,
+  messages: [],
+  allOlderLoaded: false,
+  loadingOlder: false,
+  readSent: new Map(),
+  typing: new Map(),
+  typingSentAt: 0,
+};
+
+// --- problems, shown in words -------------------------------------------------------------------
+
+function showProblem(error) {
+  if (error instanceof SignInError) return signedOut(error.message);
+  const text = error instanceof ApiError ? error.message : "The server cannot be reached: retrying.";
+  $("problem").textContent = text;
+  $("problem").hidden = false;
+}
+
+const clearProblem = () => {
+  $("problem").hidden = true;
+};
+
+async function attempt(action) {
+  try {
+    const result = await action();
+    clearProblem();
+    return result;
+  } catch (error) {
+    showProblem(error);
+    return undefined;
+  }
+}
+
+// --- rooms --------------------------------------------------------------------------------------
+
+const activity = (room) => room.last_message?.created_at ?? room.created_at;
+
+function roomName(room) {
+  if (room.kind !== "direct") return room.name;
+  if (!state.directNames.has(room.id)) {
+    state.directNames.set(room.id, "Direct conversation");
+    api("GET", `/rooms/${room.id}/members?page_size=2`).then((members) => {
+      const other = members.find((member) => member.user.id !== state.me.id) ?? members[0];
+      if (other) state.directNames.set(room.id, other.user.display_name || other.user.username);
+      renderRooms();
+      if (state.current === room.id) renderRoomHeader();
+    }, showProblem);
+  }
+  return state.directNames.get(room.id);
+}
+
+function preview(message) {
+  if (!message) return "No messages yet";
+  const who = message.author?.display_name || message.author?.username || "deleted user";
+  return `${who}: ${message.deleted ? "(deleted)" : message.body}`;
+}
+
+function renderRooms() {
+  const rooms = [...state.rooms.values()].sort((a, b) => activity(b).localeCompare(activity(a)));
+  $("rooms").replaceChildren(
+    ...rooms.map((room) => {
+      const unread = room.unread_count > 0 ? el("span", { class: "badge", title: "unread" }, String(room.unread_count)) : null;
+      const button = el(
+        "button",
+        { class: "room", type: "button", "aria-current": room.id === state.current ? "true" : "false", onclick: () => go(`#/rooms/${room.id}`) },
+        el("span", { class: "name" }, roomName(room)),
+        unread ?? el("span"),
+        el("span", { class: "last" }, preview(room.last_message)),
+      );
+      return el("li", {}, button);
+    }),
+  );
+}
+
+async function loadRooms() {
+  const rooms = await api("GET", "/rooms?page_size=100");
+  state.rooms = new Map(rooms.map((room) => [room.id, room]));
+  renderRooms();
+  if (state.current !== null && !state.rooms.has(state.current)) closeRoom();
+}
+
+async function refreshRoom(roomId) {
+  const room = await api("GET", `/rooms/${roomId}`);
+  state.rooms.set(room.id, room);
+  renderRooms();
+}
+
+// --- the conversation ---------------------------------------------------------------------------
+
+const own = (message) => message.author?.id === state.me.id;
+
+function messageItem(message) {
+  const when = new Date(message.created_at);
+  const meta = el(
+    "div",
+    { class: "meta" },
+    el("span", { class: "author" }, message.author?.display_name || message.author?.username || "deleted user"),
+    el("time", { datetime: message.created_at }, when.toLocaleString()),
+    message.edited_at ? " (edited)" : null,
+    message.reply_count ? ` · ${message.reply_count} replies` : null,
+  );
+  const body = el("p", { class: "body" });
+  if (message.deleted) body.textContent = "This message was deleted.";
+  else renderBody(body, message.body);
+  const item = el("li", { class: message.deleted ? "message deleted" : "message", "data-id": String(message.id) }, meta, body);
+  if (own(message) && !message.deleted) {
+    item.append(
+      el(
+        "div",
+        { class: "actions" },
+        el("button", { type: "button", onclick: () => startEdit(item, message) }, "Edit"),
+        el("button", { type: "button", onclick: () => deleteMessage(message) }, "Delete"),
+      ),
+    );
+  }
+  return item;
+}
+
+function startEdit(item, message) {
+  const text = el("textarea", { "aria-label": "Edit message", rows: "2", maxlength: "4000" });
+  text.value = message.body;
+  const form = el(
+    "form",
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const saved = await attempt(() => api("PATCH", `/rooms/${message.room_id}/messages/${message.id}`, { body: text.value }));
+        if (saved) upsertMessage(saved);
+      },
+    },
+    text,
+    el("button", { type: "submit" }, "Save"),
+    el("button", { type: "button", onclick: () => item.replaceWith(messageItem(message)) }, "Cancel"),
+  );
+  item.replaceChildren(form);
+  text.focus();
+}
+
+async function deleteMessage(message) {
+  if (!confirm("Delete this message?")) return;
+  await attempt(() => api("DELETE", `/rooms/${message.room_id}/messages/${message.id}`));
+}
+
+const nearBottom = () => {
+  const list = $("messages");
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+};
+
+function upsertMessage(message) {
+  if (message.room_id !== state.current || message.parent_id) return;
+  const index = state.messages.findIndex((known) => known.id === message.id);
+  const existing = $("messages").querySelector(`[data-id="${message.id}"]`);
+  if (index >= 0) {
+    state.messages[index] = message;
+    existing?.replaceWith(messageItem(message));
+    return;
+  }
+  const stick = nearBottom();
+  state.messages.push(message);
+  $("messages").append(messageItem(message));
+  if (stick || own(message)) $("messages").scrollTop = $("messages").scrollHeight;
+  markRead();
+}
+
+function renderRoomHeader() {
+  const room = state.rooms.get(state.current);
+  $("room-title").textContent = room ? roomName(room) : "Pick a room";
+  $("room-topic").textContent = room?.topic ?? "";
+  $("invite-link").hidden = !room || room.kind === "direct" || room.owner_id !== state.me.id;
+  $("invite-url").hidden = true;
+}
+
+function closeRoom() {
+  state.current = null;
+  state.messages = [];
+  $("messages").replaceChildren();
+  $("composer").hidden = true;
+  $("chat").classList.remove("in-room");
+  renderRoomHeader();
+  renderRooms();
+}
+
+async function openRoom(roomId) {
+  if (!state.rooms.has(roomId)) return closeRoom();
+  state.current = roomId;
+  state.messages = [];
+  state.allOlderLoaded = false;
+  $("chat").classList.add("in-room");
+  $("messages").replaceChildren();
+  $("composer").hidden = false;
+  renderRoomHeader();
+  renderTyping();
+  renderRooms();
+  const messages = await attempt(() => api("GET", `/rooms/${roomId}/messages?limit=${PAGE}`));
+  if (!messages || state.current !== roomId) return;
+  state.allOlderLoaded = messages.length < PAGE;
+  for (const message of messages) upsertMessage(message);
+  $("messages").scrollTop = $("messages").scrollHeight;
+  $("body").focus();
+  markRead();
+}
+
+async function loadOlder() {
+  const roomId = state.current;
+  if (state.loadingOlder || state.allOlderLoaded || !state.messages.length) return;
+  state.loadingOlder = true;
+  const list = $("messages");
+  const older = await attempt(() => api("GET", `/rooms/${roomId}/messages?before=${state.messages[0].id}&limit=${PAGE}`));
+  state.loadingOlder = false;
+  if (!older || state.current !== roomId) return;
+  state.allOlderLoaded = older.length < PAGE;
+  const height = list.scrollHeight;
+  state.messages.unshift(...older);
+  list.prepend(...older.map(messageItem));
+  list.scrollTop += list.scrollHeight - height;
+}
+
+/** Move the read marker to the newest message on screen, once per message, while the tab is seen. */
+function markRead() {
+  const room = state.rooms.get(state.current);
+  const newest = state.messages.at(-1);
+  if (!room || !newest || document.visibilityState !== "visible" || !nearBottom()) return;
+  if ((state.readSent.get(room.id) ?? 0) >= newest.id) return;
+  state.readSent.set(room.id, newest.id);
+  room.unread_count = 0;
+  renderRooms();
+  attempt(() => api("PUT", `/rooms/${room.id}/read`, { message_id: newest.id }));
+}
+
+/** Retried with the same `client_msg_id` after a network failure: the server never stores it twice. */
+async function send(roomId, body) {
+  const clientMsgId = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await api("POST", `/rooms/${roomId}/messages`, { body, client_msg_id: clientMsgId });
+    } catch (error) {
+      if (error instanceof ApiError || tries >= SEND_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** tries));
+    }
+  }
+}
+
+async function submitComposer(event) {
+  event.preventDefault();
+  const box = $("body");
+  const body = box.value;
+  if (!body.trim() || state.current === null) return;
+  const roomId = state.current;
+  box.value = "";
+  const message = await attempt(() => send(roomId, body));
+  if (message) upsertMessage(message);
+  else if (!box.value) box.value = body;
+}
+
+function composerKey(event) {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("composer").requestSubmit();
+  }
+}
+
+function composerInput() {
+  const now = Date.now();
+  if (state.current === null || now - state.typingSentAt < TYPING_EVERY_MS) return;
+  state.typingSentAt = now;
+  call("POST", `/rooms/${state.current}/typing`).catch(() => {});
+}
+
+function renderTyping() {
+  const now = Date.now();
+  const names = [...state.typing.values()]
+    .filter((entry) => entry.roomId === state.current && entry.until > now)
+    .map((entry) => entry.name);
+  $("typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+async function createInvite() {
+  const invite = await attempt(() => api("POST", `/rooms/${state.current}/invites`, {}));
+  if (!invite) return;
+  $("invite-url").replaceChildren("Share this link: ", el("a", { href: invite.url }, invite.url));
+  $("invite-url").hidden = false;
+}
+
+// --- finding and creating rooms -----------------------------------------------------------------
+
+async function createRoom(event) {
+  event.preventDefault();
+  const form = event.target;
+  const members = form.members.value.split(/[\s,]+/).filter(Boolean);
+  const room = await attempt(() => api("POST", "/rooms", { name: form.name.value, kind: form.kind.value, members }));
+  if (!room) return;
+  form.reset();
+  $("new-room").open = false;
+  state.rooms.set(room.id, room);
+  go(`#/rooms/${room.id}`);
+}
+
+async function browsePublicRooms() {
+  if (!$("browse").open) return;
+  const rooms = await attempt(() => api("GET", "/rooms?scope=public&page_size=100"));
+  if (!rooms) return;
+  $("public-rooms").replaceChildren(
+    ...rooms.map((room) => {
+      const joined = state.rooms.has(room.id);
+      const action = joined
+        ? el("button", { type: "button", onclick: () => go(`#/rooms/${room.id}`) }, `Open ${room.name}`)
+        : el("button", { type: "button", onclick: () => joinRoom(room.id) }, `Join ${room.name}`);
+      return el("li", {}, action);
+    }),
+  );
+}
+
+async function joinRoom(roomId) {
+  const room = await attempt(() => api("POST", `/rooms/${roomId}/join`));
+  if (!room) return;
+  state.rooms.set(room.id, room);
+  go(`#/rooms/${room.id}`);
+}
+
+async function findPeople(event) {
+  event.preventDefault();
+  const query = event.target.q.value.trim();
+  if (!query) return;
+  const users = await attempt(() => api("GET", `/users?q=${encodeURIComponent(query)}`));
+  if (!users) return;
+  const others = users.filter((user) => user.id !== state.me.id);
+  $("people").replaceChildren(
+    ...(others.length ? others : [null]).map((user) =>
+      user
+        ? el("li", {}, el("button", { type: "button", onclick: () => directTo(user.username) }, `Message ${user.display_name || user.username}`))
+        : el("li", {}, "Nobody by that name."),
+    ),
+  );
+}
+
+async function directTo(username) {
+  const room = await attempt(() => api("POST", "/rooms/direct", { username }));
+  if (!room) return;
+  state.rooms.set(room.id, room);
+  $("people").replaceChildren();
+  $("find-people").reset();
+  go(`#/rooms/${room.id}`);
+}
+
+async function acceptInvite(code) {
+  const answer = await attempt(() => call("POST", `/invites/${encodeURIComponent(code)}/accept`));
+  if (!answer) return;
+  if (answer.status === 202) {
+    $("invite-outcome").textContent = "Your request to join was sent: the room appears here once it is approved.";
+    $("accept-invite").hidden = true;
+    return;
+  }
+  state.rooms.set(answer.body.id, answer.body);
+  go(`#/rooms/${answer.body.id}`);
+}
+
+// --- live events --------------------------------------------------------------------------------
+
+let roomsReload = null;
+
+function reloadRoomsSoon() {
+  clearTimeout(roomsReload);
+  roomsReload = setTimeout(() => attempt(loadRooms), 100);
+}
+
+function onEvent(type, data) {
+  if (type === "message.created" || type === "message.updated" || type === "message.deleted") {
+    const room = state.rooms.get(data.room_id);
+    if (!room) return reloadRoomsSoon();
+    if (!data.parent_id && (type === "message.created" || room.last_message?.id === data.id)) room.last_message = data;
+    if (type === "message.created") state.typing.delete(data.author?.id);
+    upsertMessage(data);
+    if (type === "message.created" && !own(data) && !(room.id === state.current && nearBottom() && !document.hidden)) {
+      room.unread_count += 1;
+    }
+    renderRooms();
+    renderTyping();
+  } else if (type === "read.updated") {
+    attempt(() => refreshRoom(data.room_id));
+  } else if (type === "typing") {
+    if (data.user.id === state.me.id) return;
+    state.typing.set(data.user.id, { roomId: data.room_id, name: data.user.display_name || data.user.username, until: Date.now() + data.expires_in * 1000 });
+    renderTyping();
+    setTimeout(renderTyping, data.expires_in * 1000 + 50);
+  } else if (type.startsWith("room.") || type.startsWith("member.")) {
+    reloadRoomsSoon();
+  }
+}
+
+async function onReset() {
+  await attempt(loadRooms);
+  if (state.current !== null) openRoom(state.current);
+}
+
+// --- routes: #/rooms/{id}, #/invites/{code} -----------------------------------------------------
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function route() {
+  const invite = location.hash.match(/^#\/invites\/(.+)$/);
+  $("invite").hidden = !invite;
+  $("chat").hidden = Boolean(invite);
+  if (invite) {
+    $("invite-outcome").textContent = "";
+    $("accept-invite").hidden = false;
+    $("accept-invite").onclick = () => acceptInvite(decodeURIComponent(invite[1]));
+    return;
+  }
+  const room = location.hash.match(/^#\/rooms\/(\d+)$/);
+  if (room) openRoom(Number(room[1]));
+  else closeRoom();
+}
+
+function signedOut(text) {
+  $("chat").hidden = true;
+  $("invite").hidden = true;
+  $("sign-out").hidden = true;
+  $("me").textContent = "";
+  $("signed-out-text").textContent = text;
+  $("signed-out").hidden = false;
+}
+
+async function start() {
+  $("sign-in").addEventListener("click", () => signIn());
+  $("sign-out").addEventListener("click", async () => {
+    await signOut();
+    signedOut("You are signed out.");
+  });
+  let signedIn;
+  try {
+    signedIn = await completeSignIn();
+  } catch (error) {
+    return signedOut(error.message);
+  }
+  if (!signedIn) return signIn();
+
+  state.me = await attempt(() => api("GET", "/users/me"));
+  if (!state.me) return;
+  $("me").textContent = `Signed in as ${state.me.display_name || state.me.username}`;
+  $("sign-out").hidden = false;
+
+  $("composer").addEventListener("submit", submitComposer);
+  $("body").addEventListener("keydown", composerKey);
+  $("body").addEventListener("input", composerInput);
+  $("messages").addEventListener("scroll", () => {
+    if ($("messages").scrollTop < 40) loadOlder();
+    markRead();
+  });
+  document.addEventListener("visibilitychange", markRead);
+  $("create-room").addEventListener("submit", createRoom);
+  $("browse").addEventListener("toggle", browsePublicRooms);
+  $("find-people").addEventListener("submit", findPeople);
+  $("invite-link").addEventListener("click", createInvite);
+  $("back").addEventListener("click", () => go("#/"));
+  window.addEventListener("hashchange", route);
+
+  listen(onEvent, onReset);
+  await attempt(loadRooms);
+  route();
+}
+
+start();

@@ -1,0 +1,78 @@
+// Live events: SSE opened with a single-use stream ticket (EventSource cannot send a bearer
+// header), resumed from the last event id after any drop; long-polling where SSE is missing.
+
+import { api } from "./api.js";
+
+const TYPES = [
+  "message.created",
+  "message.updated",
+  "message.deleted",
+  "room.created",
+  "room.updated",
+  "room.deleted",
+  "member.added",
+  "member.removed",
+  "member.updated",
+  "read.updated",
+  "user.updated",
+  "ban.updated",
+  "join_request.created",
+  "join_request.resolved",
+  "typing",
+  "presence.updated",
+];
+const MAX_DELAY_MS = 15_000;
+
+/** Calls `onEvent(type, data)` for every event, `onReset()` when the gap was too old to replay. */
+export function listen(onEvent, onReset) {
+  let last = null;
+  let delay = 500;
+
+  const handle = (type, id, data) => {
+    if (id) last = id;
+    if (type === "reset") onReset();
+    else if (TYPES.includes(type)) onEvent(type, data);
+  };
+
+  const again = (open) => {
+    setTimeout(open, delay);
+    delay = Math.min(delay * 2, MAX_DELAY_MS);
+  };
+
+  async function stream() {
+    try {
+      const { ticket } = await api("POST", "/events/ticket");
+      const since = last === null ? "" : `&since=${encodeURIComponent(last)}`;
+      const source = new EventSource(`/api/v1/events?ticket=${encodeURIComponent(ticket)}${since}`);
+      source.addEventListener("open", () => {
+        delay = 500;
+      });
+      for (const type of [...TYPES, "reset"]) {
+        source.addEventListener(type, (event) => handle(type, event.lastEventId, JSON.parse(event.data || "null")));
+      }
+      // The ticket is spent: the browser's own reconnection would be refused, so take a new one.
+      source.addEventListener("error", () => {
+        source.close();
+        again(stream);
+      });
+    } catch {
+      again(stream);
+    }
+  }
+
+  async function poll() {
+    try {
+      const since = last === null ? "" : `&since=${encodeURIComponent(last)}`;
+      const answer = await api("GET", `/events/poll?timeout=25${since}`);
+      for (const event of answer.events) handle(event.type, event.id, event.data);
+      last = answer.last_event_id ?? last;
+      delay = 500;
+      poll();
+    } catch {
+      again(poll);
+    }
+  }
+
+  if (typeof EventSource === "function") stream();
+  else poll();
+}

@@ -1,0 +1,120 @@
+"""The browser client at `/`, used in a real browser as people would: sign up through the login
+page, chat live with someone in another browser, switch rooms, sign out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
+
+PASSWORD = "a long web password"
+
+
+def test_the_page_and_its_modules_are_served_under_a_strict_policy(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    for asset in re.findall(r'(?:src|href)="(/web/[^"]+)"', page.get_data(as_text=True)):
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        assert served.headers["Cache-Control"] == "no-cache"  # revalidated by ETag, never stale
+        assert client.get(asset, headers={"If-None-Match": served.headers["ETag"]}).status_code == 304
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def sign_up(browser: Any, server: str, username: str, problems: list[str]) -> Any:
+    """A newcomer opens `/`, follows "Sign up" on the login page, then allows the web client."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context().new_page()
+    page.set_default_timeout(10_000)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(f"{server}/")
+    expect(page).to_have_url(re.compile(r"/auth/oauth2/authorize\?"))
+    page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    assert page.url == f"{server}/"  # the code is gone from the address bar
+    return page
+
+
+def said(page: Any) -> Any:
+    """The messages of the open conversation."""
+    return page.get_by_role("list", name="Messages").get_by_role("listitem")
+
+
+def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
+    browser: Any, live_server: str, client: FlaskClient
+) -> None:
+    from playwright.sync_api import expect
+
+    problems: list[str] = []
+    ada = sign_up(browser, live_server, "ada_web", problems)
+    grace = sign_up(browser, live_server, "grace_web", problems)
+    rooms = grace.get_by_role("navigation", name="Rooms")
+
+    ada.get_by_role("button", name=re.compile("^general")).click()
+    ada.get_by_label("Message", exact=True).fill("hello from ada")
+    ada.get_by_label("Message", exact=True).press("Enter")
+    expect(said(ada).filter(has_text="hello from ada")).to_be_visible()
+    expect(rooms.get_by_role("button", name=re.compile("general.*1.*hello from ada"))).to_be_visible()
+
+    grace.get_by_role("button", name=re.compile("^general")).click()
+    expect(said(grace).filter(has_text="hello from ada")).to_be_visible()
+    expect(rooms.get_by_title("unread")).to_have_count(0)
+
+    grace.get_by_label("Find people").fill("ada")
+    grace.get_by_role("button", name="Search").click()
+    grace.get_by_role("button", name="Message ada_web").click()
+    expect(grace.get_by_role("heading", name="ada_web")).to_be_visible()
+    composer = grace.get_by_label("Message", exact=True)
+    composer.fill("<b>not bold</b>")
+    composer.press("Shift+Enter")
+    composer.press_sequentially("see https://example.com/a?b=1")
+    composer.press("Enter")
+
+    direct = ada.get_by_role("button", name=re.compile("^grace_web"))
+    expect(direct).to_be_visible()  # the new conversation arrives live
+    direct.click()
+    message = said(ada).filter(has_text="not bold")
+    expect(message.locator(".body")).to_have_text("<b>not bold</b>\nsee https://example.com/a?b=1")
+    expect(message.get_by_role("link")).to_have_attribute("href", "https://example.com/a?b=1")
+    assert message.locator("b").count() == 0
+
+    ada.get_by_role("button", name=re.compile("^general")).click()
+    expect(ada.get_by_role("heading", name="general")).to_be_visible()
+    expect(said(ada).filter(has_text="hello from ada")).to_be_visible()
+
+    token = ada.evaluate("JSON.parse(sessionStorage.getItem('parley.tokens')).access")
+    assert client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert not ada.context.cookies()  # tokens never live in a cookie
+    ada.get_by_role("button", name="Sign out").click()
+    expect(ada.get_by_text("You are signed out.")).to_be_visible()
+    assert ada.evaluate("sessionStorage.getItem('parley.tokens')") is None
+    assert client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert problems == []
