@@ -41,8 +41,8 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-def sign_up(browser: Any, server: str, username: str, problems: list[str]) -> Any:
-    """A newcomer opens `/`, follows "Sign up" on the login page, then allows the web client."""
+def open_client(browser: Any, server: str, problems: list[str]) -> Any:
+    """A fresh browser context at `/`: a signed-out person lands on the login page."""
     from playwright.sync_api import expect
 
     page = browser.new_context().new_page()
@@ -51,16 +51,29 @@ def sign_up(browser: Any, server: str, username: str, problems: list[str]) -> An
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.goto(f"{server}/")
     expect(page).to_have_url(re.compile(r"/auth/oauth2/authorize\?"))
+    return page
+
+
+def allow(page: Any, server: str, username: str, password: str = PASSWORD) -> Any:
+    """Sign in on the login page and allow the web client: back in the app, the code gone from the URL."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    assert page.url == f"{server}/"
+    return page
+
+
+def sign_up(browser: Any, server: str, username: str, problems: list[str]) -> Any:
+    """A newcomer follows "Sign up" on the login page, which brings them back to it."""
+    page = open_client(browser, server, problems)
     page.get_by_role("link", name="Sign up").click()
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Allow").click()
-    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
-    assert page.url == f"{server}/"  # the code is gone from the address bar
-    return page
+    return allow(page, server, username)
 
 
 def said(page: Any) -> Any:
@@ -76,6 +89,7 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     problems: list[str] = []
     ada = sign_up(browser, live_server, "ada_web", problems)
     grace = sign_up(browser, live_server, "grace_web", problems)
+    grace_phone = allow(open_client(browser, live_server, problems), live_server, "grace_web")
     rooms = grace.get_by_role("navigation", name="Rooms")
 
     ada.get_by_role("button", name=re.compile("^general")).click()
@@ -84,9 +98,12 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     expect(said(ada).filter(has_text="hello from ada")).to_be_visible()
     expect(rooms.get_by_role("button", name=re.compile("general.*1.*hello from ada"))).to_be_visible()
 
+    unread_on_phone = grace_phone.get_by_role("navigation", name="Rooms").get_by_title("unread")
+    expect(unread_on_phone).to_have_text("1")
     grace.get_by_role("button", name=re.compile("^general")).click()
     expect(said(grace).filter(has_text="hello from ada")).to_be_visible()
     expect(rooms.get_by_title("unread")).to_have_count(0)
+    expect(unread_on_phone).to_have_count(0, timeout=1_000)  # read on one device, read on all
 
     grace.get_by_label("Find people").fill("ada")
     grace.get_by_role("button", name="Search").click()
@@ -117,4 +134,26 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     expect(ada.get_by_text("You are signed out.")).to_be_visible()
     assert ada.evaluate("sessionStorage.getItem('parley.tokens')") is None
     assert client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert problems == []
+
+
+def test_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones_on_scrolling_up(
+    browser: Any, live_server: str, client: FlaskClient, alice: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    room = client.post("/api/v1/rooms", json={"name": "history"}, headers=alice.headers).get_json()
+    messages = f"/api/v1/rooms/{room['id']}/messages"
+    for n in range(1, 46):
+        sent = client.post(messages, json={"body": f"line {n}"}, headers=alice.headers)
+        assert sent.status_code == 201
+
+    problems: list[str] = []
+    page = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
+    page.get_by_role("button", name=re.compile("^history")).click()
+    expect(said(page).last).to_have_text(re.compile("line 45"))
+    expect(said(page)).to_have_count(30)
+    page.get_by_role("list", name="Messages").evaluate("list => { list.scrollTop = 0; }")
+    expect(said(page)).to_have_count(45)
+    expect(said(page).first).to_have_text(re.compile("line 1Edit"))
     assert problems == []
