@@ -157,3 +157,29 @@ def test_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones_o
     expect(said(page)).to_have_count(45)
     expect(said(page).first).to_have_text(re.compile("line 1Edit"))
     assert problems == []
+
+
+def test_a_dropped_network_loses_and_repeats_nothing(
+    browser: Any, live_server: str, client: FlaskClient, alice: Any, bob: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    room = client.post("/api/v1/rooms", json={"name": "patchy", "members": ["bob"]}, headers=alice.headers)
+    messages = f"/api/v1/rooms/{room.get_json()['id']}/messages"
+    page = allow(open_client(browser, live_server, []), live_server, "bob", bob.password)
+    page.get_by_role("button", name=re.compile("^patchy")).click()
+    assert client.post(messages, json={"body": "said before"}, headers=alice.headers).status_code == 201
+    expect(said(page).filter(has_text="said before")).to_have_count(1)  # the stream has an event id
+
+    page.context.set_offline(True)
+    assert client.post(messages, json={"body": "said while away"}, headers=alice.headers).status_code == 201
+    page.get_by_label("Message", exact=True).fill("written offline")
+    page.get_by_label("Message", exact=True).press("Enter")
+    expect(page.get_by_role("alert")).to_have_text(re.compile("Not sent yet"))
+    page.context.set_offline(False)
+
+    expect(said(page).filter(has_text="written offline")).to_have_count(1)
+    expect(said(page).filter(has_text="said while away")).to_have_count(1)
+    expect(said(page)).to_have_count(3)
+    stored = [m["body"] for m in client.get(messages, headers=alice.headers).get_json()]
+    assert sorted(stored) == ["said before", "said while away", "written offline"]

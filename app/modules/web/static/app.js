@@ -6,7 +6,8 @@ import { listen } from "./stream.js";
 import { el, renderBody } from "./text.js";
 
 const PAGE = 30;
-const SEND_ATTEMPTS = 5;
+const SEND_ATTEMPTS = 8;
+const MAX_SEND_DELAY_MS = 15_000;
 const TYPING_EVERY_MS = 3000;
 
 const $ = (id) => document.getElementById(id);
@@ -244,6 +245,17 @@ function markRead() {
   attempt(() => api("PUT", `/rooms/${room.id}/read`, { message_id: newest.id }));
 }
 
+const backOnline = (ms) =>
+  new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      window.removeEventListener("online", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    window.addEventListener("online", done);
+  });
+
 /** Retried with the same `client_msg_id` after a network failure: the server never stores it twice. */
 async function send(roomId, body) {
   const clientMsgId = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
@@ -251,8 +263,10 @@ async function send(roomId, body) {
     try {
       return await api("POST", `/rooms/${roomId}/messages`, { body, client_msg_id: clientMsgId });
     } catch (error) {
-      if (error instanceof ApiError || tries >= SEND_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** tries));
+      if (error instanceof ApiError || error instanceof SignInError || tries >= SEND_ATTEMPTS) throw error;
+      $("problem").textContent = "Not sent yet: the server cannot be reached, retrying.";
+      $("problem").hidden = false;
+      await backOnline(Math.min(500 * 2 ** tries, MAX_SEND_DELAY_MS));
     }
   }
 }

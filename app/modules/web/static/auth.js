@@ -6,6 +6,7 @@ const SCOPE = "users:read users:write rooms:read rooms:write messages:read messa
 const TOKENS = "parley.tokens";
 const PENDING = "parley.sign-in";
 const REFRESH_MARGIN_MS = 60_000;
+const RETRY_MS = 10_000;
 
 export class SignInError extends Error {}
 
@@ -80,7 +81,9 @@ export function refresh() {
   if (!tokens?.refresh) return Promise.reject(new SignInError("You are signed out."));
   refreshing ??= tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh })
     .then(keep, (error) => {
-      forget();
+      // Refused: signed out. Unreachable: the tokens stay, and the next attempt comes soon.
+      if (error instanceof SignInError) forget();
+      else refreshTimer = setTimeout(() => refresh().catch(() => {}), RETRY_MS);
       throw error;
     })
     .finally(() => {

@@ -34,27 +34,44 @@ export function listen(onEvent, onReset) {
     else if (TYPES.includes(type)) onEvent(type, data);
   };
 
+  let retry = null;
   const again = (open) => {
-    setTimeout(open, delay);
+    retry = () => {
+      clearTimeout(timer);
+      retry = null;
+      open();
+    };
+    const timer = setTimeout(retry, delay);
     delay = Math.min(delay * 2, MAX_DELAY_MS);
   };
+  let source = null;
+  let opened = false;
+  const drop = () => {
+    source?.close();
+    source = null;
+    again(stream);
+  };
+  // Off the network the connection is as good as dead, though nobody may notice for a while:
+  // drop it, and reconnect (resuming after the last event) as soon as the network is back.
+  window.addEventListener("offline", () => source && drop());
+  window.addEventListener("online", () => retry?.());
 
   async function stream() {
     try {
       const { ticket } = await api("POST", "/events/ticket");
       const since = last === null ? "" : `&since=${encodeURIComponent(last)}`;
-      const source = new EventSource(`/api/v1/events?ticket=${encodeURIComponent(ticket)}${since}`);
+      source = new EventSource(`/api/v1/events?ticket=${encodeURIComponent(ticket)}${since}`);
       source.addEventListener("open", () => {
         delay = 500;
+        // No event heard yet, so nothing to resume after: what was missed is fetched afresh.
+        if (opened && last === null) onReset();
+        opened = true;
       });
       for (const type of [...TYPES, "reset"]) {
         source.addEventListener(type, (event) => handle(type, event.lastEventId, JSON.parse(event.data || "null")));
       }
       // The ticket is spent: the browser's own reconnection would be refused, so take a new one.
-      source.addEventListener("error", () => {
-        source.close();
-        again(stream);
-      });
+      source.addEventListener("error", drop);
     } catch {
       again(stream);
     }
