@@ -122,6 +122,15 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     expect(message.locator(".body")).to_have_text("<b>not bold</b>\nsee https://example.com/a?b=1")
     expect(message.get_by_role("link")).to_have_attribute("href", "https://example.com/a?b=1")
     assert message.locator("b").count() == 0
+    ada.get_by_role("button", name="Members").click()
+    members = ada.get_by_role("region", name="Members").get_by_role("listitem")
+    grace_there = members.filter(has_text="grace_web")
+    expect(grace_there.get_by_role("img", name="online")).to_be_visible()
+
+    grace.get_by_label("Search messages").fill("hello")
+    grace.get_by_role("button", name="Find").click()
+    grace.get_by_role("button", name="general · ada_web: hello from ada").click()
+    expect(grace.get_by_role("heading", name="general")).to_be_visible()
 
     ada.get_by_role("button", name=re.compile("^general")).click()
     expect(ada.get_by_role("heading", name="general")).to_be_visible()

@@ -21,6 +21,8 @@ const state = {
   allOlderLoaded: false,
   loadingOlder: false,
   readSent: new Map(),
+  members: [],
+  online: new Set(),
   typing: new Map(),
   typingSentAt: 0,
 };
@@ -186,6 +188,9 @@ function renderRoomHeader() {
   $("room-topic").textContent = room?.topic ?? "";
   $("invite-link").hidden = !room || room.kind === "direct" || room.owner_id !== state.me.id;
   $("invite-url").hidden = true;
+  $("show-members").hidden = !room;
+  $("members").hidden = true;
+  $("show-members").setAttribute("aria-expanded", "false");
 }
 
 function closeRoom() {
@@ -305,6 +310,97 @@ function renderTyping() {
   $("typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
 }
 
+// --- members ------------------------------------------------------------------------------------
+
+const presenceOf = (userId) => (state.online.has(userId) ? "online" : "offline");
+
+function renderMembers() {
+  const room = state.rooms.get(state.current);
+  const manager = state.members.some((m) => m.user.id === state.me.id && m.role !== "member");
+  $("member-list").replaceChildren(
+    ...state.members.map((member) => {
+      const name = member.user.display_name || member.user.username;
+      const presence = presenceOf(member.user.id);
+      const remove =
+        manager && member.user.id !== state.me.id && member.role !== "owner"
+          ? el("button", { type: "button", onclick: () => removeMember(member) }, `Remove ${name}`)
+          : null;
+      return el(
+        "li",
+        {},
+        el("span", { class: `dot ${presence}`, role: "img", "aria-label": presence }),
+        el("span", {}, name),
+        el("span", { class: "role" }, member.role),
+        remove,
+      );
+    }),
+  );
+  $("add-member").hidden = room?.kind === "direct";
+  $("leave-room").hidden = room?.kind === "direct";
+}
+
+async function loadMembers() {
+  const roomId = state.current;
+  const members = await attempt(() => api("GET", `/rooms/${roomId}/members?page_size=100`));
+  if (!members || state.current !== roomId) return;
+  state.members = members;
+  renderMembers();
+  const profiles = await Promise.all(members.map((m) => api("GET", `/users/${m.user.id}`).catch(() => null)));
+  for (const profile of profiles.filter(Boolean)) {
+    if (profile.presence === "online") state.online.add(profile.id);
+    else state.online.delete(profile.id);
+  }
+  if (state.current === roomId) renderMembers();
+}
+
+function toggleMembers() {
+  const open = $("members").hidden;
+  $("members").hidden = !open;
+  $("show-members").setAttribute("aria-expanded", String(open));
+  if (open) loadMembers();
+}
+
+async function addMember(event) {
+  event.preventDefault();
+  const form = event.target;
+  const added = await attempt(() => api("POST", `/rooms/${state.current}/members`, { username: form.username.value }));
+  if (!added) return;
+  form.reset();
+  loadMembers();
+}
+
+async function removeMember(member) {
+  if (!confirm(`Remove ${member.user.username} from this room?`)) return;
+  const done = await attempt(() => call("DELETE", `/rooms/${state.current}/members/${member.user.id}`));
+  if (done) loadMembers();
+}
+
+async function leaveRoom() {
+  if (!confirm("Leave this room?")) return;
+  const done = await attempt(() => call("DELETE", `/rooms/${state.current}/members/me`));
+  if (!done) return;
+  state.rooms.delete(state.current);
+  go("#/");
+}
+
+// --- search -------------------------------------------------------------------------------------
+
+async function searchMessages(event) {
+  event.preventDefault();
+  const query = event.target.q.value.trim();
+  if (!query) return;
+  const found = await attempt(() => api("GET", `/messages/search?q=${encodeURIComponent(query)}`));
+  if (!found) return;
+  $("found").replaceChildren(
+    ...(found.length ? found : [null]).map((message) => {
+      if (!message) return el("li", {}, "No message matches.");
+      const room = state.rooms.get(message.room_id);
+      const where = room ? roomName(room) : "a room";
+      return el("li", {}, el("button", { type: "button", onclick: () => go(`#/rooms/${message.room_id}`) }, `${where} · ${preview(message)}`));
+    }),
+  );
+}
+
 async function createInvite() {
   const invite = await attempt(() => api("POST", `/rooms/${state.current}/invites`, {}));
   if (!invite) return;
@@ -413,8 +509,13 @@ function onEvent(type, data) {
     state.typing.set(data.user.id, { roomId: data.room_id, name: data.user.display_name || data.user.username, until: Date.now() + data.expires_in * 1000 });
     renderTyping();
     setTimeout(renderTyping, data.expires_in * 1000 + 50);
+  } else if (type === "presence.updated") {
+    if (data.online) state.online.add(data.user_id);
+    else state.online.delete(data.user_id);
+    if (!$("members").hidden) renderMembers();
   } else if (type.startsWith("room.") || type.startsWith("member.")) {
     reloadRoomsSoon();
+    if (type.startsWith("member.") && data?.room_id === state.current && !$("members").hidden) loadMembers();
   }
 }
 
@@ -485,6 +586,10 @@ async function start() {
   $("browse").addEventListener("toggle", browsePublicRooms);
   $("find-people").addEventListener("submit", findPeople);
   $("invite-link").addEventListener("click", createInvite);
+  $("show-members").addEventListener("click", toggleMembers);
+  $("add-member").addEventListener("submit", addMember);
+  $("leave-room").addEventListener("click", leaveRoom);
+  $("search-messages").addEventListener("submit", searchMessages);
   $("back").addEventListener("click", () => go("#/"));
   window.addEventListener("hashchange", route);
 
