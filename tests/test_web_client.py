@@ -3,6 +3,7 @@ page, chat live with someone in another browser, switch rooms, sign out."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -192,3 +193,62 @@ def test_a_dropped_network_loses_and_repeats_nothing(
     expect(said(page)).to_have_count(3)
     stored = [m["body"] for m in client.get(messages, headers=alice.headers).get_json()]
     assert sorted(stored) == ["said before", "said while away", "written offline"]
+
+
+# A 1×1 PNG.
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def test_own_messages_are_edited_replied_to_carry_files_and_are_deleted(
+    browser: Any, live_server: str, client: FlaskClient, alice: Any, bob: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    room = client.post("/api/v1/rooms", json={"name": "work", "members": ["bob"]}, headers=alice.headers)
+    messages = f"/api/v1/rooms/{room.get_json()['id']}/messages"
+    problems: list[str] = []
+    page = allow(open_client(browser, live_server, problems), live_server, "bob", bob.password)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=re.compile("^work")).click()
+    composer = page.get_by_label("Message", exact=True)
+    composer.fill("first draft")
+    composer.press("Enter")
+
+    draft = said(page).filter(has_text="first draft")
+    draft.get_by_role("button", name="Edit").click()
+    page.get_by_label("Edit message").fill("final text")
+    page.get_by_role("button", name="Save").click()
+    final = said(page).filter(has_text="final text")
+    expect(final).to_contain_text("(edited)")
+    (stored,) = client.get(messages, headers=alice.headers).get_json()
+    assert stored["body"] == "final text"
+
+    final.get_by_role("button", name="Reply").click()
+    expect(page.get_by_text("Replying to bob")).to_be_visible()
+    composer.fill("my own reply")
+    composer.press("Enter")
+    final.get_by_role("button", name="Show 1 reply").click()
+    replies = final.get_by_role("list", name="Replies").get_by_role("listitem")
+    expect(replies).to_have_text([re.compile("my own reply")])
+    reply = {"body": "alice agrees", "parent_id": stored["id"]}
+    assert client.post(messages, json=reply, headers=alice.headers).status_code == 201
+    expect(replies).to_have_count(2)  # live, in the open thread
+    expect(final.get_by_role("button", name="Hide 2 replies")).to_be_visible()
+
+    page.get_by_label("Attach a file").set_input_files(
+        {"name": "dot.png", "mimeType": "image/png", "buffer": PIXEL}
+    )
+    expect(page.get_by_text("Attached: dot.png")).to_be_visible()
+    composer.fill("a picture")
+    composer.press("Enter")
+    picture = said(page).filter(has_text="a picture")
+    expect(picture.get_by_role("img", name="dot.png")).to_have_js_property("naturalWidth", 1)
+    with page.expect_download() as download:
+        picture.get_by_role("button", name=re.compile(r"^Download dot\.png")).click()
+    assert download.value.suggested_filename == "dot.png"
+
+    picture.get_by_role("button", name="Delete").click()
+    expect(said(page).filter(has_text="This message was deleted.")).to_have_count(1)
+    assert problems == []

@@ -23,23 +23,58 @@ async function describe(response) {
   return new ApiError(response.status, message);
 }
 
-/** `{status, body}` of one call; an expired token is refreshed once and the call repeated. */
-export async function call(method, path, body, { retried = false } = {}) {
-  const headers = { Authorization: `Bearer ${accessToken()}` };
-  let payload;
-  if (body instanceof FormData) {
-    payload = body;
-  } else if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    payload = JSON.stringify(body);
-  }
-  const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
+/** `fetch` with the bearer token; an expired token is refreshed once and the request repeated. */
+async function authorized(url, init = {}, retried = false) {
+  const headers = { ...init.headers, Authorization: `Bearer ${accessToken()}` };
+  const response = await fetch(url, { ...init, headers });
   if (response.status === 401 && !retried) {
     await refresh();
-    return call(method, path, body, { retried: true });
+    return authorized(url, init, true);
   }
   if (!response.ok) throw await describe(response);
+  return response;
+}
+
+/** `{status, body}` of one call to `/api/v1{path}`. */
+export async function call(method, path, body) {
+  const init = { method, headers: {} };
+  if (body instanceof FormData) {
+    init.body = body;
+  } else if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await authorized(`/api/v1${path}`, init);
   return { status: response.status, body: response.status === 204 ? null : await response.json() };
 }
 
 export const api = async (method, path, body) => (await call(method, path, body)).body;
+
+/** An attachment's bytes: a link cannot carry the bearer token, so the page fetches them. */
+export const fileBlob = async (url) => (await authorized(url)).blob();
+
+/** Upload with progress (`fetch` reports none): resolves with the attachment, or an ApiError. */
+export function upload(file, onProgress, retried = false) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", "/api/v1/files");
+    request.setRequestHeader("Authorization", `Bearer ${accessToken()}`);
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    request.addEventListener("error", () => reject(new TypeError("network")));
+    request.addEventListener("load", async () => {
+      if (request.status === 401 && !retried) {
+        refresh().then(() => upload(file, onProgress, true).then(resolve, reject), reject);
+      } else if (request.status >= 400) {
+        const headers = new Headers({ "Retry-After": request.getResponseHeader("Retry-After") ?? "" });
+        reject(await describe(new Response(request.responseText, { status: request.status, headers })));
+      } else {
+        resolve(JSON.parse(request.responseText));
+      }
+    });
+    const form = new FormData();
+    form.append("file", file);
+    request.send(form);
+  });
+}

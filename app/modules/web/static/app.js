@@ -1,6 +1,6 @@
 // The Parley browser client: rooms, a conversation, live events. A client of the public API only.
 
-import { api, ApiError, call } from "./api.js";
+import { api, ApiError, call, fileBlob, upload } from "./api.js";
 import { completeSignIn, signIn, SignInError, signOut } from "./auth.js";
 import { listen } from "./stream.js";
 import { el, renderBody } from "./text.js";
@@ -22,6 +22,10 @@ const state = {
   loadingOlder: false,
   readSent: new Map(),
   members: [],
+  replyTo: null,
+  openThreads: new Set(),
+  replyIds: new Set(),
+  attachments: [],
   online: new Set(),
   typing: new Map(),
   typingSentAt: 0,
@@ -123,17 +127,119 @@ function messageItem(message) {
   if (message.deleted) body.textContent = "This message was deleted.";
   else renderBody(body, message.body);
   const item = el("li", { class: message.deleted ? "message deleted" : "message", "data-id": String(message.id) }, meta, body);
+  if (!message.deleted && message.attachments?.length) item.append(attachmentList(message.attachments));
+  const actions = el("div", { class: "actions" });
+  if (!message.deleted && !message.parent_id) {
+    actions.append(el("button", { type: "button", onclick: () => replyTo(message) }, "Reply"));
+  }
+  if (message.reply_count && !message.parent_id) {
+    const open = state.openThreads.has(message.id);
+    const label = `${open ? "Hide" : "Show"} ${message.reply_count} ${message.reply_count === 1 ? "reply" : "replies"}`;
+    actions.append(el("button", { type: "button", "aria-expanded": String(open), onclick: () => toggleThread(message) }, label));
+  }
   if (own(message) && !message.deleted) {
-    item.append(
-      el(
-        "div",
-        { class: "actions" },
-        el("button", { type: "button", onclick: () => startEdit(item, message) }, "Edit"),
-        el("button", { type: "button", onclick: () => deleteMessage(message) }, "Delete"),
-      ),
+    actions.append(
+      el("button", { type: "button", onclick: () => startEdit(item, message) }, "Edit"),
+      el("button", { type: "button", onclick: () => deleteMessage(message) }, "Delete"),
     );
   }
+  item.append(actions);
+  if (state.openThreads.has(message.id)) item.append(el("ol", { class: "replies", "aria-label": "Replies" }));
   return item;
+}
+
+function attachmentList(attachments) {
+  return el(
+    "ul",
+    { class: "attachments" },
+    ...attachments.map((attachment) => {
+      const item = el("li", {}, el("button", { type: "button", onclick: () => download(attachment) }, `Download ${attachment.filename} (${size(attachment.size)})`));
+      if (attachment.content_type.startsWith("image/")) {
+        const image = el("img", { alt: attachment.filename });
+        fileBlob(attachment.url).then((blob) => {
+          image.src = URL.createObjectURL(blob);
+        }, showProblem);
+        item.prepend(image);
+      }
+      return item;
+    }),
+  );
+}
+
+const size = (bytes) => (bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(1)} MB`);
+
+async function download(attachment) {
+  const blob = await attempt(() => fileBlob(attachment.url));
+  if (!blob) return;
+  const link = el("a", { href: URL.createObjectURL(blob), download: attachment.filename });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+// --- replies ------------------------------------------------------------------------------------
+
+function replyTo(message) {
+  state.replyTo = message;
+  $("replying-to").textContent = `Replying to ${message.author?.display_name || message.author?.username || "deleted user"}`;
+  $("replying").hidden = false;
+  $("body").focus();
+}
+
+function cancelReply() {
+  state.replyTo = null;
+  $("replying").hidden = true;
+}
+
+async function toggleThread(message) {
+  if (state.openThreads.has(message.id)) state.openThreads.delete(message.id);
+  else state.openThreads.add(message.id);
+  upsertMessage(message);
+  if (!state.openThreads.has(message.id)) return;
+  const replies = await attempt(() => api("GET", `/rooms/${message.room_id}/messages/${message.id}/replies?limit=100`));
+  for (const reply of replies ?? []) showReply(reply);
+}
+
+function showReply(reply) {
+  state.replyIds.add(reply.id);
+  const list = $("messages").querySelector(`[data-id="${reply.parent_id}"] > .replies`);
+  if (!list) return;
+  const existing = list.querySelector(`[data-id="${reply.id}"]`);
+  if (existing) existing.replaceWith(messageItem(reply));
+  else list.append(messageItem(reply));
+}
+
+/** A reply counts once on its parent, whether the send's answer or the event comes first. */
+function upsertReply(reply) {
+  const parent = state.messages.find((message) => message.id === reply.parent_id);
+  if (!parent) return;
+  if (!state.replyIds.has(reply.id)) {
+    parent.reply_count += 1;
+    upsertMessage(parent);
+  }
+  showReply(reply);
+}
+
+// --- attachments --------------------------------------------------------------------------------
+
+async function attachFile() {
+  const input = $("file");
+  const file = input.files[0];
+  if (!file) return;
+  const progress = $("upload");
+  progress.hidden = false;
+  progress.value = 0;
+  const attachment = await attempt(() => upload(file, (done) => (progress.value = done)));
+  progress.hidden = true;
+  input.value = "";
+  if (!attachment) return;
+  state.attachments.push(attachment);
+  renderAttached();
+}
+
+function renderAttached() {
+  const names = state.attachments.map((attachment) => attachment.filename);
+  $("attached").textContent = names.length ? `Attached: ${names.join(", ")}` : "";
+  $("attached").hidden = !names.length;
 }
 
 function startEdit(item, message) {
@@ -167,12 +273,16 @@ const nearBottom = () => {
 };
 
 function upsertMessage(message) {
-  if (message.room_id !== state.current || message.parent_id) return;
+  if (message.room_id !== state.current) return;
+  if (message.parent_id) return upsertReply(message);
   const index = state.messages.findIndex((known) => known.id === message.id);
   const existing = $("messages").querySelector(`[data-id="${message.id}"]`);
   if (index >= 0) {
     state.messages[index] = message;
-    existing?.replaceWith(messageItem(message));
+    const fresh = messageItem(message);
+    const thread = existing?.querySelector(":scope > .replies");
+    if (thread) fresh.querySelector(":scope > .replies")?.replaceWith(thread);
+    existing?.replaceWith(fresh);
     return;
   }
   const stick = nearBottom();
@@ -208,6 +318,10 @@ async function openRoom(roomId) {
   state.current = roomId;
   state.messages = [];
   state.allOlderLoaded = false;
+  state.openThreads.clear();
+  state.attachments = [];
+  renderAttached();
+  cancelReply();
   $("chat").classList.add("in-room");
   $("messages").replaceChildren();
   $("composer").hidden = false;
@@ -262,11 +376,11 @@ const backOnline = (ms) =>
   });
 
 /** Retried with the same `client_msg_id` after a network failure: the server never stores it twice. */
-async function send(roomId, body) {
+async function send(roomId, fields) {
   const clientMsgId = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
   for (let tries = 1; ; tries += 1) {
     try {
-      return await api("POST", `/rooms/${roomId}/messages`, { body, client_msg_id: clientMsgId });
+      return await api("POST", `/rooms/${roomId}/messages`, { ...fields, client_msg_id: clientMsgId });
     } catch (error) {
       if (error instanceof ApiError || error instanceof SignInError || tries >= SEND_ATTEMPTS) throw error;
       $("problem").textContent = "Not sent yet: the server cannot be reached, retrying.";
@@ -282,10 +396,19 @@ async function submitComposer(event) {
   const body = box.value;
   if (!body.trim() || state.current === null) return;
   const roomId = state.current;
+  const fields = { body };
+  if (state.replyTo) fields.parent_id = state.replyTo.id;
+  if (state.attachments.length) fields.attachment_ids = state.attachments.map((attachment) => attachment.id);
   box.value = "";
-  const message = await attempt(() => send(roomId, body));
-  if (message) upsertMessage(message);
-  else if (!box.value) box.value = body;
+  const message = await attempt(() => send(roomId, fields));
+  if (!message) {
+    if (!box.value) box.value = body;
+    return;
+  }
+  cancelReply();
+  state.attachments = [];
+  renderAttached();
+  upsertMessage(message);
 }
 
 function composerKey(event) {
@@ -590,6 +713,8 @@ async function start() {
   $("add-member").addEventListener("submit", addMember);
   $("leave-room").addEventListener("click", leaveRoom);
   $("search-messages").addEventListener("submit", searchMessages);
+  $("cancel-reply").addEventListener("click", cancelReply);
+  $("file").addEventListener("change", attachFile);
   $("back").addEventListener("click", () => go("#/"));
   window.addEventListener("hashchange", route);
 
