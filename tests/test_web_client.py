@@ -195,7 +195,7 @@ def test_a_dropped_network_loses_and_repeats_nothing(
     assert sorted(stored) == ["said before", "said while away", "written offline"]
 
 
-# A 1×1 PNG.
+# A PNG of one pixel.
 PIXEL = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
