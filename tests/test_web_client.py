@@ -4,8 +4,10 @@ page, chat live with someone in another browser, switch rooms, sign out."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,29 @@ from flask.testing import FlaskClient
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
 
 PASSWORD = "a long web password"
+# axe-core 4.12.1 (MPL-2.0), vendored from the axe-playwright-python 0.1.8 wheel: no download at test time.
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())  # evaluated by the driver, so the page's CSP does not apply
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']}: {[node['target'] for node in violation['nodes']]}"
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def look_at(page: Any, name: str) -> None:
+    """Check a main screen with axe-core; keep a screenshot of it when SCREENSHOTS_DIR is set."""
+    assert accessibility_problems(page) == [], name
+    if directory := os.environ.get("SCREENSHOTS_DIR"):
+        page.screenshot(path=str(Path(directory) / f"{name}.png"))
 
 
 def test_the_page_and_its_modules_are_served_under_a_strict_policy(client: FlaskClient) -> None:
@@ -46,7 +71,7 @@ def open_client(browser: Any, server: str, problems: list[str]) -> Any:
     """A fresh browser context at `/`: a signed-out person lands on the login page."""
     from playwright.sync_api import expect
 
-    page = browser.new_context().new_page()
+    page = browser.new_context(viewport=DESKTOP).new_page()
     page.set_default_timeout(10_000)
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
@@ -127,6 +152,12 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     members = ada.get_by_role("region", name="Members").get_by_role("listitem")
     grace_there = members.filter(has_text="grace_web")
     expect(grace_there.get_by_role("img", name="online")).to_be_visible()
+    look_at(ada, "conversation-desktop")
+    ada.set_viewport_size(PHONE)
+    look_at(ada, "conversation-phone")
+    ada.get_by_role("button", name="Rooms", exact=True).click()
+    look_at(ada, "rooms-phone")
+    ada.set_viewport_size(DESKTOP)
 
     grace.get_by_label("Search messages").fill("hello")
     grace.get_by_role("button", name="Find").click()
@@ -142,6 +173,7 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     assert not ada.context.cookies()  # tokens never live in a cookie
     ada.get_by_role("button", name="Sign out").click()
     expect(ada.get_by_text("You are signed out.")).to_be_visible()
+    look_at(ada, "signed-out")
     assert ada.evaluate("sessionStorage.getItem('parley.tokens')") is None
     assert client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert problems == []
