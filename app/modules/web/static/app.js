@@ -296,7 +296,6 @@ function renderRoomHeader() {
   const room = state.rooms.get(state.current);
   $("room-title").textContent = room ? roomName(room) : "Pick a room";
   $("room-topic").textContent = room?.topic ?? "";
-  $("invite-link").hidden = !room || room.kind === "direct" || room.owner_id !== state.me.id;
   $("invite-url").hidden = true;
   $("show-members").hidden = !room;
   $("members").hidden = true;
@@ -460,6 +459,33 @@ function renderMembers() {
   );
   $("add-member").hidden = room?.kind === "direct";
   $("leave-room").hidden = room?.kind === "direct";
+  $("invite-form").hidden = !manager || room?.kind === "direct";
+  if (manager && room?.kind !== "direct") loadJoinRequests();
+  else $("join-requests").hidden = true;
+}
+
+async function loadJoinRequests() {
+  const roomId = state.current;
+  const requests = await attempt(() => api("GET", `/rooms/${roomId}/join-requests?page_size=100`));
+  if (!requests || state.current !== roomId) return;
+  const pending = requests.filter((request) => request.status === "pending");
+  $("join-requests").hidden = !pending.length;
+  $("join-request-list").replaceChildren(
+    ...pending.map((request) => {
+      const name = request.user.display_name || request.user.username;
+      const resolve = (verb) => async () => {
+        const done = await attempt(() => api("POST", `/rooms/${roomId}/join-requests/${request.id}/${verb}`));
+        if (done) loadMembers();
+      };
+      return el(
+        "li",
+        {},
+        el("span", { class: "role" }, name),
+        el("button", { type: "button", onclick: resolve("approve") }, `Approve ${name}`),
+        el("button", { type: "button", onclick: resolve("reject") }, `Reject ${name}`),
+      );
+    }),
+  );
 }
 
 async function loadMembers() {
@@ -524,10 +550,13 @@ async function searchMessages(event) {
   );
 }
 
-async function createInvite() {
-  const invite = await attempt(() => api("POST", `/rooms/${state.current}/invites`, {}));
+async function createInvite(event) {
+  event.preventDefault();
+  const requiresApproval = event.target.approval.checked;
+  const invite = await attempt(() => api("POST", `/rooms/${state.current}/invites`, { requires_approval: requiresApproval }));
   if (!invite) return;
-  $("invite-url").replaceChildren("Share this link: ", el("a", { href: invite.url }, invite.url));
+  const copy = el("button", { type: "button", onclick: () => navigator.clipboard?.writeText(invite.url).then(() => (copy.textContent = "Copied")) }, "Copy");
+  $("invite-url").replaceChildren("Share this link: ", el("a", { href: invite.url }, invite.url), " ", copy);
   $("invite-url").hidden = false;
 }
 
@@ -592,6 +621,16 @@ async function directTo(username) {
   go(`#/rooms/${room.id}`);
 }
 
+/** On the invitation page, the request's outcome: into the room, or a refusal in words. */
+function answerToMyRequest(request) {
+  if ($("invite").hidden || request.status === "pending") return;
+  if (request.status === "rejected") {
+    $("invite-outcome").textContent = "Your request to join was declined.";
+    return;
+  }
+  attempt(loadRooms).then(() => go(`#/rooms/${request.room_id}`));
+}
+
 async function acceptInvite(code) {
   const answer = await attempt(() => call("POST", `/invites/${encodeURIComponent(code)}/accept`));
   if (!answer) return;
@@ -632,6 +671,9 @@ function onEvent(type, data) {
     state.typing.set(data.user.id, { roomId: data.room_id, name: data.user.display_name || data.user.username, until: Date.now() + data.expires_in * 1000 });
     renderTyping();
     setTimeout(renderTyping, data.expires_in * 1000 + 50);
+  } else if (type === "join_request.created" || type === "join_request.resolved") {
+    if (data.room_id === state.current && !$("members").hidden) loadMembers();
+    if (data.user.id === state.me.id) answerToMyRequest(data);
   } else if (type === "presence.updated") {
     if (data.online) state.online.add(data.user_id);
     else state.online.delete(data.user_id);
@@ -708,7 +750,7 @@ async function start() {
   $("create-room").addEventListener("submit", createRoom);
   $("browse").addEventListener("toggle", browsePublicRooms);
   $("find-people").addEventListener("submit", findPeople);
-  $("invite-link").addEventListener("click", createInvite);
+  $("invite-form").addEventListener("submit", createInvite);
   $("show-members").addEventListener("click", toggleMembers);
   $("add-member").addEventListener("submit", addMember);
   $("leave-room").addEventListener("click", leaveRoom);
