@@ -314,3 +314,40 @@ def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved(
     expect(guest.get_by_role("heading", name="club")).to_be_visible()  # in, without reloading
     look_at(guest, "invited-guest-in-room")
     assert problems == []
+
+
+def test_an_owner_changes_their_room_and_their_profile_then_deletes_their_account(
+    browser: Any, live_server: str, client: FlaskClient, alice: Any, bob: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    room = client.post("/api/v1/rooms", json={"name": "draft", "members": ["bob"]}, headers=alice.headers)
+    problems: list[str] = []
+    page = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=re.compile("^draft")).click()
+    page.get_by_role("button", name="Members").click()
+    page.get_by_label("Name", exact=True).fill("plans")
+    page.get_by_label("Topic").fill("what comes next")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("heading", name="plans")).to_be_visible()
+    expect(page.get_by_text("what comes next")).to_be_visible()
+    seen_by_bob = client.get(f"/api/v1/rooms/{room.get_json()['id']}", headers=bob.headers).get_json()
+    assert (seen_by_bob["name"], seen_by_bob["topic"]) == ("plans", "what comes next")
+
+    page.get_by_role("link", name="Signed in as Alice").click()
+    page.get_by_label("Display name").fill("Alice Liddell")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_role("link", name="Signed in as Alice Liddell")).to_be_visible()
+    page.get_by_label("Email", exact=True).fill("alice@example.com")
+    page.get_by_role("button", name="Save profile").click()  # no current password
+    expect(page.get_by_role("alert")).to_contain_text("password")
+    assert [p for p in problems if "422" not in p] == []  # Chromium logs the refused request itself
+    problems.clear()
+    look_at(page, "profile")
+
+    page.get_by_role("textbox", name="Password", exact=True).fill(alice.password)
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.get_by_text("Your account was deleted.")).to_be_visible()
+    assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 401
+    assert problems == []

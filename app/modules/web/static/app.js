@@ -35,6 +35,7 @@ const state = {
 
 function showProblem(error) {
   if (error instanceof SignInError) return signedOut(error.message);
+  if (!$("signed-out").hidden) return;
   const text = error instanceof ApiError ? error.message : "The server cannot be reached: retrying.";
   $("problem").textContent = text;
   $("problem").hidden = false;
@@ -100,6 +101,7 @@ async function loadRooms() {
   const rooms = await api("GET", "/rooms?page_size=100");
   state.rooms = new Map(rooms.map((room) => [room.id, room]));
   renderRooms();
+  renderRoomHeader();
   if (state.current !== null && !state.rooms.has(state.current)) closeRoom();
 }
 
@@ -296,8 +298,11 @@ function renderRoomHeader() {
   const room = state.rooms.get(state.current);
   $("room-title").textContent = room ? roomName(room) : "Pick a room";
   $("room-topic").textContent = room?.topic ?? "";
-  $("invite-url").hidden = true;
   $("show-members").hidden = !room;
+}
+
+function closeMembers() {
+  $("invite-url").hidden = true;
   $("members").hidden = true;
   $("show-members").setAttribute("aria-expanded", "false");
 }
@@ -308,6 +313,7 @@ function closeRoom() {
   $("messages").replaceChildren();
   $("composer").hidden = true;
   $("chat").classList.remove("in-room");
+  closeMembers();
   renderRoomHeader();
   renderRooms();
 }
@@ -324,6 +330,7 @@ async function openRoom(roomId) {
   $("chat").classList.add("in-room");
   $("messages").replaceChildren();
   $("composer").hidden = false;
+  closeMembers();
   renderRoomHeader();
   renderTyping();
   renderRooms();
@@ -460,6 +467,7 @@ function renderMembers() {
   $("add-member").hidden = room?.kind === "direct";
   $("leave-room").hidden = room?.kind === "direct";
   $("invite-form").hidden = !manager || room?.kind === "direct";
+  if (document.activeElement?.form !== $("room-settings")) fillRoomSettings(room, manager);
   if (manager && room?.kind !== "direct") loadJoinRequests();
   else $("join-requests").hidden = true;
 }
@@ -530,6 +538,74 @@ async function leaveRoom() {
   if (!done) return;
   state.rooms.delete(state.current);
   go("#/");
+}
+
+// --- room settings and profile ------------------------------------------------------------------
+
+function fillRoomSettings(room, manager) {
+  const form = $("room-settings");
+  form.hidden = !manager || room?.kind === "direct";
+  if (form.hidden) return;
+  form.name.value = room.name;
+  form.topic.value = room.topic ?? "";
+  form.ttl.value = room.message_ttl_seconds ?? "";
+  $("delete-room").hidden = room.owner_id !== state.me.id;
+}
+
+async function saveRoomSettings(event) {
+  event.preventDefault();
+  const form = event.target;
+  const changes = { name: form.name.value, topic: form.topic.value, message_ttl_seconds: form.ttl.value ? Number(form.ttl.value) : null };
+  const room = await attempt(() => api("PATCH", `/rooms/${state.current}`, changes));
+  if (!room) return;
+  state.rooms.set(room.id, room);
+  renderRooms();
+  renderRoomHeader();
+}
+
+async function deleteRoom() {
+  if (!confirm("Delete this room and all its messages?")) return;
+  const done = await attempt(() => call("DELETE", `/rooms/${state.current}`));
+  if (!done) return;
+  state.rooms.delete(state.current);
+  go("#/");
+}
+
+function showMe() {
+  $("me").textContent = `Signed in as ${state.me.display_name || state.me.username}`;
+  $("me").hidden = false;
+}
+
+function fillProfile() {
+  const form = $("profile-form");
+  form.reset();
+  form.display_name.value = state.me.display_name ?? "";
+  form.email.value = state.me.email ?? "";
+  $("profile-saved").textContent = "";
+}
+
+/** Only what changed is sent: email and password need the current password, a name does not. */
+async function saveProfile(event) {
+  event.preventDefault();
+  const form = event.target;
+  const changes = {};
+  if (form.display_name.value !== (state.me.display_name ?? "")) changes.display_name = form.display_name.value || null;
+  if (form.email.value !== (state.me.email ?? "")) changes.email = form.email.value || null;
+  if (form.password.value) changes.password = form.password.value;
+  if (form.current_password.value) changes.current_password = form.current_password.value;
+  const me = await attempt(() => api("PATCH", "/users/me", changes));
+  if (!me) return;
+  state.me = me;
+  showMe();
+  fillProfile();
+  $("profile-saved").textContent = "Saved.";
+}
+
+async function deleteAccount(event) {
+  event.preventDefault();
+  if (!confirm("Delete your account? This cannot be undone.")) return;
+  const done = await attempt(() => call("DELETE", "/users/me", { current_password: event.target.current_password.value }));
+  if (done) await endSession("Your account was deleted.");
 }
 
 // --- search -------------------------------------------------------------------------------------
@@ -646,6 +722,7 @@ async function acceptInvite(code) {
 // --- live events --------------------------------------------------------------------------------
 
 let roomsReload = null;
+let stopListening = null;
 
 function reloadRoomsSoon() {
   clearTimeout(roomsReload);
@@ -698,8 +775,11 @@ function go(hash) {
 
 function route() {
   const invite = location.hash.match(/^#\/invites\/(.+)$/);
+  const profile = location.hash === "#/profile";
   $("invite").hidden = !invite;
-  $("chat").hidden = Boolean(invite);
+  $("profile").hidden = !profile;
+  $("chat").hidden = Boolean(invite) || profile;
+  if (profile) return fillProfile();
   if (invite) {
     $("invite-outcome").textContent = "";
     $("accept-invite").hidden = false;
@@ -711,21 +791,29 @@ function route() {
   else closeRoom();
 }
 
+/** Say why first: requests in flight fail once the tokens are gone, and must not say otherwise. */
+async function endSession(text) {
+  signedOut(text);
+  await signOut();
+}
+
+/** The first reason stays on screen: requests still in flight fail after it, for that very reason. */
 function signedOut(text) {
+  if (!$("signed-out").hidden) return;
+  stopListening?.();
+  $("problem").hidden = true;
   $("chat").hidden = true;
   $("invite").hidden = true;
+  $("profile").hidden = true;
   $("sign-out").hidden = true;
-  $("me").textContent = "";
+  $("me").hidden = true;
   $("signed-out-text").textContent = text;
   $("signed-out").hidden = false;
 }
 
 async function start() {
   $("sign-in").addEventListener("click", () => signIn());
-  $("sign-out").addEventListener("click", async () => {
-    await signOut();
-    signedOut("You are signed out.");
-  });
+  $("sign-out").addEventListener("click", () => endSession("You are signed out."));
   let signedIn;
   try {
     signedIn = await completeSignIn();
@@ -736,7 +824,7 @@ async function start() {
 
   state.me = await attempt(() => api("GET", "/users/me"));
   if (!state.me) return;
-  $("me").textContent = `Signed in as ${state.me.display_name || state.me.username}`;
+  showMe();
   $("sign-out").hidden = false;
 
   $("composer").addEventListener("submit", submitComposer);
@@ -756,11 +844,15 @@ async function start() {
   $("leave-room").addEventListener("click", leaveRoom);
   $("search-messages").addEventListener("submit", searchMessages);
   $("cancel-reply").addEventListener("click", cancelReply);
+  $("room-settings").addEventListener("submit", saveRoomSettings);
+  $("delete-room").addEventListener("click", deleteRoom);
+  $("profile-form").addEventListener("submit", saveProfile);
+  $("delete-account").addEventListener("submit", deleteAccount);
   $("file").addEventListener("change", attachFile);
   $("back").addEventListener("click", () => go("#/"));
   window.addEventListener("hashchange", route);
 
-  listen(onEvent, onReset);
+  stopListening = listen(onEvent, onReset);
   await attempt(loadRooms);
   route();
 }

@@ -23,9 +23,11 @@ const TYPES = [
 ];
 const MAX_DELAY_MS = 15_000;
 
-/** Calls `onEvent(type, data)` for every event, `onReset()` when the gap was too old to replay. */
+/** Calls `onEvent(type, data)` for every event, `onReset()` when the gap was too old to replay;
+ * returns the function that stops listening (at sign-out). */
 export function listen(onEvent, onReset) {
   let last = null;
+  let stopped = false;
   let delay = 500;
 
   const handle = (type, id, data) => {
@@ -36,6 +38,7 @@ export function listen(onEvent, onReset) {
 
   let retry = null;
   const again = (open) => {
+    if (stopped) return;
     retry = () => {
       clearTimeout(timer);
       retry = null;
@@ -84,7 +87,7 @@ export function listen(onEvent, onReset) {
       for (const event of answer.events) handle(event.type, event.id, event.data);
       last = answer.last_event_id ?? last;
       delay = 500;
-      poll();
+      if (!stopped) poll();
     } catch {
       again(poll);
     }
@@ -92,4 +95,8 @@ export function listen(onEvent, onReset) {
 
   if (typeof EventSource === "function") stream();
   else poll();
+  return () => {
+    stopped = true;
+    source?.close();
+  };
 }
