@@ -58,6 +58,9 @@ async function attempt(action) {
 
 // --- rooms --------------------------------------------------------------------------------------
 
+/** How people are named everywhere: display name, else username; a deleted account has no author. */
+const personName = (user) => (user ? user.display_name || user.username : "deleted user");
+
 const activity = (room) => room.last_message?.created_at ?? room.created_at;
 
 function roomName(room) {
@@ -66,7 +69,7 @@ function roomName(room) {
     state.directNames.set(room.id, "Direct conversation");
     api("GET", `/rooms/${room.id}/members?page_size=2`).then((members) => {
       const other = members.find((member) => member.user.id !== state.me.id) ?? members[0];
-      if (other) state.directNames.set(room.id, other.user.display_name || other.user.username);
+      if (other) state.directNames.set(room.id, personName(other.user));
       renderRooms();
       if (state.current === room.id) renderRoomHeader();
     }, showProblem);
@@ -76,8 +79,7 @@ function roomName(room) {
 
 function preview(message) {
   if (!message) return "No messages yet";
-  const who = message.author?.display_name || message.author?.username || "deleted user";
-  return `${who}: ${message.deleted ? "(deleted)" : message.body}`;
+  return `${personName(message.author)}: ${message.deleted ? "(deleted)" : message.body}`;
 }
 
 function renderRooms() {
@@ -120,10 +122,9 @@ function messageItem(message) {
   const meta = el(
     "div",
     { class: "meta" },
-    el("span", { class: "author" }, message.author?.display_name || message.author?.username || "deleted user"),
+    el("span", { class: "author" }, personName(message.author)),
     el("time", { datetime: message.created_at }, when.toLocaleString()),
     message.edited_at ? " (edited)" : null,
-    message.reply_count ? ` · ${message.reply_count} replies` : null,
   );
   const body = el("p", { class: "body" });
   if (message.deleted) body.textContent = "This message was deleted.";
@@ -182,7 +183,7 @@ async function download(attachment) {
 
 function replyTo(message) {
   state.replyTo = message;
-  $("replying-to").textContent = `Replying to ${message.author?.display_name || message.author?.username || "deleted user"}`;
+  $("replying-to").textContent = `Replying to ${personName(message.author)}`;
   $("replying").hidden = false;
   $("body").focus();
 }
@@ -448,7 +449,7 @@ function renderMembers() {
   const manager = state.members.some((m) => m.user.id === state.me.id && m.role !== "member");
   $("member-list").replaceChildren(
     ...state.members.map((member) => {
-      const name = member.user.display_name || member.user.username;
+      const name = personName(member.user);
       const presence = presenceOf(member.user.id);
       const remove =
         manager && member.user.id !== state.me.id && member.role !== "owner"
@@ -480,7 +481,7 @@ async function loadJoinRequests() {
   $("join-requests").hidden = !pending.length;
   $("join-request-list").replaceChildren(
     ...pending.map((request) => {
-      const name = request.user.display_name || request.user.username;
+      const name = personName(request.user);
       const resolve = (verb) => async () => {
         const done = await attempt(() => api("POST", `/rooms/${roomId}/join-requests/${request.id}/${verb}`));
         if (done) loadMembers();
@@ -572,7 +573,7 @@ async function deleteRoom() {
 }
 
 function showMe() {
-  $("me").textContent = `Signed in as ${state.me.display_name || state.me.username}`;
+  $("me").textContent = `Signed in as ${personName(state.me)}`;
   $("me").hidden = false;
 }
 
@@ -682,7 +683,7 @@ async function findPeople(event) {
   $("people").replaceChildren(
     ...(others.length ? others : [null]).map((user) =>
       user
-        ? el("li", {}, el("button", { type: "button", onclick: () => directTo(user.username) }, `Message ${user.display_name || user.username}`))
+        ? el("li", {}, el("button", { type: "button", onclick: () => directTo(user.username) }, `Message ${personName(user)}`))
         : el("li", {}, "Nobody by that name."),
     ),
   );
@@ -745,7 +746,7 @@ function onEvent(type, data) {
     attempt(() => refreshRoom(data.room_id));
   } else if (type === "typing") {
     if (data.user.id === state.me.id) return;
-    state.typing.set(data.user.id, { roomId: data.room_id, name: data.user.display_name || data.user.username, until: Date.now() + data.expires_in * 1000 });
+    state.typing.set(data.user.id, { roomId: data.room_id, name: personName(data.user), until: Date.now() + data.expires_in * 1000 });
     renderTyping();
     setTimeout(renderTyping, data.expires_in * 1000 + 50);
   } else if (type === "join_request.created" || type === "join_request.resolved") {
