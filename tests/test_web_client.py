@@ -301,8 +301,13 @@ def test_own_messages_are_edited_replied_to_carry_files_and_are_deleted(
     assert problems == []
 
 
-def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved(
-    browser: Any, live_server: str, alice: Any, bob: Any
+def room_id(page: Any) -> int:
+    """The open room, from the address bar (`#/rooms/{id}`)."""
+    return int(page.evaluate("location.hash").rsplit("/", 1)[1])
+
+
+def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved_and_made_admin(
+    browser: Any, live_server: str, client: FlaskClient, alice: Any, bob: Any
 ) -> None:
     from playwright.sync_api import expect
 
@@ -324,8 +329,10 @@ def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved(
 
     owner.get_by_role("button", name="Approve Bob").click()  # the request arrived live
     expect(owner.get_by_role("button", name="Approve Bob")).to_have_count(0)
-    members = owner.get_by_role("region", name="Members").get_by_role("listitem")
-    expect(members.filter(has_text="Bob")).to_contain_text("member")
+    owner.get_by_label("Role of Bob").select_option("admin")
+    expect(owner.get_by_label("Role of Bob")).to_have_value("admin")
+    roles = client.get(f"/api/v1/rooms/{room_id(owner)}/members", headers=bob.headers).get_json()
+    assert {m["user"]["username"]: m["role"] for m in roles} == {"alice": "owner", "bob": "admin"}
     expect(guest.get_by_role("heading", name="club")).to_be_visible()  # in, without reloading
     look_at(guest, "invited-guest-in-room")
     assert problems == []

@@ -446,7 +446,8 @@ const presenceOf = (userId) => (state.online.has(userId) ? "online" : "offline")
 
 function renderMembers() {
   const room = state.rooms.get(state.current);
-  const manager = state.members.some((m) => m.user.id === state.me.id && m.role !== "member");
+  const myRole = state.members.find((m) => m.user.id === state.me.id)?.role;
+  const manager = myRole === "owner" || myRole === "admin";
   $("member-list").replaceChildren(
     ...state.members.map((member) => {
       const name = personName(member.user);
@@ -455,14 +456,11 @@ function renderMembers() {
         manager && member.user.id !== state.me.id && member.role !== "owner"
           ? el("button", { type: "button", onclick: () => removeMember(member) }, `Remove ${name}`)
           : null;
-      return el(
-        "li",
-        {},
-        el("span", { class: `dot ${presence}`, role: "img", "aria-label": presence }),
-        el("span", {}, name),
-        el("span", { class: "role" }, member.role),
-        remove,
-      );
+      const role =
+        myRole === "owner" && member.user.id !== state.me.id
+          ? roleChoice(member, name)
+          : el("span", { class: "role" }, member.role);
+      return el("li", {}, el("span", { class: `dot ${presence}`, role: "img", "aria-label": presence }), el("span", {}, name), role, remove);
     }),
   );
   $("add-member").hidden = room?.kind === "direct";
@@ -471,6 +469,23 @@ function renderMembers() {
   if (document.activeElement?.form !== $("room-settings")) fillRoomSettings(room, manager);
   if (manager && room?.kind !== "direct") loadJoinRequests();
   else $("join-requests").hidden = true;
+}
+
+/** The owner's choice of each member's role; choosing `owner` hands the room over. */
+function roleChoice(member, name) {
+  const select = el("select", { "aria-label": `Role of ${name}` }, ...["member", "admin", "owner"].map((role) => el("option", { value: role, selected: role === member.role }, role)));
+  select.addEventListener("change", async () => {
+    const role = select.value;
+    if (role === "owner" && !confirm(`Make ${name} the owner? You become an admin.`)) {
+      select.value = member.role;
+      return;
+    }
+    const changed = await attempt(() => api("PATCH", `/rooms/${state.current}/members/${member.user.id}`, { role }));
+    if (!changed) select.value = member.role;
+    loadMembers();
+    if (role === "owner") attempt(loadRooms);
+  });
+  return select;
 }
 
 async function loadJoinRequests() {
