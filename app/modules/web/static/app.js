@@ -480,7 +480,9 @@ function roleChoice(member, name) {
       select.value = member.role;
       return;
     }
+    select.disabled = true;
     const changed = await attempt(() => api("PATCH", `/rooms/${state.current}/members/${member.user.id}`, { role }));
+    select.disabled = false;
     if (!changed) select.value = member.role;
     loadMembers();
     if (role === "owner") attempt(loadRooms);
