@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.bans import ban
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
 
 PASSWORD = "a long web password"
@@ -216,8 +218,8 @@ def test_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones_o
     assert problems == []
 
 
-def test_a_dropped_network_loses_and_repeats_nothing(
-    browser: Any, live_server: str, client: FlaskClient, alice: Any, bob: Any
+def test_a_dropped_network_loses_and_repeats_nothing_and_a_ban_says_until_when(
+    browser: Any, live_server: str, app: Flask, client: FlaskClient, make_user: Any, alice: Any, bob: Any
 ) -> None:
     from playwright.sync_api import expect
 
@@ -240,6 +242,12 @@ def test_a_dropped_network_loses_and_repeats_nothing(
     expect(said(page)).to_have_count(3)
     stored = [m["body"] for m in client.get(messages, headers=alice.headers).get_json()]
     assert sorted(stored) == ["said before", "said while away", "written offline"]
+
+    ban(app, client, make_user, bob)  # a refusal is said in words, and the text is kept
+    page.get_by_label("Message", exact=True).fill("after the ban")
+    page.get_by_label("Message", exact=True).press("Enter")
+    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Reports have stopped you posting until \d"))
+    expect(page.get_by_label("Message", exact=True)).to_have_value("after the ban")
 
 
 # A PNG of one pixel.

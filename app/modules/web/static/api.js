@@ -12,7 +12,10 @@ export class ApiError extends Error {
 async function describe(response) {
   const body = await response.json().catch(() => ({}));
   let message = body.message || body.status || `The server answered ${response.status}.`;
-  if (response.status === 429) {
+  const bannedUntil = response.headers.get("X-Banned-Until");
+  if (bannedUntil) {
+    message = `Reports have stopped you posting until ${new Date(bannedUntil).toLocaleString()}.`;
+  } else if (response.status === 429) {
     const wait = response.headers.get("Retry-After");
     message = wait ? `Too many requests: try again in ${wait} seconds.` : "Too many requests: try again later.";
   } else if (body.errors) {
