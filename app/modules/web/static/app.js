@@ -1,0 +1,878 @@
+// The Parley browser client: rooms, a conversation, live events. A client of the public API only.
+
+import { api, ApiError, call, fileBlob, upload } from "./api.js";
+import { completeSignIn, signIn, SignInError, signOut } from "./auth.js";
+import { listen } from "./stream.js";
+import { el, renderBody } from "./text.js";
+
+const PAGE = 30;
+const SEND_ATTEMPTS = 8;
+const MAX_SEND_DELAY_MS = 15_000;
+const TYPING_EVERY_MS = 3000;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  me: null,
+  rooms: new Map(),
+  directNames: new Map(),
+  current: null,
+  messages: [],
+  allOlderLoaded: false,
+  loadingOlder: false,
+  readSent: new Map(),
+  members: [],
+  replyTo: null,
+  openThreads: new Set(),
+  replyIds: new Set(),
+  attachments: [],
+  online: new Set(),
+  typing: new Map(),
+  typingSentAt: 0,
+};
+
+// --- problems, shown in words -------------------------------------------------------------------
+
+function showProblem(error) {
+  if (error instanceof SignInError) return signedOut(error.message);
+  if (!$("signed-out").hidden) return;
+  const text = error instanceof ApiError ? error.message : "The server cannot be reached: retrying.";
+  $("problem").textContent = text;
+  $("problem").hidden = false;
+}
+
+const clearProblem = () => {
+  $("problem").hidden = true;
+};
+
+async function attempt(action) {
+  try {
+    const result = await action();
+    clearProblem();
+    return result;
+  } catch (error) {
+    showProblem(error);
+    return undefined;
+  }
+}
+
+// --- rooms --------------------------------------------------------------------------------------
+
+/** How people are named everywhere: display name, else username; a deleted account has no author. */
+const personName = (user) => (user ? user.display_name || user.username : "deleted user");
+
+const activity = (room) => room.last_message?.created_at ?? room.created_at;
+
+function roomName(room) {
+  if (room.kind !== "direct") return room.name;
+  if (!state.directNames.has(room.id)) {
+    state.directNames.set(room.id, "Direct conversation");
+    api("GET", `/rooms/${room.id}/members?page_size=2`).then((members) => {
+      const other = members.find((member) => member.user.id !== state.me.id) ?? members[0];
+      if (other) state.directNames.set(room.id, personName(other.user));
+      renderRooms();
+      if (state.current === room.id) renderRoomHeader();
+    }, showProblem);
+  }
+  return state.directNames.get(room.id);
+}
+
+function preview(message) {
+  if (!message) return "No messages yet";
+  return `${personName(message.author)}: ${message.deleted ? "(deleted)" : message.body}`;
+}
+
+function renderRooms() {
+  const rooms = [...state.rooms.values()].sort((a, b) => activity(b).localeCompare(activity(a)));
+  $("rooms").replaceChildren(
+    ...rooms.map((room) => {
+      const unread = room.unread_count > 0 ? el("span", { class: "badge", title: "unread" }, String(room.unread_count)) : null;
+      const button = el(
+        "button",
+        { class: "room", type: "button", "aria-current": room.id === state.current ? "true" : "false", onclick: () => go(`#/rooms/${room.id}`) },
+        el("span", { class: "name" }, roomName(room)),
+        unread ?? el("span"),
+        el("span", { class: "last" }, preview(room.last_message)),
+      );
+      return el("li", {}, button);
+    }),
+  );
+}
+
+async function loadRooms() {
+  const rooms = await api("GET", "/rooms?page_size=100");
+  state.rooms = new Map(rooms.map((room) => [room.id, room]));
+  renderRooms();
+  renderRoomHeader();
+  if (state.current !== null && !state.rooms.has(state.current)) closeRoom();
+}
+
+async function refreshRoom(roomId) {
+  const room = await api("GET", `/rooms/${roomId}`);
+  state.rooms.set(room.id, room);
+  renderRooms();
+}
+
+// --- the conversation ---------------------------------------------------------------------------
+
+const own = (message) => message.author?.id === state.me.id;
+
+function messageItem(message) {
+  const when = new Date(message.created_at);
+  const meta = el(
+    "div",
+    { class: "meta" },
+    el("span", { class: "author" }, personName(message.author)),
+    el("time", { datetime: message.created_at }, when.toLocaleString()),
+    message.edited_at ? " (edited)" : null,
+  );
+  const body = el("p", { class: "body" });
+  if (message.deleted) body.textContent = "This message was deleted.";
+  else renderBody(body, message.body);
+  const item = el("li", { class: message.deleted ? "message deleted" : "message", "data-id": String(message.id) }, meta, body);
+  if (!message.deleted && message.attachments?.length) item.append(attachmentList(message.attachments));
+  const actions = el("div", { class: "actions" });
+  if (!message.deleted && !message.parent_id) {
+    actions.append(el("button", { type: "button", onclick: () => replyTo(message) }, "Reply"));
+  }
+  if (message.reply_count && !message.parent_id) {
+    const open = state.openThreads.has(message.id);
+    const label = `${open ? "Hide" : "Show"} ${message.reply_count} ${message.reply_count === 1 ? "reply" : "replies"}`;
+    actions.append(el("button", { type: "button", "aria-expanded": String(open), onclick: () => toggleThread(message) }, label));
+  }
+  if (own(message) && !message.deleted) {
+    actions.append(
+      el("button", { type: "button", onclick: () => startEdit(item, message) }, "Edit"),
+      el("button", { type: "button", onclick: () => deleteMessage(message) }, "Delete"),
+    );
+  }
+  item.append(actions);
+  if (state.openThreads.has(message.id)) item.append(el("ol", { class: "replies", "aria-label": "Replies" }));
+  return item;
+}
+
+function attachmentList(attachments) {
+  return el(
+    "ul",
+    { class: "attachments" },
+    ...attachments.map((attachment) => {
+      const item = el("li", {}, el("button", { type: "button", onclick: () => download(attachment) }, `Download ${attachment.filename} (${size(attachment.size)})`));
+      if (attachment.content_type.startsWith("image/")) {
+        const image = el("img", { alt: attachment.filename });
+        fileBlob(attachment.url).then((blob) => {
+          image.src = URL.createObjectURL(blob);
+        }, showProblem);
+        item.prepend(image);
+      }
+      return item;
+    }),
+  );
+}
+
+const size = (bytes) => (bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(1)} MB`);
+
+async function download(attachment) {
+  const blob = await attempt(() => fileBlob(attachment.url));
+  if (!blob) return;
+  const link = el("a", { href: URL.createObjectURL(blob), download: attachment.filename });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+// --- replies ------------------------------------------------------------------------------------
+
+function replyTo(message) {
+  state.replyTo = message;
+  $("replying-to").textContent = `Replying to ${personName(message.author)}`;
+  $("replying").hidden = false;
+  $("body").focus();
+}
+
+function cancelReply() {
+  state.replyTo = null;
+  $("replying").hidden = true;
+}
+
+async function toggleThread(message) {
+  if (state.openThreads.has(message.id)) state.openThreads.delete(message.id);
+  else state.openThreads.add(message.id);
+  upsertMessage(message);
+  if (!state.openThreads.has(message.id)) return;
+  const replies = await attempt(() => api("GET", `/rooms/${message.room_id}/messages/${message.id}/replies?limit=100`));
+  for (const reply of replies ?? []) showReply(reply);
+}
+
+function showReply(reply) {
+  state.replyIds.add(reply.id);
+  const list = $("messages").querySelector(`[data-id="${reply.parent_id}"] > .replies`);
+  if (!list) return;
+  const existing = list.querySelector(`[data-id="${reply.id}"]`);
+  if (existing) existing.replaceWith(messageItem(reply));
+  else list.append(messageItem(reply));
+}
+
+/** A reply counts once on its parent, whether the send's answer or the event comes first. */
+function upsertReply(reply) {
+  const parent = state.messages.find((message) => message.id === reply.parent_id);
+  if (!parent) return;
+  if (!state.replyIds.has(reply.id)) {
+    parent.reply_count += 1;
+    upsertMessage(parent);
+  }
+  showReply(reply);
+}
+
+// --- attachments --------------------------------------------------------------------------------
+
+async function attachFile() {
+  const input = $("file");
+  const file = input.files[0];
+  if (!file) return;
+  const progress = $("upload");
+  progress.hidden = false;
+  progress.value = 0;
+  const attachment = await attempt(() => upload(file, (done) => (progress.value = done)));
+  progress.hidden = true;
+  input.value = "";
+  if (!attachment) return;
+  state.attachments.push(attachment);
+  renderAttached();
+}
+
+function renderAttached() {
+  const names = state.attachments.map((attachment) => attachment.filename);
+  $("attached").textContent = names.length ? `Attached: ${names.join(", ")}` : "";
+  $("attached").hidden = !names.length;
+}
+
+function startEdit(item, message) {
+  const text = el("textarea", { "aria-label": "Edit message", rows: "2", maxlength: "4000" });
+  text.value = message.body;
+  const form = el(
+    "form",
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const saved = await attempt(() => api("PATCH", `/rooms/${message.room_id}/messages/${message.id}`, { body: text.value }));
+        if (saved) upsertMessage(saved);
+      },
+    },
+    text,
+    el("button", { type: "submit" }, "Save"),
+    el("button", { type: "button", onclick: () => item.replaceWith(messageItem(message)) }, "Cancel"),
+  );
+  item.replaceChildren(form);
+  text.focus();
+}
+
+async function deleteMessage(message) {
+  if (!confirm("Delete this message?")) return;
+  await attempt(() => api("DELETE", `/rooms/${message.room_id}/messages/${message.id}`));
+}
+
+const nearBottom = () => {
+  const list = $("messages");
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+};
+
+function upsertMessage(message) {
+  if (message.room_id !== state.current) return;
+  if (message.parent_id) return upsertReply(message);
+  const index = state.messages.findIndex((known) => known.id === message.id);
+  const existing = $("messages").querySelector(`[data-id="${message.id}"]`);
+  if (index >= 0) {
+    state.messages[index] = message;
+    const fresh = messageItem(message);
+    const thread = existing?.querySelector(":scope > .replies");
+    if (thread) fresh.querySelector(":scope > .replies")?.replaceWith(thread);
+    existing?.replaceWith(fresh);
+    return;
+  }
+  const stick = nearBottom();
+  state.messages.push(message);
+  $("messages").append(messageItem(message));
+  if (stick || own(message)) $("messages").scrollTop = $("messages").scrollHeight;
+  markRead();
+}
+
+function renderRoomHeader() {
+  const room = state.rooms.get(state.current);
+  $("room-title").textContent = room ? roomName(room) : "Pick a room";
+  $("room-topic").textContent = room?.topic ?? "";
+  $("show-members").hidden = !room;
+}
+
+function closeMembers() {
+  $("invite-url").hidden = true;
+  $("members").hidden = true;
+  $("show-members").setAttribute("aria-expanded", "false");
+}
+
+function closeRoom() {
+  state.current = null;
+  state.messages = [];
+  $("messages").replaceChildren();
+  $("composer").hidden = true;
+  $("chat").classList.remove("in-room");
+  closeMembers();
+  renderRoomHeader();
+  renderRooms();
+}
+
+async function openRoom(roomId) {
+  if (!state.rooms.has(roomId)) return closeRoom();
+  state.current = roomId;
+  state.messages = [];
+  state.allOlderLoaded = false;
+  state.openThreads.clear();
+  state.attachments = [];
+  renderAttached();
+  cancelReply();
+  $("chat").classList.add("in-room");
+  $("messages").replaceChildren();
+  $("composer").hidden = false;
+  closeMembers();
+  renderRoomHeader();
+  renderTyping();
+  renderRooms();
+  const messages = await attempt(() => api("GET", `/rooms/${roomId}/messages?limit=${PAGE}`));
+  if (!messages || state.current !== roomId) return;
+  state.allOlderLoaded = messages.length < PAGE;
+  for (const message of messages) upsertMessage(message);
+  $("messages").scrollTop = $("messages").scrollHeight;
+  $("body").focus();
+  markRead();
+}
+
+async function loadOlder() {
+  const roomId = state.current;
+  if (state.loadingOlder || state.allOlderLoaded || !state.messages.length) return;
+  state.loadingOlder = true;
+  const list = $("messages");
+  const older = await attempt(() => api("GET", `/rooms/${roomId}/messages?before=${state.messages[0].id}&limit=${PAGE}`));
+  state.loadingOlder = false;
+  if (!older || state.current !== roomId) return;
+  state.allOlderLoaded = older.length < PAGE;
+  const height = list.scrollHeight;
+  state.messages.unshift(...older);
+  list.prepend(...older.map(messageItem));
+  list.scrollTop += list.scrollHeight - height;
+}
+
+/** Move the read marker to the newest message on screen, once per message, while the tab is seen. */
+function markRead() {
+  const room = state.rooms.get(state.current);
+  const newest = state.messages.at(-1);
+  if (!room || !newest || document.visibilityState !== "visible" || !nearBottom()) return;
+  if ((state.readSent.get(room.id) ?? 0) >= newest.id) return;
+  state.readSent.set(room.id, newest.id);
+  room.unread_count = 0;
+  renderRooms();
+  attempt(() => api("PUT", `/rooms/${room.id}/read`, { message_id: newest.id }));
+}
+
+const backOnline = (ms) =>
+  new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      window.removeEventListener("online", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    window.addEventListener("online", done);
+  });
+
+/** Retried with the same `client_msg_id` after a network failure: the server never stores it twice. */
+async function send(roomId, fields) {
+  const clientMsgId = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await api("POST", `/rooms/${roomId}/messages`, { ...fields, client_msg_id: clientMsgId });
+    } catch (error) {
+      if (error instanceof ApiError || error instanceof SignInError || tries >= SEND_ATTEMPTS) throw error;
+      $("problem").textContent = "Not sent yet: the server cannot be reached, retrying.";
+      $("problem").hidden = false;
+      await backOnline(Math.min(500 * 2 ** tries, MAX_SEND_DELAY_MS));
+    }
+  }
+}
+
+async function submitComposer(event) {
+  event.preventDefault();
+  const box = $("body");
+  const body = box.value;
+  if (!body.trim() || state.current === null) return;
+  const roomId = state.current;
+  const fields = { body };
+  if (state.replyTo) fields.parent_id = state.replyTo.id;
+  if (state.attachments.length) fields.attachment_ids = state.attachments.map((attachment) => attachment.id);
+  box.value = "";
+  const message = await attempt(() => send(roomId, fields));
+  if (!message) {
+    if (!box.value) box.value = body;
+    return;
+  }
+  cancelReply();
+  state.attachments = [];
+  renderAttached();
+  upsertMessage(message);
+}
+
+function composerKey(event) {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("composer").requestSubmit();
+  }
+}
+
+function composerInput() {
+  const now = Date.now();
+  if (state.current === null || now - state.typingSentAt < TYPING_EVERY_MS) return;
+  state.typingSentAt = now;
+  call("POST", `/rooms/${state.current}/typing`).catch(() => {});
+}
+
+function renderTyping() {
+  const now = Date.now();
+  const names = [...state.typing.values()]
+    .filter((entry) => entry.roomId === state.current && entry.until > now)
+    .map((entry) => entry.name);
+  $("typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+// --- members ------------------------------------------------------------------------------------
+
+const presenceOf = (userId) => (state.online.has(userId) ? "online" : "offline");
+
+function renderMembers() {
+  const room = state.rooms.get(state.current);
+  const myRole = state.members.find((m) => m.user.id === state.me.id)?.role;
+  const manager = myRole === "owner" || myRole === "admin";
+  $("member-list").replaceChildren(
+    ...state.members.map((member) => {
+      const name = personName(member.user);
+      const presence = presenceOf(member.user.id);
+      const remove =
+        manager && member.user.id !== state.me.id && member.role !== "owner"
+          ? el("button", { type: "button", onclick: () => removeMember(member) }, `Remove ${name}`)
+          : null;
+      const role =
+        myRole === "owner" && member.user.id !== state.me.id
+          ? roleChoice(member, name)
+          : el("span", { class: "role" }, member.role);
+      return el("li", {}, el("span", { class: `dot ${presence}`, role: "img", "aria-label": presence }), el("span", {}, name), role, remove);
+    }),
+  );
+  $("add-member").hidden = room?.kind === "direct";
+  $("leave-room").hidden = room?.kind === "direct";
+  $("invite-form").hidden = !manager || room?.kind === "direct";
+  if (document.activeElement?.form !== $("room-settings")) fillRoomSettings(room, manager);
+  if (manager && room?.kind !== "direct") loadJoinRequests();
+  else $("join-requests").hidden = true;
+}
+
+/** The owner's choice of each member's role; choosing `owner` hands the room over. */
+function roleChoice(member, name) {
+  const select = el("select", { "aria-label": `Role of ${name}` }, ...["member", "admin", "owner"].map((role) => el("option", { value: role, selected: role === member.role }, role)));
+  select.addEventListener("change", async () => {
+    const role = select.value;
+    if (role === "owner" && !confirm(`Make ${name} the owner? You become an admin.`)) {
+      select.value = member.role;
+      return;
+    }
+    select.disabled = true;
+    const changed = await attempt(() => api("PATCH", `/rooms/${state.current}/members/${member.user.id}`, { role }));
+    select.disabled = false;
+    if (!changed) select.value = member.role;
+    loadMembers();
+    if (role === "owner") attempt(loadRooms);
+  });
+  return select;
+}
+
+async function loadJoinRequests() {
+  const roomId = state.current;
+  const requests = await attempt(() => api("GET", `/rooms/${roomId}/join-requests?page_size=100`));
+  if (!requests || state.current !== roomId) return;
+  const pending = requests.filter((request) => request.status === "pending");
+  $("join-requests").hidden = !pending.length;
+  $("join-request-list").replaceChildren(
+    ...pending.map((request) => {
+      const name = personName(request.user);
+      const resolve = (verb) => async () => {
+        const done = await attempt(() => api("POST", `/rooms/${roomId}/join-requests/${request.id}/${verb}`));
+        if (done) loadMembers();
+      };
+      return el(
+        "li",
+        {},
+        el("span", { class: "role" }, name),
+        el("button", { type: "button", onclick: resolve("approve") }, `Approve ${name}`),
+        el("button", { type: "button", onclick: resolve("reject") }, `Reject ${name}`),
+      );
+    }),
+  );
+}
+
+async function loadMembers() {
+  const roomId = state.current;
+  const members = await attempt(() => api("GET", `/rooms/${roomId}/members?page_size=100`));
+  if (!members || state.current !== roomId) return;
+  state.members = members;
+  renderMembers();
+  const profiles = await Promise.all(members.map((m) => api("GET", `/users/${m.user.id}`).catch(() => null)));
+  for (const profile of profiles.filter(Boolean)) {
+    if (profile.presence === "online") state.online.add(profile.id);
+    else state.online.delete(profile.id);
+  }
+  if (state.current === roomId) renderMembers();
+}
+
+function toggleMembers() {
+  const open = $("members").hidden;
+  $("members").hidden = !open;
+  $("show-members").setAttribute("aria-expanded", String(open));
+  if (open) loadMembers();
+}
+
+async function addMember(event) {
+  event.preventDefault();
+  const form = event.target;
+  const added = await attempt(() => api("POST", `/rooms/${state.current}/members`, { username: form.username.value }));
+  if (!added) return;
+  form.reset();
+  loadMembers();
+}
+
+async function removeMember(member) {
+  if (!confirm(`Remove ${member.user.username} from this room?`)) return;
+  const done = await attempt(() => call("DELETE", `/rooms/${state.current}/members/${member.user.id}`));
+  if (done) loadMembers();
+}
+
+async function leaveRoom() {
+  if (!confirm("Leave this room?")) return;
+  const done = await attempt(() => call("DELETE", `/rooms/${state.current}/members/me`));
+  if (!done) return;
+  state.rooms.delete(state.current);
+  go("#/");
+}
+
+// --- room settings and profile ------------------------------------------------------------------
+
+function fillRoomSettings(room, manager) {
+  const form = $("room-settings");
+  form.hidden = !manager || room?.kind === "direct";
+  if (form.hidden) return;
+  form.name.value = room.name;
+  form.topic.value = room.topic ?? "";
+  form.ttl.value = room.message_ttl_seconds ?? "";
+  $("delete-room").hidden = room.owner_id !== state.me.id;
+}
+
+async function saveRoomSettings(event) {
+  event.preventDefault();
+  const form = event.target;
+  const changes = { name: form.name.value, topic: form.topic.value, message_ttl_seconds: form.ttl.value ? Number(form.ttl.value) : null };
+  const room = await attempt(() => api("PATCH", `/rooms/${state.current}`, changes));
+  if (!room) return;
+  state.rooms.set(room.id, room);
+  renderRooms();
+  renderRoomHeader();
+}
+
+async function deleteRoom() {
+  if (!confirm("Delete this room and all its messages?")) return;
+  const done = await attempt(() => call("DELETE", `/rooms/${state.current}`));
+  if (!done) return;
+  state.rooms.delete(state.current);
+  go("#/");
+}
+
+function showMe() {
+  $("me").textContent = `Signed in as ${personName(state.me)}`;
+  $("me").hidden = false;
+}
+
+function fillProfile() {
+  const form = $("profile-form");
+  form.reset();
+  form.display_name.value = state.me.display_name ?? "";
+  form.email.value = state.me.email ?? "";
+  $("profile-saved").textContent = "";
+}
+
+/** Only what changed is sent: email and password need the current password, a name does not. */
+async function saveProfile(event) {
+  event.preventDefault();
+  const form = event.target;
+  const changes = {};
+  if (form.display_name.value !== (state.me.display_name ?? "")) changes.display_name = form.display_name.value || null;
+  if (form.email.value !== (state.me.email ?? "")) changes.email = form.email.value || null;
+  if (form.password.value) changes.password = form.password.value;
+  if (form.current_password.value) changes.current_password = form.current_password.value;
+  const me = await attempt(() => api("PATCH", "/users/me", changes));
+  if (!me) return;
+  state.me = me;
+  showMe();
+  fillProfile();
+  $("profile-saved").textContent = "Saved.";
+}
+
+async function deleteAccount(event) {
+  event.preventDefault();
+  if (!confirm("Delete your account? This cannot be undone.")) return;
+  const done = await attempt(() => call("DELETE", "/users/me", { current_password: event.target.current_password.value }));
+  if (done) await endSession("Your account was deleted.");
+}
+
+// --- search -------------------------------------------------------------------------------------
+
+async function searchMessages(event) {
+  event.preventDefault();
+  const query = event.target.q.value.trim();
+  if (!query) return;
+  const found = await attempt(() => api("GET", `/messages/search?q=${encodeURIComponent(query)}`));
+  if (!found) return;
+  $("found").replaceChildren(
+    ...(found.length ? found : [null]).map((message) => {
+      if (!message) return el("li", {}, "No message matches.");
+      const room = state.rooms.get(message.room_id);
+      const where = room ? roomName(room) : "a room";
+      return el("li", {}, el("button", { type: "button", onclick: () => go(`#/rooms/${message.room_id}`) }, `${where} · ${preview(message)}`));
+    }),
+  );
+}
+
+async function createInvite(event) {
+  event.preventDefault();
+  const requiresApproval = event.target.approval.checked;
+  const invite = await attempt(() => api("POST", `/rooms/${state.current}/invites`, { requires_approval: requiresApproval }));
+  if (!invite) return;
+  const copy = el("button", { type: "button", onclick: () => navigator.clipboard?.writeText(invite.url).then(() => (copy.textContent = "Copied")) }, "Copy");
+  $("invite-url").replaceChildren("Share this link: ", el("a", { href: invite.url }, invite.url), " ", copy);
+  $("invite-url").hidden = false;
+}
+
+// --- finding and creating rooms -----------------------------------------------------------------
+
+async function createRoom(event) {
+  event.preventDefault();
+  const form = event.target;
+  const members = form.members.value.split(/[\s,]+/).filter(Boolean);
+  const room = await attempt(() => api("POST", "/rooms", { name: form.name.value, kind: form.kind.value, members }));
+  if (!room) return;
+  form.reset();
+  $("new-room").open = false;
+  state.rooms.set(room.id, room);
+  go(`#/rooms/${room.id}`);
+}
+
+async function browsePublicRooms() {
+  if (!$("browse").open) return;
+  const rooms = await attempt(() => api("GET", "/rooms?scope=public&page_size=100"));
+  if (!rooms) return;
+  $("public-rooms").replaceChildren(
+    ...rooms.map((room) => {
+      const joined = state.rooms.has(room.id);
+      const action = joined
+        ? el("button", { type: "button", onclick: () => go(`#/rooms/${room.id}`) }, `Open ${room.name}`)
+        : el("button", { type: "button", onclick: () => joinRoom(room.id) }, `Join ${room.name}`);
+      return el("li", {}, action);
+    }),
+  );
+}
+
+async function joinRoom(roomId) {
+  const room = await attempt(() => api("POST", `/rooms/${roomId}/join`));
+  if (!room) return;
+  state.rooms.set(room.id, room);
+  go(`#/rooms/${room.id}`);
+}
+
+async function findPeople(event) {
+  event.preventDefault();
+  const query = event.target.q.value.trim();
+  if (!query) return;
+  const users = await attempt(() => api("GET", `/users?q=${encodeURIComponent(query)}`));
+  if (!users) return;
+  const others = users.filter((user) => user.id !== state.me.id);
+  $("people").replaceChildren(
+    ...(others.length ? others : [null]).map((user) =>
+      user
+        ? el("li", {}, el("button", { type: "button", onclick: () => directTo(user.username) }, `Message ${personName(user)}`))
+        : el("li", {}, "Nobody by that name."),
+    ),
+  );
+}
+
+async function directTo(username) {
+  const room = await attempt(() => api("POST", "/rooms/direct", { username }));
+  if (!room) return;
+  state.rooms.set(room.id, room);
+  $("people").replaceChildren();
+  $("find-people").reset();
+  go(`#/rooms/${room.id}`);
+}
+
+/** On the invitation page, the request's outcome: into the room, or a refusal in words. */
+function answerToMyRequest(request) {
+  if ($("invite").hidden || request.status === "pending") return;
+  if (request.status === "rejected") {
+    $("invite-outcome").textContent = "Your request to join was declined.";
+    return;
+  }
+  attempt(loadRooms).then(() => go(`#/rooms/${request.room_id}`));
+}
+
+async function acceptInvite(code) {
+  const answer = await attempt(() => call("POST", `/invites/${encodeURIComponent(code)}/accept`));
+  if (!answer) return;
+  if (answer.status === 202) {
+    $("invite-outcome").textContent = "Your request to join was sent: the room appears here once it is approved.";
+    $("accept-invite").hidden = true;
+    return;
+  }
+  state.rooms.set(answer.body.id, answer.body);
+  go(`#/rooms/${answer.body.id}`);
+}
+
+// --- live events --------------------------------------------------------------------------------
+
+let roomsReload = null;
+let stopListening = null;
+
+function reloadRoomsSoon() {
+  clearTimeout(roomsReload);
+  roomsReload = setTimeout(() => attempt(loadRooms), 100);
+}
+
+function onEvent(type, data) {
+  if (type === "message.created" || type === "message.updated" || type === "message.deleted") {
+    const room = state.rooms.get(data.room_id);
+    if (!room) return reloadRoomsSoon();
+    if (!data.parent_id && (type === "message.created" || room.last_message?.id === data.id)) room.last_message = data;
+    if (type === "message.created") state.typing.delete(data.author?.id);
+    upsertMessage(data);
+    if (type === "message.created" && !own(data) && !(room.id === state.current && nearBottom() && !document.hidden)) {
+      room.unread_count += 1;
+    }
+    renderRooms();
+    renderTyping();
+  } else if (type === "read.updated") {
+    attempt(() => refreshRoom(data.room_id));
+  } else if (type === "typing") {
+    if (data.user.id === state.me.id) return;
+    state.typing.set(data.user.id, { roomId: data.room_id, name: personName(data.user), until: Date.now() + data.expires_in * 1000 });
+    renderTyping();
+    setTimeout(renderTyping, data.expires_in * 1000 + 50);
+  } else if (type === "join_request.created" || type === "join_request.resolved") {
+    if (data.room_id === state.current && !$("members").hidden) loadMembers();
+    if (data.user.id === state.me.id) answerToMyRequest(data);
+  } else if (type === "presence.updated") {
+    if (data.online) state.online.add(data.user_id);
+    else state.online.delete(data.user_id);
+    if (!$("members").hidden) renderMembers();
+  } else if (type.startsWith("room.") || type.startsWith("member.")) {
+    reloadRoomsSoon();
+    if (type.startsWith("member.") && data?.room_id === state.current && !$("members").hidden) loadMembers();
+  }
+}
+
+async function onReset() {
+  await attempt(loadRooms);
+  if (state.current !== null) openRoom(state.current);
+}
+
+// --- routes: #/rooms/{id}, #/invites/{code} -----------------------------------------------------
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function route() {
+  const invite = location.hash.match(/^#\/invites\/(.+)$/);
+  const profile = location.hash === "#/profile";
+  $("invite").hidden = !invite;
+  $("profile").hidden = !profile;
+  $("chat").hidden = Boolean(invite) || profile;
+  if (profile) return fillProfile();
+  if (invite) {
+    $("invite-outcome").textContent = "";
+    $("accept-invite").hidden = false;
+    $("accept-invite").onclick = () => acceptInvite(decodeURIComponent(invite[1]));
+    return;
+  }
+  const room = location.hash.match(/^#\/rooms\/(\d+)$/);
+  if (room) openRoom(Number(room[1]));
+  else closeRoom();
+}
+
+/** Say why first: requests in flight fail once the tokens are gone, and must not say otherwise. */
+async function endSession(text) {
+  signedOut(text);
+  await signOut();
+}
+
+/** The first reason stays on screen: requests still in flight fail after it, for that very reason. */
+function signedOut(text) {
+  if (!$("signed-out").hidden) return;
+  stopListening?.();
+  $("problem").hidden = true;
+  $("chat").hidden = true;
+  $("invite").hidden = true;
+  $("profile").hidden = true;
+  $("sign-out").hidden = true;
+  $("me").hidden = true;
+  $("signed-out-text").textContent = text;
+  $("signed-out").hidden = false;
+}
+
+async function start() {
+  $("sign-in").addEventListener("click", () => signIn());
+  $("sign-out").addEventListener("click", () => endSession("You are signed out."));
+  let signedIn;
+  try {
+    signedIn = await completeSignIn();
+  } catch (error) {
+    return signedOut(error.message);
+  }
+  if (!signedIn) return signIn();
+
+  state.me = await attempt(() => api("GET", "/users/me"));
+  if (!state.me) return;
+  showMe();
+  $("sign-out").hidden = false;
+
+  $("composer").addEventListener("submit", submitComposer);
+  $("body").addEventListener("keydown", composerKey);
+  $("body").addEventListener("input", composerInput);
+  $("messages").addEventListener("scroll", () => {
+    if ($("messages").scrollTop < 40) loadOlder();
+    markRead();
+  });
+  document.addEventListener("visibilitychange", markRead);
+  $("create-room").addEventListener("submit", createRoom);
+  $("browse").addEventListener("toggle", browsePublicRooms);
+  $("find-people").addEventListener("submit", findPeople);
+  $("invite-form").addEventListener("submit", createInvite);
+  $("show-members").addEventListener("click", toggleMembers);
+  $("add-member").addEventListener("submit", addMember);
+  $("leave-room").addEventListener("click", leaveRoom);
+  $("search-messages").addEventListener("submit", searchMessages);
+  $("cancel-reply").addEventListener("click", cancelReply);
+  $("room-settings").addEventListener("submit", saveRoomSettings);
+  $("delete-room").addEventListener("click", deleteRoom);
+  $("profile-form").addEventListener("submit", saveProfile);
+  $("delete-account").addEventListener("submit", deleteAccount);
+  $("file").addEventListener("change", attachFile);
+  $("back").addEventListener("click", () => go("#/"));
+  window.addEventListener("hashchange", route);
+
+  stopListening = listen(onEvent, onReset);
+  await attempt(loadRooms);
+  route();
+}
+
+start();
