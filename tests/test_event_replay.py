@@ -352,10 +352,11 @@ def test_an_idle_stream_sends_one_keep_alive_per_interval(app, client, alice, mo
     try:
         chunks = iter(stream.response)
         assert next(chunks) == b"retry: 3000\n\n"
-        assert next(chunks).startswith(b"event: presence.updated\n")
         started, keep_alives = time.monotonic(), []
         while time.monotonic() - started < 1:
-            keep_alives.append(next(chunks))
+            chunk = next(chunks)
+            if not chunk.startswith(b"event: presence.updated\n"):  # alice herself online, in a batch
+                keep_alives.append(chunk)
     finally:
         stream.close()
     assert set(keep_alives) == {b": keep-alive\n\n"}
@@ -374,8 +375,10 @@ def test_a_stream_ends_once_its_token_no_longer_grants_access(app, client, alice
     try:
         chunks = iter(stream.response)
         assert next(chunks) == b"retry: 3000\n\n"
-        assert next(chunks).startswith(b"event: presence.updated\n")  # alice herself is online
-        assert next(chunks) == b": keep-alive\n\n"  # checked, still good
+        checked = next(chunks)
+        if checked.startswith(b"event: presence.updated\n"):  # alice herself online, in a batch
+            checked = next(chunks)
+        assert checked == b": keep-alive\n\n"  # checked, still good
         if end == "revoked":
             revoke(client, alice.token)
         else:
