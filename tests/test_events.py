@@ -882,6 +882,25 @@ def test_presence_follows_a_user_s_first_and_last_stream_after_a_grace_period(sc
     assert all(set(item) == {"user_id", "online", "last_seen_at"} for item in presence_items(carol_stream))
 
 
+def test_a_room_s_members_show_their_presence_and_filter_on_it(scene):
+    alice, bob, carol = scene.person("alice"), scene.person("bob"), scene.person("carol")
+    room = alice.create_room("who is here", [bob, carol])["id"]
+    members = f"/api/v1/rooms/{room}/members"
+    scene.stream(bob)
+
+    def listed(query: str = "") -> list[tuple[int, str, bool]]:
+        return [
+            (m["user"]["id"], m["user"]["presence"], m["user"]["last_seen_at"] is not None)
+            for m in carol.call("GET", members + query)
+        ]
+
+    assert listed() == [(alice.id, "offline", False), (bob.id, "online", True), (carol.id, "offline", False)]
+    assert listed("?presence=online") == [(bob.id, "online", True)]
+    assert [user_id for user_id, _, _ in listed("?presence=offline")] == [alice.id, carol.id]
+    answer = carol.http.get(members, params={"presence": "away"})
+    assert answer.status_code == 422 and "presence" in answer.json()["errors"]["query"]
+
+
 def test_streams_that_come_and_go_leave_no_error_in_the_server_log(scene, parley):
     alice = scene.person("alice")
     ticket = alice.call("POST", f"{EVENTS}/ticket")["ticket"]

@@ -18,10 +18,19 @@ import pytest
 
 from tests.processes import Processes
 from tests.servers import Account, Parley, start_parley
-from tests.test_events_processes import DEADLINE, Stream, create_room, kill, leave_a_stream, send, start_redis
+from tests.test_events_processes import (
+    DEADLINE,
+    PRESENCE,
+    Stream,
+    create_room,
+    kill,
+    leave_a_stream,
+    send,
+    start_redis,
+)
 
 # Keep-alives every 0.2 s: a stream whose client left is noticed at once.
-FAST = {"PARLEY_EVENTS_KEEPALIVE": "0.2", "PARLEY_EVENTS_POLL": "1"}
+FAST = {"PARLEY_EVENTS_KEEPALIVE": "0.2", "PARLEY_EVENTS_POLL": "1", **PRESENCE}
 
 
 def presence(parley: Parley, viewer: Account, user: Account) -> str:
@@ -39,9 +48,11 @@ def eventually(condition: Callable[[], bool], what: str, parley: Parley) -> None
 
 def presence_of(stream: Stream, user: Account) -> list[bool]:
     return [
-        f.data["online"]
+        item["online"]
         for f in stream.frames
-        if f.type == "presence.updated" and f.data["user_id"] == user.id
+        if f.type == "presence.updated"
+        for item in f.data["users"]
+        if item["user_id"] == user.id
     ]
 
 
