@@ -400,6 +400,17 @@ def presence_of(parley: Parley, user: Account) -> dict[str, Any]:
     return {"presence": profile["presence"], "last_seen_at": profile["last_seen_at"]}
 
 
+def presence_told(stream: Stream, user: Account) -> list[bool]:
+    """Each `online` the stream's presence batches said of the user, in order."""
+    return [
+        item["online"]
+        for frame in stream.frames
+        if frame.type == "presence.updated"
+        for item in frame.data["users"]
+        if item["user_id"] == user.id
+    ]
+
+
 def leave_a_stream(parley: Parley, user: Account) -> None:
     """Open a stream and hang up; return once the user is offline again (the servers' grace is short)."""
     with held_stream(parley, user):
@@ -427,13 +438,7 @@ def test_presence_crosses_processes_in_batches_and_ends_a_grace_period_after_the
     watcher = Stream(b, bob.token, name="bob on B")
 
     def told() -> list[bool]:
-        return [
-            item["online"]
-            for frame in watcher.frames
-            if frame.type == "presence.updated"
-            for item in frame.data["users"]
-            if item["user_id"] == alice.id
-        ]
+        return presence_told(watcher, alice)
 
     assert presence_of(b, alice) == {"presence": "offline", "last_seen_at": None}
     with held_stream(a, alice):
