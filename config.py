@@ -130,6 +130,12 @@ class BaseConfig:
     EVENTS_MAX_STREAMS_PER_USER = 10  # streams and long-polls of one user in one process; then 429
     EVENTS_CHANNEL = os.environ.get("PARLEY_EVENTS_CHANNEL", "parley:events")
     TYPING_SECONDS = 6
+    # One `typing` per user and room in this many seconds; more are answered 204 and dropped.
+    TYPING_THROTTLE_SECONDS = 1.0
+    # Presence changes go out in one `presence.updated` batch per stream this often, and a user
+    # stays online this long after their last stream or long-poll closes (a reconnect never flickers).
+    PRESENCE_INTERVAL_SECONDS = float(os.environ.get("PARLEY_PRESENCE_INTERVAL", 1))
+    PRESENCE_GRACE_SECONDS = float(os.environ.get("PARLEY_PRESENCE_GRACE", 10))
 
     # OpenAPI / Swagger UI (flask-smorest)
     API_TITLE = "Parley"

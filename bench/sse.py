@@ -65,6 +65,8 @@ from bench.sse_send import parse_body
 
 MODES = {"local": (1, False), "redis": (2, True)}  # workers, with Redis
 TARGET_P99_MS = 100
+TARGET_CONNECT_CPU_SECONDS = 2.0  # server CPU for opening every stream and the presence it causes
+TARGET_PRESENCE_FRAMES = 50  # per stream, while every stream opens
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,9 @@ class Outcome:
     connect_p99_ms: float
     settle_seconds: float
     events_while_connecting: int
+    connect_server_cpu: float | None  # server CPU seconds from the first stream opened to quiet
+    presence_frames_max: int  # `presence.updated` frames one stream received, at most
+    presence_frames_mean: float
     post_p50_ms: float
     post_p99_ms: float
     first_p50_ms: float  # per message, its earliest delivery
@@ -159,6 +164,7 @@ class Stream(asyncio.Protocol):
         self.highest = -1
         self.duplicates = 0
         self.out_of_order = 0
+        self.presence_frames = 0  # `presence.updated` frames (each a batch since coalescing)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -239,6 +245,8 @@ class Stream(asyncio.Protocol):
         if event is None:
             return  # the retry hint, or a keep-alive comment
         self.receiver.last_event = now
+        if event == b"presence.updated":
+            self.presence_frames += 1
         if event != b"message.created" or data is None:
             self.receiver.other_events += 1
             return
@@ -453,7 +461,7 @@ async def measure(
     tokens = seeded["tokens"][: options.streams]
     receiver = Receiver(options, server.port, seeded["room_id"], tokens, tag)
     progress(f"{mode}: opening {len(tokens)} streams")
-    started = time.monotonic()
+    started, connect_cpu_before = time.monotonic(), server.cpu_seconds()
     try:
         connect_times = await asyncio.wait_for(receiver.open_all(), options.connect_timeout)
         connect_seconds = time.monotonic() - started
@@ -461,6 +469,13 @@ async def measure(
         await receiver.settle(options.quiet, options.connect_timeout)
         settle_seconds = time.monotonic() - started - connect_seconds
         events_while_connecting = receiver.other_events
+        connect_cpu_after = server.cpu_seconds()
+        connect_server_cpu = (
+            connect_cpu_after - connect_cpu_before
+            if connect_cpu_after is not None and connect_cpu_before is not None
+            else None
+        )
+        presence_frames = [s.presence_frames for s in receiver.streams]
         pids = worker_pids(server)
         owners = stream_owners(pids, server.port)
         rss = [round(rss_mb(pid), 1) for pid in pids]
@@ -523,6 +538,7 @@ async def measure(
         connect_seconds,
         settle_seconds,
         events_while_connecting,
+        (connect_server_cpu, presence_frames),
         cpu_used / wall,
         sender_used / wall,
         server_used / wall if server_used is not None else None,
@@ -576,6 +592,7 @@ def summarise(
     connect_seconds: float,
     settle_seconds: float,
     events_while_connecting: int,
+    connecting: tuple[float | None, list[int]],  # server CPU seconds, presence frames per stream
     client_cpus: float,
     sender_cpus: float,
     server_cpus: float | None,
@@ -642,6 +659,9 @@ def summarise(
         connect_p99_ms=percentile(sorted(round(t * 1e6) for t in connect_times), 0.99) / 1e3,
         settle_seconds=round(settle_seconds, 2),
         events_while_connecting=events_while_connecting,
+        connect_server_cpu=round(connecting[0], 2) if connecting[0] is not None else None,
+        presence_frames_max=max(connecting[1], default=0),
+        presence_frames_mean=round(sum(connecting[1]) / max(1, len(connecting[1])), 1),
         post_p50_ms=percentile(post_times, 0.50) / 1e3,
         post_p99_ms=percentile(post_times, 0.99) / 1e3,
         first_p50_ms=percentile(firsts, 0.50) / 1e3,
@@ -728,6 +748,22 @@ def render(options: Options, outcomes: list[Outcome], started: datetime) -> str:
             f"{_cpus(o.other_cpus)} | {_ms(o.loop_lag_p99_ms)} | "
             f"{' / '.join(f'{x:.0f} MB' for x in o.worker_rss_mb)} |"
         )
+    lines += [
+        "",
+        "Connecting: from the first stream opened until no stream has had an event for "
+        f"{options.quiet:g} s (presence settled); server CPU is the gunicorn master's and workers' "
+        "CPU time over that span; presence frames are the `presence.updated` frames each stream got.",
+        "",
+        "| mode | open (all) | until quiet | server CPU | presence frames per stream (max / mean) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for o in outcomes:
+        label = "in-process" if o.mode == "local" else "Redis"
+        cpu = "?" if o.connect_server_cpu is None else f"{o.connect_server_cpu:.2f} s"
+        lines.append(
+            f"| {label} | {o.connect_seconds:.1f} s | {o.settle_seconds:.1f} s | {cpu} | "
+            f"{o.presence_frames_max:,} / {o.presence_frames_mean:,.1f} |"
+        )
     problems = [f"{o.mode}: {e}" for o in outcomes for e in o.errors]
     dropped = [
         f"{o.mode}: the server ended {o.dropped_streams} streams "
@@ -741,6 +777,19 @@ def render(options: Options, outcomes: list[Outcome], started: datetime) -> str:
         f"{o.mode} p99 {_ms(o.p99_ms)}, lost {o.lost}"
         + (" (meets" if o.p99_ms < TARGET_P99_MS and o.lost == 0 else " (misses")
         + f" p99 < {TARGET_P99_MS} ms, zero lost)"
+        for o in outcomes
+    ]
+    verdicts += [
+        f"{o.mode} connecting {_cpus(o.connect_server_cpu)} s of server CPU, "
+        f"{o.presence_frames_max} presence frames per stream at most"
+        + (
+            " (meets"
+            if o.connect_server_cpu is not None
+            and o.connect_server_cpu < TARGET_CONNECT_CPU_SECONDS
+            and o.presence_frames_max < TARGET_PRESENCE_FRAMES
+            else " (misses"
+        )
+        + f" < {TARGET_CONNECT_CPU_SECONDS:g} s, < {TARGET_PRESENCE_FRAMES})"
         for o in outcomes
     ]
     lines += ["", "Target: " + "; ".join(verdicts) + "."]

@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 from app import create_app, modules
 from app.extensions import db
 from app.modules.auth.models import OAuth2Token
+from app.modules.events import throttle
 from app.modules.users.models import User as UserRow
 from app.provisioning import prepare_database
 from tests.processes import Processes
@@ -107,6 +108,21 @@ def _clean_database(app: Flask) -> Iterator[None]:
             db.session.execute(table.delete())
         db.session.commit()
         modules.seed()
+    _forget_presence(app)
+
+
+def _forget_presence(app: Flask) -> None:
+    """Presence and typing throttles outlive a test (in the process, and in Redis); its user ids do not."""
+    state = app.extensions["parley.presence"]
+    with state.lock:
+        for known in (state.leaving, state.changes, state.heard, state.seen, state.unsettled):
+            known.clear()
+    throttle._last.clear()
+    redis = app.extensions["parley.redis"]
+    if redis is not None:
+        keys = list(redis.scan_iter(f"{app.config['EVENTS_CHANNEL']}:*"))
+        if keys:
+            redis.delete(*keys)
 
 
 @pytest.fixture

@@ -40,9 +40,16 @@ ROOM_VIEWS = frozenset({"room.created", "room.updated", "read.updated"})
 
 @pytest.fixture(scope="module")
 def parley(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parley]:
-    """The development server with 1 s keep-alives; on PostgreSQL and Redis in that pass, else in-process."""
+    """The development server with 1 s keep-alives; on PostgreSQL and Redis in that pass, else in-process.
+
+    Presence batches go out every 0.2 s, and a user is offline 1 s after their last stream closes.
+    """
     processes = Processes(tmp_path_factory.mktemp("events"))
-    settings = {"PARLEY_EVENTS_KEEPALIVE": "1"}
+    settings = {
+        "PARLEY_EVENTS_KEEPALIVE": "1",
+        "PARLEY_PRESENCE_INTERVAL": "0.2",
+        "PARLEY_PRESENCE_GRACE": "1",
+    }
     if os.environ.get("REDIS_URL"):  # the Redis pass: its broker and presence, on a channel of our own
         settings.update(
             REDIS_URL=os.environ["REDIS_URL"],
@@ -758,11 +765,8 @@ def test_an_idle_stream_starts_with_retry_and_carries_keep_alive_comments(scene)
         if line.startswith(":"):
             assert line == ": keep-alive"
             assert lines[at + 1] == ""  # a comment frame of its own
-    # Between the keep-alives, nothing but alice's own presence: she is idle.
-    assert [field_of(f, "event") for f in frames(lines[2:]) if f[0] != ": keep-alive"] in (
-        [],
-        ["presence.updated"],
-    )
+    # Between the keep-alives, nothing but presence (hers, and of people leaving `general`): she is idle.
+    assert {field_of(f, "event") for f in frames(lines[2:]) if f[0] != ": keep-alive"} <= {"presence.updated"}
 
 
 # --- ephemeral events -------------------------------------------------------------------------
@@ -822,7 +826,39 @@ def test_typing_reaches_the_room_s_members_without_an_id_and_is_never_replayed(s
     assert all(field_of(f, "id") is not None for f in shown)
 
 
-def test_presence_follows_a_user_s_first_and_last_stream(scene):
+def test_typing_arrives_within_half_a_second_and_more_than_one_a_second_per_room_is_dropped(scene):
+    alice, bob = scene.person("alice"), scene.person("bob")
+    rid, other = (alice.create_room(name, [bob])["id"] for name in ("throttled", "beside"))
+    bob_stream = scene.stream(bob)
+
+    def typed(room_id: int) -> int:
+        return sum(1 for e in bob_stream.events() if e.event == "typing" and e.json()["room_id"] == room_id)
+
+    first = time.monotonic()
+    alice.call("POST", f"/api/v1/rooms/{rid}/typing", 204)
+    bob_stream.wait_for("typing", lambda data: data["room_id"] == rid, timeout=0.5)
+    assert time.monotonic() - first < 0.5
+    alice.call("POST", f"/api/v1/rooms/{rid}/typing", 204)  # within the second: answered, dropped
+    alice.call("POST", f"/api/v1/rooms/{other}/typing", 204)  # another room counts on its own
+    bob_stream.wait_for("typing", lambda data: data["room_id"] == other)
+    marker = alice.send(rid, "after the repeat")["id"]
+    bob_stream.wait_for("message.created", lambda data: data["id"] == marker)
+    assert (typed(rid), typed(other)) == (1, 1)
+
+    time.sleep(max(0.0, first + 1.1 - time.monotonic()))
+    alice.call("POST", f"/api/v1/rooms/{rid}/typing", 204)  # a second later: heard again
+    bob_stream.wait_for("typing", lambda data: data["room_id"] == rid and typed(rid) == 2)
+
+
+def announces(data: Any, user: Person, online: bool) -> bool:
+    return any(item["user_id"] == user.id and item["online"] is online for item in data["users"])
+
+
+def presence_items(device: Device) -> list[dict[str, Any]]:
+    return [item for e in device.events() if e.event == "presence.updated" for item in e.json()["users"]]
+
+
+def test_presence_follows_a_user_s_first_and_last_stream_after_a_grace_period(scene):
     alice, bob, carol, dave = (scene.person(n) for n in ("alice", "bob", "carol", "dave"))
     alice.create_room("friends", [bob])
     carol.create_room("apart", [dave])
@@ -832,41 +868,63 @@ def test_presence_follows_a_user_s_first_and_last_stream(scene):
     )  # now she shares no room with alice
     profile = f"/api/v1/users/{alice.id}"
     assert bob.call("GET", profile)["presence"] == "offline"
+    assert bob.call("GET", profile)["last_seen_at"] is None  # never seen
 
     bob_stream = scene.stream(bob)
     carol_stream = scene.stream(carol)
 
     def about(device: Device, user: Person) -> list[bool]:
-        return [
-            e.json()["online"]
-            for e in device.events()
-            if e.event == "presence.updated" and e.json()["user_id"] == user.id
-        ]
+        return [item["online"] for item in presence_items(device) if item["user_id"] == user.id]
 
     phone = scene.stream(alice, "alice-phone")
-    bob_stream.wait_for("presence.updated", lambda data: data == {"user_id": alice.id, "online": True})
-    phone.wait_for("presence.updated", lambda data: data == {"user_id": alice.id, "online": True})
-    assert bob.call("GET", profile)["presence"] == "online"
+    bob_stream.wait_for("presence.updated", lambda data: announces(data, alice, True))
+    phone.wait_for("presence.updated", lambda data: announces(data, alice, True))
+    shown = bob.call("GET", profile)
+    assert shown["presence"] == "online" and shown["last_seen_at"] is not None
     assert carol.call("GET", profile)["presence"] == "online"  # a profile is public; the events are not
 
     laptop = scene.stream(alice, "alice-laptop")  # not her first stream: no news
     phone.close()
     assert bob.call("GET", profile)["presence"] == "online"
     laptop.close()
-    bob_stream.wait_for("presence.updated", lambda data: data == {"user_id": alice.id, "online": False})
-    assert bob.call("GET", profile)["presence"] == "offline"
+    tablet = scene.stream(alice, "alice-tablet")  # back within the grace period: no flicker
+    time.sleep(1.5)
+    assert bob.call("GET", profile)["presence"] == "online"
+    tablet.close()
+    closed = time.monotonic()
+    assert bob.call("GET", profile)["presence"] == "online"  # for the grace period (1 s here)
+    bob_stream.wait_for("presence.updated", lambda data: announces(data, alice, False))
+    assert time.monotonic() - closed >= 0.9
+    shown = bob.call("GET", profile)
+    assert shown["presence"] == "offline" and shown["last_seen_at"] is not None
     assert about(bob_stream, alice) == [True, False]
 
     # carol hears herself and dave, with whom she shares a room, and never alice.
     scene.stream(dave)
-    carol_stream.wait_for("presence.updated", lambda data: data["user_id"] == dave.id)
-    heard = [
-        (e.json()["user_id"], e.json()["online"])
-        for e in carol_stream.events()
-        if e.event == "presence.updated"
-    ]
+    carol_stream.wait_for("presence.updated", lambda data: announces(data, dave, True))
+    heard = [(item["user_id"], item["online"]) for item in presence_items(carol_stream)]
     assert heard == [(carol.id, True), (dave.id, True)]
     assert all(e.id == "" for e in carol_stream.events() if e.event == "presence.updated")
+    assert all(set(item) == {"user_id", "online", "last_seen_at"} for item in presence_items(carol_stream))
+
+
+def test_a_room_s_members_show_their_presence_and_filter_on_it(scene):
+    alice, bob, carol = scene.person("alice"), scene.person("bob"), scene.person("carol")
+    room = alice.create_room("who is here", [bob, carol])["id"]
+    members = f"/api/v1/rooms/{room}/members"
+    scene.stream(bob)
+
+    def listed(query: str = "") -> list[tuple[int, str, bool]]:
+        return [
+            (m["user"]["id"], m["user"]["presence"], m["user"]["last_seen_at"] is not None)
+            for m in carol.call("GET", members + query)
+        ]
+
+    assert listed() == [(alice.id, "offline", False), (bob.id, "online", True), (carol.id, "offline", False)]
+    assert listed("?presence=online") == [(bob.id, "online", True)]
+    assert [user_id for user_id, _, _ in listed("?presence=offline")] == [alice.id, carol.id]
+    answer = carol.http.get(members, params={"presence": "away"})
+    assert answer.status_code == 422 and "presence" in answer.json()["errors"]["query"]
 
 
 def test_streams_that_come_and_go_leave_no_error_in_the_server_log(scene, parley):
@@ -874,7 +932,7 @@ def test_streams_that_come_and_go_leave_no_error_in_the_server_log(scene, parley
     ticket = alice.call("POST", f"{EVENTS}/ticket")["ticket"]
     by_token = scene.stream(alice)
     by_ticket = scene.stream(None, "by-ticket", params={"ticket": ticket})
-    by_token.wait_for("presence.updated", lambda data: data["user_id"] == alice.id)
+    by_token.wait_for("presence.updated", lambda data: announces(data, alice, True))
     by_token.close()
     by_ticket.close()
     deadline = time.monotonic() + WAIT

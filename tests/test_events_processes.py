@@ -10,6 +10,7 @@ httpx-sse in background threads; every wait has a generous deadline and ends as 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -33,6 +34,8 @@ from tests.servers import Account, Parley, start_parley
 DEADLINE = 5.0  # generous: a delivery takes milliseconds; the outbox poll of these servers takes 30 s
 EPHEMERAL = {"typing", "presence.updated"}  # frames without an id of their own
 NO_POLL = {"PARLEY_EVENTS_POLL": "30"}
+# Presence batches every 0.2 s; offline 1 s after the last stream closes (not 10 s).
+PRESENCE = {"PARLEY_PRESENCE_INTERVAL": "0.2", "PARLEY_PRESENCE_GRACE": "1"}
 
 
 # --- a stream read in the background --------------------------------------------------------------
@@ -378,20 +381,80 @@ def test_sigterm_ends_open_streams_cleanly_and_gunicorn_exits_zero(
     assert_clean_log(parley.service)
 
 
-def leave_a_stream(parley: Parley, user: Account) -> None:
-    """Open a stream and hang up; return once the server has ended it (the user is offline again)."""
+@contextlib.contextmanager
+def held_stream(parley: Parley, user: Account) -> Iterator[None]:
+    """A stream of the user's, open (subscribed) inside the block; the client hangs up at its end."""
+    with (
+        parley.client(user.token, timeout=5) as http,
+        connect_sse(http, "GET", "/api/v1/events") as source,
+    ):
+        frames = source.iter_sse()  # held: an iterator dropped by the GC closes the connection
+        assert next(frames).retry == 3000
+        yield
+
+
+def presence_of(parley: Parley, user: Account) -> dict[str, Any]:
+    """`presence` and `last_seen_at` of the user, as this process shows them."""
     with parley.client(user.token, timeout=5) as http:
-        with connect_sse(http, "GET", "/api/v1/events") as source:
-            frames = source.iter_sse()  # held: an iterator dropped by the GC closes the connection
-            assert next(frames).retry == 3000
-            assert http.get(f"/api/v1/users/{user.id}").json()["presence"] == "online"
-        # The server finds out at its next write (a keep-alive) that nobody reads the stream.
-        deadline = time.monotonic() + DEADLINE
-        while http.get(f"/api/v1/users/{user.id}").json()["presence"] != "offline":
-            if time.monotonic() > deadline:
-                pytest.fail(f"still online {DEADLINE} s after leaving:\n{parley.service.output()[-3000:]}")
-            time.sleep(0.05)
+        profile = http.get(f"/api/v1/users/{user.id}").json()
+    return {"presence": profile["presence"], "last_seen_at": profile["last_seen_at"]}
+
+
+def presence_told(stream: Stream, user: Account) -> list[bool]:
+    """Each `online` the stream's presence batches said of the user, in order."""
+    return [
+        item["online"]
+        for frame in stream.frames
+        if frame.type == "presence.updated"
+        for item in frame.data["users"]
+        if item["user_id"] == user.id
+    ]
+
+
+def leave_a_stream(parley: Parley, user: Account) -> None:
+    """Open a stream and hang up; return once the user is offline again (the servers' grace is short)."""
+    with held_stream(parley, user):
+        assert presence_of(parley, user)["presence"] == "online"
+    # The server finds out at its next write (a keep-alive) that nobody reads the stream.
+    deadline = time.monotonic() + DEADLINE
+    while presence_of(parley, user)["presence"] != "offline":
+        if time.monotonic() > deadline:
+            pytest.fail(f"still online {DEADLINE} s after leaving:\n{parley.service.output()[-3000:]}")
+        time.sleep(0.05)
     time.sleep(0.3)  # what the server does after the end of the stream (close callbacks) is logged
+
+
+def test_presence_crosses_processes_in_batches_and_ends_a_grace_period_after_the_last_stream(
+    processes: Processes, server_database: str
+) -> None:
+    redis_url = start_redis(processes)
+    env = {"REDIS_URL": redis_url, "PARLEY_EVENTS_KEEPALIVE": "0.2", **PRESENCE}
+    with ThreadPoolExecutor(2) as pool:  # A migrates the database; B, the development server, waits
+        a = pool.submit(start_parley, processes, "parley-a", server_database, gunicorn=True, **env)
+        b = pool.submit(start_parley, processes, "parley-b", server_database, PARLEY_AUTO_MIGRATE="0", **env)
+        a, b = a.result(), b.result()
+    alice, bob = a.sign_up("alice"), a.sign_up("bob")
+    create_room(a, alice, "presence", ["bob"])
+    watcher = Stream(b, bob.token, name="bob on B")
+
+    def told() -> list[bool]:
+        return presence_told(watcher, alice)
+
+    assert presence_of(b, alice) == {"presence": "offline", "last_seen_at": None}
+    with held_stream(a, alice):
+        watcher.wait_for(lambda _: told() == [True], "alice online on A, told on B's stream")
+        assert presence_of(b, alice)["presence"] == "online"
+    with held_stream(b, alice):  # back on B within A's grace period: nobody sees her leave
+        time.sleep(1.5)
+        assert told() == [True]
+        assert [presence_of(p, alice)["presence"] for p in (a, b)] == ["online", "online"]
+    left = time.monotonic()
+    watcher.wait_for(lambda _: told() == [True, False], "alice offline after the grace period, on B")
+    assert time.monotonic() - left >= 0.9  # the grace period is 1 s
+    for parley in (a, b):
+        shown = presence_of(parley, alice)
+        assert shown["presence"] == "offline" and shown["last_seen_at"] is not None
+    assert watcher.error is None, watcher.describe()
 
 
 @pytest.mark.parametrize(("gunicorn", "streams"), [(True, 20), (False, 5)], ids=["gunicorn", "server.py"])
@@ -399,7 +462,7 @@ def test_open_streams_leave_requests_free_and_a_stream_left_ends_cleanly(
     processes: Processes, server_database: str, gunicorn: bool, streams: int
 ) -> None:
     """Streams do not hold the only gunicorn worker (gevent) or the development server (threads)."""
-    env = {"PARLEY_EVENTS_KEEPALIVE": "0.2"}  # a stream whose client left is noticed at once
+    env = {"PARLEY_EVENTS_KEEPALIVE": "0.2", **PRESENCE}  # a stream whose client left is noticed at once
     parley = start_parley(processes, "parley", server_database, gunicorn=gunicorn, **env)
     alice, bob, carol = parley.sign_up("alice"), parley.sign_up("bob"), parley.sign_up("carol")
     # Half each: one user may hold only EVENTS_MAX_STREAMS_PER_USER (10) streams in a process.

@@ -6,9 +6,10 @@ from app.extensions import api, jobs
 
 
 def init_app(app: Flask) -> None:
-    from . import broker, services
+    from . import broker, presence, services
     from .resources import blp
 
     broker.init_app(app)
+    presence.init_app(app, app.extensions["parley.events"])
     api.register_blueprint(blp)
     jobs.register(app, "events.purge_expired", services.purge_expired)

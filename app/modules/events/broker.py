@@ -17,7 +17,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, current_app
@@ -40,6 +40,8 @@ LISTEN_RETRY_SECONDS = 1.0  # while Redis is away, each process tries to listen 
 class LocalBroker:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        # Ephemeral types another process's word on goes to a handler here, not straight to the streams.
+        self.receivers: dict[str, Callable[[Delivery], None]] = {}
 
     def committed(self, event_id: int) -> None:
         self.hub.wake()
@@ -47,6 +49,10 @@ class LocalBroker:
     def ephemeral(self, delivery: Delivery) -> bool:
         """Hand an ephemeral event to every stream; False when other processes may not have heard it."""
         self.hub.deliver_ephemeral(delivery)
+        return self.publish_ephemeral(delivery)
+
+    def publish_ephemeral(self, delivery: Delivery) -> bool:
+        """Tell the other processes (there are none here); False when they may not have heard it."""
         return True
 
 
@@ -62,14 +68,14 @@ class RedisBroker(LocalBroker):
         self.hub.wake()  # this process's streams need not wait for the round trip
         self._publish({"event_id": event_id})  # if it fails, other processes poll the event up
 
-    def ephemeral(self, delivery: Delivery) -> bool:
-        super().ephemeral(delivery)  # this process's streams at once, Redis or not
+    def publish_ephemeral(self, delivery: Delivery) -> bool:
         message = {
             "origin": PROCESS,
             "type": delivery.type,
             "data": delivery.data,
             "room_ids": sorted(delivery.room_ids),
             "user_ids": sorted(delivery.user_ids),
+            "item_rooms": [sorted(rooms) for rooms in delivery.item_rooms],
         }
         return self._publish(message)
 
@@ -105,14 +111,14 @@ class RedisBroker(LocalBroker):
         if "event_id" in message:
             self.hub.wake()
         elif message.get("origin") != PROCESS:  # this process's streams have it already
-            self.hub.deliver_ephemeral(
-                Delivery(
-                    type=message["type"],
-                    data=message["data"],
-                    room_ids=frozenset(message["room_ids"]),
-                    user_ids=frozenset(message["user_ids"]),
-                )
+            delivery = Delivery(
+                type=message["type"],
+                data=message["data"],
+                room_ids=frozenset(message["room_ids"]),
+                user_ids=frozenset(message["user_ids"]),
+                item_rooms=tuple(frozenset(rooms) for rooms in message.get("item_rooms", ())),
             )
+            self.receivers.get(delivery.type, self.hub.deliver_ephemeral)(delivery)
 
 
 def init_app(app: Flask) -> None:

@@ -1,14 +1,22 @@
-"""Who is online: a user is, while at least one of their event streams is open (in any process).
+"""Who is online, told in batches: a user is, while a stream or long-poll of theirs is open (in any process).
 
-Each process counts its own open streams per user. With Redis, each process that has a
-user's stream is also a member of that user's sorted set, scored by when it lapses; one
-thread per process renews all of its entries in a single pipeline every keep-alive
-interval, so a killed process leaves nobody online for long, and Redis sees one write per
-process per interval rather than one per stream.
+A user goes offline `PRESENCE_GRACE_SECONDS` after their last stream or long-poll closes, so a
+client that reconnects (or long-polls again) never flickers. Changes are not announced one by
+one: each process gathers them, with what the other processes reported, and once per
+`PRESENCE_INTERVAL_SECONDS` hands its streams one `presence.updated` batch, of which each stream
+gets the users who share a room with its own (`Delivery.narrowed`). So 1,000 users coming online
+in one room cost each stream a frame per interval, not 1,000 frames.
+
+Each process counts its own open streams per user. With Redis, each process that has a user's
+stream (or had, within the grace period) is also a member of that user's sorted set, scored by
+when it lapses; the same thread that sends the batches renews all of its entries in a single
+pipeline every keep-alive interval, so a killed process leaves nobody online for long, and Redis
+sees one write per process per interval rather than one per stream. When a user was last seen
+is kept in one Redis hash (and in the process, which answers alone without Redis).
 
 Presence is best effort, and never ends a stream: while Redis is down each process answers
 from its own streams. What Redis (and the other processes' streams) could not hear meanwhile
-is made good as soon as it answers again: the renewer runs at once, puts back the entries
+is made good as soon as it answers again: the renewal runs at once, puts back the entries
 that vanished or lapsed, removes those of users who left, and says again where each of those
 users stands, so nobody is left `online` (or `offline`) by an outage.
 """
@@ -19,8 +27,11 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from redis import Redis, RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -28,158 +39,322 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.extensions import database
 from app.extensions.database import db
-from app.extensions.redis import redis_client, redis_health
-from app.modules.rooms.models import Membership
+from app.extensions.redis import redis_health
+from app.modules.rooms.models import Membership, Room
 
-from .broker import LISTEN_RETRY_SECONDS, PROCESS, announce
+from .broker import LISTEN_RETRY_SECONDS, PROCESS, LocalBroker
+from .hub import Delivery
 
 log = logging.getLogger(__name__)
 
-_local = Counter[int]()
-_unsettled: set[int] = set()  # users whose change Redis or the other processes may have missed
-_lock = threading.Lock()
-_renewer: threading.Thread | None = None
-_renew_now = threading.Event()
+EVENT = "presence.updated"
 
 
-def _key(app: Flask, user_id: int) -> str:
-    return f"{app.config['EVENTS_CHANNEL']}:presence:{user_id}"
+class Presence:
+    """One process's presence: its streams per user, and the changes its next batch will tell."""
+
+    def __init__(self, app: Flask, broker: LocalBroker, redis: Redis | None) -> None:
+        self.app, self.broker, self.redis = app, broker, redis
+        self.channel = app.config["EVENTS_CHANNEL"]
+        self.local = Counter[int]()
+        self.leaving: dict[int, float] = {}  # user: when their last stream here closed (in grace)
+        self.changes: dict[int, bool] = {}  # user: online, for this process's next batch
+        self.heard: dict[int, tuple[dict[str, Any], frozenset[int]]] = {}  # from other processes
+        self.seen: dict[int, float] = {}  # user: last seen, as this process knows it
+        self.unsettled: set[int] = set()  # users whose change Redis or the other processes may have missed
+        self.lock = threading.Lock()
+        self.renew_now = threading.Event()
+        self.thread: threading.Thread | None = None
+        broker.receivers[EVENT] = self.heard_from_elsewhere
+
+    # --- keys and clocks ---
+
+    def _key(self, user_id: int) -> str:
+        return f"{self.channel}:presence:{user_id}"
+
+    @property
+    def _seen_key(self) -> str:
+        return f"{self.channel}:presence:last_seen"
+
+    def _lapse(self) -> float:
+        return time.time() + 3 * self.app.config["EVENTS_KEEPALIVE_SECONDS"]
+
+    def _elsewhere(self, user_id: int) -> bool:
+        """Whether another live process has a stream of this user (or had one, within the grace)."""
+        live = self.redis.zrangebyscore(self._key(user_id), time.time(), "+inf")
+        return any(member.decode() != PROCESS for member in live)
+
+    def _failed(self, error: RedisError, user_ids: Iterable[int] = ()) -> None:
+        redis_health(self.app).failed("unreachable", error)
+        with self.lock:
+            self.unsettled.update(user_ids)
+
+    # --- what the streams call ---
+
+    def connected(self, user_id: int) -> None:
+        """Count a new stream; the user's first (anywhere) makes them online, unless still in grace."""
+        with self.lock:
+            self.local[user_id] += 1
+            first_here = self.local[user_id] == 1
+            back = self.leaving.pop(user_id, None) is not None
+            self._ensure_thread()
+        if not first_here:
+            return
+        elsewhere = back  # never announced offline: nothing to announce
+        if self.redis is not None:
+            try:
+                elsewhere = back or self._elsewhere(user_id)
+                self.redis.zadd(self._key(user_id), {PROCESS: self._lapse()})
+            except RedisError as error:
+                self._failed(error, [user_id])
+        if not elsewhere:
+            self._change(user_id, online=True)
+
+    def disconnected(self, user_id: int) -> None:
+        """Count a closed stream; after the user's last here, they stay online for the grace period."""
+        now = time.time()
+        with self.lock:
+            self.local[user_id] -= 1
+            if self.local[user_id] > 0:
+                return
+            del self.local[user_id]
+            self.leaving[user_id] = now
+            self.seen[user_id] = now
+        if self.redis is not None:
+            grace = self.app.config["PRESENCE_GRACE_SECONDS"]
+            try:
+                with self.redis.pipeline(transaction=False) as pipeline:
+                    pipeline.zadd(self._key(user_id), {PROCESS: now + grace})
+                    pipeline.hset(self._seen_key, str(user_id), now)
+                    pipeline.execute()
+            except RedisError as error:
+                self._failed(error, [user_id])
+
+    def _change(self, user_id: int, *, online: bool) -> None:
+        with self.lock:
+            self.changes[user_id] = online
+
+    # --- what the REST API shows ---
+
+    def is_online(self, user_id: int) -> bool:
+        with self.lock:
+            if self.local[user_id] > 0 or user_id in self.leaving:
+                return True
+        if self.redis is None:
+            return False
+        try:
+            return self._elsewhere(user_id)
+        except RedisError as error:  # answered from this process only
+            redis_health(self.app).failed("unreachable", error)
+            return False
+
+    def states(self, user_ids: Iterable[int]) -> dict[int, tuple[bool, float | None]]:
+        """Online, and when last seen (now for whoever is online), of each user, in two round trips."""
+        users, now = list(dict.fromkeys(user_ids)), time.time()
+        with self.lock:
+            here = {user_id for user_id in users if self.local[user_id] > 0 or user_id in self.leaving}
+            seen = {user_id: self.seen.get(user_id) for user_id in users}
+        online = set(here)
+        if self.redis is not None and users:
+            try:
+                with self.redis.pipeline(transaction=False) as pipeline:
+                    for user_id in users:
+                        pipeline.zrangebyscore(self._key(user_id), now, "+inf")
+                    lives = pipeline.execute()
+                stored = self.redis.hmget(self._seen_key, [str(user_id) for user_id in users])
+            except RedisError as error:  # answered from this process only
+                redis_health(self.app).failed("unreachable", error)
+            else:
+                for user_id, live, when in zip(users, lives, stored, strict=True):
+                    if any(member.decode() != PROCESS for member in live):
+                        online.add(user_id)
+                    if when is not None:
+                        seen[user_id] = max(float(when), seen[user_id] or 0.0)
+        return {user_id: (True, now) if user_id in online else (False, seen[user_id]) for user_id in users}
+
+    # --- the batches ---
+
+    def heard_from_elsewhere(self, delivery: Delivery) -> None:
+        """Another process's batch: told to this process's streams with this process's next one."""
+        with self.lock:
+            for item, rooms in zip(delivery.data["users"], delivery.item_rooms, strict=True):
+                self.heard[item["user_id"]] = (item, rooms)
+
+    def _ensure_thread(self) -> None:
+        """Called under the lock: the thread starts with the process's first stream."""
+        if self.thread is None:
+            if self.redis is not None:
+                redis_health(self.app).on_recovery.append(self.renew_now.set)
+            self.thread = threading.Thread(target=self._run, name="parley-presence", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        """Every interval, a batch; every keep-alive interval (and as soon as Redis is back), a renewal."""
+        app = self.app
+        renew_at = time.monotonic() + app.config["EVENTS_KEEPALIVE_SECONDS"]
+        while True:
+            recovered = self.renew_now.wait(app.config["PRESENCE_INTERVAL_SECONDS"])
+            self.renew_now.clear()
+            try:
+                with app.app_context():
+                    if self.redis is not None and (recovered or time.monotonic() >= renew_at):
+                        renew_at = time.monotonic() + app.config["EVENTS_KEEPALIVE_SECONDS"]
+                        self._renew(recovered=recovered)
+                    self._settle_leavers()
+                    self._send_batch()
+            except (OperationalError, PoolTimeoutError) as error:  # logged once per outage
+                database.unavailable(app, error)
+            except Exception:  # presence must outlive any one round
+                log.exception("presence: a round failed; trying again at the next interval")
+
+    def _settle_leavers(self) -> None:
+        """Users whose grace ran out here: offline, unless another process has a stream of theirs."""
+        cutoff = time.time() - self.app.config["PRESENCE_GRACE_SECONDS"]
+        with self.lock:
+            gone = [user_id for user_id, left in self.leaving.items() if left <= cutoff]
+            for user_id in gone:
+                del self.leaving[user_id]
+        for user_id in gone:
+            elsewhere = False
+            if self.redis is not None:
+                try:
+                    self.redis.zrem(self._key(user_id), PROCESS)
+                    elsewhere = self._elsewhere(user_id)
+                except RedisError as error:
+                    self._failed(error, [user_id])
+            if not elsewhere:
+                self._change(user_id, online=False)
+
+    def _send_batch(self) -> None:
+        """This process's changes to every process; with what the others said, to this one's streams."""
+        with self.lock:
+            changes, self.changes = self.changes, {}
+            heard, self.heard = self.heard, {}
+        if not changes and not heard:
+            return
+        users = sorted(changes)
+        rooms: dict[int, set[int]] = {user_id: set() for user_id in users}
+        for start in range(0, len(users), 500):  # bounded IN lists
+            chunk = users[start : start + 500]
+            stmt = select(Membership.user_id, Membership.room_id).where(Membership.user_id.in_(chunk))
+            for user_id, room_id in db.session.execute(stmt):
+                rooms[user_id].add(room_id)
+        db.session.close()
+        seen = self.states(user_id for user_id in users if not changes[user_id]) if users else {}
+        now = time.time()
+        items = [
+            {
+                "user_id": user_id,
+                "online": changes[user_id],
+                "last_seen_at": _iso(now if changes[user_id] else seen[user_id][1]),
+            }
+            for user_id in users
+        ]
+        item_rooms = [frozenset(rooms[user_id]) for user_id in users]
+        if items and not self.broker.publish_ephemeral(batch(items, item_rooms)):
+            with self.lock:
+                self.unsettled.update(users)
+        for user_id, (item, its_rooms) in heard.items():
+            if user_id not in changes:  # this process's own word is the newer
+                items.append(item)
+                item_rooms.append(its_rooms)
+        self.broker.hub.deliver_ephemeral(batch(items, item_rooms))
+
+    # --- renewal (with Redis) ---
+
+    def _renew(self, *, recovered: bool) -> None:
+        """Keep this process's entries alive in one pipeline; then settle what an outage left unsaid.
+
+        An entry found missing or lapsed (Redis restarted, or renewals failed for a while) means the
+        other processes took the user for offline: they hear again that the user is online. Just
+        after an outage that is said only once the other processes listen again (pub/sub keeps
+        nothing for a process that is not subscribed yet).
+        """
+        with self.lock:
+            users = list(self.local)
+            unsettled, self.unsettled = self.unsettled, set()
+            leaving = set(self.leaving)
+        recovered = recovered or redis_health(self.app).down  # this round may be what finds Redis back
+        now, lapse = time.time(), self._lapse()
+        pipeline = self.redis.pipeline(transaction=False)
+        for user_id in users:
+            pipeline.zscore(self._key(user_id), PROCESS)
+            pipeline.zadd(self._key(user_id), {PROCESS: lapse})
+            pipeline.expire(self._key(user_id), 3600)
+        for user_id in unsettled.difference(users, leaving):
+            pipeline.zrem(self._key(user_id), PROCESS)
+        try:
+            replies = pipeline.execute()
+        except RedisError as error:
+            self._failed(error, unsettled)
+            return
+        redis_health(self.app).answered()
+        scores = replies[0 : 3 * len(users) : 3]
+        lapsed = {user for user, score in zip(users, scores, strict=True) if score is None or score < now}
+        if recovered and lapsed | unsettled:
+            time.sleep(2 * LISTEN_RETRY_SECONDS)
+        for user_id in lapsed | unsettled:
+            self._change(user_id, online=self.is_online(user_id))
 
 
-def _lapse(app: Flask) -> float:
-    return time.time() + 3 * app.config["EVENTS_KEEPALIVE_SECONDS"]
+def batch(items: list[dict[str, Any]], item_rooms: list[frozenset[int]]) -> Delivery:
+    """A `presence.updated` batch: each item reaches its user and whoever shares one of its rooms."""
+    return Delivery(
+        type=EVENT,
+        data={"users": list(items)},
+        room_ids=frozenset().union(*item_rooms),
+        user_ids=frozenset(item["user_id"] for item in items),
+        item_rooms=tuple(item_rooms),
+    )
 
 
-def _elsewhere(redis: Redis, app: Flask, user_id: int) -> bool:
-    """Whether another live process has a stream of this user."""
-    key = _key(app, user_id)
-    live = redis.zrangebyscore(key, time.time(), "+inf")
-    return any(member.decode() != PROCESS for member in live)
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
-def is_online(user_id: int) -> bool:
-    with _lock:
-        if _local[user_id] > 0:
-            return True
-    redis, app = redis_client(), current_app._get_current_object()
-    if redis is None:
-        return False
-    try:
-        return _elsewhere(redis, app, user_id)
-    except RedisError as error:  # answered from this process only
-        redis_health(app).failed("unreachable", error)
-        return False
+# --- the process's presence, from request handlers ---
+
+
+def presence() -> Presence:
+    return current_app.extensions["parley.presence"]
 
 
 def connected(user_id: int) -> None:
-    """Count a new stream; the user's first (anywhere) makes them online."""
-    with _lock:
-        _local[user_id] += 1
-        first_here = _local[user_id] == 1
-    if first_here:
-        _changed(user_id, online=True)
+    presence().connected(user_id)
 
 
 def disconnected(user_id: int) -> None:
-    """Count a closed stream; the user's last (anywhere) makes them offline."""
-    with _lock:
-        _local[user_id] -= 1
-        last_here = _local[user_id] <= 0
-        if last_here:
-            del _local[user_id]
-    if last_here:
-        _changed(user_id, online=False)
+    presence().disconnected(user_id)
 
 
-def _changed(user_id: int, *, online: bool) -> None:
-    """Record this process's first stream of the user (or its last gone) in Redis, and announce it."""
-    redis, app = redis_client(), current_app._get_current_object()
-    elsewhere = False
-    if redis is not None:
-        _ensure_renewer(app, redis)
-        try:
-            if online:
-                elsewhere = _elsewhere(redis, app, user_id)
-                redis.zadd(_key(app, user_id), {PROCESS: _lapse(app)})
-            else:
-                redis.zrem(_key(app, user_id), PROCESS)
-                elsewhere = _elsewhere(redis, app, user_id)
-        except RedisError as error:
-            redis_health(app).failed("unreachable", error)
-            _unsettle(user_id)
-    if not elsewhere and not _announce(user_id, online=online):
-        _unsettle(user_id)
+def is_online(user_id: int) -> bool:
+    """Read once per request and user: a listing asks `prefetch` first, for all its users at once."""
+    return state(user_id)[0]
 
 
-def _unsettle(user_id: int) -> None:
-    with _lock:
-        _unsettled.add(user_id)
+def prefetch(user_ids: Iterable[int]) -> None:
+    """The states of a page's users in one round trip, for the schema to show."""
+    g.setdefault("parley_presence", {}).update(presence().states(user_ids))
 
 
-def _ensure_renewer(app: Flask, redis: Redis) -> None:
-    global _renewer
-    with _lock:
-        if _renewer is None:
-            redis_health(app).on_recovery.append(_renew_now.set)
-            _renewer = threading.Thread(target=_renew_forever, args=(app, redis), daemon=True)
-            _renewer.start()
+def state(user_id: int) -> tuple[bool, float | None]:
+    known = g.setdefault("parley_presence", {})
+    if user_id not in known:
+        known.update(presence().states([user_id]))
+    return known[user_id]
 
 
-def _renew_forever(app: Flask, redis: Redis) -> None:
-    """Every keep-alive interval, and as soon as Redis answers again after an outage."""
-    while True:
-        recovered = _renew_now.wait(app.config["EVENTS_KEEPALIVE_SECONDS"])
-        _renew_now.clear()
-        try:
-            with app.app_context():
-                _renew(app, redis, recovered=recovered)
-        except (OperationalError, PoolTimeoutError) as error:  # logged once per outage
-            database.unavailable(app, error)
-        except Exception:  # presence must outlive any one round
-            log.exception("presence: renewing failed; trying again at the next interval")
+def having(room: Room, *, online: bool) -> list[int]:
+    """The room's members who are online (or offline), for a listing to filter on."""
+    members = list(db.session.scalars(select(Membership.user_id).where(Membership.room_id == room.id)))
+    return [user_id for user_id, (state, _) in presence().states(members).items() if state == online]
 
 
-def _renew(app: Flask, redis: Redis, *, recovered: bool) -> None:
-    """Keep this process's entries alive in one pipeline; then settle what an outage left unsaid.
-
-    An entry found missing or lapsed (Redis restarted, or renewals failed for a while) means the
-    other processes took the user for offline: they hear again that the user is online. Just
-    after an outage that is said only once the other processes listen again (pub/sub keeps
-    nothing for a process that is not subscribed yet).
-    """
-    global _unsettled
-    with _lock:
-        users = list(_local)
-        unsettled, _unsettled = _unsettled, set()
-    recovered = recovered or redis_health(app).down  # this round may be what finds Redis back
-    now, lapse = time.time(), _lapse(app)
-    pipeline = redis.pipeline(transaction=False)
-    for user_id in users:
-        pipeline.zscore(_key(app, user_id), PROCESS)
-        pipeline.zadd(_key(app, user_id), {PROCESS: lapse})
-        pipeline.expire(_key(app, user_id), 3600)
-    for user_id in unsettled.difference(users):
-        pipeline.zrem(_key(app, user_id), PROCESS)
-    try:
-        replies = pipeline.execute()
-    except RedisError as error:
-        redis_health(app).failed("unreachable", error)
-        with _lock:
-            _unsettled |= unsettled
-        return
-    redis_health(app).answered()
-    scores = replies[0 : 3 * len(users) : 3]
-    lapsed = {user_id for user_id, score in zip(users, scores, strict=True) if score is None or score < now}
-    if recovered and lapsed | unsettled:
-        time.sleep(2 * LISTEN_RETRY_SECONDS)
-    for user_id in lapsed | unsettled:
-        if not _announce(user_id, online=is_online(user_id)):
-            _unsettle(user_id)
+def last_seen_at(user_id: int) -> str | None:
+    return _iso(state(user_id)[1])
 
 
-def _announce(user_id: int, *, online: bool) -> bool:
-    """`presence.updated` to everyone who shares a room with the user, and to the user."""
-    rooms = list(db.session.scalars(select(Membership.room_id).where(Membership.user_id == user_id)))
-    db.session.close()
-    data = {"user_id": user_id, "online": online}
-    return announce("presence.updated", data, room_ids=rooms, user_ids=[user_id])
+def init_app(app: Flask, broker: LocalBroker) -> None:
+    app.extensions["parley.presence"] = Presence(app, broker, app.extensions["parley.redis"])

@@ -176,6 +176,7 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
 def poll(subscription: Subscription, timeout: float) -> tuple[list[dict[str, Any]], int]:
     """The next events for a client that cannot stream: at once if any are waiting, else the first to come."""
     user, limit = subscription.user, current_app.config["EVENTS_POLL_LIMIT"]
+    presence.connected(user.id)  # online while polling, and for the grace period between polls
     try:
         if subscription.reset:
             return [as_json(reset_event(subscription), user)], subscription.upto
@@ -190,4 +191,5 @@ def poll(subscription: Subscription, timeout: float) -> tuple[list[dict[str, Any
         stored = [d.id for d in found if d.id is not None]
         return [as_json(d, user) for d in found], stored[-1] if stored else subscription.upto
     finally:
+        presence.disconnected(user.id)
         unsubscribe(subscription)

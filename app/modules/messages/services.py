@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
+from app.modules.events import throttle
 from app.modules.events.broker import announce
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -34,9 +35,12 @@ def _event(type_: str, message: Message) -> None:
 def announce_typing(room: Room, user: User) -> None:
     """`typing` to the room's streams: never stored or replayed; clients drop it after `expires_in` s.
 
-    A banned user puts nothing in a room, not even this.
+    A banned user puts nothing in a room, not even this. A client that says it more than once
+    per `TYPING_THROTTLE_SECONDS` and room is answered as usual, and the repeats are dropped.
     """
     users.require_not_banned(user)
+    if not throttle.first_in(f"typing:{user.id}:{room.id}", current_app.config["TYPING_THROTTLE_SECONDS"]):
+        return
     data = {
         "room_id": room.id,
         "user": AuthorSchema().dump(user),

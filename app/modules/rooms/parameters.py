@@ -38,6 +38,13 @@ class RoomListParameters(QuerySchema):
     )
 
 
+class MemberListParameters(QuerySchema):
+    presence = fields.String(
+        validate=validate.OneOf(["online", "offline"]),
+        metadata={"description": "Only the members who are online (or offline)."},
+    )
+
+
 class JoinRequestListParameters(QuerySchema):
     status = fields.String(validate=validate.OneOf(["pending", "approved", "rejected"]))
 

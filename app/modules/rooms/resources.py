@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from app.extensions.api import MAX_ID, Blueprint, abort, paginate_query
 from app.extensions.auth import current_user
+from app.modules.events import presence
 from app.modules.messages import reactions
 
 from . import permissions, services
@@ -18,13 +19,21 @@ from .parameters import (
     CreateInviteParameters,
     CreateRoomParameters,
     JoinRequestListParameters,
+    MemberListParameters,
     ReadMarkerParameters,
     RoomListParameters,
     UpdateMemberParameters,
     UpdateRoomParameters,
     UsernameParameters,
 )
-from .schemas import InviteSchema, JoinRequestSchema, MemberSchema, NewInviteSchema, RoomSchema
+from .schemas import (
+    InviteSchema,
+    JoinRequestSchema,
+    ListedMemberSchema,
+    MemberSchema,
+    NewInviteSchema,
+    RoomSchema,
+)
 
 blp = Blueprint("rooms", __name__, url_prefix="/api/v1/rooms", description="Rooms, members and invites")
 invites_blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Accepting invites")
@@ -113,13 +122,20 @@ class Join(MethodView):
 @blp.route("/<id:room_id>/members")
 class Members(MethodView):
     @blp.auth_required("rooms:read")
-    @blp.response(200, MemberSchema(many=True))
+    @blp.arguments(MemberListParameters, location="query")
+    @blp.response(200, ListedMemberSchema(many=True))
     @blp.paginate()
-    def get(self, room_id: int, pagination_parameters: Any) -> list[Membership]:
-        """The room's members, in order of joining"""
+    def get(self, args: dict[str, Any], room_id: int, pagination_parameters: Any) -> list[Membership]:
+        """The room's members, in order of joining, with their presence (`?presence=online`: those online)"""
         room = services.get_visible_or_404(room_id, current_user)
         permissions.require_member(room)
-        return paginate_query(services.members_statement(room), pagination_parameters)
+        members = services.members_statement(room)
+        if "presence" in args:
+            wanted = presence.having(room, online=args["presence"] == "online")
+            members = members.where(Membership.user_id.in_(wanted))
+        page = paginate_query(members, pagination_parameters)
+        presence.prefetch(member.user_id for member in page)
+        return page
 
     @blp.auth_required("rooms:write")
     @blp.arguments(UsernameParameters)

@@ -9,7 +9,7 @@ from marshmallow import fields
 from app.extensions.schemas import Schema
 from app.extensions.urls import public_url
 from app.modules.messages.schemas import MessageSchema
-from app.modules.users.schemas import UserSchema
+from app.modules.users.schemas import ProfileSchema, UserSchema
 
 
 class RoomSchema(Schema):
@@ -35,6 +35,12 @@ class MemberSchema(Schema):
     role = fields.String(metadata={"enum": ["owner", "admin", "member"]})
     joined_at = fields.DateTime()
     last_read_message_id = fields.Integer()
+
+
+class ListedMemberSchema(MemberSchema):
+    """A member in the room's listing: with their `presence` and `last_seen_at` (never in events)."""
+
+    user = fields.Nested(ProfileSchema)
 
 
 class InviteSchema(Schema):

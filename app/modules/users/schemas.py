@@ -44,14 +44,28 @@ class UserSchema(Schema):
 
 
 class ProfileSchema(UserSchema):
-    """One user's profile, with whether they are online (an event stream of theirs is open)."""
+    """One user's profile, with whether they are online (a stream or long-poll of theirs is open)."""
 
     presence = fields.Method("get_presence", metadata={"type": "string", "enum": ["online", "offline"]})
+    last_seen_at = fields.Method(
+        "get_last_seen_at",
+        metadata={
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "When last online: now while online; null if not seen since the servers started.",
+        },
+    )
 
     def get_presence(self, user: Any) -> str:
         from app.modules.events import presence  # events build on users, not the other way round
 
         return "online" if presence.is_online(user.id) else "offline"
+
+    def get_last_seen_at(self, user: Any) -> str | None:
+        from app.modules.events import presence
+
+        return presence.last_seen_at(user.id)
 
 
 class MeSchema(UserSchema):

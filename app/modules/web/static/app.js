@@ -770,8 +770,10 @@ function onEvent(type, data) {
     if (data.room_id === state.current && !$("members").hidden) loadMembers();
     if (data.user.id === state.me.id) answerToMyRequest(data);
   } else if (type === "presence.updated") {
-    if (data.online) state.online.add(data.user_id);
-    else state.online.delete(data.user_id);
+    for (const change of data.users) {
+      if (change.online) state.online.add(change.user_id);
+      else state.online.delete(change.user_id);
+    }
     if (!$("members").hidden) renderMembers();
   } else if (type.startsWith("room.") || type.startsWith("member.")) {
     reloadRoomsSoon();
