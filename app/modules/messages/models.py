@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, func, literal, select
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, or_, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.extensions.database import UTCDateTime, db, utcnow
+from app.modules.rooms.models import Room
 from app.modules.users.models import User
 
 
@@ -36,6 +40,8 @@ class Message(db.Model):
     __table_args__ = (
         # History pages and unread counts: (room, id) ranges.
         Index("ix_messages_room_id_id", "room_id", "id"),
+        # Retention: a room's expired messages are a range of it (what the sweep deletes).
+        Index("ix_messages_room_id_created_at", "room_id", "created_at"),
         Index("ix_messages_parent_id_id", "parent_id", "id"),
         Index("ix_messages_author_id_client_msg_id", "author_id", "client_msg_id", unique=True),
     )
@@ -45,12 +51,53 @@ class Message(db.Model):
         return self.deleted_at is not None
 
 
+class _ExpiryCutoff(FunctionElement):
+    """`now` minus `ttl` seconds, in SQL: messages created at or before it have expired."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(_ExpiryCutoff, "sqlite")
+def _sqlite_cutoff(element: _ExpiryCutoff, compiler: SQLCompiler, **kw: Any) -> str:
+    # The text SQLAlchemy stores SQLite timestamps as (ISO, space-separated), to the millisecond.
+    now, ttl = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"strftime('%Y-%m-%d %H:%M:%f', {now}, '-' || {ttl} || ' seconds')"
+
+
+@compiles(_ExpiryCutoff, "postgresql")
+def _postgresql_cutoff(element: _ExpiryCutoff, compiler: SQLCompiler, **kw: Any) -> str:
+    now, ttl = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({now} - make_interval(secs => {ttl}))"
+
+
+def live(message: Any = Message, ttl: Any = None) -> ColumnElement[bool]:
+    """Whether `message` is within its room's retention (`message_ttl_seconds`; NULL keeps it).
+
+    Expired rows stay until the sweep deletes them, so every query that serves messages adds
+    this: a message past its TTL is never served, and a changed TTL applies to the messages
+    already there. `ttl` is the room's column when the statement has the room at hand;
+    otherwise the room's row is looked up by primary key.
+    """
+    if ttl is None:
+        ttl = select(Room.message_ttl_seconds).where(Room.id == message.room_id).scalar_subquery()
+    cutoff = _ExpiryCutoff(literal(utcnow(), UTCDateTime()), ttl)
+    return or_(ttl.is_(None), message.created_at > cutoff)
+
+
+def live_in(room: Room) -> ColumnElement[bool]:
+    """`live` for messages of one room whose TTL is known: a plain range on (room_id, created_at)."""
+    if room.message_ttl_seconds is None:
+        return true()
+    return Message.created_at > utcnow() - timedelta(seconds=room.message_ttl_seconds)
+
+
 def with_reply_counts() -> object:
-    """Loader option filling `Message.reply_count` (live replies) in the same statement."""
+    """Loader option filling `Message.reply_count` (live, unexpired replies) in the same statement."""
     reply = aliased(Message)
     count = (
         select(func.count(reply.id))
-        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None))
+        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None), live(reply))
         .correlate(Message)
         .scalar_subquery()
     )
