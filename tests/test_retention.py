@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.extensions.jobs import run_all
+from app.modules.events.models import Event
 from app.modules.messages.models import Message
+from tests.polls import mark
 
 ROOMS = "/api/v1/rooms"
 TTL = 60
@@ -162,6 +164,27 @@ def test_the_sweep_works_in_batches(app, client, alice, monkeypatch):
     age(app, *ids, seconds=TTL + 1)
     assert sweep(app) == 5
     assert stored_messages(app, room_id) == 0
+
+
+def test_events_of_an_expired_message_are_not_replayed(app, client, alice):
+    room_id = create_room(client, alice, message_ttl_seconds=TTL)
+    since = mark(client, alice)
+    old = send(client, alice, room_id, "old")
+    send(client, alice, room_id, "new")
+    with app.app_context():
+        event = db.session.scalar(select(Event).where(Event.type == "message.created").order_by(Event.id))
+        assert event.data["id"] == old["id"]
+        event.created_at -= timedelta(seconds=TTL + 1)
+        db.session.commit()
+    age(app, old["id"], seconds=TTL + 1)
+
+    response = client.get(
+        "/api/v1/events/poll", headers=alice.headers, query_string={"since": since, "timeout": 0}
+    )
+    bodies = [
+        event["data"]["body"] for event in response.get_json()["events"] if event["type"] == "message.created"
+    ]
+    assert bodies == ["new"]
 
 
 def test_the_client_msg_id_of_an_expired_message_is_a_409_not_the_message(app, client, alice):

@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, or_, select, true
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, select, true
 from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from app.extensions.database import UTCDateTime, db, utcnow
-from app.modules.rooms.models import Room
+from app.modules.rooms.models import Room, within_ttl
 from app.modules.users.models import User
 
 
@@ -51,38 +48,9 @@ class Message(db.Model):
         return self.deleted_at is not None
 
 
-class _ExpiryCutoff(FunctionElement):
-    """`now` minus `ttl` seconds, in SQL: messages created at or before it have expired."""
-
-    type = UTCDateTime()
-    inherit_cache = True
-
-
-@compiles(_ExpiryCutoff, "sqlite")
-def _sqlite_cutoff(element: _ExpiryCutoff, compiler: SQLCompiler, **kw: Any) -> str:
-    # The text SQLAlchemy stores SQLite timestamps as (ISO, space-separated), to the millisecond.
-    now, ttl = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"strftime('%Y-%m-%d %H:%M:%f', {now}, '-' || {ttl} || ' seconds')"
-
-
-@compiles(_ExpiryCutoff, "postgresql")
-def _postgresql_cutoff(element: _ExpiryCutoff, compiler: SQLCompiler, **kw: Any) -> str:
-    now, ttl = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"({now} - make_interval(secs => {ttl}))"
-
-
-def live(message: Any = Message, ttl: Any = None) -> ColumnElement[bool]:
-    """Whether `message` is within its room's retention (`message_ttl_seconds`; NULL keeps it).
-
-    Expired rows stay until the sweep deletes them, so every query that serves messages adds
-    this: a message past its TTL is never served, and a changed TTL applies to the messages
-    already there. `ttl` is the room's column when the statement has the room at hand;
-    otherwise the room's row is looked up by primary key.
-    """
-    if ttl is None:
-        ttl = select(Room.message_ttl_seconds).where(Room.id == message.room_id).scalar_subquery()
-    cutoff = _ExpiryCutoff(literal(utcnow(), UTCDateTime()), ttl)
-    return or_(ttl.is_(None), message.created_at > cutoff)
+def live(message: Any = Message) -> ColumnElement[bool]:
+    """Whether `message` is within its room's retention: see `rooms.models.within_ttl`."""
+    return within_ttl(message)
 
 
 def live_in(room: Room) -> ColumnElement[bool]:

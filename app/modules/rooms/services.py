@@ -22,7 +22,7 @@ from app.modules.users.models import User
 from app.modules.users.signals import user_created, user_deleted
 
 from . import permissions
-from .models import CODE_PREFIX_LENGTH, Invite, JoinRequest, Membership, Room
+from .models import CODE_PREFIX_LENGTH, Invite, JoinRequest, Membership, Room, within_ttl
 from .schemas import InviteSchema, JoinRequestSchema, MemberSchema, RoomSchema
 
 ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at")
@@ -44,7 +44,7 @@ def rooms_for(user: User) -> Select:
             Message.room_id == Room.id,
             Message.id > mine.last_read_message_id,
             Message.deleted_at.is_(None),
-            live(Message, Room.message_ttl_seconds),
+            within_ttl(Message, Room.message_ttl_seconds),
         )
         .correlate(Room, mine)
         .scalar_subquery()
