@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
@@ -207,6 +207,36 @@ class PasswordAttempt:
             limiter.limiter.storage.incr(key, self.item.get_expiry(), amount=-1)
 
 
+def _too_many(item: RateLimitItem, what: str, reset_at: float) -> TooManyRequests:
+    return TooManyRequests(f"{what}: {item}", retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+def spend(setting: str, scope: str, identifier: str) -> None:
+    """Count one request against the limit named by `setting` (a config key), or stop with 429.
+
+    Counted in the shared store whether or not the request then succeeds. The answer's
+    `X-RateLimit-*` headers describe the tightest limit the request spent (`_add_limit_headers`):
+    a message in `general` spends both the room's budget and the writes' ceiling.
+    """
+    if not limiter.enabled:
+        return
+    item = parse(current_app.config[setting])
+    allowed = limiter.limiter.hit(item, scope, identifier)
+    stats = limiter.limiter.get_window_stats(item, scope, identifier)
+    tightest = g.get("rate_limit")
+    if not allowed or tightest is None or stats.remaining < tightest[1]:
+        g.rate_limit = (item.amount, stats.remaining, math.ceil(stats.reset_time))
+    if not allowed:
+        raise _too_many(item, scope, stats.reset_time)
+
+
+def _add_limit_headers(response: Response) -> Response:
+    if (spent := g.get("rate_limit")) is not None:
+        for name, value in zip(LIMIT_HEADERS, spent, strict=True):
+            response.headers[name] = str(value)
+    return response
+
+
 def count_password_attempt(account: str) -> PasswordAttempt:
     """Spend one of the account's password attempts (`ACCOUNT_PASSWORD_RATE_LIMIT`), or stop with 429.
 
@@ -221,9 +251,7 @@ def count_password_attempt(account: str) -> PasswordAttempt:
     identifiers = _password_identifiers(account)
     if not limiter.limiter.hit(item, *identifiers):
         reset_at = limiter.limiter.get_window_stats(item, *identifiers).reset_time
-        raise TooManyRequests(
-            f"wrong passwords per account: {item}", retry_after=max(1, math.ceil(reset_at - time.time()))
-        )
+        raise _too_many(item, "wrong passwords per account", reset_at)
     return PasswordAttempt(item, identifiers)
 
 
@@ -234,7 +262,15 @@ def purge_expired_counters() -> int:
     return result.rowcount
 
 
-LIMIT_SETTINGS = ("TOKEN_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "ACCOUNT_PASSWORD_RATE_LIMIT")
+LIMIT_SETTINGS = (
+    "TOKEN_RATE_LIMIT",
+    "SIGNUP_RATE_LIMIT",
+    "ACCOUNT_PASSWORD_RATE_LIMIT",
+    "GENERAL_POST_RATE_LIMIT",
+    "USER_WRITE_RATE_LIMIT",
+)
+# What `spend` puts on the answer: the limit, what is left of it, when it resets (epoch seconds).
+LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 
 def init_app(app: Flask) -> None:
@@ -249,3 +285,4 @@ def init_app(app: Flask) -> None:
             app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": db.engine}
         jobs.register(app, "ratelimit.purge_expired", purge_expired_counters)
     limiter.init_app(app)
+    app.after_request(_add_limit_headers)
