@@ -102,6 +102,9 @@ class BaseConfig:
     SIGNUP_RATE_LIMIT = os.environ.get("PARLEY_SIGNUP_RATE_LIMIT", "10/hour")
     # Wrong passwords per account name (token, login form, current_password), from any address.
     ACCOUNT_PASSWORD_RATE_LIMIT = os.environ.get("PARLEY_ACCOUNT_PASSWORD_RATE_LIMIT", "10/15 minutes")
+    # Messages per user in the general room, and every API write (POST/PUT/PATCH/DELETE) per user.
+    GENERAL_POST_RATE_LIMIT = os.environ.get("PARLEY_GENERAL_POST_RATE_LIMIT", "20/hour")
+    USER_WRITE_RATE_LIMIT = os.environ.get("PARLEY_USER_WRITE_RATE_LIMIT", "600/minute")
 
     # Uploads: stored under UPLOAD_DIR with random names; unattached ones go after a day.
     UPLOAD_DIR = os.environ.get("PARLEY_UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))

@@ -35,6 +35,8 @@ SILENT_COMMITS = {
     ("auth/services.py", "purge_dead_credentials"): "purge",
     ("events/services.py", "purge_expired"): "purge",
     ("files/services.py", "purge_unattached"): "purge",
+    # Retention: clients drop expired messages themselves (docs/api.md).
+    ("messages/services.py", "_sweep_batch"): "expired messages, hidden since they expired",
     # An upload is private until a message carries it (message.created shows it).
     ("files/services.py", "store"): "unattached upload",
     # Recorded by the rooms module's handlers of users.signals (member.added, member.removed).

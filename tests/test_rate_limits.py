@@ -257,6 +257,91 @@ def test_the_login_form_of_the_authorize_page_is_limited_per_account(http):
     assert log_in_on_authorize_page(http, "carol", PASSWORD).status_code == 302
 
 
+# --- posting and writing, per user --------------------------------------------------------------
+
+
+# Sign-ups and log-ins that never limit the tests of posting.
+OPEN_DOOR = {"SIGNUP_RATE_LIMIT": "100/minute", "TOKEN_RATE_LIMIT": "100/minute"}
+
+
+def token_of(http: FlaskClient, username: str) -> dict[str, str]:
+    """Sign `username` up (joining `general`) and log in: the bearer header."""
+    assert sign_up(http, username).status_code == 201
+    response = log_in(http, username, PASSWORD)
+    assert response.status_code == 200, response.get_json()
+    return bearer(response.get_json()["access_token"])
+
+
+def general_id(http: FlaskClient, headers: dict[str, str]) -> int:
+    rooms = http.get("/api/v1/rooms", headers=headers).get_json()
+    return next(room["id"] for room in rooms if room["name"] == "general")
+
+
+def post(http: FlaskClient, headers: dict[str, str], room_id: int, body: str = "hi") -> Any:
+    return http.post(f"/api/v1/rooms/{room_id}/messages", headers=headers, json={"body": body})
+
+
+def assert_limit_headers(response: Any, limit: int, remaining: int, within: int) -> None:
+    assert response.headers["X-RateLimit-Limit"] == str(limit)
+    assert response.headers["X-RateLimit-Remaining"] == str(remaining)
+    assert 0 < int(response.headers["X-RateLimit-Reset"]) - time.time() <= within + 1  # rounded up
+
+
+@pytest.fixture
+def posting(limited: Callable[..., FlaskClient]) -> FlaskClient:
+    """Limits on, at the defaults of the contract; sign-ups and log-ins not limiting the tests."""
+    return limited(**OPEN_DOOR)
+
+
+def test_the_21st_message_in_an_hour_in_general_is_429_with_retry_after(posting):
+    carol, dave = token_of(posting, "carol"), token_of(posting, "dave")
+    general = general_id(posting, carol)
+    for n in range(20):
+        response = post(posting, carol, general, f"message {n}")
+        assert response.status_code == 201, response.get_json()
+        assert_limit_headers(response, limit=20, remaining=19 - n, within=3600)
+
+    refused = post(posting, carol, general)
+    assert_rate_limited(refused, within=3600)
+    assert_limit_headers(refused, limit=20, remaining=0, within=3600)
+    assert "Retry-After" not in post(posting, dave, general).headers  # each user has a budget
+
+    lounge = posting.post("/api/v1/rooms", headers=carol, json={"name": "lounge"}).get_json()["id"]
+    elsewhere = post(posting, carol, lounge)
+    assert elsewhere.status_code == 201
+    assert_limit_headers(elsewhere, limit=600, remaining=600 - 23, within=60)  # the writes' ceiling
+
+
+def test_every_write_of_a_user_spends_one_ceiling_and_reads_spend_nothing(limited):
+    http = limited(**OPEN_DOOR, USER_WRITE_RATE_LIMIT="3/minute")
+    carol, dave = token_of(http, "carol"), token_of(http, "dave")
+    room = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"})
+    assert_limit_headers(room, limit=3, remaining=2, within=60)
+    path = f"/api/v1/rooms/{room.get_json()['id']}"
+    assert http.patch(path, headers=carol, json={"topic": "t"}).status_code == 200
+    assert post(http, carol, room.get_json()["id"]).status_code == 201
+
+    assert_rate_limited(http.delete(path, headers=carol), within=60)
+    read = http.get(path, headers=carol)
+    assert read.status_code == 200
+    assert "X-RateLimit-Limit" not in read.headers
+    assert http.post("/api/v1/rooms", headers=dave, json={"name": "den"}).status_code == 201
+
+
+def test_the_openapi_document_declares_the_limits_where_they_apply(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    send = paths["/api/v1/rooms/{room_id}/messages"]["post"]["responses"]
+    assert "429" in send
+    assert set(send["201"]["headers"]) >= {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+    assert "X-RateLimit-Limit" in paths["/api/v1/rooms/{room_id}"]["delete"]["responses"]["204"]["headers"]
+    assert "429" not in paths["/api/v1/rooms/{room_id}/messages"]["get"]["responses"]
+
+
+def test_with_limits_off_general_takes_any_number_of_messages(client, alice):
+    general = general_id(client, alice.headers)
+    assert [post(client, alice.headers, general).status_code for _ in range(21)] == [201] * 21
+
+
 # --- several worker processes, one store --------------------------------------------------------
 
 
@@ -282,6 +367,7 @@ def workers(processes: Processes, server_database: str) -> Parley:
         PARLEY_SIGNUP_RATE_LIMIT="4/minute",
         PARLEY_TOKEN_RATE_LIMIT="1000/minute",
         PARLEY_ACCOUNT_PASSWORD_RATE_LIMIT="5/minute",
+        PARLEY_GENERAL_POST_RATE_LIMIT="3/hour",
     )
 
 
@@ -304,6 +390,22 @@ def test_limits_hold_across_worker_processes(workers):
 
     assert concurrently([sign_up(n) for n in range(24)]) == [201] * 4 + [429] * 20
     assert concurrently([guess(n) for n in range(24)]) == [400] * 5 + [429] * 19
+
+
+def general_of(parley: Parley, token: str) -> int:
+    with parley.client(token) as http:
+        return next(room["id"] for room in http.get("/api/v1/rooms").json() if room["name"] == "general")
+
+
+def test_the_general_room_budget_holds_across_worker_processes(workers):
+    carol = workers.sign_up("carol")
+    general = general_of(workers, carol.token)
+
+    def send() -> httpx.Response:
+        with workers.client(carol.token) as http:
+            return http.post(f"/api/v1/rooms/{general}/messages", json={"body": "hi"})
+
+    assert concurrently([send] * 8) == [201] * 3 + [429] * 5
 
 
 def test_the_job_purges_expired_counters_of_the_database_store(limited):
@@ -370,6 +472,8 @@ def test_parley_ratelimit_enabled_0_switches_every_limit_off(processes, server_d
         PARLEY_RATELIMIT_ENABLED="0",
         PARLEY_SIGNUP_RATE_LIMIT="1/minute",
         PARLEY_ACCOUNT_PASSWORD_RATE_LIMIT="1/minute",
+        PARLEY_GENERAL_POST_RATE_LIMIT="1/hour",
+        PARLEY_USER_WRITE_RATE_LIMIT="1/minute",
     )
     form = {"grant_type": "password", "username": "before", "password": WRONG}
     with parley.client() as http:
@@ -377,5 +481,12 @@ def test_parley_ratelimit_enabled_0_switches_every_limit_off(processes, server_d
             http.post("/api/v1/users", json={"username": f"user{n}", "password": PASSWORD}) for n in range(2)
         ]
         guessed = [http.post("/auth/oauth2/token", data=form, auth=("documentation", "")) for _ in range(2)]
+        token = parley.token("user0")
+        general = general_of(parley, token)
+        posted = [
+            http.post(f"/api/v1/rooms/{general}/messages", headers=bearer(token), json={"body": "hi"})
+            for _ in range(2)
+        ]
 
-    assert [response.status_code for response in signed_up + guessed] == [201, 201, 400, 400]
+    statuses = [response.status_code for response in signed_up + guessed + posted]
+    assert statuses == [201, 201, 400, 400, 201, 201]

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
@@ -210,6 +210,40 @@ class PasswordAttempt:
             limiter.limiter.storage.incr(key, self.item.get_expiry(), amount=-1)
 
 
+def _too_many(item: RateLimitItem, what: str, reset_at: float) -> TooManyRequests:
+    return TooManyRequests(f"{what}: {item}", retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+def spend(setting: str, scope: str, identifier: str) -> None:
+    """Count one request against the limit named by `setting` (a config key), or stop with 429.
+
+    Counted in the shared store whether or not the request then succeeds: a fixed window, one
+    increment and one read of its end (not `limiter.hit` and its window stats, which would ask
+    the store three times on every write). The answer's `X-RateLimit-*` headers describe the
+    tightest limit the request spent (`_add_limit_headers`): a message in `general` spends both
+    the room's budget and the writes' ceiling.
+    """
+    if not limiter.enabled:
+        return
+    item = parse(current_app.config[setting])
+    storage = limiter.limiter.storage
+    key = item.key_for(scope, identifier)
+    count = storage.incr(key, item.get_expiry())
+    remaining, reset_at = max(0, item.amount - count), storage.get_expiry(key)
+    tightest = g.get("rate_limit")
+    if count > item.amount or tightest is None or remaining < tightest[1]:
+        g.rate_limit = (item.amount, remaining, math.ceil(reset_at))
+    if count > item.amount:
+        raise _too_many(item, scope, reset_at)
+
+
+def _add_limit_headers(response: Response) -> Response:
+    if (spent := g.get("rate_limit")) is not None:
+        for name, value in zip(LIMIT_HEADERS, spent, strict=True):
+            response.headers[name] = str(value)
+    return response
+
+
 def count_password_attempt(account: str) -> PasswordAttempt:
     """Spend one of the account's password attempts (`ACCOUNT_PASSWORD_RATE_LIMIT`), or stop with 429.
 
@@ -224,9 +258,7 @@ def count_password_attempt(account: str) -> PasswordAttempt:
     identifiers = _password_identifiers(account)
     if not limiter.limiter.hit(item, *identifiers):
         reset_at = limiter.limiter.get_window_stats(item, *identifiers).reset_time
-        raise TooManyRequests(
-            f"wrong passwords per account: {item}", retry_after=max(1, math.ceil(reset_at - time.time()))
-        )
+        raise _too_many(item, "wrong passwords per account", reset_at)
     return PasswordAttempt(item, identifiers)
 
 
@@ -251,7 +283,15 @@ def _counters_engine(engine: Engine, app: Flask) -> Engine:
     )
 
 
-LIMIT_SETTINGS = ("TOKEN_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "ACCOUNT_PASSWORD_RATE_LIMIT")
+LIMIT_SETTINGS = (
+    "TOKEN_RATE_LIMIT",
+    "SIGNUP_RATE_LIMIT",
+    "ACCOUNT_PASSWORD_RATE_LIMIT",
+    "GENERAL_POST_RATE_LIMIT",
+    "USER_WRITE_RATE_LIMIT",
+)
+# What `spend` puts on the answer: the limit, what is left of it, when it resets (epoch seconds).
+LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 
 def init_app(app: Flask) -> None:
@@ -266,3 +306,4 @@ def init_app(app: Flask) -> None:
             app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": _counters_engine(db.engine, app)}
         jobs.register(app, "ratelimit.purge_expired", purge_expired_counters)
     limiter.init_app(app)
+    app.after_request(_add_limit_headers)

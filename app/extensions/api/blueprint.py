@@ -13,9 +13,20 @@ from flask_smorest.utils import resolve_schema_instance
 from marshmallow import Schema, fields
 from marshmallow.validate import Range
 
-from ..auth import protector
+from .. import ratelimit
+from ..auth import current_user, protector
 from .api import MAX_ID
 from .parser import parser
+
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+_LIMIT_HEADERS_DOC = {
+    name: {"description": description, "schema": {"type": "integer"}}
+    for name, description in zip(
+        ratelimit.LIMIT_HEADERS,
+        ("Requests allowed in the window", "Requests left in it", "When it resets (seconds since the epoch)"),
+        strict=True,
+    )
+}
 
 
 def _add_manual_doc(func: Callable, **doc: Any) -> None:
@@ -48,6 +59,26 @@ def _bound_integers(schema_fields: dict[str, fields.Field]) -> None:
         integer.validators = [*others, Range(min=low, max=MAX_ID)]
 
 
+def _wrap(func: Callable, before: Callable[..., None], **doc: Any) -> Callable:
+    """`func`, calling `before(**kwargs)` first, with `doc` merged into its own OpenAPI doc."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        before(**kwargs)
+        return func(*args, **kwargs)
+
+    wrapper._apidoc = deepcopy(getattr(func, "_apidoc", {}))  # type: ignore[attr-defined]
+    _add_manual_doc(wrapper, **doc)
+    return wrapper
+
+
+def _limit_doc(func: Callable) -> dict[str, Any]:
+    """The 429, and the X-RateLimit-* headers on every success answer of `func` (alternatives too)."""
+    statuses = getattr(func, "_apidoc", {}).get("response", {}).get("responses", {})
+    success = [status for status in statuses if str(status).startswith("2")]
+    return {"429": "TOO_MANY_REQUESTS"} | {status: {"headers": _LIMIT_HEADERS_DOC} for status in success}
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = parser
     PAGINATION_ARGUMENTS_PARSER = parser
@@ -59,23 +90,38 @@ class Blueprint(flask_smorest.Blueprint):
         Place it above `@blp.arguments`, so a caller without the scope gets 403,
         not a 422 about a body they may not send anyway. It documents the
         security requirement and the 401/403 answers of the operation.
+
+        A write (a `post`, `put`, `patch` or `delete` method) also spends one of the
+        caller's `USER_WRITE_RATE_LIMIT`, and is documented with its 429 and headers.
         """
 
         def decorator(func: Callable) -> Callable:
-            @functools.wraps(func)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                protector.require(list(scopes))
-                return func(*args, **kwargs)
+            write = func.__name__ in WRITE_METHODS
 
-            wrapper._apidoc = deepcopy(getattr(func, "_apidoc", {}))  # type: ignore[attr-defined]
-            _add_manual_doc(
-                wrapper,
-                security=[{"oauth2": list(scopes)}],
-                responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN"},
-            )
-            return wrapper
+            def authorize(**kwargs: Any) -> None:
+                protector.require(list(scopes))
+                if write:
+                    ratelimit.spend("USER_WRITE_RATE_LIMIT", "writes", str(current_user.id))
+
+            responses = {"401": "UNAUTHORIZED", "403": "FORBIDDEN"} | (_limit_doc(func) if write else {})
+            return _wrap(func, authorize, security=[{"oauth2": list(scopes)}], responses=responses)
 
         return decorator
+
+    def rate_limited(
+        self, setting: str, scope: str, applies: Callable[..., bool] = lambda **kwargs: True
+    ) -> Callable[[Callable], Callable]:
+        """Spend one of the caller's `setting` (a config key) when `applies(**path)`, else 429.
+
+        Place it below `@blp.arguments` (an invalid body costs nothing) and above
+        `@blp.response`, whose statuses get the X-RateLimit-* headers in the document.
+        """
+
+        def spend(**kwargs: Any) -> None:
+            if applies(**kwargs):
+                ratelimit.spend(setting, scope, str(current_user.id))
+
+        return lambda func: _wrap(func, spend, responses=_limit_doc(func))
 
     def arguments(self, schema: type[Schema] | Schema, *args: Any, **kwargs: Any) -> Callable:
         """smorest's `arguments`, with every integer field bounded (`_bound_integers`)."""

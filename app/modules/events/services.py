@@ -14,7 +14,7 @@ from app.extensions.api import abort
 from app.extensions.database import db, utcnow
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.auth.models import access_token_alive
-from app.modules.rooms.models import Membership
+from app.modules.rooms.models import Membership, within_ttl
 from app.modules.users.models import User
 
 from .models import Event, MembershipSpan, StreamTicket
@@ -144,6 +144,8 @@ def visible_events(user_id: int, after: int, upto: int, limit: int) -> list[Even
             Event.id > after,
             Event.id <= upto,
             or_(Event.audience == "members", manager),
+            # What told of a message that has since expired is not replayed either.
+            or_(~Event.type.startswith("message."), within_ttl(Event)),
         )
     )
     personal = select(Event.id).where(Event.user_id == user_id, Event.id > after, Event.id <= upto)

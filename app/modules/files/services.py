@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.extensions.api import abort
 from app.extensions.database import db, utcnow
-from app.modules.messages.models import Message
+from app.modules.messages.models import Message, live
 from app.modules.rooms.models import Membership
 from app.modules.users import services as users
 from app.modules.users.models import User
@@ -68,7 +68,10 @@ def store(upload: FileStorage, uploader: User) -> Attachment:
 
 
 def get_readable_or_404(file_id: int, user: User) -> tuple[Attachment, Path]:
-    """The uploader sees it until it is attached; then whoever can read the message carrying it."""
+    """The uploader sees it until it is attached; then whoever can read the message carrying it.
+
+    A message past its room's TTL is read by nobody: its files neither, before the sweep too.
+    """
     attachment = db.session.get(Attachment, file_id)
     if attachment is not None and attachment.message_id is None:
         visible = attachment.uploader_id == user.id
@@ -77,7 +80,7 @@ def get_readable_or_404(file_id: int, user: User) -> tuple[Attachment, Path]:
             db.session.scalar(
                 select(Membership.user_id)
                 .join(Message, Message.room_id == Membership.room_id)
-                .where(Message.id == attachment.message_id, Membership.user_id == user.id)
+                .where(Message.id == attachment.message_id, Membership.user_id == user.id, live())
             )
             is not None
         )

@@ -2,10 +2,12 @@
 
 from flask import Flask
 
-from app.extensions import api
+from app.extensions import api, jobs
 
 
 def init_app(app: Flask) -> None:
+    from . import services
     from .resources import blp
 
     api.register_blueprint(blp)
+    jobs.register(app, "messages.sweep_expired", services.sweep_expired)

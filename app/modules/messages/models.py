@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, func, literal, select
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, select, true
 from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
 
 from app.extensions.database import UTCDateTime, db, utcnow
+from app.modules.rooms.models import Room, within_ttl
 from app.modules.users.models import User
 
 
@@ -38,6 +39,8 @@ class Message(db.Model):
     __table_args__ = (
         # History pages and unread counts: (room, id) ranges.
         Index("ix_messages_room_id_id", "room_id", "id"),
+        # Retention: a room's expired messages are a range of it (what the sweep deletes).
+        Index("ix_messages_room_id_created_at", "room_id", "created_at"),
         Index("ix_messages_parent_id_id", "parent_id", "id"),
         Index("ix_messages_author_id_client_msg_id", "author_id", "client_msg_id", unique=True),
     )
@@ -65,12 +68,24 @@ class Reaction(db.Model):
     )
 
 
+def live(message: Any = Message) -> ColumnElement[bool]:
+    """Whether `message` is within its room's retention: see `rooms.models.within_ttl`."""
+    return within_ttl(message)
+
+
+def live_in(room: Room) -> ColumnElement[bool]:
+    """`live` for messages of one room whose TTL is known: a plain range on (room_id, created_at)."""
+    if room.message_ttl_seconds is None:
+        return true()
+    return Message.created_at > utcnow() - timedelta(seconds=room.message_ttl_seconds)
+
+
 def with_reply_counts() -> object:
-    """Loader option filling `Message.reply_count` (live replies) in the same statement."""
+    """Loader option filling `Message.reply_count` (live, unexpired replies) in the same statement."""
     reply = aliased(Message)
     count = (
         select(func.count(reply.id))
-        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None))
+        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None), live(reply))
         .correlate(Message)
         .scalar_subquery()
     )

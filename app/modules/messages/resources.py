@@ -63,6 +63,7 @@ class Messages(MethodView):
 
     @blp.auth_required("messages:write")
     @blp.arguments(SendMessageParameters)
+    @blp.rate_limited("GENERAL_POST_RATE_LIMIT", "general-posts", applies=rooms.is_general)
     @blp.response(201, MessageSchema)
     @blp.alt_response(200, schema=MessageSchema, description="A repeated client_msg_id: the first message")
     @blp.doc(responses={"409": "CONFLICT"})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,8 +21,10 @@ from app.modules.users import services as users
 from app.modules.users.models import User
 
 from . import reactions
-from .models import Message, with_reply_counts
+from .models import Message, live, live_in, with_reply_counts
 from .schemas import AuthorSchema, MessageSchema
+
+SWEEP_BATCH = 500  # expired messages deleted per transaction
 
 
 def _event(type_: str, message: Message) -> None:
@@ -54,7 +57,10 @@ def _messages() -> Select:
 
 
 def get_or_404(room: Room, message_id: int) -> Message:
-    message = db.session.scalar(_messages().where(Message.id == message_id, Message.room_id == room.id))
+    """A message of `room` that is neither gone nor past the room's TTL."""
+    message = db.session.scalar(
+        _messages().where(Message.id == message_id, Message.room_id == room.id, live_in(room))
+    )
     if message is None:
         abort(404, "No such message in this room.")
     return message
@@ -67,11 +73,18 @@ def _first_with_client_id(author: User, client_msg_id: str) -> Message | None:
 
 
 def _repeat(room_id: int, message: Message) -> Message:
+    """The first message with this `client_msg_id`: in the same room and not expired, or 409."""
     if message.room_id != room_id:
         abort(
             409,
             "This client_msg_id was already used for a message in another room.",
             errors={"json": {"client_msg_id": ["Already used in another room."]}},
+        )
+    if db.session.scalar(select(Message.id).where(Message.id == message.id, live())) is None:
+        abort(
+            409,
+            "This client_msg_id was already used for a message that has expired.",
+            errors={"json": {"client_msg_id": ["Already used for an expired message."]}},
         )
     return message
 
@@ -106,7 +119,7 @@ def send_message(
     if client_msg_id and (first := _first_with_client_id(author, client_msg_id)) is not None:
         return _repeat(room_id, first), False
     if parent_id is not None:
-        parent = db.session.get(Message, parent_id)
+        parent = db.session.scalar(select(Message).where(Message.id == parent_id, live_in(room)))
         if parent is None or parent.room_id != room.id or parent.deleted:
             abort(
                 422,
@@ -182,9 +195,9 @@ def history(
     """One page, oldest first, by keyset on id; with whether older and newer messages exist.
 
     Each page is an index range scan on (room_id, id) or (parent_id, id): its cost
-    does not grow with the room's size.
+    does not grow with the room's size. Messages past the room's TTL are left out.
     """
-    scope = Message.parent_id == parent.id if parent else Message.room_id == room.id
+    scope = (Message.parent_id == parent.id if parent else Message.room_id == room.id) & live_in(room)
     stmt = _messages().where(scope)
     if after is not None:
         rows = list(db.session.scalars(stmt.where(Message.id > after).order_by(Message.id).limit(limit + 1)))
@@ -210,3 +223,48 @@ def pagination_links(url_for_page: Any, page: list[Message], older: bool, newer:
     if page and newer:
         links.append(f'<{url_for_page(after=page[-1].id)}>; rel="next"')
     return ", ".join(links)
+
+
+def _sweep_batch(room_id: int, cutoff: datetime) -> int:
+    """Delete up to SWEEP_BATCH of the room's messages created at or before `cutoff`; one commit.
+
+    Their files leave the disk at commit; the search index drops their rows by trigger
+    (SQLite) or with them (PostgreSQL). Replies outlive their parent (each expires by its own
+    age) and their `parent_id` becomes null; a room whose last message goes has none until the
+    next one. Read markers are plain ids: one at a deleted message still counts what follows it.
+    """
+    ids = list(
+        db.session.scalars(
+            select(Message.id)
+            .where(Message.room_id == room_id, Message.created_at <= cutoff)
+            .order_by(Message.created_at)
+            .limit(SWEEP_BATCH)
+        )
+    )
+    if ids:
+        files.detach(select(Message.id).where(Message.id.in_(ids)))
+        db.session.execute(update(Room).where(Room.last_message_id.in_(ids)).values(last_message_id=None))
+        db.session.execute(update(Message).where(Message.parent_id.in_(ids)).values(parent_id=None))
+        db.session.execute(delete(Message).where(Message.id.in_(ids)))
+    db.session.commit()
+    return len(ids)
+
+
+def sweep_expired() -> int:
+    """Delete the messages past their room's TTL (the job `messages.sweep_expired`).
+
+    Queries already hide them (`models.live`): this reclaims the space, in batches on the
+    (room_id, created_at) index so that no transaction holds a room's writers for long. No
+    event is sent: clients drop expired messages themselves from `message_ttl_seconds`.
+    """
+    swept = 0
+    ttls = db.session.execute(
+        select(Room.id, Room.message_ttl_seconds).where(Room.message_ttl_seconds.is_not(None))
+    ).all()
+    for room_id, ttl in ttls:
+        cutoff = utcnow() - timedelta(seconds=ttl)
+        while (count := _sweep_batch(room_id, cutoff)) > 0:
+            swept += count
+            if count < SWEEP_BATCH:
+                break
+    return swept

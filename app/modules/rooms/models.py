@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, Integer, String, literal, or_, select, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.extensions.database import UTCDateTime, db, utcnow
 from app.modules.users.models import User
@@ -39,6 +42,40 @@ class Room(db.Model):
     member_count: Mapped[int] = query_expression()
     unread_count: Mapped[int] = query_expression()
     my_role: Mapped[str | None] = query_expression()
+
+
+class _ExpiryCutoff(FunctionElement):
+    """`now` minus `ttl` seconds, in SQL: messages created at or before it have expired."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(_ExpiryCutoff, "sqlite")
+def _sqlite_cutoff(element: _ExpiryCutoff, compiler: SQLCompiler, **kw: Any) -> str:
+    # The text SQLAlchemy stores SQLite timestamps as (ISO, space-separated), to the millisecond.
+    now, ttl = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"strftime('%Y-%m-%d %H:%M:%f', {now}, '-' || {ttl} || ' seconds')"
+
+
+@compiles(_ExpiryCutoff, "postgresql")
+def _postgresql_cutoff(element: _ExpiryCutoff, compiler: SQLCompiler, **kw: Any) -> str:
+    now, ttl = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({now} - make_interval(secs => {ttl}))"
+
+
+def within_ttl(row: Any, ttl: Any = None) -> ColumnElement[bool]:
+    """Whether `row` (a message, or an event about one) is within its room's `message_ttl_seconds`.
+
+    Expired messages stay until the sweep deletes them, so every query that serves messages
+    adds this: a message past its TTL is never served, and a changed TTL applies to the messages
+    already there. `row` has `room_id` and `created_at`; `ttl` is the room's column when the
+    statement has the room at hand, else the room's row is looked up by primary key. NULL keeps all.
+    """
+    if ttl is None:
+        ttl = select(Room.message_ttl_seconds).where(Room.id == row.room_id).scalar_subquery()
+    cutoff = _ExpiryCutoff(literal(utcnow(), UTCDateTime()), ttl)
+    return or_(ttl.is_(None), row.created_at > cutoff)
 
 
 class Membership(db.Model):

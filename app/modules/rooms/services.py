@@ -15,13 +15,13 @@ from app.extensions.database import db, insert_if_absent, utcnow
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.events.services import record
 from app.modules.files import services as files
-from app.modules.messages.models import Message, with_reply_counts
+from app.modules.messages.models import Message, live, with_reply_counts
 from app.modules.users import services as users
 from app.modules.users.models import User
 from app.modules.users.signals import user_created, user_deleted
 
 from . import permissions
-from .models import CODE_PREFIX_LENGTH, Invite, JoinRequest, Membership, Room
+from .models import CODE_PREFIX_LENGTH, Invite, JoinRequest, Membership, Room, within_ttl
 from .schemas import InviteSchema, JoinRequestSchema, MemberSchema, RoomSchema
 
 ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at")
@@ -43,6 +43,7 @@ def rooms_for(user: User) -> Select:
             Message.room_id == Room.id,
             Message.id > mine.last_read_message_id,
             Message.deleted_at.is_(None),
+            within_ttl(Message, Room.message_ttl_seconds),
         )
         .correlate(Room, mine)
         .scalar_subquery()
@@ -54,7 +55,7 @@ def rooms_for(user: User) -> Select:
             with_expression(Room.member_count, member_count),
             with_expression(Room.my_role, mine.role),
             with_expression(Room.unread_count, case((mine.user_id.is_(None), 0), else_=unread)),
-            selectinload(Room.last_message).options(with_reply_counts()),
+            selectinload(Room.last_message.and_(live())).options(with_reply_counts()),
         )
     )
 
@@ -512,6 +513,12 @@ def general_room() -> Room | None:
         .order_by(Room.id)
         .limit(1)
     )
+
+
+def is_general(room_id: int) -> bool:
+    """Whether `room_id` is the general room, whose posts have a budget per user."""
+    room = general_room()
+    return room is not None and room.id == room_id
 
 
 def ensure_general_room() -> Room:

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Integer, Select, column, func, literal_col
 from sqlalchemy.dialects import postgresql
 
 from app.extensions.database import db
-from app.modules.messages.models import Message, with_reply_counts
+from app.modules.messages.models import Message, live, with_reply_counts
 from app.modules.rooms.models import Membership, Room
 from app.modules.users.models import User
 
@@ -47,7 +47,10 @@ def _postgresql_match(q: str) -> tuple[ColumnElement[bool], ColumnElement]:
 
 
 def search_statement(user: User, q: str, room: Room | None = None) -> Select:
-    """Live messages matching `q` in the rooms `user` belongs to (or in `room`), best first."""
+    """Live messages matching `q` in the rooms `user` belongs to (or in `room`), best first.
+
+    Messages past their room's TTL are left out, though the sweep may not have removed them yet.
+    """
     stmt = select(Message).options(with_reply_counts())
     if db.session.get_bind().dialect.name == "sqlite":
         matches, best_first = _sqlite_match(q)
@@ -57,6 +60,6 @@ def search_statement(user: User, q: str, room: Room | None = None) -> Select:
     rooms = select(Membership.room_id).where(Membership.user_id == user.id)
     if room is not None:
         rooms = rooms.where(Membership.room_id == room.id)
-    return stmt.where(matches, Message.deleted_at.is_(None), Message.room_id.in_(rooms)).order_by(
+    return stmt.where(matches, Message.deleted_at.is_(None), live(), Message.room_id.in_(rooms)).order_by(
         best_first, Message.id.desc()
     )
