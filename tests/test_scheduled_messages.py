@@ -24,6 +24,7 @@ from tests.bans import ban
 from tests.conftest import PASSWORD
 from tests.processes import Processes
 from tests.servers import start_parley
+from tests.test_files import uploaded
 
 ROOMS = "/api/v1/rooms"
 SCHEDULED = "/api/v1/users/me/scheduled"
@@ -181,6 +182,28 @@ def test_scheduling_needs_a_token_the_scope_and_membership(client, clock, alice,
     assert_error(client.delete(f"{SCHEDULED}/1"), 401)
     stranger = make_user("carol")
     assert schedule(client, stranger, lounge, clock.now + timedelta(hours=1)).status_code in (403, 404)
+
+
+def test_a_scheduled_reply_with_an_attachment_goes_out_carrying_both(app, client, clock, alice, bob, lounge):
+    parent = client.post(
+        f"{ROOMS}/{lounge}/messages", headers=alice.headers, json={"body": "first"}
+    ).get_json()
+    file_id = uploaded(client, bob)["id"]
+    send_at = clock.now + timedelta(hours=1)
+    pending = scheduled_ok(client, bob, lounge, send_at, parent_id=parent["id"], attachment_ids=[file_id])
+    assert (pending["parent_id"], pending["attachment_ids"]) == (parent["id"], [file_id])
+    clock.at(send_at)
+    run_scheduler(app)
+    reply = history(client, alice, lounge)[-1]
+    assert (reply["parent_id"], [a["id"] for a in reply["attachments"]]) == (parent["id"], [file_id])
+
+
+def test_a_missing_parent_or_someone_elses_file_is_422_when_scheduling(client, clock, alice, bob, lounge):
+    send_at = clock.now + timedelta(hours=1)
+    assert_invalid(schedule(client, bob, lounge, send_at, parent_id=999_999), "json", "parent_id")
+    alices = uploaded(client, alice)["id"]
+    assert_invalid(schedule(client, bob, lounge, send_at, attachment_ids=[alices]), "json", "attachment_ids")
+    assert my_scheduled(client, bob) == []
 
 
 # --- cancelling --------------------------------------------------------------------------------
