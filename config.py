@@ -33,6 +33,12 @@ def _host_names(value: str | None) -> list[str] | None:
     return names or None
 
 
+def _job_intervals(value: str | None) -> dict[str, float]:
+    """`name=seconds,name=seconds`: the scheduler's interval for each named job."""
+    pairs = [item.split("=", 1) for item in (value or "").split(",") if item.strip()]
+    return {name.strip(): float(seconds) for name, seconds in pairs}
+
+
 def _is_origin(url: str) -> bool:
     """A scheme and a host (and port): what a browser shows as a site's address, nothing more."""
     parts = urlsplit(url)
@@ -71,7 +77,7 @@ class BaseConfig:
     DB_POOL_TIMEOUT = float(os.environ.get("PARLEY_DB_POOL_TIMEOUT", "3"))
     DB_RETRY_AFTER_SECONDS = 2  # the Retry-After of a 503 when the database cannot take a request
 
-    ENABLED_MODULES = ("auth", "users", "rooms", "messages", "files", "search", "events", "web")
+    ENABLED_MODULES = ("auth", "users", "rooms", "messages", "scheduled", "files", "search", "events", "web")
 
     # Limits
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # the largest upload plus multipart framing
@@ -79,6 +85,8 @@ class BaseConfig:
     MAX_PAGE_SIZE = 100
     # Different emoji one member may put on one message; the next is 409.
     MAX_REACTIONS_PER_MESSAGE = int(os.environ.get("PARLEY_MAX_REACTIONS_PER_MESSAGE", "20"))
+    # How far ahead `send_at` may schedule a message.
+    SCHEDULE_HORIZON_SECONDS = int(os.environ.get("PARLEY_SCHEDULE_HORIZON_SECONDS", 30 * 24 * 3600))
 
     # OAuth2
     ACCESS_TOKEN_EXPIRES_IN = 3600
@@ -140,6 +148,17 @@ class BaseConfig:
     PRESENCE_INTERVAL_SECONDS = float(os.environ.get("PARLEY_PRESENCE_INTERVAL", 1))
     PRESENCE_GRACE_SECONDS = float(os.environ.get("PARLEY_PRESENCE_GRACE", 10))
 
+    # Scheduler (app/extensions/jobs.py): one background thread per server process runs the due
+    # jobs (0: none, run `invoke app.jobs` from cron instead); a lease in the database lets one
+    # process at a time run each job.
+    SCHEDULER_ENABLED = os.environ.get("PARLEY_SCHEDULER", "1") != "0"
+    SCHEDULER_TICK_SECONDS = float(os.environ.get("PARLEY_SCHEDULER_TICK", 1))
+    SCHEDULER_LEASE_SECONDS = 300  # a process that died holding a job frees it after this
+    JOBS_INTERVAL_SECONDS = float(os.environ.get("PARLEY_JOBS_INTERVAL", 300))  # housekeeping
+    # Per-job intervals by name, e.g. "messages.publish_scheduled=1,files.purge_unattached=3600".
+    JOB_INTERVALS = _job_intervals(os.environ.get("PARLEY_JOB_INTERVALS"))
+    SCHEDULED_MESSAGES_INTERVAL_SECONDS = 1  # how late a scheduled message may go out
+
     # OpenAPI / Swagger UI (flask-smorest)
     API_TITLE = "Parley"
     API_VERSION = "v1"
@@ -170,6 +189,7 @@ class TestingConfig(BaseConfig):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
     AUTO_UPGRADE_DATABASE = False
+    SCHEDULER_ENABLED = False  # tests run the scheduler themselves
     # Cheap hashes keep the suite fast; production parameters are tested separately.
     ARGON2_MEMORY_COST = 1024
     ARGON2_TIME_COST = 1

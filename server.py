@@ -15,6 +15,7 @@ from bootstrap import ensure_venv
 ensure_venv("requirements.txt")
 
 from app import create_app  # noqa: E402
+from app.extensions import jobs  # noqa: E402
 from app.provisioning import prepare_database  # noqa: E402
 
 
@@ -32,6 +33,7 @@ def main() -> None:
     app = create_app(args.config)
     if app.config["AUTO_UPGRADE_DATABASE"]:
         prepare_database(app)
+    jobs.start(app)
     host = args.host or app.config["HOST"]
     port = args.port or app.config["PORT"]
     app.logger.info("Parley listening on http://%s:%s (docs at /api/v1/docs)", host, port)

@@ -30,6 +30,7 @@ MESSAGE_FIELDS = {
     "attachments",
     "created_at",
     "edited_at",
+    "send_at",
     "deleted",
     "reactions",
 }

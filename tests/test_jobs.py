@@ -1,9 +1,13 @@
-"""Periodic jobs: what the credential purge deletes, and what it must keep."""
+"""Periodic jobs: what the credential purge deletes and keeps; how the scheduler runs jobs."""
 
-from sqlalchemy import func, select
+import logging
+import re
+from datetime import UTC, datetime, timedelta
 
-from app.extensions import db
-from app.extensions.jobs import run_all
+from sqlalchemy import func, select, update
+
+from app.extensions import db, jobs
+from app.extensions.jobs import SchedulerJob, run_all
 from app.modules.auth.models import OAuth2Token
 from tests.conftest import PASSWORD, age_tokens, password_token
 
@@ -62,3 +66,41 @@ def test_purge_deletes_a_revoked_access_token_without_a_refresh_token(app, clien
     )
     assert purge(app) == 1
     assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 200
+
+
+# --- the scheduler ---------------------------------------------------------------------------
+
+
+def run_due(app, now):
+    with app.app_context():
+        return jobs.run_due(now)
+
+
+def test_the_scheduler_runs_each_job_once_per_interval(app):
+    now = datetime.now(UTC)
+    housekeeping = app.config["JOBS_INTERVAL_SECONDS"]
+    assert set(run_due(app, now)) == set(app.extensions["parley.jobs"])
+    assert run_due(app, now) == {}
+    assert set(run_due(app, now + timedelta(seconds=1))) == {"messages.publish_scheduled"}
+    assert "auth.purge_dead_credentials" in run_due(app, now + timedelta(seconds=housekeeping))
+
+
+def test_a_job_another_process_holds_is_skipped_until_its_lease_expires(app):
+    now = datetime.now(UTC)
+    run_due(app, now)
+    with app.app_context():
+        db.session.execute(
+            update(SchedulerJob)
+            .where(SchedulerJob.name == "auth.purge_dead_credentials")
+            .values(leased_by="elsewhere", leased_until=now + timedelta(hours=1))
+        )
+        db.session.commit()
+        assert "auth.purge_dead_credentials" not in run_all()
+    later = now + timedelta(hours=1, seconds=1)
+    assert "auth.purge_dead_credentials" in run_due(app, later)
+
+
+def test_each_run_is_logged_with_what_the_job_did(app, caplog):
+    with caplog.at_level(logging.INFO, logger="app.extensions.jobs"):
+        run_due(app, datetime.now(UTC))
+    assert re.search(r"job auth\.purge_dead_credentials handled 0 in [0-9.]+ s", caplog.text)

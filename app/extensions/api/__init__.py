@@ -3,7 +3,18 @@
 from ..errors import abort
 from .api import MAX_ID, Api, api
 from .blueprint import Blueprint
-from .pagination import paginate_query
+from .pagination import LINK_HEADER, keyset_page, paginate_query, pagination_links
 from .parser import unstorable_fields
 
-__all__ = ["MAX_ID", "Api", "Blueprint", "abort", "api", "paginate_query", "unstorable_fields"]
+__all__ = [
+    "LINK_HEADER",
+    "MAX_ID",
+    "Api",
+    "Blueprint",
+    "abort",
+    "api",
+    "keyset_page",
+    "paginate_query",
+    "pagination_links",
+    "unstorable_fields",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import current_app
 from marshmallow import fields
 
 from app.extensions.schemas import Schema
@@ -19,4 +19,6 @@ class AttachmentSchema(Schema):
     created_at = fields.DateTime()
 
     def get_url(self, attachment: Any) -> str:
-        return url_for("files.FileById", file_id=attachment.id)
+        """A path built from the URL map alone: a message dumps the same in a request and in the
+        scheduler, which sends scheduled messages outside any request."""
+        return current_app.url_map.bind("").build("files.FileById", {"file_id": attachment.id})

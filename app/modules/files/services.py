@@ -91,27 +91,43 @@ def get_readable_or_404(file_id: int, user: User) -> tuple[Attachment, Path]:
     return attachment, _path(attachment.storage_key)
 
 
-def attach(message: Message, author: User, attachment_ids: list[int]) -> None:
-    """Link the sender's own unattached uploads to `message` (in the caller's transaction)."""
-    wanted = set(attachment_ids)
-    found = list(
+def _attachable(author: User, attachment_ids: list[int]) -> list[Attachment]:
+    """The sender's own unattached uploads among `attachment_ids`, locked until commit."""
+    return list(
         db.session.scalars(
             select(Attachment)
             .where(
-                Attachment.id.in_(wanted),
+                Attachment.id.in_(set(attachment_ids)),
                 Attachment.uploader_id == author.id,
                 Attachment.message_id.is_(None),
             )
             .with_for_update()
         )
     )
-    if len(found) != len(wanted):
-        missing = sorted(wanted - {a.id for a in found})
+
+
+def _missing(attachment_ids: list[int], found: list[Attachment]) -> list[int]:
+    return sorted(set(attachment_ids) - {a.id for a in found})
+
+
+def unattachable(author: User, attachment_ids: list[int]) -> list[int]:
+    """The ids `author` could not attach now (not theirs, already attached, or gone)."""
+    return _missing(attachment_ids, _attachable(author, attachment_ids))
+
+
+def refuse_unattachable(missing: list[int]) -> None:
+    if missing:
         abort(
             422,
             "Attach only your own files that are not attached yet.",
             errors={"json": {"attachment_ids": [f"Not attachable: {missing}"]}},
         )
+
+
+def attach(message: Message, author: User, attachment_ids: list[int]) -> None:
+    """Link the sender's own unattached uploads to `message` (in the caller's transaction)."""
+    found = _attachable(author, attachment_ids)
+    refuse_unattachable(_missing(attachment_ids, found))
     for attachment in found:
         attachment.message_id = message.id
 

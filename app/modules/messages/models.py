@@ -25,6 +25,8 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its author scheduled it for (it went out then, or at the next start); null if sent at once.
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User | None] = relationship(lazy="joined")
     # Attachment lives in the files module; one extra statement loads them for a whole page.

@@ -31,6 +31,13 @@ class SendMessageParameters(Schema):
         validate=validate.Length(min=1, max=64),
         metadata={"description": "Your id for it: sending it again returns the first message (200)."},
     )
+    send_at = fields.AwareDateTime(
+        format="iso",
+        metadata={
+            "description": "Schedule it: an ISO 8601 time with its offset, in the future (30 days at most "
+            "by default). Answers 202 with the pending message (GET /api/v1/users/me/scheduled)."
+        },
+    )
 
 
 class EditMessageParameters(Schema):

@@ -5,15 +5,18 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from flask import url_for
+from flask import jsonify, url_for
 from flask.views import MethodView
 from marshmallow import EXCLUDE
 
-from app.extensions.api import Blueprint
+from app.extensions.api import LINK_HEADER, Blueprint, pagination_links
 from app.extensions.auth import current_user
 from app.modules.rooms import permissions as room_permissions
 from app.modules.rooms import services as rooms
 from app.modules.rooms.models import Room
+from app.modules.scheduled import services as scheduled
+from app.modules.scheduled.models import ScheduledMessage
+from app.modules.scheduled.schemas import ScheduledMessageSchema
 
 from . import permissions, reactions, services
 from .models import Message
@@ -21,13 +24,6 @@ from .parameters import EditMessageParameters, HistoryParameters, ReactionPath, 
 from .schemas import MessageSchema
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/rooms", description="Messages of a room")
-
-LINK_HEADER = {
-    "Link": {
-        "description": 'URLs of older (rel="prev") and newer (rel="next") pages',
-        "schema": {"type": "string"},
-    }
-}
 
 
 def _member_room(room_id: int) -> Room:
@@ -48,8 +44,15 @@ def _page(endpoint: str, args: dict[str, Any], room: Room, parent: Message | Non
     )
     reactions.attach(page, current_user)
     link_to = partial(url_for, endpoint, _external=True, limit=args["limit"], **path)
-    headers = {"Link": links} if (links := services.pagination_links(link_to, page, older, newer)) else {}
+    headers = {"Link": links} if (links := pagination_links(link_to, page, older, newer)) else {}
     return page, 200, headers
+
+
+def _scheduled(result: ScheduledMessage | Message, created: bool) -> Any:
+    """The pending message (202, or 200 when repeated); a repeat of one already sent is that message."""
+    if isinstance(result, Message):
+        return jsonify(MessageSchema().dump(result)), 200
+    return jsonify(ScheduledMessageSchema().dump(result)), 202 if created else 200
 
 
 @blp.route("/<id:room_id>/messages")
@@ -66,10 +69,18 @@ class Messages(MethodView):
     @blp.rate_limited("GENERAL_POST_RATE_LIMIT", "general-posts", applies=rooms.is_general)
     @blp.response(201, MessageSchema)
     @blp.alt_response(200, schema=MessageSchema, description="A repeated client_msg_id: the first message")
+    @blp.alt_response(
+        202,
+        schema=ScheduledMessageSchema,
+        description="With send_at: the pending message (200 for a repeated client_msg_id)",
+    )
     @blp.doc(responses={"409": "CONFLICT"})
     def post(self, args: dict[str, Any], room_id: int) -> Any:
-        """Send a message, or a reply with `parent_id`"""
-        message, created = services.send_message(_member_room(room_id), current_user, **args)
+        """Send a message, or a reply with `parent_id`; or schedule it with `send_at`"""
+        room = _member_room(room_id)
+        if args.get("send_at") is not None:
+            return _scheduled(*scheduled.schedule(room, current_user, **args))
+        message, created = services.send_message(room, current_user, **args)
         location = url_for("messages.MessageById", room_id=room_id, message_id=message.id)
         if created:  # nobody has reacted to it yet
             return message, 201, {"Location": location}

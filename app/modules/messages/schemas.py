@@ -36,6 +36,9 @@ class MessageSchema(Schema):
     )
     created_at = fields.DateTime()
     edited_at = fields.DateTime(allow_none=True)
+    send_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When it was scheduled for (null: sent at once)."}
+    )
     deleted = fields.Boolean()
 
     def get_reply_count(self, message: Any) -> int:

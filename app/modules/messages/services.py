@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions.api import abort
+from app.extensions.api import abort, keyset_page
 from app.extensions.database import db, utcnow
 from app.modules.events import throttle
 from app.modules.events.broker import announce
@@ -25,6 +25,7 @@ from .models import Message, live, live_in, with_reply_counts
 from .schemas import AuthorSchema, MessageSchema
 
 SWEEP_BATCH = 500  # expired messages deleted per transaction
+Sent = TypeVar("Sent")  # a Message, or a message waiting for its time (the scheduled module's)
 
 
 def _event(type_: str, message: Message) -> None:
@@ -66,27 +67,48 @@ def get_or_404(room: Room, message_id: int) -> Message:
     return message
 
 
-def _first_with_client_id(author: User, client_msg_id: str) -> Message | None:
+def first_with_client_id(author: User, client_msg_id: str) -> Message | None:
     return db.session.scalar(
         _messages().where(Message.author_id == author.id, Message.client_msg_id == client_msg_id)
     )
 
 
-def _repeat(room_id: int, message: Message) -> Message:
-    """The first message with this `client_msg_id`: in the same room and not expired, or 409."""
+def repeat(room_id: int, message: Sent) -> Sent:
+    """What a repeated `client_msg_id` answers: the first message (or scheduled one), if in this
+    room and not expired; else 409."""
     if message.room_id != room_id:
         abort(
             409,
             "This client_msg_id was already used for a message in another room.",
             errors={"json": {"client_msg_id": ["Already used in another room."]}},
         )
-    if db.session.scalar(select(Message.id).where(Message.id == message.id, live())) is None:
+    expired = isinstance(message, Message) and (
+        db.session.scalar(select(Message.id).where(Message.id == message.id, live())) is None
+    )
+    if expired:
         abort(
             409,
             "This client_msg_id was already used for a message that has expired.",
             errors={"json": {"client_msg_id": ["Already used for an expired message."]}},
         )
     return message
+
+
+def is_reply_target(room_id: int, parent_id: int | None) -> bool:
+    """No parent, or a live message of the same room."""
+    if parent_id is None:
+        return True
+    parent = db.session.scalar(select(Message).where(Message.id == parent_id, live()))
+    return parent is not None and parent.room_id == room_id and not parent.deleted
+
+
+def require_reply_target(room_id: int, parent_id: int | None) -> None:
+    if not is_reply_target(room_id, parent_id):
+        abort(
+            422,
+            "Replies go to a live message of the same room.",
+            errors={"json": {"parent_id": ["No such message in this room."]}},
+        )
 
 
 def _lock_room_history(room_id: int) -> None:
@@ -112,20 +134,17 @@ def send_message(
     parent_id: int | None = None,
     client_msg_id: str | None = None,
     attachment_ids: list[int] | None = None,
+    send_at: datetime | None = None,
 ) -> tuple[Message, bool]:
-    """Post a message; returns it and whether it is new (a repeated `client_msg_id` is not)."""
+    """Post a message; returns it and whether it is new (a repeated `client_msg_id` is not).
+
+    `send_at`: the time it was scheduled for, when the scheduler sends it.
+    """
     room_id = room.id  # still readable after a rollback has expired `room`
     users.require_not_banned(author)
-    if client_msg_id and (first := _first_with_client_id(author, client_msg_id)) is not None:
-        return _repeat(room_id, first), False
-    if parent_id is not None:
-        parent = db.session.scalar(select(Message).where(Message.id == parent_id, live_in(room)))
-        if parent is None or parent.room_id != room.id or parent.deleted:
-            abort(
-                422,
-                "Replies go to a live message of the same room.",
-                errors={"json": {"parent_id": ["No such message in this room."]}},
-            )
+    if client_msg_id and (first := first_with_client_id(author, client_msg_id)) is not None:
+        return repeat(room_id, first), False
+    require_reply_target(room_id, parent_id)
     _lock_room_history(room_id)
     message = Message(
         room_id=room.id,
@@ -134,13 +153,14 @@ def send_message(
         body=body,
         parent_id=parent_id,
         client_msg_id=client_msg_id,
+        send_at=send_at,
     )
     db.session.add(message)
     try:
         db.session.flush()
     except IntegrityError:  # the same client_msg_id, sent concurrently, won the race
         db.session.rollback()
-        return _repeat(room_id, _first_with_client_id(author, client_msg_id)), False
+        return repeat(room_id, first_with_client_id(author, client_msg_id)), False
     if attachment_ids:
         files.attach(message, author, attachment_ids)
     room.last_activity_at = message.created_at
@@ -192,37 +212,12 @@ def delete_message(message: Message) -> None:
 def history(
     room: Room, *, before: int | None, after: int | None, limit: int, parent: Message | None = None
 ) -> tuple[list[Message], bool, bool]:
-    """One page, oldest first, by keyset on id; with whether older and newer messages exist.
+    """One page, oldest first, by keyset on id ((room_id, id) or (parent_id, id) index ranges).
 
-    Each page is an index range scan on (room_id, id) or (parent_id, id): its cost
-    does not grow with the room's size. Messages past the room's TTL are left out.
+    Messages past the room's TTL are left out.
     """
     scope = (Message.parent_id == parent.id if parent else Message.room_id == room.id) & live_in(room)
-    stmt = _messages().where(scope)
-    if after is not None:
-        rows = list(db.session.scalars(stmt.where(Message.id > after).order_by(Message.id).limit(limit + 1)))
-        newer, page = len(rows) > limit, rows[:limit]
-        older = (
-            bool(page)
-            and db.session.scalar(select(Message.id).where(scope, Message.id < page[0].id).limit(1))
-            is not None
-        )
-        return page, older, newer
-    if before is not None:
-        stmt = stmt.where(Message.id < before)
-    rows = list(db.session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1)))
-    older, page = len(rows) > limit, rows[:limit]
-    return page[::-1], older, before is not None
-
-
-def pagination_links(url_for_page: Any, page: list[Message], older: bool, newer: bool) -> str:
-    """The `Link` header: rel="prev" for older messages, rel="next" for newer ones."""
-    links = []
-    if page and older:
-        links.append(f'<{url_for_page(before=page[0].id)}>; rel="prev"')
-    if page and newer:
-        links.append(f'<{url_for_page(after=page[-1].id)}>; rel="next"')
-    return ", ".join(links)
+    return keyset_page(_messages(), Message.id, scope, before=before, after=after, limit=limit)
 
 
 def _sweep_batch(room_id: int, cutoff: datetime) -> int:

@@ -1,0 +1,47 @@
+"""/api/v1/users/me/scheduled: the caller's pending and failed scheduled messages."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+
+from app.extensions.api import LINK_HEADER, Blueprint, pagination_links
+from app.extensions.auth import current_user
+from app.modules.messages.parameters import HistoryParameters
+
+from . import services
+from .schemas import ScheduledMessageSchema
+
+blp = Blueprint(
+    "scheduled",
+    __name__,
+    url_prefix="/api/v1/users/me/scheduled",
+    description="Your scheduled messages (POST /rooms/{id}/messages with send_at)",
+)
+
+
+@blp.route("")
+class ScheduledMessages(MethodView):
+    @blp.auth_required("messages:read")
+    @blp.arguments(HistoryParameters, location="query")
+    @blp.response(200, ScheduledMessageSchema(many=True), headers=LINK_HEADER)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Your pending and failed scheduled messages, oldest first, with the cursors of message history"""
+        page, older, newer = services.own_page(
+            current_user, before=args.get("before"), after=args.get("after"), limit=args["limit"]
+        )
+        link_to = partial(url_for, "scheduled.ScheduledMessages", _external=True, limit=args["limit"])
+        headers = {"Link": links} if (links := pagination_links(link_to, page, older, newer)) else {}
+        return page, 200, headers
+
+
+@blp.route("/<id:scheduled_id>")
+class ScheduledMessageById(MethodView):
+    @blp.auth_required("messages:write")
+    @blp.response(204)
+    def delete(self, scheduled_id: int) -> None:
+        """Cancel a pending message (or dismiss a failed one); 404 once it was sent"""
+        services.cancel(services.get_own_or_404(current_user, scheduled_id))
