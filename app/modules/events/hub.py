@@ -137,8 +137,11 @@ class Subscriber:
         if self.rooms is None:
             self._pending.append(delivery)
             return
-        if delivery.id is not None and delivery.id <= self.floor:
-            return
+        if delivery.id is not None:
+            if delivery.id <= self.floor:
+                return
+            # Stored events come in id order: one at or below the last offered is a repeat.
+            self.floor = delivery.id
         if delivery.item_rooms:
             delivery = delivery.narrowed(self.user_id, self.rooms)
             if delivery is not None:
