@@ -329,9 +329,11 @@ def test_every_write_of_a_user_spends_one_ceiling_and_reads_spend_nothing(limite
 
 
 def test_the_openapi_document_declares_the_limits_where_they_apply(client):
-    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    document = client.get("/api/v1/openapi.json").get_json()
+    paths = document["paths"]
     send = paths["/api/v1/rooms/{room_id}/messages"]["post"]["responses"]
-    assert "429" in send
+    assert send["429"] == {"$ref": "#/components/responses/TOO_MANY_REQUESTS"}
+    assert "Retry-After" in document["components"]["responses"]["TOO_MANY_REQUESTS"]["headers"]
     assert set(send["201"]["headers"]) >= {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
     assert "X-RateLimit-Limit" in paths["/api/v1/rooms/{room_id}"]["delete"]["responses"]["204"]["headers"]
     assert "429" not in paths["/api/v1/rooms/{room_id}/messages"]["get"]["responses"]

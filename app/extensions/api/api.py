@@ -66,12 +66,21 @@ class Api(flask_smorest.Api):
         super().init_app(app, *args, **kwargs)
         app.before_request(_refuse_oversized_body)
         self._add_oauth2_security_scheme(app)
+        self._add_retry_after()
 
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
         payload, headers = error_payload(error)
         if error.code and error.code >= 500:
             current_app.logger.error("%s %s", error.code, payload["message"])
         return payload, error.code, headers
+
+    def _add_retry_after(self) -> None:
+        """Every 429 in the document says when to come back, as the answers do."""
+        header = {
+            "description": "Seconds to wait before trying again",
+            "schema": {"type": "integer", "minimum": 0},
+        }
+        self.spec.components.responses_lazy["TOO_MANY_REQUESTS"]["headers"] = {"Retry-After": header}
 
     def _add_oauth2_security_scheme(self, app: Flask) -> None:
         self.spec.components.security_scheme(
