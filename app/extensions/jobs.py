@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import String, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import database
@@ -171,7 +172,10 @@ def _tick_forever(app: Flask) -> None:
         with app.app_context():
             try:
                 run_due()
-            except Exception:  # the database may be down: try again next tick
+            except (OperationalError, PoolTimeoutError) as error:
+                # The database is down or not migrated yet: one log line per outage, not per tick.
+                database.unavailable(app, error)
+            except Exception:
                 log.exception("scheduler tick failed")
             finally:
                 db.session.remove()
