@@ -25,8 +25,10 @@ from tests.processes import Processes
 from tests.servers import Account, Parley, start_parley
 from tests.test_events_processes import create_room
 
-# Rate limits off: their counters are writes of their own, which would queue behind the test's lock.
+# Rate limits and the scheduler off: their writes would queue behind the test's lock, holding
+# the one connection the test means a message to hold.
 SMALL_POOL = {
+    "PARLEY_SCHEDULER": "0",
     "PARLEY_DB_POOL_SIZE": "1",
     "PARLEY_DB_MAX_OVERFLOW": "0",
     "PARLEY_DB_POOL_TIMEOUT": "0.5",
