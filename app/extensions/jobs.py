@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import String, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -168,13 +168,20 @@ def start(app: Flask) -> threading.Thread | None:
 
 
 def _tick_forever(app: Flask) -> None:
+    unmigrated = False
     while True:
         with app.app_context():
             try:
                 run_due()
+                unmigrated = False
             except (OperationalError, PoolTimeoutError) as error:
-                # The database is down or not migrated yet: one log line per outage, not per tick.
+                # The database is down (or, on SQLite, not migrated yet): one line per outage.
                 database.unavailable(app, error)
+            except ProgrammingError as error:
+                # PostgreSQL not migrated yet (another process is at it): wait, and say so once.
+                if not unmigrated:
+                    log.warning("scheduler waits for the database's tables: %s", str(error).splitlines()[0])
+                unmigrated = True
             except Exception:
                 log.exception("scheduler tick failed")
             finally:
