@@ -12,7 +12,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -58,26 +58,42 @@ def small_pool(
 
 
 @contextlib.contextmanager
-def write_lock(database_url: str) -> Iterator[None]:
-    """Hold the lock a message's insert needs, from outside the server."""
+def write_lock(database_url: str) -> Iterator[Callable[[], bool]]:
+    """Hold the lock a message's insert needs, from outside the server.
+
+    Yields a probe telling whether a server request is already queued behind the lock, and so
+    holding its one pooled connection: before that, a request of the test's own could take the
+    connection first and leave the message to find the pool exhausted.
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         connection = sqlite3.connect(url.database, isolation_level=None)
         connection.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
         try:
-            yield
+            # SQLite shows no waiters: a writer retrying its busy timeout is invisible.
+            yield lambda: time.monotonic() - started > 0.5
         finally:
             connection.rollback()
             connection.close()
         return
     engine = create_engine(url, poolclass=NullPool)
+    waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'messages'::regclass")
     try:
         with engine.connect() as connection:
             connection.execute(text("LOCK TABLE messages IN EXCLUSIVE MODE"))
-            yield
+            with engine.connect() as observer:
+                yield lambda: bool(observer.execute(waiting).scalar())
             connection.rollback()
     finally:
         engine.dispose()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the message never queued behind the lock"
+        time.sleep(0.02)
 
 
 def me(parley: Parley, user: Account) -> httpx.Response:
@@ -97,10 +113,11 @@ def test_a_request_finding_the_pool_exhausted_is_a_503_with_retry_after_logged_o
     alice = parley.sign_up("alice")
     room = create_room(parley, alice, "pool", [])
     with ThreadPoolExecutor(1) as pool:
-        with write_lock(database_url):
+        with write_lock(database_url) as message_waits:
             sending = pool.submit(post_message, parley, alice, room)  # holds the connection, waiting
+            wait_for(message_waits)
             answers: list[httpx.Response] = []
-            deadline = time.monotonic() + 3  # well within SQLite's 5 s busy timeout
+            deadline = time.monotonic() + 2.5  # with the wait above, well within SQLite's 5 s busy timeout
             while sum(a.status_code == 503 for a in answers) < 2 and time.monotonic() < deadline:
                 answers.append(me(parley, alice))
         assert sending.result().status_code == 201, sending.result().text
