@@ -219,7 +219,9 @@ def test_message_events_carry_the_message_as_the_api_shows_it(app, client, alice
 def test_a_poll_without_since_starts_from_now(app, client, alice):
     create_room(client, alice)
     body = client.get(POLL, query_string={"timeout": 0}, headers=alice.headers).get_json()
-    assert body == {"events": [], "last_event_id": last_event_id(app)}
+    # Alice's own presence batch (ephemeral, no id) may be flushed while the poll runs.
+    assert [event for event in body["events"] if event["id"] is not None] == []
+    assert body["last_event_id"] == last_event_id(app)
 
 
 def test_a_poll_answers_last_event_id_to_continue_from(app, client, alice):
