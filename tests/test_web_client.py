@@ -94,10 +94,15 @@ def allow(page: Any, server: str, username: str, password: str = PASSWORD) -> An
     return page
 
 
-def sign_up(browser: Any, server: str, username: str, problems: list[str]) -> Any:
-    """A newcomer follows "Sign up" on the login page, which brings them back to it."""
+def sign_up(browser: Any, server: str, username: str, problems: list[str], look: bool = False) -> Any:
+    """A newcomer follows "Sign up" on the login page, which brings them back to it; with `look`,
+    both pages are checked with axe-core on the way."""
     page = open_client(browser, server, problems)
+    if look:
+        look_at(page, "sign-in")
     page.get_by_role("link", name="Sign up").click()
+    if look:
+        look_at(page, "sign-up")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
@@ -115,7 +120,7 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     from playwright.sync_api import expect
 
     problems: list[str] = []
-    ada = sign_up(browser, live_server, "ada_web", problems)
+    ada = sign_up(browser, live_server, "ada_web", problems, look=True)
     grace = sign_up(browser, live_server, "grace_web", problems)
     grace_phone = allow(open_client(browser, live_server, problems), live_server, "grace_web")
     rooms = grace.get_by_role("navigation", name="Rooms")
@@ -383,3 +388,94 @@ def test_an_owner_changes_their_room_and_their_profile_then_deletes_their_accoun
     assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 401
     # The deletion revokes every token at once: a reconnecting stream may meet a 401 first.
     assert [p for p in problems if "401" not in p] == []
+
+
+def test_people_react_live_open_each_others_profiles_schedule_a_message_and_manage_invite_links(
+    browser: Any, live_server: str, client: FlaskClient, make_user: Any, alice: Any, bob: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    make_user("carol", display_name="Carol")
+    room = client.post(
+        "/api/v1/rooms", json={"name": "lounge", "members": ["bob", "carol"]}, headers=alice.headers
+    ).get_json()
+    messages = f"/api/v1/rooms/{room['id']}/messages"
+    assert client.post(messages, json={"body": "lunch at noon?"}, headers=alice.headers).status_code == 201
+    problems: list[str] = []
+    owner = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
+    owner.on("dialog", lambda dialog: dialog.accept())
+    guest = allow(open_client(browser, live_server, problems), live_server, "bob", bob.password)
+    for page in (owner, guest):
+        page.get_by_role("button", name=re.compile("^lounge")).click()
+
+    question_here = said(guest).filter(has_text="lunch at noon?")
+    question_here.get_by_text("React", exact=True).click()
+    question_here.get_by_role("button", name="React with 🎉").click()
+    expect(question_here.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "true")
+    question = said(owner).filter(has_text="lunch at noon?")
+    expect(question.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "false")  # live
+    question.get_by_role("button", name="🎉 1").click()  # the chip adds mine
+    expect(question.get_by_role("button", name="🎉 2")).to_have_attribute("aria-pressed", "true")
+    expect(question_here.get_by_role("button", name="🎉 2")).to_have_attribute("aria-pressed", "true")
+    question_here.get_by_role("button", name="🎉 2").click()  # and takes it back
+    expect(question.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "true")
+    expect(question_here.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "false")
+    (stored,) = client.get(messages, headers=bob.headers).get_json()
+    assert stored["reactions"] == [{"emoji": "🎉", "count": 1, "me": False}]
+
+    question_here.get_by_role("button", name="Alice", exact=True).click()  # the author's name
+    person = guest.get_by_role("dialog", name="Alice")
+    expect(person).to_contain_text("Username: alice")
+    expect(person).to_contain_text("Online now")
+    look_at(guest, "someone-else-s-profile")
+    person.get_by_role("button", name="Close").click()
+    expect(person).to_be_hidden()
+    owner.get_by_role("button", name="Members").click()
+    members = owner.get_by_role("region", name="Members").get_by_role("listitem")
+    members.get_by_role("button", name="Carol", exact=True).click()
+    expect(owner.get_by_role("dialog", name="Carol")).to_contain_text("Offline, not seen yet")
+    owner.keyboard.press("Escape")
+
+    invites = owner.get_by_role("region", name="Invite links").get_by_role("listitem")
+    owner.get_by_role("button", name="Create an invite link").click()
+    expect(invites).to_have_count(1)
+    link = invites.get_by_role("link").get_attribute("href")
+    owner.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    invites.get_by_role("button", name="Copy").click()
+    expect(invites.get_by_role("button", name="Copied")).to_be_visible()
+    assert owner.evaluate("navigator.clipboard.readText()") == link
+    made_elsewhere = client.post(
+        f"/api/v1/rooms/{room['id']}/invites", json={"requires_approval": False}, headers=alice.headers
+    ).get_json()
+    other = invites.filter(has_text=f"{made_elsewhere['code'][:4]}…")
+    expect(other).to_contain_text("joins at once")  # live, shown by its prefix: its code is not kept
+    look_at(owner, "invite-links")
+    other.get_by_role("button", name="Revoke").click()
+    expect(invites).to_have_count(1)
+    accepted = client.post(f"/api/v1/invites/{made_elsewhere['code']}/accept", headers=bob.headers)
+    assert accepted.status_code == 404
+
+    owner.get_by_label("Message", exact=True).fill("see you at lunch")
+    owner.get_by_text("Send later").click()
+    in_an_hour = owner.evaluate(
+        "(() => { const d = new Date(Date.now() + 3_600_000 - new Date().getTimezoneOffset() * 60_000);"
+        " return d.toISOString().slice(0, 16); })()"
+    )
+    owner.get_by_label("Send at").fill(in_an_hour)
+    owner.get_by_role("button", name="Schedule").click()
+    expect(owner.get_by_role("status").filter(has_text="Scheduled for")).to_be_visible()
+    expect(owner.get_by_role("button", name="Send", exact=True)).to_be_visible()  # the next one goes now
+    (pending,) = client.get("/api/v1/users/me/scheduled", headers=alice.headers).get_json()
+    assert (pending["body"], pending["room_id"]) == ("see you at lunch", room["id"])
+    owner.get_by_text("Scheduled messages", exact=True).click()
+    sidebar = owner.get_by_role("navigation", name="Rooms")
+    listed = sidebar.get_by_role("listitem").filter(has_text="see you at lunch")
+    expect(listed).to_contain_text("lounge")
+    owner.set_viewport_size(PHONE)
+    owner.get_by_role("button", name="Rooms", exact=True).click()
+    look_at(owner, "scheduled-phone")
+    listed.get_by_role("button", name="Cancel").click()
+    expect(owner.get_by_text("Nothing is scheduled.")).to_be_visible()
+    assert client.get("/api/v1/users/me/scheduled", headers=alice.headers).get_json() == []
+    expect(said(guest).filter(has_text="see you at lunch")).to_have_count(0)
+    assert problems == []
