@@ -365,11 +365,28 @@ def test_an_owner_changes_their_room_and_their_profile_then_deletes_their_accoun
     page.get_by_role("button", name="Members").click()
     page.get_by_label("Name", exact=True).fill("plans")
     page.get_by_label("Topic").fill("what comes next")
+    page.get_by_label("Keep messages for").fill("60")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("heading", name="plans")).to_be_visible()
     expect(page.get_by_text("what comes next")).to_be_visible()
     seen_by_bob = client.get(f"/api/v1/rooms/{room.get_json()['id']}", headers=bob.headers).get_json()
-    assert (seen_by_bob["name"], seen_by_bob["topic"]) == ("plans", "what comes next")
+    assert (seen_by_bob["name"], seen_by_bob["topic"], seen_by_bob["message_ttl_seconds"]) == (
+        "plans",
+        "what comes next",
+        60,
+    )
+    page.clock.install()  # the page's own clock, to see a minute pass at once
+    page.get_by_label("Message", exact=True).fill("gone soon")
+    page.get_by_label("Message", exact=True).press("Enter")
+    expect(said(page).filter(has_text="gone soon")).to_be_visible()
+    page.clock.fast_forward("01:01")
+    expect(said(page)).to_have_count(0)  # expired: no event says so, the page drops it by itself
+
+    page.get_by_label("Role of Bob").select_option("owner")  # confirmed: handed over
+    expect(page.get_by_role("region", name="Members").get_by_text("admin")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete this room")).to_be_hidden()
+    members = client.get(f"/api/v1/rooms/{room.get_json()['id']}/members", headers=bob.headers).get_json()
+    assert {m["user"]["username"]: m["role"] for m in members} == {"alice": "admin", "bob": "owner"}
 
     page.get_by_role("link", name="Signed in as Alice").click()
     page.get_by_label("Display name").fill("Alice Liddell")

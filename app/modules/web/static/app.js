@@ -9,6 +9,7 @@ const PAGE = 30;
 const SEND_ATTEMPTS = 8;
 const MAX_SEND_DELAY_MS = 15_000;
 const TYPING_EVERY_MS = 3000;
+const MAX_TIMER_MS = 86_400_000; // longer timers overflow setTimeout's 32 bits and fire at once
 const COMMON_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 // Why a scheduled message could not go out (`failure_reason`), in words.
 const NOT_SENT = {
@@ -113,6 +114,7 @@ async function loadRooms() {
   state.rooms = new Map(rooms.map((room) => [room.id, room]));
   renderRooms();
   renderRoomHeader();
+  dropExpired();
   if (state.current !== null && !state.rooms.has(state.current)) closeRoom();
 }
 
@@ -347,6 +349,26 @@ function upsertMessage(message) {
   $("messages").append(messageItem(message));
   if (stick || own(message)) $("messages").scrollTop = $("messages").scrollHeight;
   markRead();
+  dropExpired();
+}
+
+let expiryTimer = null;
+
+/** Expiry sends no event: a message past its room's `message_ttl_seconds` leaves the screen by
+ * itself, and a timer waits for the next one to go. */
+function dropExpired() {
+  clearTimeout(expiryTimer);
+  const ttl = state.rooms.get(state.current)?.message_ttl_seconds;
+  if (!ttl) return;
+  const expiresAt = (message) => new Date(message.created_at).getTime() + ttl * 1000;
+  const shown = [...state.messages, ...state.replies.values()];
+  for (const message of shown.filter((known) => expiresAt(known) <= Date.now())) {
+    $("messages").querySelector(`[data-id="${message.id}"]`)?.remove();
+    state.replies.delete(message.id);
+  }
+  state.messages = state.messages.filter((message) => expiresAt(message) > Date.now());
+  const next = Math.min(...[...state.messages, ...state.replies.values()].map(expiresAt));
+  if (Number.isFinite(next)) expiryTimer = setTimeout(dropExpired, Math.min(next - Date.now() + 50, MAX_TIMER_MS));
 }
 
 function renderRoomHeader() {
@@ -674,6 +696,7 @@ async function saveRoomSettings(event) {
   state.rooms.set(room.id, room);
   renderRooms();
   renderRoomHeader();
+  dropExpired();
 }
 
 async function deleteRoom() {
