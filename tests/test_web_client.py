@@ -452,6 +452,9 @@ def test_people_react_live_open_each_others_profiles_schedule_a_message_and_mana
     members.get_by_role("button", name="Carol", exact=True).click()
     expect(owner.get_by_role("dialog", name="Carol")).to_contain_text("Offline, not seen yet")
     owner.keyboard.press("Escape")
+    renamed = client.patch("/api/v1/users/me", json={"display_name": "Robert"}, headers=bob.headers)
+    assert renamed.status_code == 200
+    expect(members.get_by_role("button", name="Robert", exact=True)).to_be_visible()  # live
 
     invites = owner.get_by_role("region", name="Invite links").get_by_role("listitem")
     owner.get_by_role("button", name="Create an invite link").click()

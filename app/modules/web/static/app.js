@@ -24,7 +24,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   me: null,
   rooms: new Map(),
-  directNames: new Map(),
+  directPeople: new Map(),
   current: null,
   messages: [],
   allOlderLoaded: false,
@@ -75,16 +75,17 @@ const activity = (room) => room.last_message?.created_at ?? room.created_at;
 
 function roomName(room) {
   if (room.kind !== "direct") return room.name;
-  if (!state.directNames.has(room.id)) {
-    state.directNames.set(room.id, "Direct conversation");
+  if (!state.directPeople.has(room.id)) {
+    state.directPeople.set(room.id, null);
     api("GET", `/rooms/${room.id}/members?page_size=2`).then((members) => {
       const other = members.find((member) => member.user.id !== state.me.id) ?? members[0];
-      if (other) state.directNames.set(room.id, personName(other.user));
+      if (other) state.directPeople.set(room.id, other.user);
       renderRooms();
       if (state.current === room.id) renderRoomHeader();
     }, showProblem);
   }
-  return state.directNames.get(room.id);
+  const other = state.directPeople.get(room.id);
+  return other ? personName(other) : "Direct conversation";
 }
 
 function preview(message) {
@@ -951,6 +952,8 @@ function onEvent(type, data) {
       else state.online.delete(change.user_id);
     }
     if (!$("members").hidden) renderMembers();
+  } else if (type === "user.updated") {
+    renamed(data);
   } else if (type === "reaction.updated") {
     const known = knownMessage(data.message_id);
     if (known && data.room_id === state.current) upsertMessage({ ...known, reactions: data.reactions });
@@ -962,6 +965,22 @@ function onEvent(type, data) {
     reloadRoomsSoon();
     if (type.startsWith("member.") && data?.room_id === state.current && !$("members").hidden) loadMembers();
   }
+}
+
+/** A new display name shows wherever the person appears, without a reload. */
+function renamed(user) {
+  const named = (person) => (person?.id === user.id ? { ...person, username: user.username, display_name: user.display_name } : person);
+  for (const message of [...state.messages, ...state.replies.values()]) {
+    if (message.author?.id === user.id) upsertMessage({ ...message, author: named(message.author) });
+  }
+  for (const room of state.rooms.values()) {
+    if (room.last_message) room.last_message = { ...room.last_message, author: named(room.last_message.author) };
+  }
+  for (const [roomId, person] of state.directPeople) state.directPeople.set(roomId, named(person));
+  state.members = state.members.map((member) => ({ ...member, user: named(member.user) }));
+  if (!$("members").hidden) renderMembers();
+  renderRooms();
+  renderRoomHeader();
 }
 
 async function onReset() {
