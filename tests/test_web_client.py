@@ -7,13 +7,17 @@ import base64
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
+from app.extensions import database, db, jobs
+from app.modules.scheduled.models import ScheduledMessage
 from tests.bans import ban
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
 
@@ -407,8 +411,8 @@ def test_an_owner_changes_their_room_and_their_profile_then_deletes_their_accoun
     assert [p for p in problems if "401" not in p] == []
 
 
-def test_people_react_live_open_each_others_profiles_schedule_a_message_and_manage_invite_links(
-    browser: Any, live_server: str, client: FlaskClient, make_user: Any, alice: Any, bob: Any
+def test_people_react_live_open_each_others_profiles_schedule_messages_and_manage_invite_links(
+    browser: Any, live_server: str, app: Flask, client: FlaskClient, make_user: Any, alice: Any, bob: Any
 ) -> None:
     from playwright.sync_api import expect
 
@@ -497,5 +501,15 @@ def test_people_react_live_open_each_others_profiles_schedule_a_message_and_mana
     listed.get_by_role("button", name="Cancel").click()
     expect(owner.get_by_text("Nothing is scheduled.")).to_be_visible()
     assert client.get("/api/v1/users/me/scheduled", headers=alice.headers).get_json() == []
+
+    later = {"body": "lunch is ready", "send_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+    assert client.post(messages, json=later, headers=alice.headers).status_code == 202
+    expect(sidebar.get_by_role("listitem").filter(has_text="lunch is ready")).to_be_visible()  # live
+    with app.app_context():  # its time has come
+        db.session.execute(update(ScheduledMessage).values(send_at=database.utcnow()))
+        db.session.commit()
+        jobs.run_due()
+    expect(said(guest).filter(has_text="lunch is ready")).to_be_visible()
+    expect(owner.get_by_text("Nothing is scheduled.")).to_be_visible()  # sent, so off the list
     expect(said(guest).filter(has_text="see you at lunch")).to_have_count(0)
     assert problems == []
