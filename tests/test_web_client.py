@@ -255,8 +255,13 @@ def test_a_dropped_network_loses_and_repeats_nothing_and_a_ban_says_until_when(
     ban(app, client, make_user, bob)  # a refusal is said in words, and the text is kept
     page.get_by_label("Message", exact=True).fill("after the ban")
     page.get_by_label("Message", exact=True).press("Enter")
-    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Reports have stopped you posting until \d"))
+    refusal = re.compile(r"^Reports have stopped you posting until \d")
+    expect(page.get_by_role("alert")).to_have_text(refusal)
     expect(page.get_by_label("Message", exact=True)).to_have_value("after the ban")
+    topic = client.patch(messages.rsplit("/", 1)[0], json={"topic": "still patchy"}, headers=alice.headers)
+    assert topic.status_code == 200
+    expect(page.get_by_text("still patchy")).to_be_visible()  # a refresh in the background succeeded,
+    expect(page.get_by_role("alert")).to_have_text(refusal)  # and the refusal stays until the next action
 
 
 # A PNG of one pixel.
@@ -448,7 +453,7 @@ def test_people_react_live_open_each_others_profiles_schedule_messages_and_manag
     person = guest.get_by_role("dialog", name="Alice")
     expect(person).to_contain_text("Username: alice")
     expect(person).to_contain_text("Online now")
-    look_at(guest, "someone-else-s-profile")
+    look_at(guest, "their-profile")
     person.get_by_role("button", name="Close").click()
     expect(person).to_be_hidden()
     owner.get_by_role("button", name="Members").click()

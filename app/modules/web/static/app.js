@@ -43,15 +43,27 @@ const state = {
 
 // --- problems, shown in words -------------------------------------------------------------------
 
+let unreachable = false;
+
 function showProblem(error) {
   if (error instanceof SignInError) return signedOut(error.message);
   if (!$("signed-out").hidden) return;
-  const text = error instanceof ApiError ? error.message : "The server cannot be reached: retrying.";
+  say(error instanceof ApiError ? error.message : "The server cannot be reached: retrying.", !(error instanceof ApiError));
+}
+
+function say(text, network) {
+  unreachable = network;
   $("problem").textContent = text;
   $("problem").hidden = false;
 }
 
+/** Any answer proves the server reachable again; a refusal stays on screen until the person does
+ * something next, however many background refreshes succeed meanwhile. */
 const clearProblem = () => {
+  if (unreachable) $("problem").hidden = true;
+};
+
+const dismissProblem = () => {
   $("problem").hidden = true;
 };
 
@@ -467,8 +479,7 @@ async function send(roomId, fields) {
       return (await call("POST", `/rooms/${roomId}/messages`, { ...fields, client_msg_id: clientMsgId })).body;
     } catch (error) {
       if (error instanceof ApiError || error instanceof SignInError || tries >= SEND_ATTEMPTS) throw error;
-      $("problem").textContent = "Not sent yet: the server cannot be reached, retrying.";
-      $("problem").hidden = false;
+      say("Not sent yet: the server cannot be reached, retrying.", true);
       await backOnline(Math.min(500 * 2 ** tries, MAX_SEND_DELAY_MS));
     }
   }
@@ -1076,6 +1087,8 @@ async function start() {
   $("close-person").addEventListener("click", () => $("person").close());
   $("back").addEventListener("click", () => go("#/"));
   window.addEventListener("hashchange", route);
+  document.addEventListener("click", dismissProblem, true);
+  document.addEventListener("submit", dismissProblem, true);
 
   stopListening = listen(onEvent, onReset);
   await attempt(loadRooms);
