@@ -203,9 +203,13 @@ def test_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones_o
 
     problems: list[str] = []
     page = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
-    page.get_by_role("button", name=re.compile("^history")).click()
+    marked: list[str] = []
+    page.on("request", lambda request: marked.append(request.url) if request.url.endswith("/read") else None)
+    with page.expect_response(re.compile(r"/read$")):
+        page.get_by_role("button", name=re.compile("^history")).click()
     expect(said(page).last).to_have_text(re.compile("line 45"))
     expect(said(page)).to_have_count(30)
+    assert len(marked) == 1, marked  # one page on screen, one move of the read marker
     page.get_by_role("list", name="Messages").evaluate("list => { list.scrollTop = 0; }")
     expect(said(page)).to_have_count(45)
     expect(said(page).first.locator(".body")).to_have_text("line 1")

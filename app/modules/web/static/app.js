@@ -448,8 +448,20 @@ async function loadOlder() {
   list.scrollTop += list.scrollHeight - height;
 }
 
-/** Move the read marker to the newest message on screen, once per message, while the tab is seen. */
+let readQueued = false;
+
+/** Move the read marker to the newest message on screen, while the tab is seen: once for a batch of
+ * messages shown together (a page of history), after they are all on screen. */
 function markRead() {
+  if (readQueued) return;
+  readQueued = true;
+  queueMicrotask(() => {
+    readQueued = false;
+    moveReadMarker();
+  });
+}
+
+function moveReadMarker() {
   const room = state.rooms.get(state.current);
   const newest = state.messages.at(-1);
   if (!room || !newest || document.visibilityState !== "visible" || !nearBottom()) return;
