@@ -332,13 +332,16 @@ def room_id(page: Any) -> int:
     return int(page.evaluate("location.hash").rsplit("/", 1)[1])
 
 
-def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved_and_made_admin(
-    browser: Any, live_server: str, client: FlaskClient, alice: Any, bob: Any
+def test_an_invite_link_that_needs_approval_brings_in_the_approved_guest_who_is_made_admin_then_removed(
+    browser: Any, live_server: str, client: FlaskClient, make_user: Any, alice: Any, bob: Any
 ) -> None:
     from playwright.sync_api import expect
 
     problems: list[str] = []
+    public = {"name": "plaza", "kind": "public"}
+    assert client.post("/api/v1/rooms", json=public, headers=alice.headers).status_code == 201
     owner = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
+    owner.on("dialog", lambda dialog: dialog.accept())
     owner.get_by_text("New room").click()
     owner.get_by_label("Room name").fill("club")
     owner.get_by_role("button", name="Create room").click()
@@ -349,6 +352,9 @@ def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved_an
     link = owner.get_by_role("link", name=re.compile("invites")).get_attribute("href")
 
     guest = allow(open_client(browser, live_server, problems), live_server, "bob", bob.password)
+    guest.get_by_text("Browse public rooms").click()
+    guest.get_by_role("button", name="Join plaza").click()
+    expect(guest.get_by_role("heading", name="plaza")).to_be_visible()
     guest.goto(link)
     guest.get_by_role("button", name="Accept the invitation").click()
     expect(guest.get_by_text("Your request to join was sent")).to_be_visible()
@@ -362,6 +368,20 @@ def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved_an
     assert {m["user"]["username"]: m["role"] for m in roles} == {"alice": "owner", "bob": "admin"}
     expect(guest.get_by_role("heading", name="club")).to_be_visible()  # in, without reloading
     look_at(guest, "invited-guest-in-room")
+
+    carol = make_user("carol", display_name="Carol")
+    code = link.rsplit("/", 1)[1]
+    assert client.post(f"/api/v1/invites/{code}/accept", headers=carol.headers).status_code == 202
+    owner.get_by_role("button", name="Reject Carol").click()  # live too
+    expect(owner.get_by_role("button", name="Reject Carol")).to_have_count(0)
+    (request,) = client.get("/api/v1/join-requests", headers=carol.headers).get_json()
+    assert request["status"] == "rejected"
+
+    owner.get_by_role("button", name="Remove Bob").click()
+    expect(guest.get_by_role("heading", name="Pick a room")).to_be_visible()  # out, live
+    expect(
+        guest.get_by_role("navigation", name="Rooms").get_by_role("button", name=re.compile("^club"))
+    ).to_have_count(0)
     assert problems == []
 
 
@@ -452,6 +472,8 @@ def test_people_react_live_open_each_others_profiles_schedule_messages_and_manag
     expect(question_here.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "false")
     (stored,) = client.get(messages, headers=bob.headers).get_json()
     assert stored["reactions"] == [{"emoji": "🎉", "count": 1, "me": False}]
+    guest.get_by_label("Message", exact=True).press_sequentially("sure")
+    expect(owner.get_by_text("Bob is typing…")).to_be_visible()
 
     question_here.get_by_role("button", name="Alice", exact=True).click()  # the author's name
     person = guest.get_by_role("dialog", name="Alice")
