@@ -414,6 +414,8 @@ def test_an_owner_changes_their_room_and_their_profile_then_deletes_their_accoun
     expect(said(page).filter(has_text="gone soon")).to_be_visible()
     page.clock.fast_forward("01:01")
     expect(said(page)).to_have_count(0)  # expired: no event says so, the page drops it by itself
+    rooms = page.get_by_role("navigation", name="Rooms")
+    expect(rooms.get_by_role("button", name=re.compile("^plans"))).to_contain_text("No messages yet")
 
     page.get_by_label("Role of Bob").select_option("owner")  # confirmed: handed over
     expect(page.get_by_role("region", name="Members").get_by_text("admin")).to_be_visible()

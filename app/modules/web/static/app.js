@@ -115,7 +115,7 @@ function renderRooms() {
         { class: "room", type: "button", "aria-current": room.id === state.current ? "true" : "false", onclick: () => go(`#/rooms/${room.id}`) },
         el("span", { class: "name" }, roomName(room)),
         unread ?? el("span"),
-        el("span", { class: "last" }, preview(room.last_message)),
+        el("span", { class: "last" }, preview(expired(room, room.last_message) ? null : room.last_message)),
       );
       return el("li", {}, button);
     }),
@@ -367,20 +367,25 @@ function upsertMessage(message) {
 
 let expiryTimer = null;
 
+const expiresAt = (room, message) => new Date(message.created_at).getTime() + room.message_ttl_seconds * 1000;
+
+/** Past its room's retention: gone from the server, so gone from the screen, previews included. */
+const expired = (room, message) => Boolean(room.message_ttl_seconds && message && expiresAt(room, message) <= Date.now());
+
 /** Expiry sends no event: a message past its room's `message_ttl_seconds` leaves the screen by
  * itself, and a timer waits for the next one to go. */
 function dropExpired() {
   clearTimeout(expiryTimer);
-  const ttl = state.rooms.get(state.current)?.message_ttl_seconds;
-  if (!ttl) return;
-  const expiresAt = (message) => new Date(message.created_at).getTime() + ttl * 1000;
+  const room = state.rooms.get(state.current);
+  if (!room?.message_ttl_seconds) return;
   const shown = [...state.messages, ...state.replies.values()];
-  for (const message of shown.filter((known) => expiresAt(known) <= Date.now())) {
+  for (const message of shown.filter((known) => expired(room, known))) {
     $("messages").querySelector(`[data-id="${message.id}"]`)?.remove();
     state.replies.delete(message.id);
   }
-  state.messages = state.messages.filter((message) => expiresAt(message) > Date.now());
-  const next = Math.min(...[...state.messages, ...state.replies.values()].map(expiresAt));
+  state.messages = state.messages.filter((message) => !expired(room, message));
+  renderRooms();
+  const next = Math.min(...[...state.messages, ...state.replies.values()].map((message) => expiresAt(room, message)));
   if (Number.isFinite(next)) expiryTimer = setTimeout(dropExpired, Math.min(next - Date.now() + 50, MAX_TIMER_MS));
 }
 
