@@ -442,6 +442,14 @@ def test_an_owner_changes_their_room_and_their_profile_then_deletes_their_accoun
     assert [p for p in problems if "401" not in p] == []
 
 
+def time_has_come(app: Flask) -> None:
+    """Every scheduled message is due: the scheduler's jobs run once."""
+    with app.app_context():
+        db.session.execute(update(ScheduledMessage).values(send_at=database.utcnow()))
+        db.session.commit()
+        jobs.run_due()
+
+
 def test_people_react_live_open_each_others_profiles_schedule_messages_and_manage_invite_links(
     browser: Any, live_server: str, app: Flask, client: FlaskClient, make_user: Any, alice: Any, bob: Any
 ) -> None:
@@ -525,8 +533,8 @@ def test_people_react_live_open_each_others_profiles_schedule_messages_and_manag
     (pending,) = client.get("/api/v1/users/me/scheduled", headers=alice.headers).get_json()
     assert (pending["body"], pending["room_id"]) == ("see you at lunch", room["id"])
     owner.get_by_text("Scheduled messages", exact=True).click()
-    sidebar = owner.get_by_role("navigation", name="Rooms")
-    listed = sidebar.get_by_role("listitem").filter(has_text="see you at lunch")
+    waiting = owner.get_by_role("list", name="Scheduled messages").get_by_role("listitem")
+    listed = waiting.filter(has_text="see you at lunch")
     expect(listed).to_contain_text("lounge")
     owner.set_viewport_size(PHONE)
     owner.get_by_role("button", name="Rooms", exact=True).click()
@@ -537,12 +545,17 @@ def test_people_react_live_open_each_others_profiles_schedule_messages_and_manag
 
     later = {"body": "lunch is ready", "send_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
     assert client.post(messages, json=later, headers=alice.headers).status_code == 202
-    expect(sidebar.get_by_role("listitem").filter(has_text="lunch is ready")).to_be_visible()  # live
-    with app.app_context():  # its time has come
-        db.session.execute(update(ScheduledMessage).values(send_at=database.utcnow()))
-        db.session.commit()
-        jobs.run_due()
+    expect(waiting.filter(has_text="lunch is ready")).to_be_visible()  # live
+    reply = {"body": "about that…", "parent_id": stored["id"], "send_at": later["send_at"]}
+    assert client.post(messages, json=reply, headers=alice.headers).status_code == 202
+    expect(waiting.filter(has_text="about that…")).to_be_visible()
+    assert client.delete(f"{messages}/{stored['id']}", headers=alice.headers).status_code == 204
+    time_has_come(app)
     expect(said(guest).filter(has_text="lunch is ready")).to_be_visible()
-    expect(owner.get_by_text("Nothing is scheduled.")).to_be_visible()  # sent, so off the list
+    failed = waiting.filter(has_text="about that…")
+    expect(failed).to_contain_text("Not sent: the message it replied to was deleted.")  # live
+    expect(waiting.filter(has_text="lunch is ready")).to_have_count(0)  # sent
+    failed.get_by_role("button", name="Dismiss").click()
+    expect(owner.get_by_text("Nothing is scheduled.")).to_be_visible()
     expect(said(guest).filter(has_text="see you at lunch")).to_have_count(0)
     assert problems == []
