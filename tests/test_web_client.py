@@ -460,7 +460,8 @@ def test_people_react_live_open_each_others_profiles_schedule_messages_and_manag
         "/api/v1/rooms", json={"name": "lounge", "members": ["bob", "carol"]}, headers=alice.headers
     ).get_json()
     messages = f"/api/v1/rooms/{room['id']}/messages"
-    assert client.post(messages, json={"body": "lunch at noon?"}, headers=alice.headers).status_code == 201
+    asked = client.post(messages, json={"body": "lunch at noon?"}, headers=alice.headers)
+    assert asked.status_code == 201
     problems: list[str] = []
     owner = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
     owner.on("dialog", lambda dialog: dialog.accept())
@@ -478,10 +479,21 @@ def test_people_react_live_open_each_others_profiles_schedule_messages_and_manag
     expect(question.get_by_role("button", name="🎉 2")).to_have_attribute("aria-pressed", "true")
     expect(question_here.get_by_role("button", name="🎉 2")).to_have_attribute("aria-pressed", "true")
     question_here.get_by_role("button", name="🎉 2").click()  # and takes it back
+    question.get_by_text("React", exact=True).click()
+    eyes = client.put(f"{messages}/{asked.get_json()['id']}/reactions/👀", headers=bob.headers)
+    assert eyes.status_code == 201
+    expect(question.get_by_role("button", name="👀 1")).to_be_visible()  # redrawn live, the picker still open
+    question.get_by_label("Other emoji").fill(":rocket:")
+    question.get_by_role("button", name="Add").click()
+    expect(question_here.get_by_role("button", name=":rocket: 1")).to_be_visible()
     expect(question.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "true")
     expect(question_here.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "false")
     (stored,) = client.get(messages, headers=bob.headers).get_json()
-    assert stored["reactions"] == [{"emoji": "🎉", "count": 1, "me": False}]
+    assert stored["reactions"] == [
+        {"emoji": "🎉", "count": 1, "me": False},
+        {"emoji": "👀", "count": 1, "me": True},
+        {"emoji": ":rocket:", "count": 1, "me": False},
+    ]
     guest.get_by_label("Message", exact=True).press_sequentially("sure")
     expect(owner.get_by_text("Bob is typing…")).to_be_visible()
 

@@ -35,6 +35,7 @@ const state = {
   openThreads: new Set(),
   replies: new Map(),
   inviteUrls: new Map(),
+  copiedInvite: null,
   attachments: [],
   online: new Set(),
   typing: new Map(),
@@ -212,10 +213,16 @@ function reactionBar(message) {
     ),
   );
   const picker = el("details", { class: "picker" }, el("summary", {}, "React"));
+  const other = el("input", { name: "emoji", size: "6", maxlength: "64", autocomplete: "off" });
+  const otherEmoji = (event) => {
+    event.preventDefault();
+    if (other.value.trim()) react(message, other.value.trim(), false);
+  };
   picker.append(
     ...COMMON_EMOJI.map((emoji) =>
       el("button", { type: "button", "aria-label": `React with ${emoji}`, onclick: () => react(message, emoji, false) }, emoji),
     ),
+    el("form", { onsubmit: otherEmoji }, el("label", {}, "Other emoji ", other), el("button", { type: "submit" }, "Add")),
   );
   return el("div", { class: "reactions" }, ...chips, picker);
 }
@@ -276,7 +283,7 @@ function showReply(reply) {
   const list = $("messages").querySelector(`[data-id="${reply.parent_id}"] > .replies`);
   if (!list) return;
   const existing = list.querySelector(`[data-id="${reply.id}"]`);
-  if (existing) existing.replaceWith(messageItem(reply));
+  if (existing) redraw(existing, reply);
   else list.append(messageItem(reply));
 }
 
@@ -351,10 +358,7 @@ function upsertMessage(message) {
   const existing = $("messages").querySelector(`[data-id="${message.id}"]`);
   if (index >= 0) {
     state.messages[index] = message;
-    const fresh = messageItem(message);
-    const thread = existing?.querySelector(":scope > .replies");
-    if (thread) fresh.querySelector(":scope > .replies")?.replaceWith(thread);
-    existing?.replaceWith(fresh);
+    if (existing) redraw(existing, message);
     return;
   }
   const stick = nearBottom();
@@ -387,6 +391,16 @@ function dropExpired() {
   renderRooms();
   const next = Math.min(...[...state.messages, ...state.replies.values()].map((message) => expiresAt(room, message)));
   if (Number.isFinite(next)) expiryTimer = setTimeout(dropExpired, Math.min(next - Date.now() + 50, MAX_TIMER_MS));
+}
+
+/** A message drawn again (edited, reacted to) keeps its open thread and an open reaction picker. */
+function redraw(existing, message) {
+  const fresh = messageItem(message);
+  for (const part of [":scope > .replies", ":scope > .reactions > .picker[open]"]) {
+    const kept = existing.querySelector(part);
+    if (kept) fresh.querySelector(part.replace("[open]", ""))?.replaceWith(kept);
+  }
+  existing.replaceWith(fresh);
 }
 
 function renderRoomHeader() {
@@ -824,16 +838,20 @@ function inviteItem(invite) {
     {},
     url ? el("a", { href: url }, url) : el("span", { class: "code" }, `${invite.code_prefix}…`),
     facts,
-    url ? copyButton(url) : null,
+    url ? copyButton(invite.id, url) : null,
     el("button", { type: "button", onclick: revoke }, "Revoke"),
   );
 }
 
-function copyButton(text) {
-  const button = el("button", { type: "button" }, "Copy");
+/** "Copied" outlives the list being drawn again (an `invite.*` event redraws it). */
+function copyButton(inviteId, url) {
+  const button = el("button", { type: "button" }, state.copiedInvite === inviteId ? "Copied" : "Copy");
   button.addEventListener("click", () =>
-    navigator.clipboard.writeText(text).then(
-      () => (button.textContent = "Copied"),
+    navigator.clipboard.writeText(url).then(
+      () => {
+        state.copiedInvite = inviteId;
+        button.textContent = "Copied";
+      },
       () => showProblem(new ApiError(0, "This browser did not let the page copy: select the link and copy it.")),
     ),
   );
