@@ -292,10 +292,16 @@ def test_own_messages_are_edited_replied_to_carry_files_and_are_deleted(
     draft = said(page).filter(has_text="first draft")
     draft.get_by_role("button", name="Edit").click()
     page.get_by_label("Edit message").fill("final text")
+    (stored,) = client.get(messages, headers=alice.headers).get_json()
+    assert client.put(f"{messages}/{stored['id']}/reactions/👍", headers=alice.headers).status_code == 201
+    assert client.post(messages, json={"body": "meanwhile"}, headers=alice.headers).status_code == 201
+    expect(said(page).filter(has_text="meanwhile")).to_be_visible()  # so the reaction came before
+    expect(page.get_by_label("Edit message")).to_have_value("final text")  # the edit was kept
     page.get_by_role("button", name="Save").click()
     final = said(page).filter(has_text="final text")
     expect(final).to_contain_text("(edited)")
-    (stored,) = client.get(messages, headers=alice.headers).get_json()
+    expect(final.get_by_role("button", name="👍 1")).to_be_visible()
+    stored = client.get(f"{messages}/{stored['id']}", headers=alice.headers).get_json()
     assert stored["body"] == "final text"
 
     final.get_by_role("button", name="Reply").click()

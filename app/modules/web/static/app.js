@@ -324,19 +324,26 @@ function renderAttached() {
 function startEdit(item, message) {
   const text = el("textarea", { "aria-label": "Edit message", rows: "2", maxlength: "4000" });
   text.value = message.body;
+  const cancel = () => {
+    item.classList.remove("editing");
+    redraw(item, knownMessage(message.id) ?? message);
+  };
   const form = el(
     "form",
     {
       onsubmit: async (event) => {
         event.preventDefault();
         const saved = await attempt(() => api("PATCH", `/rooms/${message.room_id}/messages/${message.id}`, { body: text.value }));
-        if (saved) upsertMessage(saved);
+        if (!saved) return;
+        item.classList.remove("editing");
+        upsertMessage(saved);
       },
     },
     text,
     el("button", { type: "submit" }, "Save"),
-    el("button", { type: "button", onclick: () => item.replaceWith(messageItem(message)) }, "Cancel"),
+    el("button", { type: "button", onclick: cancel }, "Cancel"),
   );
+  item.classList.add("editing");
   item.replaceChildren(form);
   text.focus();
 }
@@ -393,8 +400,10 @@ function dropExpired() {
   if (Number.isFinite(next)) expiryTimer = setTimeout(dropExpired, Math.min(next - Date.now() + 50, MAX_TIMER_MS));
 }
 
-/** A message drawn again (edited, reacted to) keeps its open thread and an open reaction picker. */
+/** A message drawn again (edited, reacted to) keeps its open thread and an open reaction picker;
+ * one being edited waits until the edit ends, so the text being written is not lost. */
 function redraw(existing, message) {
+  if (existing.classList.contains("editing")) return; // drawn when the edit is saved or cancelled
   const fresh = messageItem(message);
   for (const part of [":scope > .replies", ":scope > .reactions > .picker[open]"]) {
     const kept = existing.querySelector(part);
