@@ -190,7 +190,7 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     assert problems == []
 
 
-def test_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones_on_scrolling_up(
+def test_a_refused_sign_in_then_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones(
     browser: Any, live_server: str, client: FlaskClient, alice: Any
 ) -> None:
     from playwright.sync_api import expect
@@ -202,7 +202,14 @@ def test_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones_o
         assert sent.status_code == 201
 
     problems: list[str] = []
-    page = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
+    page = open_client(browser, live_server, problems)
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    look_at(page, "sign-in-refused")
+    problems.clear()  # Chromium logs the refused sign-in's 400 itself
+    allow(page, live_server, "alice", alice.password)
     marked: list[str] = []
     page.on("request", lambda request: marked.append(request.url) if request.url.endswith("/read") else None)
     with page.expect_response(re.compile(r"/read$")):
