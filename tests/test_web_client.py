@@ -7,13 +7,17 @@ import base64
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
+from app.extensions import database, db, jobs
+from app.modules.scheduled.models import ScheduledMessage
 from tests.bans import ban
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
 
@@ -94,10 +98,15 @@ def allow(page: Any, server: str, username: str, password: str = PASSWORD) -> An
     return page
 
 
-def sign_up(browser: Any, server: str, username: str, problems: list[str]) -> Any:
-    """A newcomer follows "Sign up" on the login page, which brings them back to it."""
+def sign_up(browser: Any, server: str, username: str, problems: list[str], look: bool = False) -> Any:
+    """A newcomer follows "Sign up" on the login page, which brings them back to it; with `look`,
+    both pages are checked with axe-core on the way."""
     page = open_client(browser, server, problems)
+    if look:
+        look_at(page, "sign-in")
     page.get_by_role("link", name="Sign up").click()
+    if look:
+        look_at(page, "sign-up")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
@@ -115,7 +124,7 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     from playwright.sync_api import expect
 
     problems: list[str] = []
-    ada = sign_up(browser, live_server, "ada_web", problems)
+    ada = sign_up(browser, live_server, "ada_web", problems, look=True)
     grace = sign_up(browser, live_server, "grace_web", problems)
     grace_phone = allow(open_client(browser, live_server, problems), live_server, "grace_web")
     rooms = grace.get_by_role("navigation", name="Rooms")
@@ -181,7 +190,7 @@ def test_two_people_sign_up_chat_live_switch_rooms_and_sign_out(
     assert problems == []
 
 
-def test_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones_on_scrolling_up(
+def test_a_refused_sign_in_then_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones(
     browser: Any, live_server: str, client: FlaskClient, alice: Any
 ) -> None:
     from playwright.sync_api import expect
@@ -193,10 +202,21 @@ def test_a_long_conversation_opens_on_its_newest_messages_and_loads_older_ones_o
         assert sent.status_code == 201
 
     problems: list[str] = []
-    page = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
-    page.get_by_role("button", name=re.compile("^history")).click()
+    page = open_client(browser, live_server, problems)
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    look_at(page, "sign-in-refused")
+    problems.clear()  # Chromium logs the refused sign-in's 400 itself
+    allow(page, live_server, "alice", alice.password)
+    marked: list[str] = []
+    page.on("request", lambda request: marked.append(request.url) if request.url.endswith("/read") else None)
+    with page.expect_response(re.compile(r"/read$")):
+        page.get_by_role("button", name=re.compile("^history")).click()
     expect(said(page).last).to_have_text(re.compile("line 45"))
     expect(said(page)).to_have_count(30)
+    assert len(marked) == 1, marked  # one page on screen, one move of the read marker
     page.get_by_role("list", name="Messages").evaluate("list => { list.scrollTop = 0; }")
     expect(said(page)).to_have_count(45)
     expect(said(page).first.locator(".body")).to_have_text("line 1")
@@ -246,8 +266,13 @@ def test_a_dropped_network_loses_and_repeats_nothing_and_a_ban_says_until_when(
     ban(app, client, make_user, bob)  # a refusal is said in words, and the text is kept
     page.get_by_label("Message", exact=True).fill("after the ban")
     page.get_by_label("Message", exact=True).press("Enter")
-    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Reports have stopped you posting until \d"))
+    refusal = re.compile(r"^Reports have stopped you posting until \d")
+    expect(page.get_by_role("alert")).to_have_text(refusal)
     expect(page.get_by_label("Message", exact=True)).to_have_value("after the ban")
+    topic = client.patch(messages.rsplit("/", 1)[0], json={"topic": "still patchy"}, headers=alice.headers)
+    assert topic.status_code == 200
+    expect(page.get_by_text("still patchy")).to_be_visible()  # a refresh in the background succeeded,
+    expect(page.get_by_role("alert")).to_have_text(refusal)  # and the refusal stays until the next action
 
 
 # A PNG of one pixel.
@@ -274,10 +299,16 @@ def test_own_messages_are_edited_replied_to_carry_files_and_are_deleted(
     draft = said(page).filter(has_text="first draft")
     draft.get_by_role("button", name="Edit").click()
     page.get_by_label("Edit message").fill("final text")
+    (stored,) = client.get(messages, headers=alice.headers).get_json()
+    assert client.put(f"{messages}/{stored['id']}/reactions/👍", headers=alice.headers).status_code == 201
+    assert client.post(messages, json={"body": "meanwhile"}, headers=alice.headers).status_code == 201
+    expect(said(page).filter(has_text="meanwhile")).to_be_visible()  # so the reaction came before
+    expect(page.get_by_label("Edit message")).to_have_value("final text")  # the edit was kept
     page.get_by_role("button", name="Save").click()
     final = said(page).filter(has_text="final text")
     expect(final).to_contain_text("(edited)")
-    (stored,) = client.get(messages, headers=alice.headers).get_json()
+    expect(final.get_by_role("button", name="👍 1")).to_be_visible()
+    stored = client.get(f"{messages}/{stored['id']}", headers=alice.headers).get_json()
     assert stored["body"] == "final text"
 
     final.get_by_role("button", name="Reply").click()
@@ -314,13 +345,16 @@ def room_id(page: Any) -> int:
     return int(page.evaluate("location.hash").rsplit("/", 1)[1])
 
 
-def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved_and_made_admin(
-    browser: Any, live_server: str, client: FlaskClient, alice: Any, bob: Any
+def test_an_invite_link_that_needs_approval_brings_in_the_approved_guest_who_is_made_admin_then_removed(
+    browser: Any, live_server: str, client: FlaskClient, make_user: Any, alice: Any, bob: Any
 ) -> None:
     from playwright.sync_api import expect
 
     problems: list[str] = []
+    public = {"name": "plaza", "kind": "public"}
+    assert client.post("/api/v1/rooms", json=public, headers=alice.headers).status_code == 201
     owner = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
+    owner.on("dialog", lambda dialog: dialog.accept())
     owner.get_by_text("New room").click()
     owner.get_by_label("Room name").fill("club")
     owner.get_by_role("button", name="Create room").click()
@@ -331,6 +365,9 @@ def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved_an
     link = owner.get_by_role("link", name=re.compile("invites")).get_attribute("href")
 
     guest = allow(open_client(browser, live_server, problems), live_server, "bob", bob.password)
+    guest.get_by_text("Browse public rooms").click()
+    guest.get_by_role("button", name="Join plaza").click()
+    expect(guest.get_by_role("heading", name="plaza")).to_be_visible()
     guest.goto(link)
     guest.get_by_role("button", name="Accept the invitation").click()
     expect(guest.get_by_text("Your request to join was sent")).to_be_visible()
@@ -344,6 +381,20 @@ def test_an_invite_link_that_needs_approval_brings_its_guest_in_once_approved_an
     assert {m["user"]["username"]: m["role"] for m in roles} == {"alice": "owner", "bob": "admin"}
     expect(guest.get_by_role("heading", name="club")).to_be_visible()  # in, without reloading
     look_at(guest, "invited-guest-in-room")
+
+    carol = make_user("carol", display_name="Carol")
+    code = link.rsplit("/", 1)[1]
+    assert client.post(f"/api/v1/invites/{code}/accept", headers=carol.headers).status_code == 202
+    owner.get_by_role("button", name="Reject Carol").click()  # live too
+    expect(owner.get_by_role("button", name="Reject Carol")).to_have_count(0)
+    (request,) = client.get("/api/v1/join-requests", headers=carol.headers).get_json()
+    assert request["status"] == "rejected"
+
+    owner.get_by_role("button", name="Remove Bob").click()
+    expect(guest.get_by_role("heading", name="Pick a room")).to_be_visible()  # out, live
+    expect(
+        guest.get_by_role("navigation", name="Rooms").get_by_role("button", name=re.compile("^club"))
+    ).to_have_count(0)
     assert problems == []
 
 
@@ -360,11 +411,30 @@ def test_an_owner_changes_their_room_and_their_profile_then_deletes_their_accoun
     page.get_by_role("button", name="Members").click()
     page.get_by_label("Name", exact=True).fill("plans")
     page.get_by_label("Topic").fill("what comes next")
+    page.get_by_label("Keep messages for").fill("60")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("heading", name="plans")).to_be_visible()
     expect(page.get_by_text("what comes next")).to_be_visible()
     seen_by_bob = client.get(f"/api/v1/rooms/{room.get_json()['id']}", headers=bob.headers).get_json()
-    assert (seen_by_bob["name"], seen_by_bob["topic"]) == ("plans", "what comes next")
+    assert (seen_by_bob["name"], seen_by_bob["topic"], seen_by_bob["message_ttl_seconds"]) == (
+        "plans",
+        "what comes next",
+        60,
+    )
+    page.clock.install()  # the page's own clock, to see a minute pass at once
+    page.get_by_label("Message", exact=True).fill("gone soon")
+    page.get_by_label("Message", exact=True).press("Enter")
+    expect(said(page).filter(has_text="gone soon")).to_be_visible()
+    page.clock.fast_forward("01:01")
+    expect(said(page)).to_have_count(0)  # expired: no event says so, the page drops it by itself
+    rooms = page.get_by_role("navigation", name="Rooms")
+    expect(rooms.get_by_role("button", name=re.compile("^plans"))).to_contain_text("No messages yet")
+
+    page.get_by_label("Role of Bob").select_option("owner")  # confirmed: handed over
+    expect(page.get_by_role("region", name="Members").get_by_text("admin")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete this room")).to_be_hidden()
+    members = client.get(f"/api/v1/rooms/{room.get_json()['id']}/members", headers=bob.headers).get_json()
+    assert {m["user"]["username"]: m["role"] for m in members} == {"alice": "admin", "bob": "owner"}
 
     page.get_by_role("link", name="Signed in as Alice").click()
     page.get_by_label("Display name").fill("Alice Liddell")
@@ -383,3 +453,134 @@ def test_an_owner_changes_their_room_and_their_profile_then_deletes_their_accoun
     assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 401
     # The deletion revokes every token at once: a reconnecting stream may meet a 401 first.
     assert [p for p in problems if "401" not in p] == []
+
+
+def time_has_come(app: Flask) -> None:
+    """Every scheduled message is due: the scheduler's jobs run once."""
+    with app.app_context():
+        db.session.execute(update(ScheduledMessage).values(send_at=database.utcnow()))
+        db.session.commit()
+        jobs.run_due()
+
+
+def test_people_react_live_open_each_others_profiles_schedule_messages_and_manage_invite_links(
+    browser: Any, live_server: str, app: Flask, client: FlaskClient, make_user: Any, alice: Any, bob: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    make_user("carol", display_name="Carol")
+    room = client.post(
+        "/api/v1/rooms", json={"name": "lounge", "members": ["bob", "carol"]}, headers=alice.headers
+    ).get_json()
+    messages = f"/api/v1/rooms/{room['id']}/messages"
+    asked = client.post(messages, json={"body": "lunch at noon?"}, headers=alice.headers)
+    assert asked.status_code == 201
+    problems: list[str] = []
+    owner = allow(open_client(browser, live_server, problems), live_server, "alice", alice.password)
+    owner.on("dialog", lambda dialog: dialog.accept())
+    guest = allow(open_client(browser, live_server, problems), live_server, "bob", bob.password)
+    for page in (owner, guest):
+        page.get_by_role("button", name=re.compile("^lounge")).click()
+
+    question_here = said(guest).filter(has_text="lunch at noon?")
+    question_here.get_by_text("React", exact=True).click()
+    question_here.get_by_role("button", name="React with 🎉").click()
+    expect(question_here.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "true")
+    question = said(owner).filter(has_text="lunch at noon?")
+    expect(question.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "false")  # live
+    question.get_by_role("button", name="🎉 1").click()  # the chip adds mine
+    expect(question.get_by_role("button", name="🎉 2")).to_have_attribute("aria-pressed", "true")
+    expect(question_here.get_by_role("button", name="🎉 2")).to_have_attribute("aria-pressed", "true")
+    question_here.get_by_role("button", name="🎉 2").click()  # and takes it back
+    question.get_by_text("React", exact=True).click()
+    eyes = client.put(f"{messages}/{asked.get_json()['id']}/reactions/👀", headers=bob.headers)
+    assert eyes.status_code == 201
+    expect(question.get_by_role("button", name="👀 1")).to_be_visible()  # redrawn live, the picker still open
+    question.get_by_label("Other emoji").fill(":rocket:")
+    question.get_by_role("button", name="Add").click()
+    expect(question_here.get_by_role("button", name=":rocket: 1")).to_be_visible()
+    expect(question.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "true")
+    expect(question_here.get_by_role("button", name="🎉 1")).to_have_attribute("aria-pressed", "false")
+    (stored,) = client.get(messages, headers=bob.headers).get_json()
+    assert stored["reactions"] == [
+        {"emoji": "🎉", "count": 1, "me": False},
+        {"emoji": "👀", "count": 1, "me": True},
+        {"emoji": ":rocket:", "count": 1, "me": False},
+    ]
+    guest.get_by_label("Message", exact=True).press_sequentially("sure")
+    expect(owner.get_by_text("Bob is typing…")).to_be_visible()
+
+    question_here.get_by_role("button", name="Alice", exact=True).click()  # the author's name
+    person = guest.get_by_role("dialog", name="Alice")
+    expect(person).to_contain_text("Username: alice")
+    expect(person).to_contain_text("Online now")
+    look_at(guest, "their-profile")
+    person.get_by_role("button", name="Close").click()
+    expect(person).to_be_hidden()
+    owner.get_by_role("button", name="Members").click()
+    members = owner.get_by_role("region", name="Members").get_by_role("listitem")
+    members.get_by_role("button", name="Carol", exact=True).click()
+    expect(owner.get_by_role("dialog", name="Carol")).to_contain_text("Offline, not seen yet")
+    owner.keyboard.press("Escape")
+    renamed = client.patch("/api/v1/users/me", json={"display_name": "Robert"}, headers=bob.headers)
+    assert renamed.status_code == 200
+    expect(members.get_by_role("button", name="Robert", exact=True)).to_be_visible()  # live
+
+    invites = owner.get_by_role("region", name="Invite links").get_by_role("listitem")
+    owner.get_by_role("button", name="Create an invite link").click()
+    expect(invites).to_have_count(1)
+    link = invites.get_by_role("link").get_attribute("href")
+    owner.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    invites.get_by_role("button", name="Copy").click()
+    expect(invites.get_by_role("button", name="Copied")).to_be_visible()
+    assert owner.evaluate("navigator.clipboard.readText()") == link
+    made_elsewhere = client.post(
+        f"/api/v1/rooms/{room['id']}/invites", json={"requires_approval": False}, headers=alice.headers
+    ).get_json()
+    other = invites.filter(has_text=f"{made_elsewhere['code'][:4]}…")
+    expect(other).to_contain_text("joins at once")  # live, shown by its prefix: its code is not kept
+    look_at(owner, "invite-links")
+    other.get_by_role("button", name="Revoke").click()
+    expect(invites).to_have_count(1)
+    accepted = client.post(f"/api/v1/invites/{made_elsewhere['code']}/accept", headers=bob.headers)
+    assert accepted.status_code == 404
+
+    owner.get_by_label("Message", exact=True).fill("see you at lunch")
+    owner.get_by_text("Send later").click()
+    in_an_hour = owner.evaluate(
+        "(() => { const d = new Date(Date.now() + 3_600_000 - new Date().getTimezoneOffset() * 60_000);"
+        " return d.toISOString().slice(0, 16); })()"
+    )
+    owner.get_by_label("Send at").fill(in_an_hour)
+    owner.get_by_role("button", name="Schedule").click()
+    expect(owner.get_by_role("status").filter(has_text="Scheduled for")).to_be_visible()
+    expect(owner.get_by_role("button", name="Send", exact=True)).to_be_visible()  # the next one goes now
+    (pending,) = client.get("/api/v1/users/me/scheduled", headers=alice.headers).get_json()
+    assert (pending["body"], pending["room_id"]) == ("see you at lunch", room["id"])
+    owner.get_by_text("Scheduled messages", exact=True).click()
+    waiting = owner.get_by_role("list", name="Scheduled messages").get_by_role("listitem")
+    listed = waiting.filter(has_text="see you at lunch")
+    expect(listed).to_contain_text("lounge")
+    owner.set_viewport_size(PHONE)
+    owner.get_by_role("button", name="Rooms", exact=True).click()
+    look_at(owner, "scheduled-phone")
+    listed.get_by_role("button", name="Cancel").click()
+    expect(owner.get_by_text("Nothing is scheduled.")).to_be_visible()
+    assert client.get("/api/v1/users/me/scheduled", headers=alice.headers).get_json() == []
+
+    later = {"body": "lunch is ready", "send_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+    assert client.post(messages, json=later, headers=alice.headers).status_code == 202
+    expect(waiting.filter(has_text="lunch is ready")).to_be_visible()  # live
+    reply = {"body": "about that…", "parent_id": stored["id"], "send_at": later["send_at"]}
+    assert client.post(messages, json=reply, headers=alice.headers).status_code == 202
+    expect(waiting.filter(has_text="about that…")).to_be_visible()
+    assert client.delete(f"{messages}/{stored['id']}", headers=alice.headers).status_code == 204
+    time_has_come(app)
+    expect(said(guest).filter(has_text="lunch is ready")).to_be_visible()
+    failed = waiting.filter(has_text="about that…")
+    expect(failed).to_contain_text("Not sent: the message it replied to was deleted.")  # live
+    expect(waiting.filter(has_text="lunch is ready")).to_have_count(0)  # sent
+    failed.get_by_role("button", name="Dismiss").click()
+    expect(owner.get_by_text("Nothing is scheduled.")).to_be_visible()
+    expect(said(guest).filter(has_text="see you at lunch")).to_have_count(0)
+    assert problems == []

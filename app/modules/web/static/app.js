@@ -9,13 +9,22 @@ const PAGE = 30;
 const SEND_ATTEMPTS = 8;
 const MAX_SEND_DELAY_MS = 15_000;
 const TYPING_EVERY_MS = 3000;
+const MAX_TIMER_MS = 86_400_000; // longer timers overflow setTimeout's 32 bits and fire at once
+const COMMON_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
+// Why a scheduled message could not go out (`failure_reason`), in words.
+const NOT_SENT = {
+  not_a_member: "you are no longer in the room",
+  banned: "reports had stopped you posting",
+  parent_deleted: "the message it replied to was deleted",
+  attachments_gone: "its attachments are gone",
+};
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   me: null,
   rooms: new Map(),
-  directNames: new Map(),
+  directPeople: new Map(),
   current: null,
   messages: [],
   allOlderLoaded: false,
@@ -24,7 +33,9 @@ const state = {
   members: [],
   replyTo: null,
   openThreads: new Set(),
-  replyIds: new Set(),
+  replies: new Map(),
+  inviteUrls: new Map(),
+  copiedInvite: null,
   attachments: [],
   online: new Set(),
   typing: new Map(),
@@ -33,15 +44,27 @@ const state = {
 
 // --- problems, shown in words -------------------------------------------------------------------
 
+let unreachable = false;
+
 function showProblem(error) {
   if (error instanceof SignInError) return signedOut(error.message);
   if (!$("signed-out").hidden) return;
-  const text = error instanceof ApiError ? error.message : "The server cannot be reached: retrying.";
+  say(error instanceof ApiError ? error.message : "The server cannot be reached: retrying.", !(error instanceof ApiError));
+}
+
+function say(text, network) {
+  unreachable = network;
   $("problem").textContent = text;
   $("problem").hidden = false;
 }
 
+/** Any answer proves the server reachable again; a refusal stays on screen until the person does
+ * something next, however many background refreshes succeed meanwhile. */
 const clearProblem = () => {
+  if (unreachable) $("problem").hidden = true;
+};
+
+const dismissProblem = () => {
   $("problem").hidden = true;
 };
 
@@ -65,16 +88,17 @@ const activity = (room) => room.last_message?.created_at ?? room.created_at;
 
 function roomName(room) {
   if (room.kind !== "direct") return room.name;
-  if (!state.directNames.has(room.id)) {
-    state.directNames.set(room.id, "Direct conversation");
+  if (!state.directPeople.has(room.id)) {
+    state.directPeople.set(room.id, null);
     api("GET", `/rooms/${room.id}/members?page_size=2`).then((members) => {
       const other = members.find((member) => member.user.id !== state.me.id) ?? members[0];
-      if (other) state.directNames.set(room.id, personName(other.user));
+      if (other) state.directPeople.set(room.id, other.user);
       renderRooms();
       if (state.current === room.id) renderRoomHeader();
     }, showProblem);
   }
-  return state.directNames.get(room.id);
+  const other = state.directPeople.get(room.id);
+  return other ? personName(other) : "Direct conversation";
 }
 
 function preview(message) {
@@ -92,7 +116,7 @@ function renderRooms() {
         { class: "room", type: "button", "aria-current": room.id === state.current ? "true" : "false", onclick: () => go(`#/rooms/${room.id}`) },
         el("span", { class: "name" }, roomName(room)),
         unread ?? el("span"),
-        el("span", { class: "last" }, preview(room.last_message)),
+        el("span", { class: "last" }, preview(expired(room, room.last_message) ? null : room.last_message)),
       );
       return el("li", {}, button);
     }),
@@ -104,6 +128,7 @@ async function loadRooms() {
   state.rooms = new Map(rooms.map((room) => [room.id, room]));
   renderRooms();
   renderRoomHeader();
+  dropExpired();
   if (state.current !== null && !state.rooms.has(state.current)) closeRoom();
 }
 
@@ -117,12 +142,18 @@ async function refreshRoom(roomId) {
 
 const own = (message) => message.author?.id === state.me.id;
 
+/** A person's name that opens their profile; a deleted account is only a name. */
+function personButton(user, className) {
+  if (!user) return el("span", { class: className }, personName(user));
+  return el("button", { type: "button", class: `${className} person`, onclick: () => showPerson(user) }, personName(user));
+}
+
 function messageItem(message) {
   const when = new Date(message.created_at);
   const meta = el(
     "div",
     { class: "meta" },
-    el("span", { class: "author" }, personName(message.author)),
+    personButton(message.author, "author"),
     el("time", { datetime: message.created_at }, when.toLocaleString()),
     message.edited_at ? " (edited)" : null,
   );
@@ -131,6 +162,7 @@ function messageItem(message) {
   else renderBody(body, message.body);
   const item = el("li", { class: message.deleted ? "message deleted" : "message", "data-id": String(message.id) }, meta, body);
   if (!message.deleted && message.attachments?.length) item.append(attachmentList(message.attachments));
+  if (!message.deleted) item.append(reactionBar(message));
   const actions = el("div", { class: "actions" });
   if (!message.deleted && !message.parent_id) {
     actions.append(el("button", { type: "button", onclick: () => replyTo(message) }, "Reply"));
@@ -169,6 +201,50 @@ function attachmentList(attachments) {
   );
 }
 
+// --- reactions ----------------------------------------------------------------------------------
+
+/** The reactions given (a chip toggles your own) and a picker of common emoji. */
+function reactionBar(message) {
+  const chips = message.reactions.map((reaction) =>
+    el(
+      "button",
+      { type: "button", class: "reaction", "aria-pressed": String(reaction.me), onclick: () => react(message, reaction.emoji, reaction.me) },
+      `${reaction.emoji} ${reaction.count}`,
+    ),
+  );
+  const picker = el("details", { class: "picker" }, el("summary", {}, "React"));
+  const other = el("input", { name: "emoji", size: "6", maxlength: "64", autocomplete: "off" });
+  const otherEmoji = (event) => {
+    event.preventDefault();
+    if (other.value.trim()) react(message, other.value.trim(), false);
+  };
+  picker.append(
+    ...COMMON_EMOJI.map((emoji) =>
+      el("button", { type: "button", "aria-label": `React with ${emoji}`, onclick: () => react(message, emoji, false) }, emoji),
+    ),
+    el("form", { onsubmit: otherEmoji }, el("label", {}, "Other emoji ", other), el("button", { type: "submit" }, "Add")),
+  );
+  return el("div", { class: "reactions" }, ...chips, picker);
+}
+
+/** Give or take back a reaction; the answer shows it at once, `reaction.updated` tells the others. */
+async function react(message, emoji, given) {
+  const path = `/rooms/${message.room_id}/messages/${message.id}/reactions/${encodeURIComponent(emoji)}`;
+  if (!given) {
+    const updated = await attempt(() => api("PUT", path));
+    if (updated) upsertMessage(updated);
+    return;
+  }
+  if (!(await attempt(() => call("DELETE", path)))) return;
+  const known = knownMessage(message.id) ?? message;
+  const reactions = known.reactions
+    .map((reaction) => (reaction.emoji === emoji && reaction.me ? { ...reaction, count: reaction.count - 1, me: false } : reaction))
+    .filter((reaction) => reaction.count > 0);
+  upsertMessage({ ...known, reactions });
+}
+
+const knownMessage = (id) => state.messages.find((message) => message.id === id) ?? state.replies.get(id);
+
 const size = (bytes) => (bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(1)} MB`);
 
 async function download(attachment) {
@@ -203,11 +279,11 @@ async function toggleThread(message) {
 }
 
 function showReply(reply) {
-  state.replyIds.add(reply.id);
+  state.replies.set(reply.id, reply);
   const list = $("messages").querySelector(`[data-id="${reply.parent_id}"] > .replies`);
   if (!list) return;
   const existing = list.querySelector(`[data-id="${reply.id}"]`);
-  if (existing) existing.replaceWith(messageItem(reply));
+  if (existing) redraw(existing, reply);
   else list.append(messageItem(reply));
 }
 
@@ -215,7 +291,7 @@ function showReply(reply) {
 function upsertReply(reply) {
   const parent = state.messages.find((message) => message.id === reply.parent_id);
   if (!parent) return;
-  if (!state.replyIds.has(reply.id)) {
+  if (!state.replies.has(reply.id)) {
     parent.reply_count += 1;
     upsertMessage(parent);
   }
@@ -248,19 +324,26 @@ function renderAttached() {
 function startEdit(item, message) {
   const text = el("textarea", { "aria-label": "Edit message", rows: "2", maxlength: "4000" });
   text.value = message.body;
+  const cancel = () => {
+    item.classList.remove("editing");
+    redraw(item, knownMessage(message.id) ?? message);
+  };
   const form = el(
     "form",
     {
       onsubmit: async (event) => {
         event.preventDefault();
         const saved = await attempt(() => api("PATCH", `/rooms/${message.room_id}/messages/${message.id}`, { body: text.value }));
-        if (saved) upsertMessage(saved);
+        if (!saved) return;
+        item.classList.remove("editing");
+        upsertMessage(saved);
       },
     },
     text,
     el("button", { type: "submit" }, "Save"),
-    el("button", { type: "button", onclick: () => item.replaceWith(messageItem(message)) }, "Cancel"),
+    el("button", { type: "button", onclick: cancel }, "Cancel"),
   );
+  item.classList.add("editing");
   item.replaceChildren(form);
   text.focus();
 }
@@ -282,10 +365,7 @@ function upsertMessage(message) {
   const existing = $("messages").querySelector(`[data-id="${message.id}"]`);
   if (index >= 0) {
     state.messages[index] = message;
-    const fresh = messageItem(message);
-    const thread = existing?.querySelector(":scope > .replies");
-    if (thread) fresh.querySelector(":scope > .replies")?.replaceWith(thread);
-    existing?.replaceWith(fresh);
+    if (existing) redraw(existing, message);
     return;
   }
   const stick = nearBottom();
@@ -293,6 +373,43 @@ function upsertMessage(message) {
   $("messages").append(messageItem(message));
   if (stick || own(message)) $("messages").scrollTop = $("messages").scrollHeight;
   markRead();
+  dropExpired();
+}
+
+let expiryTimer = null;
+
+const expiresAt = (room, message) => new Date(message.created_at).getTime() + room.message_ttl_seconds * 1000;
+
+/** Past its room's retention: gone from the server, so gone from the screen, previews included. */
+const expired = (room, message) => Boolean(room.message_ttl_seconds && message && expiresAt(room, message) <= Date.now());
+
+/** Expiry sends no event: a message past its room's `message_ttl_seconds` leaves the screen by
+ * itself, and a timer waits for the next one to go. */
+function dropExpired() {
+  clearTimeout(expiryTimer);
+  const room = state.rooms.get(state.current);
+  if (!room?.message_ttl_seconds) return;
+  const shown = [...state.messages, ...state.replies.values()];
+  for (const message of shown.filter((known) => expired(room, known))) {
+    $("messages").querySelector(`[data-id="${message.id}"]`)?.remove();
+    state.replies.delete(message.id);
+  }
+  state.messages = state.messages.filter((message) => !expired(room, message));
+  renderRooms();
+  const next = Math.min(...[...state.messages, ...state.replies.values()].map((message) => expiresAt(room, message)));
+  if (Number.isFinite(next)) expiryTimer = setTimeout(dropExpired, Math.min(next - Date.now() + 50, MAX_TIMER_MS));
+}
+
+/** A message drawn again (edited, reacted to) keeps its open thread and an open reaction picker;
+ * one being edited waits until the edit ends, so the text being written is not lost. */
+function redraw(existing, message) {
+  if (existing.classList.contains("editing")) return; // drawn when the edit is saved or cancelled
+  const fresh = messageItem(message);
+  for (const part of [":scope > .replies", ":scope > .reactions > .picker[open]"]) {
+    const kept = existing.querySelector(part);
+    if (kept) fresh.querySelector(part.replace("[open]", ""))?.replaceWith(kept);
+  }
+  existing.replaceWith(fresh);
 }
 
 function renderRoomHeader() {
@@ -303,7 +420,6 @@ function renderRoomHeader() {
 }
 
 function closeMembers() {
-  $("invite-url").hidden = true;
   $("members").hidden = true;
   $("show-members").setAttribute("aria-expanded", "false");
 }
@@ -325,6 +441,7 @@ async function openRoom(roomId) {
   state.messages = [];
   state.allOlderLoaded = false;
   state.openThreads.clear();
+  state.replies.clear();
   state.attachments = [];
   renderAttached();
   cancelReply();
@@ -359,8 +476,20 @@ async function loadOlder() {
   list.scrollTop += list.scrollHeight - height;
 }
 
-/** Move the read marker to the newest message on screen, once per message, while the tab is seen. */
+let readQueued = false;
+
+/** Move the read marker to the newest message on screen, while the tab is seen: once for a batch of
+ * messages shown together (a page of history), after they are all on screen. */
 function markRead() {
+  if (readQueued) return;
+  readQueued = true;
+  queueMicrotask(() => {
+    readQueued = false;
+    moveReadMarker();
+  });
+}
+
+function moveReadMarker() {
   const room = state.rooms.get(state.current);
   const newest = state.messages.at(-1);
   if (!room || !newest || document.visibilityState !== "visible" || !nearBottom()) return;
@@ -387,11 +516,10 @@ async function send(roomId, fields) {
   const clientMsgId = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
   for (let tries = 1; ; tries += 1) {
     try {
-      return await api("POST", `/rooms/${roomId}/messages`, { ...fields, client_msg_id: clientMsgId });
+      return (await call("POST", `/rooms/${roomId}/messages`, { ...fields, client_msg_id: clientMsgId })).body;
     } catch (error) {
       if (error instanceof ApiError || error instanceof SignInError || tries >= SEND_ATTEMPTS) throw error;
-      $("problem").textContent = "Not sent yet: the server cannot be reached, retrying.";
-      $("problem").hidden = false;
+      say("Not sent yet: the server cannot be reached, retrying.", true);
       await backOnline(Math.min(500 * 2 ** tries, MAX_SEND_DELAY_MS));
     }
   }
@@ -406,7 +534,9 @@ async function submitComposer(event) {
   const fields = { body };
   if (state.replyTo) fields.parent_id = state.replyTo.id;
   if (state.attachments.length) fields.attachment_ids = state.attachments.map((attachment) => attachment.id);
+  if ($("send-at").value) fields.send_at = new Date($("send-at").value).toISOString();
   box.value = "";
+  $("composer-note").textContent = "";
   const message = await attempt(() => send(roomId, fields));
   if (!message) {
     if (!box.value) box.value = body;
@@ -415,7 +545,42 @@ async function submitComposer(event) {
   cancelReply();
   state.attachments = [];
   renderAttached();
+  // Until it goes out, a scheduled message is answered as the pending item, which has no author.
+  if (!("author" in message)) return scheduled(message);
   upsertMessage(message);
+}
+
+function scheduled(item) {
+  $("send-at").value = "";
+  $("later").open = false;
+  laterChosen();
+  $("composer-note").textContent = `Scheduled for ${new Date(item.send_at).toLocaleString()}: see "Scheduled messages".`;
+  loadScheduled();
+}
+
+/** The button says what Enter will do: send now, or schedule. */
+function laterChosen() {
+  $("send").textContent = $("send-at").value ? "Schedule" : "Send";
+}
+
+// --- scheduled messages -------------------------------------------------------------------------
+
+async function loadScheduled() {
+  if (!$("scheduled").open) return;
+  const items = await attempt(() => api("GET", "/users/me/scheduled?limit=100"));
+  if (!items) return;
+  $("scheduled-list").replaceChildren(...(items.length ? items.map(scheduledItem) : [el("li", {}, "Nothing is scheduled.")]));
+}
+
+function scheduledItem(item) {
+  const room = state.rooms.get(item.room_id);
+  const failed = item.status === "failed";
+  const when = `${room ? roomName(room) : "A room you left"} · ${new Date(item.send_at).toLocaleString()}`;
+  const outcome = failed ? el("p", { class: "failed" }, `Not sent: ${NOT_SENT[item.failure_reason] ?? item.failure_reason}.`) : null;
+  const cancel = async () => {
+    if (await attempt(() => call("DELETE", `/users/me/scheduled/${item.id}`))) loadScheduled();
+  };
+  return el("li", {}, el("span", { class: "when" }, when), el("p", { class: "body" }, item.body), outcome, el("button", { type: "button", onclick: cancel }, failed ? "Dismiss" : "Cancel"));
 }
 
 function composerKey(event) {
@@ -460,15 +625,19 @@ function renderMembers() {
         myRole === "owner" && member.user.id !== state.me.id
           ? roleChoice(member, name)
           : el("span", { class: "role" }, member.role);
-      return el("li", {}, el("span", { class: `dot ${presence}`, role: "img", "aria-label": presence }), el("span", {}, name), role, remove);
+      return el("li", {}, el("span", { class: `dot ${presence}`, role: "img", "aria-label": presence }), personButton(member.user, "name"), role, remove);
     }),
   );
   $("add-member").hidden = room?.kind === "direct";
   $("leave-room").hidden = room?.kind === "direct";
-  $("invite-form").hidden = !manager || room?.kind === "direct";
+  $("invites").hidden = !manager || room?.kind === "direct";
   if (document.activeElement?.form !== $("room-settings")) fillRoomSettings(room, manager);
-  if (manager && room?.kind !== "direct") loadJoinRequests();
-  else $("join-requests").hidden = true;
+  if (manager && room?.kind !== "direct") {
+    loadJoinRequests();
+    loadInvites();
+  } else {
+    $("join-requests").hidden = true;
+  }
 }
 
 /** The owner's choice of each member's role; choosing `owner` hands the room over. */
@@ -579,6 +748,7 @@ async function saveRoomSettings(event) {
   state.rooms.set(room.id, room);
   renderRooms();
   renderRoomHeader();
+  dropExpired();
 }
 
 async function deleteRoom() {
@@ -644,14 +814,75 @@ async function searchMessages(event) {
   );
 }
 
+// --- invite links -------------------------------------------------------------------------------
+
 async function createInvite(event) {
   event.preventDefault();
   const requiresApproval = event.target.approval.checked;
   const invite = await attempt(() => api("POST", `/rooms/${state.current}/invites`, { requires_approval: requiresApproval }));
   if (!invite) return;
-  const copy = el("button", { type: "button", onclick: () => navigator.clipboard?.writeText(invite.url).then(() => (copy.textContent = "Copied")) }, "Copy");
-  $("invite-url").replaceChildren("Share this link: ", el("a", { href: invite.url }, invite.url), " ", copy);
-  $("invite-url").hidden = false;
+  state.inviteUrls.set(invite.id, invite.url);
+  loadInvites();
+}
+
+async function loadInvites() {
+  const roomId = state.current;
+  const invites = await attempt(() => api("GET", `/rooms/${roomId}/invites?page_size=100`));
+  if (!invites || state.current !== roomId) return;
+  $("invite-list").replaceChildren(...invites.map(inviteItem));
+}
+
+/** The server shows a link only to the request that made it: links made elsewhere show their prefix. */
+function inviteItem(invite) {
+  const url = state.inviteUrls.get(invite.id);
+  const uses = invite.max_uses ? `used ${invite.uses} of ${invite.max_uses} times` : `used ${invite.uses} times`;
+  const expiry = invite.expires_at ? `until ${new Date(invite.expires_at).toLocaleString()}` : "no expiry";
+  const facts = ` ${invite.requires_approval ? "needs approval" : "joins at once"}, ${uses}, ${expiry} `;
+  const revoke = async () => {
+    if (!confirm("Revoke this invite link? It stops working at once.")) return;
+    if (await attempt(() => call("DELETE", `/rooms/${invite.room_id}/invites/${invite.id}`))) loadInvites();
+  };
+  return el(
+    "li",
+    {},
+    url ? el("a", { href: url }, url) : el("span", { class: "code" }, `${invite.code_prefix}…`),
+    facts,
+    url ? copyButton(invite.id, url) : null,
+    el("button", { type: "button", onclick: revoke }, "Revoke"),
+  );
+}
+
+/** "Copied" outlives the list being drawn again (an `invite.*` event redraws it). */
+function copyButton(inviteId, url) {
+  const button = el("button", { type: "button" }, state.copiedInvite === inviteId ? "Copied" : "Copy");
+  button.addEventListener("click", () =>
+    navigator.clipboard.writeText(url).then(
+      () => {
+        state.copiedInvite = inviteId;
+        button.textContent = "Copied";
+      },
+      () => showProblem(new ApiError(0, "This browser did not let the page copy: select the link and copy it.")),
+    ),
+  );
+  return button;
+}
+
+// --- other people's profiles --------------------------------------------------------------------
+
+async function showPerson(user) {
+  const profile = await attempt(() => api("GET", `/users/${user.id}`));
+  if (!profile) return;
+  $("person-name").textContent = personName(profile);
+  $("person-username").textContent = `Username: ${profile.username}`;
+  const seen = profile.last_seen_at ? `last seen ${new Date(profile.last_seen_at).toLocaleString()}` : "not seen yet";
+  $("person-presence").textContent = profile.presence === "online" ? "Online now" : `Offline, ${seen}`;
+  $("person-since").textContent = `Member since ${new Date(profile.created_at).toLocaleDateString()}`;
+  $("message-person").hidden = profile.id === state.me.id;
+  $("message-person").onclick = () => {
+    $("person").close();
+    directTo(profile.username);
+  };
+  $("person").showModal();
 }
 
 // --- finding and creating rooms -----------------------------------------------------------------
@@ -753,6 +984,7 @@ function onEvent(type, data) {
     if (!room) return reloadRoomsSoon();
     if (!data.parent_id && (type === "message.created" || room.last_message?.id === data.id)) room.last_message = data;
     if (type === "message.created") state.typing.delete(data.author?.id);
+    if (type === "message.created" && data.send_at && own(data)) loadScheduled();
     upsertMessage(data);
     if (type === "message.created" && !own(data) && !(room.id === state.current && nearBottom() && !document.hidden)) {
       room.unread_count += 1;
@@ -775,10 +1007,35 @@ function onEvent(type, data) {
       else state.online.delete(change.user_id);
     }
     if (!$("members").hidden) renderMembers();
+  } else if (type === "user.updated") {
+    renamed(data);
+  } else if (type === "reaction.updated") {
+    const known = knownMessage(data.message_id);
+    if (known && data.room_id === state.current) upsertMessage({ ...known, reactions: data.reactions });
+  } else if (type === "scheduled.updated") {
+    loadScheduled();
+  } else if (type === "invite.created" || type === "invite.deleted") {
+    if (data.room_id === state.current && !$("members").hidden) loadInvites();
   } else if (type.startsWith("room.") || type.startsWith("member.")) {
     reloadRoomsSoon();
     if (type.startsWith("member.") && data?.room_id === state.current && !$("members").hidden) loadMembers();
   }
+}
+
+/** A new display name shows wherever the person appears, without a reload. */
+function renamed(user) {
+  const named = (person) => (person?.id === user.id ? { ...person, username: user.username, display_name: user.display_name } : person);
+  for (const message of [...state.messages, ...state.replies.values()]) {
+    if (message.author?.id === user.id) upsertMessage({ ...message, author: named(message.author) });
+  }
+  for (const room of state.rooms.values()) {
+    if (room.last_message) room.last_message = { ...room.last_message, author: named(room.last_message.author) };
+  }
+  for (const [roomId, person] of state.directPeople) state.directPeople.set(roomId, named(person));
+  state.members = state.members.map((member) => ({ ...member, user: named(member.user) }));
+  if (!$("members").hidden) renderMembers();
+  renderRooms();
+  renderRoomHeader();
 }
 
 async function onReset() {
@@ -869,8 +1126,13 @@ async function start() {
   $("profile-form").addEventListener("submit", saveProfile);
   $("delete-account").addEventListener("submit", deleteAccount);
   $("file").addEventListener("change", attachFile);
+  $("send-at").addEventListener("input", laterChosen);
+  $("scheduled").addEventListener("toggle", loadScheduled);
+  $("close-person").addEventListener("click", () => $("person").close());
   $("back").addEventListener("click", () => go("#/"));
   window.addEventListener("hashchange", route);
+  document.addEventListener("click", dismissProblem, true);
+  document.addEventListener("submit", dismissProblem, true);
 
   stopListening = listen(onEvent, onReset);
   await attempt(loadRooms);

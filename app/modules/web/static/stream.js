@@ -18,6 +18,10 @@ const TYPES = [
   "ban.updated",
   "join_request.created",
   "join_request.resolved",
+  "invite.created",
+  "invite.deleted",
+  "reaction.updated",
+  "scheduled.updated",
   "typing",
   "presence.updated",
 ];
