@@ -16,6 +16,7 @@ from marshmallow.validate import Range
 from .. import ratelimit
 from ..auth import current_user, protector
 from .api import MAX_ID
+from .document import LOCATION_HEADER, mark_answer
 from .parser import parser
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
@@ -79,6 +80,16 @@ def _limit_doc(func: Callable) -> dict[str, Any]:
     return {"429": "TOO_MANY_REQUESTS"} | {status: {"headers": _LIMIT_HEADERS_DOC} for status in success}
 
 
+def _answer_doc(
+    status_code: int, schema: Any, kwargs: dict[str, Any], location: bool = True
+) -> dict[str, Any]:
+    """Mark `schema` as an answer's; a 201 also documents its `Location` header."""
+    mark_answer(schema)
+    if location and int(status_code) == 201:
+        return kwargs | {"headers": LOCATION_HEADER | (kwargs.get("headers") or {})}
+    return kwargs
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = parser
     PAGINATION_ARGUMENTS_PARSER = parser
@@ -122,6 +133,19 @@ class Blueprint(flask_smorest.Blueprint):
                 ratelimit.spend(setting, scope, str(current_user.id))
 
         return lambda func: _wrap(func, spend, responses=_limit_doc(func))
+
+    def response(
+        self, status_code: int, schema: Any = None, *, location: bool = True, **kwargs: Any
+    ) -> Callable:
+        """smorest's `response`: its schema documented as always present, a 201 with `Location`
+        (unless `location=False`: what it created has no URL of its own)."""
+        return super().response(status_code, schema, **_answer_doc(status_code, schema, kwargs, location))
+
+    def alt_response(self, status_code: int, response: Any = None, **kwargs: Any) -> Callable:
+        """smorest's `alt_response`, documented as `response` is."""
+        return super().alt_response(
+            status_code, response, **_answer_doc(status_code, kwargs.get("schema"), kwargs)
+        )
 
     def arguments(self, schema: type[Schema] | Schema, *args: Any, **kwargs: Any) -> Callable:
         """smorest's `arguments`, with every integer field bounded (`_bound_integers`)."""
