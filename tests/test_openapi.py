@@ -5,8 +5,12 @@ the document promises: booleans are JSON booleans, and integers stay within thei
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +27,7 @@ CAMEL_CASE = re.compile(r"[a-z]+(?:[A-Z][a-z0-9]*)*")
 MAX_ID = 2**31 - 1
 # Endpoints that spend no rate limit: the RFC 7009/7662 endpoints (client-authenticated).
 UNLIMITED_WRITES = {("post", "/auth/oauth2/revoke"), ("post", "/auth/oauth2/introspect")}
+VENV_BIN = Path(sys.executable).parent
 # The answers that hold a request open (a stream; a long poll up to `timeout`).
 HELD_OPEN = {("get", "/api/v1/events"), ("get", "/api/v1/events/poll")}
 
@@ -502,3 +507,57 @@ def test_a_conversation_is_answered_as_documented(
     api.call(alice, "get", "/api/v1/join-requests", 200)
     assert invite["code"] and direct["kind"] == "direct"
     assert len(api.checked) == 27
+
+
+# --- a generated client ----------------------------------------------------------------------------
+
+IMPORT_EVERY_MODULE = """
+import importlib, inspect, pkgutil, parley_client
+found = pkgutil.walk_packages(parley_client.__path__, "parley_client.")
+modules = [importlib.import_module(m.name) for m in found]
+from parley_client.models import Message, Room
+print(len(modules))
+print(inspect.signature(Message.__init__).parameters["author"].annotation)
+print(inspect.signature(Room.__init__).parameters["last_message"].annotation)
+"""
+
+
+@pytest.mark.engine_independent
+def test_openapi_python_client_generates_a_typed_client_that_imports(
+    document: dict[str, Any], tmp_path: Path
+) -> None:
+    (tmp_path / "openapi.json").write_text(json.dumps(document))
+    environment = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}  # its ruff
+    generate = [
+        str(VENV_BIN / "openapi-python-client"),
+        "generate",
+        "--path",
+        "openapi.json",
+        "--meta",
+        "none",
+    ]
+
+    generated = subprocess.run(
+        [*generate, "--output-path", "parley_client"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    assert (generated.stdout + generated.stderr).split() == ["Generating", "parley_client"], "no warnings"
+    imported = subprocess.run(
+        [sys.executable, "-W", "error", "-c", IMPORT_EVERY_MODULE],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert imported.returncode == 0, imported.stderr
+    count, author, last_message = imported.stdout.split("\n")[:3]
+    assert int(count) > 100
+    assert (author, last_message) == ("Author | None", "Message | None")
+    operations = {path.stem for path in (tmp_path / "parley_client" / "api").rglob("*.py")}
+    assert {"list_room_messages", "send_message", "get_current_user", "issue_token"} <= operations
