@@ -74,6 +74,7 @@ class ProfileSchema(UserSchema):
 class MeSchema(UserSchema):
     """The account as its owner sees it: at sign-up and at `/users/me`."""
 
+    email = fields.Method("get_email", metadata={"type": ["string", "null"]})  # always, for its owner
     is_admin = fields.Boolean(dump_only=True)
     banned_until = fields.DateTime(
         allow_none=True, metadata={"description": "Reports stopped you posting until then."}
