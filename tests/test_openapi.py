@@ -421,6 +421,11 @@ def test_the_token_endpoint_ignores_unknown_parameters(client: FlaskClient, alic
 # --- answers match their documented schemas -----------------------------------------------------
 
 
+# Documented headers every such answer carries (X-RateLimit-* are off in tests, Link only when
+# there are more pages).
+ALWAYS_SENT = {"Location", "WWW-Authenticate", "Retry-After"}
+
+
 class DocumentedClient:
     """Calls operations by their documented path and checks each answer against the document:
     the body against the status's schema, every documented header of a 201 and of a page."""
@@ -446,7 +451,7 @@ class DocumentedClient:
                 self.validate(
                     header["content"]["application/json"]["schema"], json.loads(response.headers[name]), name
                 )
-            elif name in ("Location",):
+            elif name in ALWAYS_SENT:
                 assert response.headers.get(name), f"{method.upper()} {path}: no {name}"
         self.checked.add(operation["operationId"])
         return body
@@ -531,6 +536,8 @@ def test_a_conversation_is_answered_as_documented(
     api.call(alice, "delete", "/api/v1/rooms/{room_id}/messages/{message_id}", 204, ids=message)
     api.call(alice, "get", "/api/v1/rooms/{room_id}/messages/{message_id}", 200, ids=message)
     api.call(alice, "get", "/api/v1/join-requests", 200)
+    api.call(None, "get", "/api/v1/users/me", 401)
+    api.call(None, "get", "/api/v1/rooms/{room_id}", 401, ids=ids, headers={"Authorization": "Bearer nope"})
     assert invite["code"] and direct["kind"] == "direct"
     assert len(api.checked) == 27
 

@@ -94,8 +94,8 @@ class Api(flask_smorest.Api):
         }
         responses["UNAUTHORIZED"]["headers"] = {
             "WWW-Authenticate": {
-                "description": 'RFC 6750 challenge: `Bearer error="invalid_token"`, or bare `Bearer` '
-                "when no token was sent",
+                "description": 'RFC 6750 challenge: `Bearer realm="parley"`, with `error="invalid_token"` '
+                "when the token sent is unknown, expired or revoked",
                 "schema": {"type": "string"},
             }
         }

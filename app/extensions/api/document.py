@@ -40,6 +40,8 @@ def mark_answer(schema: Any) -> None:
 
 
 class AnswerConverter(OpenAPIConverter):
+    """apispec's converter, listing an answer's fields as `required` (see the module's docstring)."""
+
     def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
         jsonschema = super().schema2jsonschema(schema)
         if type(resolve_schema_instance(schema)) in _ANSWERS:
@@ -53,6 +55,8 @@ class AnswerConverter(OpenAPIConverter):
 
 
 class AnswerPlugin(MarshmallowPlugin):
+    """The marshmallow plugin the `Api` writes its document with."""
+
     Converter = AnswerConverter
 
 
