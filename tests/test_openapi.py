@@ -413,9 +413,18 @@ def test_every_boolean_in_a_body_is_strict(client: FlaskClient, alice: User) -> 
     assert accepted.get_json()["requires_approval"] is False
 
 
-def test_the_token_endpoint_ignores_unknown_parameters(client: FlaskClient, alice: User) -> None:
+def test_the_oauth2_endpoints_ignore_unknown_parameters(client: FlaskClient, alice: User) -> None:
     token = password_token(client, alice.username, alice.password, favourite_colour="blue")
     assert token["token_type"] == "Bearer"
+
+    revoke = {"token": token["refresh_token"], "client_id": "documentation", "favourite_colour": "blue"}
+    assert client.post("/auth/oauth2/revoke", data=revoke).status_code == 200
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": token["refresh_token"],
+        "client_id": "documentation",
+    }
+    assert client.post("/auth/oauth2/token", data=refresh).get_json()["error"] == "invalid_grant"
 
 
 # --- answers match their documented schemas -----------------------------------------------------
