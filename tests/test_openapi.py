@@ -253,6 +253,41 @@ def test_every_cursor_paginated_operation_documents_link(document: dict[str, Any
     assert [p for _, p, op in cursored if "Link" not in responses(document, op)["200"]["headers"]] == []
 
 
+def json_body_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for method, path, operation in all_operations(document)
+        if "application/json" in deref(document, operation.get("requestBody", {})).get("content", {})
+    ]
+
+
+def test_every_json_body_documents_400_413_and_422(document: dict[str, Any]) -> None:
+    with_bodies = json_body_operations(document)
+    assert len(with_bodies) >= 14
+    missing = [
+        f"{method.upper()} {path} {status}"
+        for method, path, operation in with_bodies
+        for status in ("400", "413", "422")
+        if status not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_every_json_body_refuses_what_is_not_json_with_a_400(
+    client: FlaskClient, alice: User, document: dict[str, Any]
+) -> None:
+    answers = {
+        f"{method.upper()} {path}": client.open(
+            re.sub(r"{\w+}", "1", path),
+            method=method,
+            headers={**alice.headers, "Content-Type": "text/plain"},
+            data="hello",
+        ).status_code
+        for method, path, _ in json_body_operations(document)
+    }
+    assert {operation: status for operation, status in answers.items() if status != 400} == {}
+
+
 def test_every_request_body_has_an_example(document: dict[str, Any]) -> None:
     missing = [
         f"{method.upper()} {path} {media_type}"

@@ -148,10 +148,22 @@ class Blueprint(flask_smorest.Blueprint):
         )
 
     def arguments(self, schema: type[Schema] | Schema, *args: Any, **kwargs: Any) -> Callable:
-        """smorest's `arguments`, with every integer field bounded (`_bound_integers`)."""
+        """smorest's `arguments`, with every integer field bounded (`_bound_integers`).
+
+        A JSON body also documents the parser's other refusals: 400 (not JSON, too deep) and 413.
+        """
         schema = resolve_schema_instance(schema)
         _bound_integers(schema.fields)
-        return super().arguments(schema, *args, **kwargs)
+        parse = super().arguments(schema, *args, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
+
+        def decorator(func: Callable) -> Callable:
+            wrapper = parse(func)
+            _add_manual_doc(wrapper, responses={"400": "BAD_REQUEST", "413": "REQUEST_ENTITY_TOO_LARGE"})
+            return wrapper
+
+        return decorator
 
     def paginate(self, *args: Any, **kwargs: Any) -> Callable[[Callable], Callable]:
         """smorest's `paginate`, with `page` bounded like every other integer."""
