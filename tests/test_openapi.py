@@ -4,12 +4,14 @@ the document promises: booleans are JSON booleans, and integers stay within thei
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -486,7 +488,7 @@ class DocumentedClient:
         operation = self.document["paths"][path][method]
         answer = deref(self.document, operation["responses"][str(expect)])
         schema = answer.get("content", {}).get("application/json", {}).get("schema")
-        body = response.get_json() if response.data else None
+        body = response.get_json() if response.is_json and response.data else None
         if schema is not None:
             self.validate(schema, body, f"{method.upper()} {path} {expect}")
         for name, header in answer.get("headers", {}).items():
@@ -584,6 +586,43 @@ def test_a_conversation_is_answered_as_documented(
     api.call(None, "get", "/api/v1/rooms/{room_id}", 401, ids=ids, headers={"Authorization": "Bearer nope"})
     assert invite["code"] and direct["kind"] == "direct"
     assert len(api.checked) == 27
+
+
+def test_invites_schedules_and_files_are_answered_as_documented(
+    client: FlaskClient, document: dict[str, Any], alice: User, make_user: Any
+) -> None:
+    carol = make_user("carol")
+    api = DocumentedClient(client, document)
+    room = api.call(alice, "post", "/api/v1/rooms", 201, json={"name": "gated"})
+    ids = {"room_id": room["id"]}
+    invite = api.call(alice, "post", "/api/v1/rooms/{room_id}/invites", 201, ids=ids, json={})
+    api.call(alice, "get", "/api/v1/rooms/{room_id}/invites/{code}", 200, ids={**ids, "code": invite["id"]})
+    asked = api.call(carol, "post", "/api/v1/invites/{code}/accept", 202, ids={"code": invite["code"]})
+    api.call(alice, "get", "/api/v1/rooms/{room_id}/join-requests", 200, ids=ids)
+    approve = "/api/v1/rooms/{room_id}/join-requests/{request_id}/approve"
+    api.call(alice, "post", approve, 200, ids={**ids, "request_id": asked["id"]})
+    member = {**ids, "user_ref": carol.id}
+    api.call(
+        alice, "patch", "/api/v1/rooms/{room_id}/members/{user_ref}", 200, ids=member, json={"role": "admin"}
+    )
+    api.call(alice, "patch", "/api/v1/rooms/{room_id}", 200, ids=ids, json={"topic": "by invitation"})
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    send = {"body": "later", "send_at": later}
+    pending = api.call(carol, "post", "/api/v1/rooms/{room_id}/messages", 202, ids=ids, json=send)
+    api.call(carol, "get", "/api/v1/users/me/scheduled", 200)
+    api.call(
+        carol, "delete", "/api/v1/users/me/scheduled/{scheduled_id}", 204, ids={"scheduled_id": pending["id"]}
+    )
+    upload = {"file": (io.BytesIO(b"minutes"), "minutes.txt")}
+    stored = api.call(carol, "post", "/api/v1/files", 201, data=upload, content_type="multipart/form-data")
+    api.call(carol, "get", "/api/v1/files/{file_id}", 200, ids={"file_id": stored["id"]})
+    api.call(carol, "patch", "/api/v1/users/me", 200, json={"display_name": "Carol"})
+    api.call(carol, "post", "/api/v1/rooms/{room_id}/typing", 204, ids=ids)
+    api.call(
+        carol, "delete", "/api/v1/rooms/{room_id}/members/{user_ref}", 204, ids={**ids, "user_ref": "me"}
+    )
+    api.call(alice, "delete", "/api/v1/rooms/{room_id}", 204, ids=ids)
+    assert len(api.checked) == 17
 
 
 # --- a generated client ----------------------------------------------------------------------------
