@@ -203,6 +203,39 @@ def test_every_201_documents_location(document: dict[str, Any]) -> None:
     assert missing == ["POST /api/v1/users/{user_id}/reports"]  # a report has no URL of its own
 
 
+def test_every_created_resource_links_to_the_operations_on_it(document: dict[str, Any]) -> None:
+    """OpenAPI links: what Schemathesis's stateful phase and generated clients follow between calls."""
+    by_id = {operation["operationId"]: (path, operation) for _, path, operation in all_operations(document)}
+    unlinked, wrong = [], []
+    for method, path, operation in all_operations(document):
+        for status, answer in responses(document, operation).items():
+            if (
+                status in ("201", "202")
+                and "Location" in answer.get("headers", {})
+                and not answer.get("links")
+            ):
+                unlinked.append(f"{method.upper()} {path} {status}")
+            for name, link in answer.get("links", {}).items():
+                target_path, target = by_id[link["operationId"]]
+                needed = {p["name"] for p in parameters(document, target_path, target) if p["in"] == "path"}
+                expressions = link["parameters"].values()
+                if (
+                    name != link["operationId"][0].upper() + link["operationId"][1:]
+                    or set(link["parameters"]) != needed
+                ):
+                    wrong.append(f"{method.upper()} {path} {status} -> {link['operationId']}")
+                wrong += [
+                    e
+                    for e in expressions
+                    if not re.fullmatch(r"\$(response\.body#(/\w+)+|request\.path\.\w+)", e)
+                ]
+    assert unlinked == []
+    assert wrong == []
+    created_room = document["paths"]["/api/v1/rooms"]["post"]["responses"]["201"]
+    assert {"GetRoom", "SendMessage", "ListRoomMessages"} <= set(created_room["links"])
+    assert {"Location", "X-RateLimit-Limit"} <= set(created_room["headers"])
+
+
 def test_every_protected_operation_documents_401_with_www_authenticate(document: dict[str, Any]) -> None:
     missing = [
         f"{method.upper()} {path}"

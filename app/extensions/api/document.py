@@ -69,6 +69,12 @@ class PaginationMetadataSchema(Schema):
     page_size = fields.Integer(metadata={"description": "Items per page (the `page_size` asked for)"})
 
 
+def links_to(*operation_ids: str, **parameters: str) -> dict[str, dict[str, str]]:
+    """For `@blp.response(links=…)`: each operation, called with `parameters` (runtime expressions
+    such as `$response.body#/id` or `$request.path.room_id`)."""
+    return {operation_id: dict(parameters) for operation_id in operation_ids}
+
+
 mark_answer(PaginationMetadataSchema)
 
 PAGINATION_HEADER = {

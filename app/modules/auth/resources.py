@@ -7,7 +7,7 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 
-from app.extensions.api import Blueprint
+from app.extensions.api import Blueprint, links_to
 from app.extensions.auth import current_token, current_user
 
 from . import services
@@ -16,6 +16,9 @@ from .parameters import CreateClientParameters
 from .schemas import ClientSchema, CreatedClientSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Your OAuth2 clients")
+
+# OpenAPI links from an answer carrying a client to the operations on it.
+CLIENT_LINKS = links_to("getClient", "deleteClient", client_id="$response.body#/client_id")
 
 
 @blp.route("/clients")
@@ -36,7 +39,7 @@ class Clients(MethodView):
         CreateClientParameters,
         example={"name": "My bot", "confidential": True, "scope": "messages:read messages:write"},
     )
-    @blp.response(201, CreatedClientSchema)
+    @blp.response(201, CreatedClientSchema, links=CLIENT_LINKS)
     def post(self, args: dict[str, Any]) -> tuple[OAuth2Client, int, dict[str, str]]:
         """Register a client, within your token's scope; a secret is shown in this response only
 

@@ -8,7 +8,7 @@ from flask import send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
-from app.extensions.api import Blueprint
+from app.extensions.api import Blueprint, links_to
 from app.extensions.auth import current_user
 
 from . import services
@@ -24,7 +24,7 @@ class Files(MethodView):
     @blp.doc(operationId="uploadFile")
     @blp.auth_required("messages:write")
     @blp.arguments(UploadParameters, location="files")
-    @blp.response(201, AttachmentSchema)
+    @blp.response(201, AttachmentSchema, links=links_to("downloadFile", file_id="$response.body#/id"))
     @blp.doc(responses={"413": "REQUEST_ENTITY_TOO_LARGE"})
     def post(self, args: dict[str, Any]) -> tuple[Attachment, int, dict[str, str]]:
         """Upload a file (multipart `file`, 5 MB at most); attach it by sending its id in `attachment_ids`

@@ -9,7 +9,7 @@ from flask import jsonify, url_for
 from flask.views import MethodView
 from marshmallow import EXCLUDE
 
-from app.extensions.api import LINK_HEADER, Blueprint, pagination_links
+from app.extensions.api import LINK_HEADER, Blueprint, links_to, pagination_links
 from app.extensions.auth import current_user
 from app.modules.rooms import permissions as room_permissions
 from app.modules.rooms import services as rooms
@@ -24,6 +24,17 @@ from .parameters import EditMessageParameters, HistoryParameters, ReactionPath, 
 from .schemas import MessageSchema
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/rooms", description="Messages of a room")
+
+# OpenAPI links from an answer to the operations it enables.
+MESSAGE_LINKS = links_to(
+    *("getMessage", "editMessage", "deleteMessage", "listMessageReplies"),
+    room_id="$response.body#/room_id",
+    message_id="$response.body#/id",
+)
+REACTION_LINKS = links_to(
+    "removeReaction",
+    **{name: f"$request.path.{name}" for name in ("room_id", "message_id", "emoji")},
+)
 
 
 def _member_room(room_id: int) -> Room:
@@ -76,12 +87,13 @@ class Messages(MethodView):
         example={"body": "Hello, everyone!", "client_msg_id": "3f1c2a9e-7d41-4d0e-9a55-1b2c3d4e5f60"},
     )
     @blp.rate_limited("GENERAL_POST_RATE_LIMIT", "general-posts", applies=rooms.is_general)
-    @blp.response(201, MessageSchema)
+    @blp.response(201, MessageSchema, links=MESSAGE_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="A repeated client_msg_id: the first message")
     @blp.alt_response(
         202,
         schema=ScheduledMessageSchema,
         description="With send_at: the pending message (200 for a repeated client_msg_id)",
+        links=links_to("cancelScheduledMessage", scheduled_id="$response.body#/id"),
     )
     @blp.doc(responses={"409": "CONFLICT"})
     def post(self, args: dict[str, Any], room_id: int) -> Any:
@@ -161,7 +173,7 @@ class ReactionByEmoji(MethodView):
     @blp.doc(operationId="addReaction")
     @blp.auth_required("messages:write")
     @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
-    @blp.response(201, MessageSchema)
+    @blp.response(201, MessageSchema, links=REACTION_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="You had given this reaction already")
     @blp.doc(responses={"409": "CONFLICT"})
     def put(self, args: dict[str, Any], room_id: int, message_id: int, emoji: str) -> Any:

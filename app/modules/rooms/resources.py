@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, jsonify, url_for
 from flask.views import MethodView
 
-from app.extensions.api import MAX_ID, Blueprint, abort, paginate_query
+from app.extensions.api import MAX_ID, Blueprint, abort, links_to, paginate_query
 from app.extensions.auth import current_user
 from app.modules.events import presence
 from app.modules.messages import reactions
@@ -37,6 +37,27 @@ from .schemas import (
 
 blp = Blueprint("rooms", __name__, url_prefix="/api/v1/rooms", description="Rooms, members and invites")
 invites_blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Accepting invites")
+
+# OpenAPI links from an answer to the operations it enables.
+ROOM_LINKS = links_to(
+    *("getRoom", "updateRoom", "deleteRoom", "listRoomMessages", "sendMessage", "listRoomMembers"),
+    *("addRoomMember", "createInvite", "listRoomInvites"),
+    room_id="$response.body#/id",
+)
+MEMBER_LINKS = links_to(
+    *("getRoomMember", "updateRoomMember", "removeRoomMember"),
+    room_id="$request.path.room_id",
+    user_ref="$response.body#/user/id",
+)
+INVITE_LINKS = links_to("acceptInvite", code="$response.body#/code") | links_to(
+    "getInvite", "deleteInvite", room_id="$response.body#/room_id", code="$response.body#/id"
+)
+JOIN_REQUEST_LINKS = links_to(
+    "approveJoinRequest",
+    "rejectJoinRequest",
+    room_id="$response.body#/room_id",
+    request_id="$response.body#/id",
+)
 
 
 def _created(room: Room) -> tuple[Room, int, dict[str, str]]:
@@ -71,7 +92,7 @@ class Rooms(MethodView):
         CreateRoomParameters,
         example={"name": "design", "topic": "Mock-ups and reviews", "kind": "private", "members": ["bob"]},
     )
-    @blp.response(201, RoomSchema)
+    @blp.response(201, RoomSchema, links=ROOM_LINKS)
     def post(self, args: dict[str, Any]) -> tuple[Room, int, dict[str, str]]:
         """Create a room; you are its owner, and `members` join it at once
 
@@ -87,7 +108,7 @@ class DirectRoom(MethodView):
     @blp.auth_required("rooms:write")
     @blp.arguments(UsernameParameters, example={"username": "bob"})
     @blp.response(200, RoomSchema)
-    @blp.alt_response(201, schema=RoomSchema, description="Created")
+    @blp.alt_response(201, schema=RoomSchema, description="Created", links=ROOM_LINKS)
     def post(self, args: dict[str, Any]) -> Any:
         """The one direct room of you and `username`: 201 the first time, 200 after
 
@@ -176,7 +197,7 @@ class Members(MethodView):
     @blp.doc(operationId="addRoomMember")
     @blp.auth_required("rooms:write")
     @blp.arguments(UsernameParameters, example={"username": "carol"})
-    @blp.response(201, MemberSchema)
+    @blp.response(201, MemberSchema, links=MEMBER_LINKS)
     def post(self, args: dict[str, Any], room_id: int) -> tuple[Membership, int, dict[str, str]]:
         """Add a user to the room (any member may)
 
@@ -288,7 +309,7 @@ class Invites(MethodView):
     @blp.arguments(
         CreateInviteParameters, example={"expires_in": 86400, "max_uses": 10, "requires_approval": True}
     )
-    @blp.response(201, NewInviteSchema)
+    @blp.response(201, NewInviteSchema, links=INVITE_LINKS)
     def post(self, args: dict[str, Any], room_id: int) -> tuple[Invite, int, dict[str, str]]:
         """Create an invite link (owner and admins); its `code` and `url` are shown this once
 
@@ -387,7 +408,9 @@ class AcceptInvite(MethodView):
     @invites_blp.doc(operationId="acceptInvite")
     @invites_blp.auth_required("rooms:write")
     @invites_blp.response(200, RoomSchema)
-    @invites_blp.alt_response(202, schema=JoinRequestSchema, description="A join request awaits approval")
+    @invites_blp.alt_response(
+        202, schema=JoinRequestSchema, description="A join request awaits approval", links=JOIN_REQUEST_LINKS
+    )
     @invites_blp.doc(responses={"409": "CONFLICT", "410": "GONE"})
     def post(self, code: str) -> Any:
         """Use an invite: join at once (200), or file a join request for approval (202)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 
-from app.extensions.api import Blueprint, abort, paginate_query
+from app.extensions.api import Blueprint, abort, links_to, paginate_query
 from app.extensions.auth import current_token, current_user
 from app.extensions.ratelimit import sign_up_limit
 
@@ -50,7 +50,7 @@ class Users(MethodView):
         SignUpParameters,
         example={"username": "alice", "password": "correct horse battery", "display_name": "Alice"},
     )
-    @blp.response(201, MeSchema)
+    @blp.response(201, MeSchema, links=links_to("getUser", "reportUser", user_id="$response.body#/id"))
     @blp.doc(responses={"409": "CONFLICT", "429": "TOO_MANY_REQUESTS"})
     def post(self, args: dict[str, Any]) -> tuple[User, int, dict[str, str]]:
         """Sign up; the new user joins `general`
