@@ -162,7 +162,7 @@ class BaseConfig:
     # OpenAPI / Swagger UI (flask-smorest)
     API_TITLE = "Parley"
     API_VERSION = "v1"
-    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_VERSION = "3.1.0"  # optional objects as `anyOf: [$ref, null]`: generated models stay typed
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"

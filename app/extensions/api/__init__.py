@@ -3,6 +3,7 @@
 from ..errors import abort
 from .api import MAX_ID, Api, api
 from .blueprint import Blueprint
+from .document import links_to
 from .pagination import LINK_HEADER, keyset_page, paginate_query, pagination_links
 from .parser import unstorable_fields
 
@@ -14,6 +15,7 @@ __all__ = [
     "abort",
     "api",
     "keyset_page",
+    "links_to",
     "paginate_query",
     "pagination_links",
     "unstorable_fields",

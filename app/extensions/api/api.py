@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
 from ..errors import abort, error_payload
+from .document import PAGINATION_HEADER, AnswerPlugin
 from .parser import UNSTORABLE_TEXT
 
 SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
@@ -57,16 +58,20 @@ class TextPathConverter(TextConverter, PathConverter):
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
-    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+    def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         app.url_map.converters["id"] = IdConverter
         app.url_map.converters.update(default=TextConverter, string=TextConverter, path=TextPathConverter)
         self.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
         # First, so that its swagger_ui.html (pre-filled client id) wins over smorest's.
         app.register_blueprint(_swagger_assets)
-        super().init_app(app, *args, **kwargs)
+        super().init_app(app, spec_kwargs={"marshmallow_plugin": AnswerPlugin(), **(spec_kwargs or {})})
         app.before_request(_refuse_oversized_body)
         self._add_oauth2_security_scheme(app)
-        self._add_retry_after()
+        self._add_answer_headers()
+        # Relative to where the document was fetched from, unless the operator named the origin.
+        self.spec.options["servers"] = [
+            {"url": app.config["PUBLIC_URL"] or "/", "description": "This Parley server"}
+        ]
 
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
         payload, headers = error_payload(error)
@@ -74,26 +79,46 @@ class Api(flask_smorest.Api):
             current_app.logger.error("%s %s", error.code, payload["message"])
         return payload, error.code, headers
 
-    def _add_retry_after(self) -> None:
-        """Every 429 in the document says when to come back, as the answers do."""
-        header = {
-            "description": "Seconds to wait before trying again",
-            "schema": {"type": "integer", "minimum": 0},
+    def _register_pagination_header(self) -> None:
+        """`X-Pagination` is JSON: documented as `application/json` content, with its schema."""
+        self.spec.components.header("PAGINATION", PAGINATION_HEADER, lazy=True)
+
+    def _add_answer_headers(self) -> None:
+        """Every 429 says when to come back, and every 401 how to authenticate, as the answers do."""
+        responses = self.spec.components.responses_lazy
+        responses["TOO_MANY_REQUESTS"]["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer", "minimum": 0},
+            }
         }
-        self.spec.components.responses_lazy["TOO_MANY_REQUESTS"]["headers"] = {"Retry-After": header}
+        responses["UNAUTHORIZED"]["headers"] = {
+            "WWW-Authenticate": {
+                "description": 'RFC 6750 challenge: `Bearer realm="parley"`, with `error="invalid_token"` '
+                "when the token sent is unknown, expired or revoked",
+                "schema": {"type": "string"},
+            }
+        }
 
     def _add_oauth2_security_scheme(self, app: Flask) -> None:
+        endpoint = "/auth/oauth2/token"
+        scopes = app.config["OAUTH2_SCOPES"]
         self.spec.components.security_scheme(
             "oauth2",
             {
                 "type": "oauth2",
-                "description": "In Swagger UI: client_id `documentation`, no secret.",
+                "description": "In Swagger UI: client_id `documentation`, no secret (password flow). "
+                "The authorization-code flow requires PKCE (S256) from public clients such as `web`; "
+                "client credentials are for confidential clients registered at `/api/v1/auth/clients`.",
                 "flows": {
-                    "password": {
-                        "tokenUrl": "/auth/oauth2/token",
-                        "refreshUrl": "/auth/oauth2/token",
-                        "scopes": app.config["OAUTH2_SCOPES"],
+                    "password": {"tokenUrl": endpoint, "refreshUrl": endpoint, "scopes": scopes},
+                    "authorizationCode": {
+                        "authorizationUrl": "/auth/oauth2/authorize",
+                        "tokenUrl": endpoint,
+                        "refreshUrl": endpoint,
+                        "scopes": scopes,
                     },
+                    "clientCredentials": {"tokenUrl": endpoint, "scopes": scopes},
                 },
             },
         )

@@ -9,13 +9,14 @@ from copy import deepcopy
 from typing import Any
 
 import flask_smorest
-from flask_smorest.utils import resolve_schema_instance
+from flask_smorest.utils import deepupdate, resolve_schema_instance
 from marshmallow import Schema, fields
 from marshmallow.validate import Range
 
 from .. import ratelimit
 from ..auth import current_user, protector
 from .api import MAX_ID
+from .document import LOCATION_HEADER, mark_answer
 from .parser import parser
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
@@ -32,12 +33,7 @@ _LIMIT_HEADERS_DOC = {
 def _add_manual_doc(func: Callable, **doc: Any) -> None:
     """Merge `doc` into what smorest will write for `func` in the OpenAPI document."""
     apidoc = func.__dict__.setdefault("_apidoc", {})
-    manual = apidoc.setdefault("manual_doc", {})
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            manual.setdefault(key, {}).update(value)
-        else:
-            manual[key] = value
+    apidoc["manual_doc"] = deepupdate(apidoc.get("manual_doc", {}), doc)
 
 
 def _bound_integers(schema_fields: dict[str, fields.Field]) -> None:
@@ -77,6 +73,41 @@ def _limit_doc(func: Callable) -> dict[str, Any]:
     statuses = getattr(func, "_apidoc", {}).get("response", {}).get("responses", {})
     success = [status for status in statuses if str(status).startswith("2")]
     return {"429": "TOO_MANY_REQUESTS"} | {status: {"headers": _LIMIT_HEADERS_DOC} for status in success}
+
+
+def _answer_doc(
+    status_code: int, schema: Any, kwargs: dict[str, Any], location: bool = True
+) -> dict[str, Any]:
+    """Mark `schema` as an answer's; a 201 also documents its `Location` header."""
+    mark_answer(schema)
+    if location and int(status_code) == 201:
+        return kwargs | {"headers": LOCATION_HEADER | (kwargs.get("headers") or {})}
+    return kwargs
+
+
+def _linked(
+    decorator: Callable, status_code: int, links: dict[str, dict[str, str]] | None
+) -> Callable[[Callable], Callable]:
+    """`decorator`, also documenting OpenAPI links from the answer to the operations it enables.
+
+    `links` maps an operationId to its parameters' runtime expressions (`$response.body#/id`):
+    generated clients and Schemathesis's stateful tests follow them from one call to the next.
+    """
+
+    def decorate(func: Callable) -> Callable:
+        wrapper = decorator(func)
+        if links:
+            documented = {
+                operation_id[0].upper() + operation_id[1:]: {
+                    "operationId": operation_id,
+                    "parameters": parameters,
+                }
+                for operation_id, parameters in links.items()
+            }
+            _add_manual_doc(wrapper, responses={status_code: {"links": documented}})  # as smorest keys it
+        return wrapper
+
+    return decorate
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -123,11 +154,51 @@ class Blueprint(flask_smorest.Blueprint):
 
         return lambda func: _wrap(func, spend, responses=_limit_doc(func))
 
+    def response(
+        self,
+        status_code: int,
+        schema: Any = None,
+        *,
+        location: bool = True,
+        links: dict[str, dict[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> Callable:
+        """smorest's `response`: its schema documented as always present, a 201 with `Location`
+        (unless `location=False`: what it created has no URL of its own), and its `links`."""
+        answer = super().response(status_code, schema, **_answer_doc(status_code, schema, kwargs, location))
+        return _linked(answer, status_code, links)
+
+    def alt_response(
+        self,
+        status_code: int,
+        response: Any = None,
+        *,
+        links: dict[str, dict[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> Callable:
+        """smorest's `alt_response`, documented as `response` is."""
+        answer = super().alt_response(
+            status_code, response, **_answer_doc(status_code, kwargs.get("schema"), kwargs)
+        )
+        return _linked(answer, status_code, links)
+
     def arguments(self, schema: type[Schema] | Schema, *args: Any, **kwargs: Any) -> Callable:
-        """smorest's `arguments`, with every integer field bounded (`_bound_integers`)."""
+        """smorest's `arguments`, with every integer field bounded (`_bound_integers`).
+
+        A JSON body also documents the parser's other refusals: 400 (not JSON, too deep) and 413.
+        """
         schema = resolve_schema_instance(schema)
         _bound_integers(schema.fields)
-        return super().arguments(schema, *args, **kwargs)
+        parse = super().arguments(schema, *args, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
+
+        def decorator(func: Callable) -> Callable:
+            wrapper = parse(func)
+            _add_manual_doc(wrapper, responses={"400": "BAD_REQUEST", "413": "REQUEST_ENTITY_TOO_LARGE"})
+            return wrapper
+
+        return decorator
 
     def paginate(self, *args: Any, **kwargs: Any) -> Callable[[Callable], Callable]:
         """smorest's `paginate`, with `page` bounded like every other integer."""

@@ -28,7 +28,6 @@ blp = Blueprint(
 SECRET_PARAMETERS = frozenset(
     {"password", "client_secret", "code", "refresh_token", "code_verifier", "token", "access_token"}
 )
-FORM_CONTENT_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"]
 
 
 def oauth2_error(status: int, error: str, description: str) -> Response:
@@ -58,8 +57,13 @@ def refuse_unstorable_text() -> Response | None:
     return None
 
 
-def _form_body(schema: type) -> dict:
-    return {"required": True, "content": {ct: {"schema": schema} for ct in FORM_CONTENT_TYPES}}
+def _form_body(schema: type, example: dict[str, str]) -> dict:
+    """Documented as form-encoded only: `multipart/form-data` works too (`curl -F`), but one schema
+    under two media types makes generated clients fail to import."""
+    return {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": schema, "example": example}},
+    }
 
 
 def _oauth2_errors(*statuses: int) -> dict:
@@ -75,7 +79,17 @@ def _oauth2_errors(*statuses: int) -> dict:
 @blp.route("/token", methods=["POST"])
 @log_in_limit
 @blp.doc(
-    requestBody=_form_body(TokenRequestParameters),
+    operationId="issueToken",
+    requestBody=_form_body(
+        TokenRequestParameters,
+        {
+            "grant_type": "password",
+            "username": "alice",
+            "password": "correct horse battery",
+            "client_id": "documentation",
+            "scope": "users:read rooms:read messages:read messages:write",
+        },
+    ),
     responses={**_oauth2_errors(400, 401), "429": "TOO_MANY_REQUESTS"},
     security=[{}],
 )
@@ -85,24 +99,45 @@ def token() -> ResponseReturnValue:
 
     Client authentication: HTTP Basic or form `client_id`/`client_secret`; public
     clients send `client_id` alone. A used refresh token is dead; presenting it
-    again revokes every token of its chain.
+    again revokes every token of its chain. The body may also be `multipart/form-data`.
+    Unknown parameters are ignored, as RFC 6749 (§3.1, §3.2) requires.
     """
     return authorization_server().create_token_response()
 
 
 @blp.route("/revoke", methods=["POST"])
-@blp.doc(requestBody=_form_body(TokenParameters), responses=_oauth2_errors(400, 401), security=[{}])
+@blp.doc(
+    operationId="revokeToken",
+    requestBody=_form_body(
+        TokenParameters, {"token": "…", "token_type_hint": "refresh_token", "client_id": "web"}
+    ),
+    responses=_oauth2_errors(400, 401),
+    security=[{}],
+)
 @blp.response(200, description="Revoked, or unknown (RFC 7009 answers 200 either way)")
 def revoke() -> ResponseReturnValue:
-    """Revoke a token (RFC 7009); a refresh token takes its whole chain with it"""
+    """Revoke a token (RFC 7009); a refresh token takes its whole chain with it
+
+    Public clients send `client_id` alone, confidential ones authenticate. Form-encoded or
+    multipart; unknown parameters are ignored, as RFC 6749 requires.
+    """
     return authorization_server().create_endpoint_response("revocation")
 
 
 @blp.route("/introspect", methods=["POST"])
-@blp.doc(requestBody=_form_body(TokenParameters), responses=_oauth2_errors(400, 401), security=[{}])
+@blp.doc(
+    operationId="introspectToken",
+    requestBody=_form_body(TokenParameters, {"token": "…", "client_id": "my-bot", "client_secret": "…"}),
+    responses=_oauth2_errors(400, 401),
+    security=[{}],
+)
 @blp.response(200, description="RFC 7662 introspection response (`active` and, when active, claims)")
 def introspect() -> ResponseReturnValue:
-    """Introspect a token (RFC 7662); confidential clients only"""
+    """Introspect a token (RFC 7662); confidential clients only
+
+    For resource servers of your own: whether a token is active, and its scope and user.
+    Form-encoded or multipart; unknown parameters are ignored, as RFC 6749 requires.
+    """
     return authorization_server().create_endpoint_response("introspection")
 
 

@@ -25,7 +25,7 @@ class TokenSchema(Schema):
     access_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"example": 3600})
-    refresh_token = fields.String()
+    refresh_token = fields.String(metadata={"optional": True, "description": "Not for client credentials."})
     scope = fields.String(required=True)
 
 

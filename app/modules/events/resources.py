@@ -19,10 +19,24 @@ from .schemas import PollSchema, TicketSchema
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Real-time events")
 
 SCOPE = "messages:read"
+SSE_FRAME_EXAMPLE = (
+    "retry: 3000\n\n"
+    'id: 42\nevent: message.created\ndata: {"id":7,"room_id":1,"body":"hello"}\n\n'
+    ": keep-alive\n\n"
+)
 SSE_DOC = {
     "200": {
-        "description": "`text/event-stream`: frames with `id`, `event` (the type) and `data` (JSON)",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "Server-Sent Events. A `retry:` frame first, then one frame per event: "
+        "`id: <event id>` (absent on the ephemeral `typing` and `presence.updated`), `event: <type>` "
+        "and `data: <JSON>`, the resource as the REST API shows it (the `data` of an `Event` from "
+        "`/api/v1/events/poll`), then a blank line. A `reset` event means the resume point is too old "
+        "to replay: refetch state. Lines starting with `:` are keep-alive comments.",
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "string", "description": "A sequence of SSE frames"},
+                "example": SSE_FRAME_EXAMPLE,
+            }
+        },
     }
 }
 
@@ -45,6 +59,7 @@ def _stream_caller(view: Callable) -> Callable:
 
 @blp.route("")
 class Stream(MethodView):
+    @blp.doc(operationId="streamEvents")
     @_stream_caller
     @blp.arguments(StreamParameters, location="query", as_kwargs=True)
     @blp.arguments(StreamHeaders, location="headers", as_kwargs=True)
@@ -76,22 +91,32 @@ class Stream(MethodView):
 
 @blp.route("/ticket")
 class Ticket(MethodView):
+    @blp.doc(operationId="createStreamTicket")
     @blp.auth_required(SCOPE)
     @blp.response(200, TicketSchema)
     def post(self) -> dict[str, Any]:
-        """A single-use ticket that opens one event stream (`GET /api/v1/events?ticket=`)"""
+        """A single-use ticket that opens one event stream (`GET /api/v1/events?ticket=`)
+
+        Browsers' `EventSource` cannot send an `Authorization` header: the ticket stands in for the token in
+        the URL, once, for a short while, so the token itself never appears in a URL.
+        """
         ticket, expires_in = services.issue_ticket(current_user.id, current_token.id)
         return {"ticket": ticket, "expires_in": expires_in}
 
 
 @blp.route("/poll")
 class Poll(MethodView):
+    @blp.doc(operationId="pollEvents")
     @blp.auth_required(SCOPE)
     @blp.arguments(PollParameters, location="query")
     @blp.response(200, PollSchema)
     @blp.doc(responses={"429": "TOO_MANY_REQUESTS"})
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The same events for clients that cannot stream: answers as soon as one is there"""
+        """The same events for clients that cannot stream: answers as soon as one is there
+
+        Holds the request open up to `timeout` seconds until an event arrives; pass the answer's
+        `last_event_id` as `since` next time so that nothing is missed between polls.
+        """
         subscription = streams.subscribe(current_user, args.get("since"))
         events, last_event_id = streams.poll(subscription, args["timeout"])
         return {"events": events, "last_event_id": last_event_id}

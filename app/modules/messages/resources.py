@@ -9,7 +9,7 @@ from flask import jsonify, url_for
 from flask.views import MethodView
 from marshmallow import EXCLUDE
 
-from app.extensions.api import LINK_HEADER, Blueprint, pagination_links
+from app.extensions.api import LINK_HEADER, Blueprint, links_to, pagination_links
 from app.extensions.auth import current_user
 from app.modules.rooms import permissions as room_permissions
 from app.modules.rooms import services as rooms
@@ -24,6 +24,17 @@ from .parameters import EditMessageParameters, HistoryParameters, ReactionPath, 
 from .schemas import MessageSchema
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/rooms", description="Messages of a room")
+
+# OpenAPI links from an answer to the operations it enables.
+MESSAGE_LINKS = links_to(
+    *("getMessage", "editMessage", "deleteMessage", "listMessageReplies"),
+    room_id="$response.body#/room_id",
+    message_id="$response.body#/id",
+)
+REACTION_LINKS = links_to(
+    "removeReaction",
+    **{name: f"$request.path.{name}" for name in ("room_id", "message_id", "emoji")},
+)
 
 
 def _member_room(room_id: int) -> Room:
@@ -57,26 +68,40 @@ def _scheduled(result: ScheduledMessage | Message, created: bool) -> Any:
 
 @blp.route("/<id:room_id>/messages")
 class Messages(MethodView):
+    @blp.doc(operationId="listRoomMessages")
     @blp.auth_required("messages:read")
     @blp.arguments(HistoryParameters, location="query")
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
     def get(self, args: dict[str, Any], room_id: int) -> Any:
-        """History, oldest first: the newest `limit` by default, or just `before`/`after` a message id"""
+        """History, oldest first: the newest `limit` by default, or just `before`/`after` a message id
+
+        Keyset pages: follow the `Link` header's `prev` (older) and `next` (newer) URLs rather than building
+        offsets, so new messages never shift a page. Deleted messages appear as tombstones.
+        """
         return _page("messages.Messages", args, _member_room(room_id), room_id=room_id)
 
+    @blp.doc(operationId="sendMessage")
     @blp.auth_required("messages:write")
-    @blp.arguments(SendMessageParameters)
+    @blp.arguments(
+        SendMessageParameters,
+        example={"body": "Hello, everyone!", "client_msg_id": "3f1c2a9e-7d41-4d0e-9a55-1b2c3d4e5f60"},
+    )
     @blp.rate_limited("GENERAL_POST_RATE_LIMIT", "general-posts", applies=rooms.is_general)
-    @blp.response(201, MessageSchema)
+    @blp.response(201, MessageSchema, links=MESSAGE_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="A repeated client_msg_id: the first message")
     @blp.alt_response(
         202,
         schema=ScheduledMessageSchema,
         description="With send_at: the pending message (200 for a repeated client_msg_id)",
+        links=links_to("cancelScheduledMessage", scheduled_id="$response.body#/id"),
     )
     @blp.doc(responses={"409": "CONFLICT"})
     def post(self, args: dict[str, Any], room_id: int) -> Any:
-        """Send a message, or a reply with `parent_id`; or schedule it with `send_at`"""
+        """Send a message, or a reply with `parent_id`; or schedule it with `send_at`
+
+        Idempotent with `client_msg_id`: a retry returns the first message (200), never a duplicate. `send_at`
+        up to 30 days ahead schedules it (202). Posting in `general` is rate-limited per user.
+        """
         room = _member_room(room_id)
         if args.get("send_at") is not None:
             return _scheduled(*scheduled.schedule(room, current_user, **args))
@@ -89,25 +114,38 @@ class Messages(MethodView):
 
 @blp.route("/<id:room_id>/messages/<id:message_id>")
 class MessageById(MethodView):
+    @blp.doc(operationId="getMessage")
     @blp.auth_required("messages:read")
     @blp.response(200, MessageSchema)
     def get(self, room_id: int, message_id: int) -> Message:
-        """One message"""
+        """One message
+
+        A message past its room's TTL is not found, as everywhere.
+        """
         return _shown(services.get_or_404(_member_room(room_id), message_id))
 
+    @blp.doc(operationId="editMessage")
     @blp.auth_required("messages:write")
-    @blp.arguments(EditMessageParameters)
+    @blp.arguments(EditMessageParameters, example={"body": "Hello, everyone (edited)"})
     @blp.response(200, MessageSchema)
     def patch(self, args: dict[str, Any], room_id: int, message_id: int) -> Message:
-        """Edit your message (sets `edited_at`)"""
+        """Edit your message (sets `edited_at`)
+
+        Only the author may edit; every member's stream gets `message.updated`.
+        """
         message = services.get_or_404(_member_room(room_id), message_id)
         permissions.require_author(message, current_user)
         return _shown(services.edit_message(message, args["body"], by=current_user))
 
+    @blp.doc(operationId="deleteMessage")
     @blp.auth_required("messages:write")
     @blp.response(204)
     def delete(self, room_id: int, message_id: int) -> None:
-        """Delete a message (author, or the room's owner and admins): a tombstone stays in history"""
+        """Delete a message (author, or the room's owner and admins): a tombstone stays in history
+
+        The body and attachments are removed; the message keeps its place in history as `deleted: true`, so
+        replies keep their parent.
+        """
         room = _member_room(room_id)
         message = services.get_or_404(room, message_id)
         permissions.require_author_or_manager(message, current_user, room)
@@ -116,11 +154,15 @@ class MessageById(MethodView):
 
 @blp.route("/<id:room_id>/messages/<id:message_id>/replies")
 class Replies(MethodView):
+    @blp.doc(operationId="listMessageReplies")
     @blp.auth_required("messages:read")
     @blp.arguments(HistoryParameters, location="query")
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
     def get(self, args: dict[str, Any], room_id: int, message_id: int) -> Any:
-        """The replies to one message, oldest first, with the same cursors as the history"""
+        """The replies to one message, oldest first, with the same cursors as the history
+
+        A reply thread is paged like the room's history, with `Link` cursors.
+        """
         room = _member_room(room_id)
         parent = services.get_or_404(room, message_id)
         return _page("messages.Replies", args, room, parent, room_id=room_id, message_id=message_id)
@@ -128,31 +170,44 @@ class Replies(MethodView):
 
 @blp.route("/<id:room_id>/messages/<id:message_id>/reactions/<emoji>")
 class ReactionByEmoji(MethodView):
+    @blp.doc(operationId="addReaction")
     @blp.auth_required("messages:write")
     @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
-    @blp.response(201, MessageSchema)
+    @blp.response(201, MessageSchema, links=REACTION_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="You had given this reaction already")
     @blp.doc(responses={"409": "CONFLICT"})
     def put(self, args: dict[str, Any], room_id: int, message_id: int, emoji: str) -> Any:
-        """React to a message: the answer is the message with its reactions (409: deleted, or too many)"""
+        """React to a message: the answer is the message with its reactions (409: deleted, or too many)
+
+        Idempotent: giving the same reaction again answers 200. `emoji` is one emoji grapheme or a
+        `:short_name:`.
+        """
         message = services.get_or_404(_member_room(room_id), message_id)
         created = reactions.add_reaction(message, current_user, args["emoji"])
         location = url_for("messages.ReactionByEmoji", room_id=room_id, message_id=message_id, emoji=emoji)
         return _shown(message), 201 if created else 200, {"Location": location}
 
+    @blp.doc(operationId="removeReaction")
     @blp.auth_required("messages:write")
     @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
     @blp.response(204)
     def delete(self, args: dict[str, Any], room_id: int, message_id: int, emoji: str) -> None:
-        """Take your reaction back (404 if you had not given it)"""
+        """Take your reaction back (404 if you had not given it)
+
+        Only your own reaction is removed; others' stay.
+        """
         message = services.get_or_404(_member_room(room_id), message_id)
         reactions.remove_reaction(message, current_user, args["emoji"])
 
 
 @blp.route("/<id:room_id>/typing")
 class Typing(MethodView):
+    @blp.doc(operationId="announceTyping")
     @blp.auth_required("messages:write")
     @blp.response(204)
     def post(self, room_id: int) -> None:
-        """Say you are typing: the room's members get an ephemeral `typing` event (expires after 6 s)"""
+        """Say you are typing: the room's members get an ephemeral `typing` event (expires after 6 s)
+
+        Call it again while typing continues; nothing is stored or replayed.
+        """
         services.announce_typing(_member_room(room_id), current_user)

@@ -25,11 +25,16 @@ blp = Blueprint(
 
 @blp.route("")
 class ScheduledMessages(MethodView):
+    @blp.doc(operationId="listScheduledMessages")
     @blp.auth_required("messages:read")
     @blp.arguments(HistoryParameters, location="query")
     @blp.response(200, ScheduledMessageSchema(many=True), headers=LINK_HEADER)
     def get(self, args: dict[str, Any]) -> Any:
-        """Your pending and failed scheduled messages, oldest first, with the cursors of message history"""
+        """Your pending and failed scheduled messages, oldest first, with the cursors of message history
+
+        A message leaves this list when it is sent; a failed one stays with its `failure_reason` until
+        dismissed.
+        """
         page, older, newer = services.own_page(
             current_user, before=args.get("before"), after=args.get("after"), limit=args["limit"]
         )
@@ -40,8 +45,12 @@ class ScheduledMessages(MethodView):
 
 @blp.route("/<id:scheduled_id>")
 class ScheduledMessageById(MethodView):
+    @blp.doc(operationId="cancelScheduledMessage")
     @blp.auth_required("messages:write")
     @blp.response(204)
     def delete(self, scheduled_id: int) -> None:
-        """Cancel a pending message (or dismiss a failed one); 404 once it was sent"""
+        """Cancel a pending message (or dismiss a failed one); 404 once it was sent
+
+        A sent message is deleted like any other message instead.
+        """
         services.cancel(services.get_own_or_404(current_user, scheduled_id))

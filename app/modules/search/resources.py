@@ -22,13 +22,18 @@ blp = Blueprint("search", __name__, url_prefix="/api/v1/messages", description="
 
 @blp.route("/search")
 class Search(MethodView):
+    @blp.doc(operationId="searchMessages")
     @blp.auth_required("messages:read")
     @blp.arguments(SearchParameters, location="query")
     @blp.response(200, MessageSchema(many=True))
     @blp.paginate()
     @blp.doc(responses={"404": "NOT_FOUND"})
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Message]:
-        """Messages of your rooms containing every word of `q`, best match first"""
+        """Messages of your rooms containing every word of `q`, best match first
+
+        Only rooms you are a member of are searched; `room_id` narrows the search to one of them. Paginated
+        with `X-Pagination`.
+        """
         room = None
         if "room_id" in args:
             # As everywhere: a room you may not see is not found, a public one you have not joined is 403.

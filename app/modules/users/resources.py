@@ -7,7 +7,7 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 
-from app.extensions.api import Blueprint, abort, paginate_query
+from app.extensions.api import Blueprint, abort, links_to, paginate_query
 from app.extensions.auth import current_token, current_user
 from app.extensions.ratelimit import sign_up_limit
 
@@ -32,34 +32,50 @@ reports_blp = Blueprint(
 
 @blp.route("")
 class Users(MethodView):
+    @blp.doc(operationId="searchUsers")
     @blp.auth_required("users:read")
     @blp.arguments(UserSearchParameters, location="query")
     @blp.response(200, UserSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[User]:
-        """Search users by username or display-name prefix"""
+        """Search users by username or display-name prefix
+
+        Case-insensitive prefix match; deleted users are never listed.
+        """
         return paginate_query(services.search_statement(args.get("q")), pagination_parameters)
 
+    @blp.doc(operationId="signUp")
     @sign_up_limit
-    @blp.arguments(SignUpParameters)
-    @blp.response(201, MeSchema)
+    @blp.arguments(
+        SignUpParameters,
+        example={"username": "alice", "password": "correct horse battery", "display_name": "Alice"},
+    )
+    @blp.response(201, MeSchema, links=links_to("getUser", "reportUser", user_id="$response.body#/id"))
     @blp.doc(responses={"409": "CONFLICT", "429": "TOO_MANY_REQUESTS"})
     def post(self, args: dict[str, Any]) -> tuple[User, int, dict[str, str]]:
-        """Sign up; the new user joins `general`"""
+        """Sign up; the new user joins `general`
+
+        No token needed. Usernames are unique regardless of case (409). Sign-ups are rate-limited per address.
+        """
         user = services.create_user(**args)
         return user, 201, {"Location": url_for("users.UserById", user_id=user.id)}
 
 
 @blp.route("/me")
 class Me(MethodView):
+    @blp.doc(operationId="getCurrentUser")
     @blp.auth_required("users:read")
     @blp.response(200, MeSchema)
     def get(self) -> User:
-        """Your own profile"""
+        """Your own profile
+
+        Includes your email, admin flag and any ban.
+        """
         return current_user
 
+    @blp.doc(operationId="updateCurrentUser")
     @blp.auth_required("users:write")
-    @blp.arguments(UpdateMeParameters)
+    @blp.arguments(UpdateMeParameters, example={"display_name": "Alice Liddell"})
     @blp.doc(responses={"429": "TOO_MANY_REQUESTS"})  # wrong current passwords, per account
     @blp.response(200, MeSchema)
     def patch(self, args: dict[str, Any]) -> User:
@@ -69,22 +85,30 @@ class Me(MethodView):
         """
         return services.update_profile(current_user, args, token_id=current_token.id)
 
+    @blp.doc(operationId="deleteCurrentUser")
     @blp.auth_required("users:write")
-    @blp.arguments(DeleteMeParameters)
+    @blp.arguments(DeleteMeParameters, example={"current_password": "correct horse battery"})
     @blp.doc(responses={"429": "TOO_MANY_REQUESTS"})  # wrong current passwords, per account
     @blp.response(204)
     def delete(self, args: dict[str, Any]) -> None:
-        """Delete your account: every token is revoked, your messages stay under a deleted user"""
+        """Delete your account: every token is revoked, your messages stay under a deleted user
+
+        Irreversible; needs your current password.
+        """
         services.delete_account(current_user, args["current_password"])
 
 
 @blp.route("/<id:user_id>/reports")
 class Reports(MethodView):
+    @blp.doc(operationId="reportUser")
     @blp.auth_required("users:write")
-    @blp.arguments(ReportParameters)
-    @blp.response(201, ReportSchema)
+    @blp.arguments(ReportParameters, example={"reason": "Spam links", "message_id": 42})
+    @blp.response(201, ReportSchema, location=False)  # a report has no URL of its own
     def post(self, args: dict[str, Any], user_id: int) -> Report:
-        """Report a user; enough distinct reporters stop them posting for a while"""
+        """Report a user; enough distinct reporters stop them posting for a while
+
+        Each reporter counts once; `message_id` must name a message you can see.
+        """
         reported = services.get_or_404(user_id)
         if reported.is_deleted:
             abort(404, "No such user.")
@@ -93,30 +117,42 @@ class Reports(MethodView):
 
 @blp.route("/<id:user_id>/ban")
 class Ban(MethodView):
+    @blp.doc(operationId="liftBan")
     @blp.auth_required("users:write")
     @blp.response(204)
     def delete(self, user_id: int) -> None:
-        """Lift a user's ban now (admins); the reports so far count towards no new ban"""
+        """Lift a user's ban now (admins); the reports so far count towards no new ban
+
+        Administrators only.
+        """
         require_admin(current_user)
         services.lift_ban(services.get_or_404(user_id))
 
 
 @blp.route("/<id:user_id>")
 class UserById(MethodView):
+    @blp.doc(operationId="getUser")
     @blp.auth_required("users:read")
     @blp.response(200, ProfileSchema)
     def get(self, user_id: int) -> User:
-        """A public profile with `presence` (email only for yourself and admins)"""
+        """A public profile with `presence` (email only for yourself and admins)
+
+        Deleted users show as `deleted-user`.
+        """
         return services.get_or_404(user_id)
 
 
 @reports_blp.route("")
 class FiledReports(MethodView):
+    @reports_blp.doc(operationId="listReports")
     @reports_blp.auth_required("users:read")
     @reports_blp.arguments(ReportFilterParameters, location="query")
     @reports_blp.response(200, FiledReportSchema(many=True))
     @reports_blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Report]:
-        """Reports, newest first, optionally about one user (admins)"""
+        """Reports, newest first, optionally about one user (admins)
+
+        Administrators only; paginated with `X-Pagination`.
+        """
         require_admin(current_user)
         return paginate_query(services.reports_statement(args.get("user_id")), pagination_parameters)

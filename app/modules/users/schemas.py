@@ -19,12 +19,16 @@ class UserSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     username = fields.Method("get_username", metadata={"type": "string", "example": "alice"})
-    display_name = fields.Method("get_display_name", metadata={"type": "string", "nullable": True})
+    display_name = fields.Method("get_display_name", metadata={"type": ["string", "null"]})
     created_at = fields.DateTime(dump_only=True)
     deleted = fields.Method("get_deleted", metadata={"type": "boolean"})
     email = fields.Method(
         "get_email",
-        metadata={"type": "string", "nullable": True, "description": "Only for yourself and admins."},
+        metadata={
+            "type": ["string", "null"],
+            "optional": True,
+            "description": "Only for yourself and admins.",
+        },
     )
 
     def get_username(self, user: Any) -> str:
@@ -50,9 +54,8 @@ class ProfileSchema(UserSchema):
     last_seen_at = fields.Method(
         "get_last_seen_at",
         metadata={
-            "type": "string",
+            "type": ["string", "null"],
             "format": "date-time",
-            "nullable": True,
             "description": "When last online: now while online; null if not seen since the servers started.",
         },
     )
@@ -71,6 +74,7 @@ class ProfileSchema(UserSchema):
 class MeSchema(UserSchema):
     """The account as its owner sees it: at sign-up and at `/users/me`."""
 
+    email = fields.Method("get_email", metadata={"type": ["string", "null"]})  # always, for its owner
     is_admin = fields.Boolean(dump_only=True)
     banned_until = fields.DateTime(
         allow_none=True, metadata={"description": "Reports stopped you posting until then."}
