@@ -31,6 +31,13 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
+    """What every model derives from: a typed declarative base that mypy reads.
+
+    `db.Model` is built by Flask-SQLAlchemy at run time from this class and shares its registry and
+    metadata, so models deriving from `Base` are the same mappings to Flask-SQLAlchemy and Alembic;
+    a type checker only sees their columns through this class.
+    """
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 

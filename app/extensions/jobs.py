@@ -26,14 +26,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import database
-from .database import UTCDateTime, db
+from .database import Base, UTCDateTime, db
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], int]
 
 
-class SchedulerJob(db.Model):
+class SchedulerJob(Base):
     """When a job is next due, and which process holds it until when."""
 
     __tablename__ = "scheduler_jobs"

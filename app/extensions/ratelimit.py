@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import TooManyRequests
 
 from . import jobs
-from .database import db
+from .database import Base, db
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ sign_up_limit = limiter.shared_limit(
 )
 
 
-class RateLimitCounter(db.Model):
+class RateLimitCounter(Base):
     """One fixed-window counter of `DatabaseStorage`; rows past `expires_at` count as absent."""
 
     __tablename__ = "rate_limit_counters"

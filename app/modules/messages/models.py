@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, select, true
 from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
 
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.database import Base, UTCDateTime, utcnow
 from app.modules.rooms.models import Room, within_ttl
 from app.modules.users.models import User
 
 
-class Message(db.Model):
+class Message(Base):
     __tablename__ = "messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,7 +52,7 @@ class Message(db.Model):
         return self.deleted_at is not None
 
 
-class Reaction(db.Model):
+class Reaction(Base):
     """One member's emoji on one message; a message's reactions are listed in the order first given."""
 
     __tablename__ = "reactions"
