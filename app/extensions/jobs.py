@@ -26,7 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import database
-from .database import Base, UTCDateTime, db
+from .database import Base, UTCDateTime, db, rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,11 @@ def _claim(name: str, now: datetime, *, due_only: bool) -> bool:
     ]
     if due_only:
         conditions.append(SchedulerJob.next_run_at <= now)
-    claimed = db.session.execute(
+    claimed = rows_changed(
         update(SchedulerJob).where(*conditions).values(leased_until=now + lease, leased_by=_runner_id())
     )
     db.session.commit()
-    return claimed.rowcount == 1
+    return claimed == 1
 
 
 def _release(name: str, now: datetime, interval: timedelta, handled: int | None) -> None:

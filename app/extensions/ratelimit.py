@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import TooManyRequests
 
 from . import jobs
-from .database import Base, db
+from .database import Base, db, rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -264,9 +264,9 @@ def count_password_attempt(account: str) -> PasswordAttempt:
 
 def purge_expired_counters() -> int:
     """Drop the database store's expired counters (a job: `invoke app.jobs`)."""
-    result = db.session.execute(delete(RateLimitCounter).where(RateLimitCounter.expires_at <= time.time()))
+    purged = rows_changed(delete(RateLimitCounter).where(RateLimitCounter.expires_at <= time.time()))
     db.session.commit()
-    return result.rowcount
+    return purged
 
 
 def _counters_engine(engine: Engine, app: Flask) -> Engine:

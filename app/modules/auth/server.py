@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, select, update
 
 from app.extensions.auth import protector
-from app.extensions.database import db
+from app.extensions.database import db, rows_changed
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.users import services as users
 
@@ -112,7 +112,7 @@ def _used_up(statement: Any) -> bool:
     On PostgreSQL a concurrent update of the same row waits for ours to commit and then finds
     the condition false; SQLite runs one writer at a time. No read-then-write race is left.
     """
-    return db.session.execute(statement).rowcount == 1
+    return rows_changed(statement) == 1
 
 
 def authenticate_public_client(query: Any, request: Any) -> OAuth2Client | None:

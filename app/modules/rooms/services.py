@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload, with_expression
 
 from app.extensions.api import abort
-from app.extensions.database import db, insert_if_absent, utcnow
+from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -204,13 +204,13 @@ def delete_room(room: Room, *, commit: bool = True) -> None:
     The first statement claims the room's row: of concurrent deletions one goes on and records
     `room.deleted`, the others find no room (404).
     """
-    claimed = db.session.execute(
+    claimed = rows_changed(
         update(Room)
         .where(Room.id == room.id)
         .values(last_message_id=None)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount == 0:
+    if claimed == 0:
         abort(404, "No such room.")
     files.detach(select(Message.id).where(Message.room_id == room.id))
     db.session.execute(delete(Message).where(Message.room_id == room.id))
@@ -302,12 +302,12 @@ def remove_member(room: Room, by: User, membership: Membership) -> None:
         permissions.require_manager(room)
         if membership.role == "owner" or (membership.role == "admin" and room.my_role != "owner"):
             abort(403, "Only the owner may remove an admin, and nobody may remove the owner.")
-    removed = db.session.execute(
+    removed = rows_changed(
         delete(Membership)
         .where(Membership.room_id == membership.room_id, Membership.user_id == membership.user_id)
         .execution_options(synchronize_session=False)
     )
-    if removed.rowcount == 0:
+    if removed == 0:
         abort(404, "That user is not a member of this room.")
     _member_event("member.removed", membership)
     db.session.commit()
@@ -390,10 +390,10 @@ def get_invite_or_404(room: Room, ref: int | str) -> Invite:
 
 def delete_invite(invite: Invite) -> None:
     """Withdraw an invite; of concurrent withdrawals one records `invite.deleted`, the others 404."""
-    removed = db.session.execute(
+    removed = rows_changed(
         delete(Invite).where(Invite.id == invite.id).execution_options(synchronize_session=False)
     )
-    if removed.rowcount == 0:
+    if removed == 0:
         abort(404, "No such invite.")
     _invite_event("invite.deleted", invite)
     db.session.commit()
@@ -401,13 +401,13 @@ def delete_invite(invite: Invite) -> None:
 
 def _count_use(invite: Invite) -> bool:
     """Count one use unless the invite is used up: the row decides, so `max_uses` holds under races."""
-    counted = db.session.execute(
+    counted = rows_changed(
         update(Invite)
         .where(Invite.id == invite.id, or_(Invite.max_uses.is_(None), Invite.uses < Invite.max_uses))
         .values(uses=Invite.uses + 1)
         .execution_options(synchronize_session=False)
     )
-    return counted.rowcount == 1
+    return counted == 1
 
 
 def _pending_request(room: Room, user: User) -> JoinRequest | None:
@@ -487,14 +487,14 @@ def get_join_request_or_404(room: Room, request_id: int) -> JoinRequest:
 
 def resolve_join_request(room: Room, by: User, join_request: JoinRequest, approve: bool) -> JoinRequest:
     """Approve or reject a pending request; the first of concurrent decisions holds, the rest 409."""
-    decided = db.session.execute(
+    decided = rows_changed(
         update(JoinRequest)
         .where(JoinRequest.id == join_request.id, JoinRequest.status == "pending")
         .values(status="approved" if approve else "rejected", resolved_at=utcnow(), resolved_by=by.id)
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(join_request)
-    if decided.rowcount == 0:
+    if decided == 0:
         abort(409, f"This request was already {join_request.status}.")
     if approve:
         _add_membership(room, join_request.user)
