@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import String, insert, or_, select, update
@@ -87,7 +88,7 @@ def _claim(name: str, now: datetime, *, due_only: bool) -> bool:
 
 
 def _release(name: str, now: datetime, interval: timedelta, handled: int | None) -> None:
-    values = {"leased_until": None, "leased_by": None, "next_run_at": now + interval}
+    values: dict[str, Any] = {"leased_until": None, "leased_by": None, "next_run_at": now + interval}
     if handled is not None:
         values |= {"last_run_at": now, "last_handled": handled}
     db.session.execute(

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from sqlalchemy import Float, String, case, create_engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -61,7 +62,10 @@ class RateLimitCounter(Base):
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
 
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_INSERTS: dict[str, Callable[[Any], postgresql.Insert | sqlite.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
 
 
 def _stored_key(key: str) -> str:
@@ -150,7 +154,7 @@ class FailoverStorage(Storage):
         super().__init__(uri, wrap_exceptions)
         # Fail fast: a Redis that does not answer must not hold requests for the OS's TCP timeout.
         options = {"socket_connect_timeout": 1, "socket_timeout": 1, **options}
-        self.primary = storage_from_string(uri.removeprefix(FAILOVER_PREFIX), **options)
+        self.primary = RedisStorage(uri.removeprefix(FAILOVER_PREFIX), **options)
         self.memory = MemoryStorage()
         self.failed_at: float | None = None
 

@@ -72,7 +72,7 @@ class Api(flask_smorest.Api):
         payload, headers = error_payload(error)
         if error.code and error.code >= 500:
             current_app.logger.error("%s %s", error.code, payload["message"])
-        return payload, error.code, headers
+        return payload, error.code or 500, headers
 
     def _add_retry_after(self) -> None:
         """Every 429 in the document says when to come back, as the answers do."""

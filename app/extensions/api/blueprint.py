@@ -125,9 +125,9 @@ class Blueprint(flask_smorest.Blueprint):
 
     def arguments(self, schema: type[Schema] | Schema, *args: Any, **kwargs: Any) -> Callable:
         """smorest's `arguments`, with every integer field bounded (`_bound_integers`)."""
-        schema = resolve_schema_instance(schema)
-        _bound_integers(schema.fields)
-        return super().arguments(schema, *args, **kwargs)
+        instance: Schema = resolve_schema_instance(schema)
+        _bound_integers(instance.fields)
+        return super().arguments(instance, *args, **kwargs)
 
     def paginate(self, *args: Any, **kwargs: Any) -> Callable[[Callable], Callable]:
         """smorest's `paginate`, with `page` bounded like every other integer."""

@@ -32,7 +32,7 @@ class Clients(MethodView):
     def post(self, args: dict[str, Any]) -> tuple[OAuth2Client, int, dict[str, str]]:
         """Register a client, within your token's scope; a secret is shown in this response only"""
         client, secret = services.create_client(current_user, granted=current_token.scope, **args)
-        client.client_secret = secret  # type: ignore[attr-defined]  # never stored, only shown
+        client.client_secret = secret  # never stored, only shown
         return client, 201, {"Location": url_for("auth.ClientById", client_id=client.client_id)}
 
 

@@ -192,9 +192,10 @@ def redeem_ticket(ticket: str) -> tuple[User, int]:
         found is not None and rows_changed(delete(StreamTicket).where(StreamTicket.ticket_hash == key)) == 1
     )
     db.session.commit()
-    user = db.session.get(User, found.user_id) if used else None
+    user = db.session.get(User, found.user_id) if used and found else None
     if (
-        user is None
+        found is None
+        or user is None
         or user.deleted_at is not None
         or found.expires_at <= utcnow()
         or not access_token_alive(found.token_id)

@@ -109,8 +109,9 @@ class Invite(Base):
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    # The plaintext code: set on the instance that created the invite, never stored.
-    code = None
+    # The plaintext code: set on the instance that created the invite, never stored (typed in a
+    # comment: SQLAlchemy would try to map an annotation).
+    code = None  # type: str | None
 
 
 class JoinRequest(Base):

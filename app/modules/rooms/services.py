@@ -147,16 +147,20 @@ def _add_membership(room: Room, user: User, role: str = "member") -> Membership 
         last_read_message_id=func.coalesce(newest, 0),
     ):
         return None
-    membership = db.session.get(Membership, (room.id, user.id))
+    membership = db.session.get_one(Membership, (room.id, user.id))
     _member_event("member.added", membership)
     return membership
 
 
 def _resolve_usernames(usernames: list[str]) -> list[User]:
-    found, missing = [], []
+    found: list[User] = []
+    missing: list[str] = []
     for name in dict.fromkeys(u.lower() for u in usernames):
         user = users.get_by_username(name)
-        (found if user else missing).append(user or name)
+        if user is None:
+            missing.append(name)
+        else:
+            found.append(user)
     if missing:
         abort(
             422,
@@ -239,7 +243,7 @@ def get_or_create_direct_room(user: User, username: str) -> tuple[Room, bool]:
     except IntegrityError:  # the other user created it a moment ago
         db.session.rollback()
         return get_visible_or_404(
-            db.session.scalar(select(Room.id).where(Room.direct_key == key)), user
+            db.session.execute(select(Room.id).where(Room.direct_key == key)).scalar_one(), user
         ), False
     _add_membership(room, user)
     _add_membership(room, other)
@@ -278,7 +282,7 @@ def change_role(room: Room, by: User, membership: Membership, role: str) -> Memb
     if membership.user_id == by.id:
         abort(409, "Give ownership to another member instead of changing your own role.")
     if role == "owner":
-        previous = db.session.get(Membership, (room.id, by.id))
+        previous = get_membership_or_404(room, by.id)
         previous.role = "admin"
         room.owner_id = membership.user_id
         _member_event("member.updated", previous)
@@ -325,7 +329,7 @@ def mark_read(room: Room, user: User, message_id: int) -> Room:
             "No such message in this room.",
             errors={"json": {"message_id": ["No such message in this room."]}},
         )
-    membership = db.session.get(Membership, (room.id, user.id))
+    membership = get_membership_or_404(room, user.id)
     if message_id > membership.last_read_message_id:
         membership.last_read_message_id = message_id
         record("read.updated", {"room_id": room.id, "last_read_message_id": message_id}, user_id=user.id)
@@ -426,9 +430,9 @@ def accept_invite(code: str, user: User) -> tuple[Room | None, JoinRequest | Non
     a repeat that loses undoes its counted use.
     """
     invite = _invite_by_code(code)
-    if invite is None:
+    room = db.session.get(Room, invite.room_id) if invite is not None else None
+    if invite is None or room is None:  # a room's invites go with it
         abort(404, "This invite does not exist or was withdrawn.")
-    room = db.session.get(Room, invite.room_id)
     if db.session.get(Membership, (room.id, user.id)) is not None:
         abort(409, "You are already a member of this room.")
     pending = _pending_request(room, user)
@@ -456,6 +460,7 @@ def accept_invite(code: str, user: User) -> tuple[Room | None, JoinRequest | Non
         db.session.rollback()
         return None, _pending_request(room, user)
     pending = _pending_request(room, user)
+    assert pending is not None  # filed just above, in this transaction
     _join_request_event("join_request.created", pending)
     db.session.commit()
     return None, pending
@@ -568,7 +573,7 @@ def _hand_over(room: Room, leaving: User) -> bool:
 def _leave_all_rooms(user: User) -> None:
     memberships = list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
     for membership in memberships:
-        room = db.session.get(Room, membership.room_id)
+        room = db.session.get_one(Room, membership.room_id)
         if membership.role == "owner" and not _hand_over(room, user):
             continue  # the room went, and its memberships with it
         _member_event("member.removed", membership)

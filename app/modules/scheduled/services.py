@@ -163,7 +163,7 @@ def _fail(scheduled_id: int, reason: str) -> int:
         .values(status=FAILED, failure_reason=reason)
     )
     if claimed == 1:
-        _announce(db.session.get(ScheduledMessage, scheduled_id, populate_existing=True))
+        _announce(db.session.get_one(ScheduledMessage, scheduled_id, populate_existing=True))
     db.session.commit()
     return claimed
 
@@ -185,7 +185,7 @@ def _publish(scheduled_id: int) -> int:
         return 0
     try:
         messages.send_message(
-            db.session.get(Room, scheduled.room_id),
+            db.session.get_one(Room, scheduled.room_id),
             scheduled.author,
             body=scheduled.body,
             parent_id=scheduled.parent_id,
