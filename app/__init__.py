@@ -17,7 +17,7 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     app.config.update(overrides)
-    app.json.sort_keys = False  # keep the schemas' field order
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's: keep the schemas' field order
     config_class.validate(app.config)
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

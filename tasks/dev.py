@@ -13,8 +13,9 @@ def test(c: Context, args: str = "") -> None:
 
 @task(help={"fix": "apply ruff's safe fixes and formatting"})
 def lint(c: Context, fix: bool = False) -> None:
-    """Check the code with ruff."""
+    """Check the code with ruff, and its types with mypy."""
     if fix:
         c.run(f"{module('ruff', 'check --fix .')} && {module('ruff', 'format .')}")
     else:
         c.run(f"{module('ruff', 'check .')} && {module('ruff', 'format --check .')}")
+    c.run(module("mypy"))

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.engine_independent
 ROOT = Path(__file__).resolve().parent.parent
 INVOKE = [sys.executable, "-m", "invoke"]
 VENV_INVOKE = str(Path(sys.executable).parent / "invoke")
-TOOLS_ON_PATH = ("python", "python3", "pip", "pytest", "ruff", "gunicorn")
+TOOLS_ON_PATH = ("python", "python3", "pip", "pytest", "ruff", "mypy", "gunicorn")
 
 
 @pytest.fixture
@@ -221,6 +221,7 @@ def test_the_lint_task_runs_the_venvs_ruff_without_it_on_path(outside_the_venv):
     result = run_outside_the_venv(outside_the_venv, "lint")
     assert "All checks passed!" in result.stdout  # ruff's own words: the fake on PATH exits 97
     assert "files already formatted" in result.stdout
+    assert "Success: no issues found" in result.stdout  # mypy's
 
 
 @pytest.mark.parametrize("task", ["app.run", "app.serve"])

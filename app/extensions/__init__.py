@@ -8,7 +8,7 @@ from flask_migrate import Migrate
 
 from . import headers, jobs, ratelimit, redis, security
 from . import logging as request_logging
-from .api import api
+from .api.api import api  # the object: mypy reads `.api`'s `api` as the submodule of that name
 from .database import db, render_migration_type
 
 migrate = Migrate(

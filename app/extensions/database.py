@@ -10,10 +10,11 @@ from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from werkzeug.exceptions import HTTPException
 
@@ -31,6 +32,13 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
+    """What every model derives from: a typed declarative base that mypy reads.
+
+    `db.Model` is built by Flask-SQLAlchemy at run time from this class and shares its registry and
+    metadata, so models deriving from `Base` are the same mappings to Flask-SQLAlchemy and Alembic;
+    a type checker only sees their columns through this class.
+    """
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
@@ -92,6 +100,17 @@ def _unavailable(error: OperationalError | PoolTimeoutError, message: str) -> Re
 # Objects stay readable after commit: a service returns what it changed without reloading it
 # behind the caller's back (and per-caller query expressions are never re-run without their joins).
 db = Database(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the session; how many rows it changed.
+
+    `Session.execute` is typed to return a `Result`; only the `CursorResult` that a statement
+    without rows to return gives counts them.
+    """
+    result = db.session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def insert_if_absent(model: type[Base], **values: object) -> bool:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import String, insert, or_, select, update
@@ -26,14 +27,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import database
-from .database import UTCDateTime, db
+from .database import Base, UTCDateTime, db, rows_changed
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], int]
 
 
-class SchedulerJob(db.Model):
+class SchedulerJob(Base):
     """When a job is next due, and which process holds it until when."""
 
     __tablename__ = "scheduler_jobs"
@@ -79,15 +80,15 @@ def _claim(name: str, now: datetime, *, due_only: bool) -> bool:
     ]
     if due_only:
         conditions.append(SchedulerJob.next_run_at <= now)
-    claimed = db.session.execute(
+    claimed = rows_changed(
         update(SchedulerJob).where(*conditions).values(leased_until=now + lease, leased_by=_runner_id())
     )
     db.session.commit()
-    return claimed.rowcount == 1
+    return claimed == 1
 
 
 def _release(name: str, now: datetime, interval: timedelta, handled: int | None) -> None:
-    values = {"leased_until": None, "leased_by": None, "next_run_at": now + interval}
+    values: dict[str, Any] = {"leased_until": None, "leased_by": None, "next_run_at": now + interval}
     if handled is not None:
         values |= {"last_run_at": now, "last_handled": handled}
     db.session.execute(

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from sqlalchemy import Float, String, case, create_engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import TooManyRequests
 
 from . import jobs
-from .database import db
+from .database import Base, db, rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ sign_up_limit = limiter.shared_limit(
 )
 
 
-class RateLimitCounter(db.Model):
+class RateLimitCounter(Base):
     """One fixed-window counter of `DatabaseStorage`; rows past `expires_at` count as absent."""
 
     __tablename__ = "rate_limit_counters"
@@ -61,7 +62,10 @@ class RateLimitCounter(db.Model):
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
 
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_INSERTS: dict[str, Callable[[Any], postgresql.Insert | sqlite.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
 
 
 def _stored_key(key: str) -> str:
@@ -150,7 +154,7 @@ class FailoverStorage(Storage):
         super().__init__(uri, wrap_exceptions)
         # Fail fast: a Redis that does not answer must not hold requests for the OS's TCP timeout.
         options = {"socket_connect_timeout": 1, "socket_timeout": 1, **options}
-        self.primary = storage_from_string(uri.removeprefix(FAILOVER_PREFIX), **options)
+        self.primary = RedisStorage(uri.removeprefix(FAILOVER_PREFIX), **options)
         self.memory = MemoryStorage()
         self.failed_at: float | None = None
 
@@ -264,9 +268,9 @@ def count_password_attempt(account: str) -> PasswordAttempt:
 
 def purge_expired_counters() -> int:
     """Drop the database store's expired counters (a job: `invoke app.jobs`)."""
-    result = db.session.execute(delete(RateLimitCounter).where(RateLimitCounter.expires_at <= time.time()))
+    purged = rows_changed(delete(RateLimitCounter).where(RateLimitCounter.expires_at <= time.time()))
     db.session.commit()
-    return result.rowcount
+    return purged
 
 
 def _counters_engine(engine: Engine, app: Flask) -> Engine:

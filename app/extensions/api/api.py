@@ -77,7 +77,7 @@ class Api(flask_smorest.Api):
         payload, headers = error_payload(error)
         if error.code and error.code >= 500:
             current_app.logger.error("%s %s", error.code, payload["message"])
-        return payload, error.code, headers
+        return payload, error.code or 500, headers
 
     def _register_pagination_header(self) -> None:
         """`X-Pagination` is JSON: documented as `application/json` content, with its schema."""

@@ -187,9 +187,9 @@ class Blueprint(flask_smorest.Blueprint):
 
         A JSON body also documents the parser's other refusals: 400 (not JSON, too deep) and 413.
         """
-        schema = resolve_schema_instance(schema)
-        _bound_integers(schema.fields)
-        parse = super().arguments(schema, *args, **kwargs)
+        instance: Schema = resolve_schema_instance(schema)
+        _bound_integers(instance.fields)
+        parse = super().arguments(instance, *args, **kwargs)
         if kwargs.get("location", "json") != "json":
             return parse
 

@@ -10,7 +10,7 @@ from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.database import Base, UTCDateTime, db, utcnow
 from app.extensions.security import secrets_match
 from app.extensions.urls import public_url
 from app.modules.users.models import User
@@ -19,7 +19,7 @@ PUBLIC_AUTH_METHODS = ("none",)
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
-class OAuth2Client(db.Model, ClientMixin):
+class OAuth2Client(Base, ClientMixin):
     __tablename__ = "oauth2_clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,7 +80,7 @@ class UserBound:
         return self.user is not None and (self.user.is_deleted or self.user_epoch != self.user.session_epoch)
 
 
-class OAuth2Token(db.Model, TokenMixin, UserBound):
+class OAuth2Token(Base, TokenMixin, UserBound):
     __tablename__ = "oauth2_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,7 +135,7 @@ class OAuth2Token(db.Model, TokenMixin, UserBound):
         return self.user
 
 
-class OAuth2AuthorizationCode(db.Model, AuthorizationCodeMixin, UserBound):
+class OAuth2AuthorizationCode(Base, AuthorizationCodeMixin, UserBound):
     __tablename__ = "oauth2_authorization_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -59,7 +59,7 @@ def well_known() -> ResponseReturnValue:
     return jsonify(metadata())
 
 
-def _render(grant: Any, *, error: str | None = None, status: int = 200) -> ResponseReturnValue:
+def _render(grant: Any, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
     scopes = current_app.config["OAUTH2_SCOPES"]
     requested = grant.client.get_allowed_scope(grant.request.payload.scope).split()
     hidden = {name: request.values[name] for name in OAUTH2_FIELDS if request.values.get(name)}
@@ -102,8 +102,8 @@ def authorize() -> ResponseReturnValue:
     try:
         user = users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
     except TooManyRequests as locked:
-        error = "Too many wrong passwords for this account: try again later."
-        return *_render(grant, error=error, status=429), {"Retry-After": str(locked.retry_after)}
+        message = "Too many wrong passwords for this account: try again later."
+        return *_render(grant, error=message, status=429), {"Retry-After": str(locked.retry_after)}
     if user is None:
         return _render(grant, error="Wrong username or password.", status=400)
     return server.create_authorization_response(grant_user=user, grant=grant)
@@ -130,5 +130,7 @@ def signup() -> ResponseReturnValue:
         return render_template("auth/signup.html", next=next_url, errors=error.messages, form=form), 422
     except HTTPException as error:  # 409: the username is taken
         messages = getattr(error, "data", {}).get("errors", {}).get("json", {})
-        return render_template("auth/signup.html", next=next_url, errors=messages, form=form), error.code
+        return render_template(
+            "auth/signup.html", next=next_url, errors=messages, form=form
+        ), error.code or 409
     return redirect(next_url, code=303)

@@ -47,7 +47,7 @@ class Clients(MethodView):
         the authorization-code flow with PKCE. Its scope cannot exceed your token's.
         """
         client, secret = services.create_client(current_user, granted=current_token.scope, **args)
-        client.client_secret = secret  # type: ignore[attr-defined]  # never stored, only shown
+        client.client_secret = secret  # never stored, only shown
         return client, 201, {"Location": url_for("auth.ClientById", client_id=client.client_id)}
 
 

@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, select, update
 
 from app.extensions.auth import protector
-from app.extensions.database import db
+from app.extensions.database import db, rows_changed
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.users import services as users
 
@@ -48,7 +48,7 @@ def find_token(token_string: str, hint: str | None = None) -> OAuth2Token | None
     for kind in ([hint] if hint in columns else []) + [k for k in columns if k != hint]:
         token = db.session.scalar(select(OAuth2Token).where(columns[kind] == digest))
         if token is not None:
-            token.matched = kind  # type: ignore[attr-defined]
+            token.matched = kind
             return token
     return None
 
@@ -112,7 +112,7 @@ def _used_up(statement: Any) -> bool:
     On PostgreSQL a concurrent update of the same row waits for ours to commit and then finds
     the condition false; SQLite runs one writer at a time. No read-then-write race is left.
     """
-    return db.session.execute(statement).rowcount == 1
+    return rows_changed(statement) == 1
 
 
 def authenticate_public_client(query: Any, request: Any) -> OAuth2Client | None:
@@ -278,7 +278,7 @@ class HashedRevocationEndpoint(RevocationEndpoint):
 
     def revoke_token(self, token: OAuth2Token, request: Any) -> None:
         """Revoking a refresh token ends its whole chain; an access token, just itself."""
-        if token.matched == "refresh_token":  # type: ignore[attr-defined]
+        if token.matched == "refresh_token":
             revoke_family(token.family_id)
         else:
             token.access_token_revoked_at = int(time.time())
@@ -297,7 +297,7 @@ class HashedIntrospectionEndpoint(IntrospectionEndpoint):
 
     def create_introspection_payload(self, token: OAuth2Token | None) -> dict[str, Any]:
         """A refresh token is judged by its own state and expiry, not by its access token's."""
-        if token is None or token.matched != "refresh_token":  # type: ignore[attr-defined]
+        if token is None or token.matched != "refresh_token":
             return super().create_introspection_payload(token)
         if not token.is_refresh_usable():
             return {"active": False}

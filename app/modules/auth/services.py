@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
 from app.extensions.api import abort
-from app.extensions.database import db
+from app.extensions.database import db, rows_changed
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.users.models import User
 from app.modules.users.signals import password_changed, user_deleted
@@ -136,14 +136,12 @@ def purge_dead_credentials() -> int:
     again must still be recognised as a replay and revoke its chain.
     """
     now = int(time.time())
-    codes = db.session.execute(
-        delete(OAuth2AuthorizationCode).where(OAuth2AuthorizationCode.expires_at < now)
-    ).rowcount
+    codes = rows_changed(delete(OAuth2AuthorizationCode).where(OAuth2AuthorizationCode.expires_at < now))
     access_dead = or_(
         OAuth2Token.access_token_revoked_at > 0, OAuth2Token.issued_at + OAuth2Token.expires_in < now
     )
     refresh_dead = or_(OAuth2Token.refresh_token_hash.is_(None), OAuth2Token.refresh_token_expires_at < now)
-    tokens = db.session.execute(delete(OAuth2Token).where(and_(access_dead, refresh_dead))).rowcount
+    tokens = rows_changed(delete(OAuth2Token).where(and_(access_dead, refresh_dead)))
     db.session.commit()
     return codes + tokens
 

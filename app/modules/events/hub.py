@@ -132,9 +132,10 @@ class Subscriber:
             self.offer(delivery)
 
     def offer(self, delivery: Delivery) -> None:
+        rooms = self.rooms
         if self.closed:
             return
-        if self.rooms is None:
+        if rooms is None:
             self._pending.append(delivery)
             return
         if delivery.id is not None:
@@ -143,30 +144,34 @@ class Subscriber:
             # Stored events come in id order: one at or below the last offered is a repeat.
             self.floor = delivery.id
         if delivery.item_rooms:
-            delivery = delivery.narrowed(self.user_id, self.rooms)
-            if delivery is not None:
-                self._put(delivery)
+            narrowed = delivery.narrowed(self.user_id, rooms)
+            if narrowed is not None:
+                self._put(narrowed)
             return
-        if self._sees(delivery):
+        if self._sees(delivery, rooms):
             self._put(delivery)
-        self._follow(delivery)
+        self._follow(delivery, rooms)
 
-    def _sees(self, d: Delivery) -> bool:
+    def _sees(self, d: Delivery, rooms: dict[int, str]) -> bool:
         if d.id is None:
-            return self.user_id in d.user_ids or not d.room_ids.isdisjoint(self.rooms)
+            return self.user_id in d.user_ids or not d.room_ids.isdisjoint(rooms)
         if d.user_id == self.user_id:
             return True
-        role = self.rooms.get(d.room_id)
+        if d.room_id is None:  # about another user alone
+            return False
+        role = rooms.get(d.room_id)
         return role is not None and (d.audience == "members" or role in services.MANAGERS)
 
-    def _follow(self, d: Delivery) -> None:
+    def _follow(self, d: Delivery, rooms: dict[int, str]) -> None:
         """Keep the user's rooms as they are just after this event."""
+        if d.room_id is None:  # no membership change is about no room
+            return
         if d.type == "room.deleted":
-            self.rooms.pop(d.room_id, None)
+            rooms.pop(d.room_id, None)
         elif d.user_id == self.user_id and d.type in ("member.added", "member.updated"):
-            self.rooms[d.room_id] = d.data.get("role", "member")
+            rooms[d.room_id] = d.data.get("role", "member")
         elif d.user_id == self.user_id and d.type == "member.removed":
-            self.rooms.pop(d.room_id, None)
+            rooms.pop(d.room_id, None)
 
     def _put(self, delivery: Delivery) -> None:
         if self._queue.qsize() >= self.max_queue:

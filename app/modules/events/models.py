@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.database import Base, UTCDateTime, utcnow
 
 EventId = BigInteger().with_variant(Integer, "sqlite")
 
 
-class Event(db.Model):
+class Event(Base):
     """One change, written in the transaction that makes it.
 
     Ids grow in commit order (see `services.record`), so a client resumes a stream
@@ -39,7 +39,7 @@ class Event(db.Model):
     )
 
 
-class MembershipSpan(db.Model):
+class MembershipSpan(Base):
     """The events of a room one user may see: from the one that added them to the one that removed them.
 
     Memberships are deleted when people leave; spans stay (until the events they cover
@@ -57,7 +57,7 @@ class MembershipSpan(db.Model):
     __table_args__ = (Index("ix_membership_spans_user_id_room_id", "user_id", "room_id"),)
 
 
-class StreamTicket(db.Model):
+class StreamTicket(Base):
     """A short-lived, single-use credential for `EventSource`, which cannot send headers."""
 
     __tablename__ = "stream_tickets"

@@ -79,10 +79,10 @@ class Presence:
     def _lapse(self) -> float:
         return time.time() + 3 * self.app.config["EVENTS_KEEPALIVE_SECONDS"]
 
-    def _elsewhere(self, user_id: int) -> bool:
+    def _elsewhere(self, redis: Redis, user_id: int) -> bool:
         """Whether another live process has a stream of this user (or had one, within the grace)."""
-        live = self.redis.zrangebyscore(self._key(user_id), time.time(), "+inf")
-        return any(member.decode() != PROCESS for member in live)
+        live = redis.zrangebyscore(self._key(user_id), time.time(), "+inf")
+        return any(member != PROCESS.encode() for member in live)
 
     def _failed(self, error: RedisError, user_ids: Iterable[int] = ()) -> None:
         redis_health(self.app).failed("unreachable", error)
@@ -103,7 +103,7 @@ class Presence:
         elsewhere = back  # never announced offline: nothing to announce
         if self.redis is not None:
             try:
-                elsewhere = back or self._elsewhere(user_id)
+                elsewhere = back or self._elsewhere(self.redis, user_id)
                 self.redis.zadd(self._key(user_id), {PROCESS: self._lapse()})
             except RedisError as error:
                 self._failed(error, [user_id])
@@ -143,7 +143,7 @@ class Presence:
         if self.redis is None:
             return False
         try:
-            return self._elsewhere(user_id)
+            return self._elsewhere(self.redis, user_id)
         except RedisError as error:  # answered from this process only
             redis_health(self.app).failed("unreachable", error)
             return False
@@ -199,7 +199,7 @@ class Presence:
                 with app.app_context():
                     if self.redis is not None and (recovered or time.monotonic() >= renew_at):
                         renew_at = time.monotonic() + app.config["EVENTS_KEEPALIVE_SECONDS"]
-                        self._renew(recovered=recovered)
+                        self._renew(self.redis, recovered=recovered)
                     self._settle_leavers()
                     self._send_batch()
             except (OperationalError, PoolTimeoutError) as error:  # logged once per outage
@@ -219,7 +219,7 @@ class Presence:
             if self.redis is not None:
                 try:
                     self.redis.zrem(self._key(user_id), PROCESS)
-                    elsewhere = self._elsewhere(user_id)
+                    elsewhere = self._elsewhere(self.redis, user_id)
                 except RedisError as error:
                     self._failed(error, [user_id])
             if not elsewhere:
@@ -262,7 +262,7 @@ class Presence:
 
     # --- renewal (with Redis) ---
 
-    def _renew(self, *, recovered: bool) -> None:
+    def _renew(self, redis: Redis, *, recovered: bool) -> None:
         """Keep this process's entries alive in one pipeline; then settle what an outage left unsaid.
 
         An entry found missing or lapsed (Redis restarted, or renewals failed for a while) means the
@@ -276,7 +276,7 @@ class Presence:
             leaving = set(self.leaving)
         recovered = recovered or redis_health(self.app).down  # this round may be what finds Redis back
         now, lapse = time.time(), self._lapse()
-        pipeline = self.redis.pipeline(transaction=False)
+        pipeline = redis.pipeline(transaction=False)
         for user_id in users:
             pipeline.zscore(self._key(user_id), PROCESS)
             pipeline.zadd(self._key(user_id), {PROCESS: lapse})

@@ -11,7 +11,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from app.extensions.api import abort
-from app.extensions.database import db, utcnow
+from app.extensions.database import db, rows_changed, utcnow
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.auth.models import access_token_alive
 from app.modules.rooms.models import Membership, within_ttl
@@ -189,13 +189,13 @@ def redeem_ticket(ticket: str) -> tuple[User, int]:
     key = hash_secret(ticket)
     found = db.session.get(StreamTicket, key)
     used = (
-        found is not None
-        and db.session.execute(delete(StreamTicket).where(StreamTicket.ticket_hash == key)).rowcount == 1
+        found is not None and rows_changed(delete(StreamTicket).where(StreamTicket.ticket_hash == key)) == 1
     )
     db.session.commit()
-    user = db.session.get(User, found.user_id) if used else None
+    user = db.session.get(User, found.user_id) if used and found else None
     if (
-        user is None
+        found is None
+        or user is None
         or user.deleted_at is not None
         or found.expires_at <= utcnow()
         or not access_token_alive(found.token_id)
@@ -214,7 +214,7 @@ def redeem_ticket(ticket: str) -> tuple[User, int]:
 def purge_expired() -> int:
     """Forget events older than the retention window, the spans they needed, and dead tickets."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["EVENTS_RETENTION_SECONDS"])
-    purged = db.session.execute(delete(Event).where(Event.created_at < cutoff)).rowcount
+    purged = rows_changed(delete(Event).where(Event.created_at < cutoff))
     oldest = db.session.scalar(select(func.min(Event.id)))
     spans = delete(MembershipSpan).where(MembershipSpan.last_event_id.is_not(None))
     if oldest is not None:

@@ -54,7 +54,7 @@ def subscribe(user: User, since: int | None) -> Subscription:
         abort(429, message, headers={"Retry-After": retry})
     upto = services.latest_id()
     local.start(subscriber, services.rooms_at(user.id, upto), upto)
-    reset = bool(since) and not services.is_known(since)
+    reset = bool(since and not services.is_known(since))
     after = upto if since is None or reset else since
     db.session.close()
     return Subscription(user, local, subscriber, after, upto, reset)
@@ -148,8 +148,8 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
         yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n"
         if subscription.reset:
             yield frame(reset_event(subscription), user)
-        for delivery in replay(subscription):
-            yield frame(delivery, user)
+        for replayed in replay(subscription):
+            yield frame(replayed, user)
         # Spread over the interval: streams opened together do not all check (and write) at once.
         check_at = time.monotonic() + interval * random.uniform(0.5, 1.0)  # noqa: S311
         while True:

@@ -2,7 +2,8 @@
 
 from flask import Flask
 
-from app.extensions import api, jobs
+from app.extensions import jobs
+from app.extensions.api import api
 
 
 def init_app(app: Flask) -> None:

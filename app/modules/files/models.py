@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.database import Base, UTCDateTime, utcnow
 
 
-class Attachment(db.Model):
+class Attachment(Base):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -86,7 +86,7 @@ def get_readable_or_404(file_id: int, user: User) -> tuple[Attachment, Path]:
         )
     else:
         visible = False
-    if not visible:
+    if attachment is None or not visible:
         abort(404, "No such file.")
     return attachment, _path(attachment.storage_key)
 

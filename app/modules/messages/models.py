@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, select, true
 from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.database import Base, UTCDateTime, utcnow
 from app.modules.rooms.models import Room, within_ttl
 from app.modules.users.models import User
 
 
-class Message(db.Model):
+class Message(Base):
     __tablename__ = "messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,7 +37,7 @@ class Message(db.Model):
     # Filled by the query that loads messages (services.with_reply_counts).
     reply_count: Mapped[int] = query_expression(default_expr=literal(0))
     # The reader's view, [{emoji, count, me}]: filled for a page by reactions.attach (none until then).
-    reactions = ()
+    reactions = ()  # type: tuple[()] | list[dict[str, Any]]
 
     __table_args__ = (
         # History pages and unread counts: (room, id) ranges.
@@ -52,7 +53,7 @@ class Message(db.Model):
         return self.deleted_at is not None
 
 
-class Reaction(db.Model):
+class Reaction(Base):
     """One member's emoji on one message; a message's reactions are listed in the order first given."""
 
     __tablename__ = "reactions"
@@ -82,7 +83,7 @@ def live_in(room: Room) -> ColumnElement[bool]:
     return Message.created_at > utcnow() - timedelta(seconds=room.message_ttl_seconds)
 
 
-def with_reply_counts() -> object:
+def with_reply_counts() -> _AbstractLoad:
     """Loader option filling `Message.reply_count` (live, unexpired replies) in the same statement."""
     reply = aliased(Message)
     count = (

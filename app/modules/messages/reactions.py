@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import case, delete, func, select
 
 from app.extensions.api import abort
-from app.extensions.database import db, insert_if_absent, utcnow
+from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
 from app.modules.events.services import record
 from app.modules.users import services as users
 from app.modules.users.models import User
@@ -111,11 +111,11 @@ def remove_reaction(message: Message, user: User, emoji: str) -> None:
     """Take back the caller's `emoji` (404 if they never gave it)."""
     users.require_not_banned(user)
     _lock(message)  # a deleted message has no reactions left to remove: 404 below
-    removed = db.session.execute(
+    removed = rows_changed(
         delete(Reaction).where(
             Reaction.message_id == message.id, Reaction.user_id == user.id, Reaction.emoji == emoji
         )
-    ).rowcount
+    )
     if not removed:
         db.session.rollback()
         abort(404, "You have not reacted to this message with this emoji.")

@@ -49,7 +49,7 @@ def _shown(message: Message) -> Message:
     return message
 
 
-def _page(endpoint: str, args: dict[str, Any], room: Room, parent: Message | None = None, **path: int) -> Any:
+def _page(endpoint: str, args: dict[str, Any], room: Room, parent: Message | None = None, **path: Any) -> Any:
     page, older, newer = services.history(
         room, before=args.get("before"), after=args.get("after"), limit=args["limit"], parent=parent
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from flask import current_app
 from sqlalchemy import Select, delete, select, update
@@ -25,7 +25,14 @@ from .models import Message, live, live_in, with_reply_counts
 from .schemas import AuthorSchema, MessageSchema
 
 SWEEP_BATCH = 500  # expired messages deleted per transaction
-Sent = TypeVar("Sent")  # a Message, or a message waiting for its time (the scheduled module's)
+
+
+class _InRoom(Protocol):
+    @property
+    def room_id(self) -> int: ...
+
+
+Sent = TypeVar("Sent", bound=_InRoom)  # a Message, or a message waiting for its time (the scheduled module's)
 
 
 def _event(type_: str, message: Message) -> None:
@@ -160,7 +167,10 @@ def send_message(
         db.session.flush()
     except IntegrityError:  # the same client_msg_id, sent concurrently, won the race
         db.session.rollback()
-        return repeat(room_id, first_with_client_id(author, client_msg_id)), False
+        first = first_with_client_id(author, client_msg_id) if client_msg_id else None
+        if first is None:  # not the client_msg_id's unique index: nothing to answer with
+            raise
+        return repeat(room_id, first), False
     if attachment_ids:
         files.attach(message, author, attachment_ids)
     room.last_activity_at = message.created_at
@@ -257,6 +267,7 @@ def sweep_expired() -> int:
         select(Room.id, Room.message_ttl_seconds).where(Room.message_ttl_seconds.is_not(None))
     ).all()
     for room_id, ttl in ttls:
+        assert ttl is not None  # selected so
         cutoff = utcnow() - timedelta(seconds=ttl)
         while (count := _sweep_batch(room_id, cutoff)) > 0:
             swept += count

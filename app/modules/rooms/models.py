@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.database import Base, UTCDateTime, utcnow
 from app.modules.users.models import User
 
 ROOM_KINDS = ("public", "private", "direct")
@@ -20,7 +20,7 @@ MANAGERS = ("owner", "admin")
 CODE_PREFIX_LENGTH = 4
 
 
-class Room(db.Model):
+class Room(Base):
     __tablename__ = "rooms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,7 +78,7 @@ def within_ttl(row: Any, ttl: Any = None) -> ColumnElement[bool]:
     return or_(ttl.is_(None), row.created_at > cutoff)
 
 
-class Membership(db.Model):
+class Membership(Base):
     __tablename__ = "memberships"
 
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
@@ -93,7 +93,7 @@ class Membership(db.Model):
     __table_args__ = (Index("ix_memberships_user_id_room_id", "user_id", "room_id"),)
 
 
-class Invite(db.Model):
+class Invite(Base):
     __tablename__ = "invites"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,11 +109,12 @@ class Invite(db.Model):
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    # The plaintext code: set on the instance that created the invite, never stored.
-    code = None
+    # The plaintext code: set on the instance that created the invite, never stored (typed in a
+    # comment: SQLAlchemy would try to map an annotation).
+    code = None  # type: str | None
 
 
-class JoinRequest(db.Model):
+class JoinRequest(Base):
     __tablename__ = "join_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload, with_expression
 
 from app.extensions.api import abort
-from app.extensions.database import db, insert_if_absent, utcnow
+from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -147,16 +147,20 @@ def _add_membership(room: Room, user: User, role: str = "member") -> Membership 
         last_read_message_id=func.coalesce(newest, 0),
     ):
         return None
-    membership = db.session.get(Membership, (room.id, user.id))
+    membership = db.session.get_one(Membership, (room.id, user.id))
     _member_event("member.added", membership)
     return membership
 
 
 def _resolve_usernames(usernames: list[str]) -> list[User]:
-    found, missing = [], []
+    found: list[User] = []
+    missing: list[str] = []
     for name in dict.fromkeys(u.lower() for u in usernames):
         user = users.get_by_username(name)
-        (found if user else missing).append(user or name)
+        if user is None:
+            missing.append(name)
+        else:
+            found.append(user)
     if missing:
         abort(
             422,
@@ -204,13 +208,13 @@ def delete_room(room: Room, *, commit: bool = True) -> None:
     The first statement claims the room's row: of concurrent deletions one goes on and records
     `room.deleted`, the others find no room (404).
     """
-    claimed = db.session.execute(
+    claimed = rows_changed(
         update(Room)
         .where(Room.id == room.id)
         .values(last_message_id=None)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount == 0:
+    if claimed == 0:
         abort(404, "No such room.")
     files.detach(select(Message.id).where(Message.room_id == room.id))
     db.session.execute(delete(Message).where(Message.room_id == room.id))
@@ -239,7 +243,7 @@ def get_or_create_direct_room(user: User, username: str) -> tuple[Room, bool]:
     except IntegrityError:  # the other user created it a moment ago
         db.session.rollback()
         return get_visible_or_404(
-            db.session.scalar(select(Room.id).where(Room.direct_key == key)), user
+            db.session.execute(select(Room.id).where(Room.direct_key == key)).scalar_one(), user
         ), False
     _add_membership(room, user)
     _add_membership(room, other)
@@ -278,7 +282,7 @@ def change_role(room: Room, by: User, membership: Membership, role: str) -> Memb
     if membership.user_id == by.id:
         abort(409, "Give ownership to another member instead of changing your own role.")
     if role == "owner":
-        previous = db.session.get(Membership, (room.id, by.id))
+        previous = get_membership_or_404(room, by.id)
         previous.role = "admin"
         room.owner_id = membership.user_id
         _member_event("member.updated", previous)
@@ -302,12 +306,12 @@ def remove_member(room: Room, by: User, membership: Membership) -> None:
         permissions.require_manager(room)
         if membership.role == "owner" or (membership.role == "admin" and room.my_role != "owner"):
             abort(403, "Only the owner may remove an admin, and nobody may remove the owner.")
-    removed = db.session.execute(
+    removed = rows_changed(
         delete(Membership)
         .where(Membership.room_id == membership.room_id, Membership.user_id == membership.user_id)
         .execution_options(synchronize_session=False)
     )
-    if removed.rowcount == 0:
+    if removed == 0:
         abort(404, "That user is not a member of this room.")
     _member_event("member.removed", membership)
     db.session.commit()
@@ -325,7 +329,7 @@ def mark_read(room: Room, user: User, message_id: int) -> Room:
             "No such message in this room.",
             errors={"json": {"message_id": ["No such message in this room."]}},
         )
-    membership = db.session.get(Membership, (room.id, user.id))
+    membership = get_membership_or_404(room, user.id)
     if message_id > membership.last_read_message_id:
         membership.last_read_message_id = message_id
         record("read.updated", {"room_id": room.id, "last_read_message_id": message_id}, user_id=user.id)
@@ -390,10 +394,10 @@ def get_invite_or_404(room: Room, ref: int | str) -> Invite:
 
 def delete_invite(invite: Invite) -> None:
     """Withdraw an invite; of concurrent withdrawals one records `invite.deleted`, the others 404."""
-    removed = db.session.execute(
+    removed = rows_changed(
         delete(Invite).where(Invite.id == invite.id).execution_options(synchronize_session=False)
     )
-    if removed.rowcount == 0:
+    if removed == 0:
         abort(404, "No such invite.")
     _invite_event("invite.deleted", invite)
     db.session.commit()
@@ -401,13 +405,13 @@ def delete_invite(invite: Invite) -> None:
 
 def _count_use(invite: Invite) -> bool:
     """Count one use unless the invite is used up: the row decides, so `max_uses` holds under races."""
-    counted = db.session.execute(
+    counted = rows_changed(
         update(Invite)
         .where(Invite.id == invite.id, or_(Invite.max_uses.is_(None), Invite.uses < Invite.max_uses))
         .values(uses=Invite.uses + 1)
         .execution_options(synchronize_session=False)
     )
-    return counted.rowcount == 1
+    return counted == 1
 
 
 def _pending_request(room: Room, user: User) -> JoinRequest | None:
@@ -426,9 +430,9 @@ def accept_invite(code: str, user: User) -> tuple[Room | None, JoinRequest | Non
     a repeat that loses undoes its counted use.
     """
     invite = _invite_by_code(code)
-    if invite is None:
+    room = db.session.get(Room, invite.room_id) if invite is not None else None
+    if invite is None or room is None:  # a room's invites go with it
         abort(404, "This invite does not exist or was withdrawn.")
-    room = db.session.get(Room, invite.room_id)
     if db.session.get(Membership, (room.id, user.id)) is not None:
         abort(409, "You are already a member of this room.")
     pending = _pending_request(room, user)
@@ -456,6 +460,7 @@ def accept_invite(code: str, user: User) -> tuple[Room | None, JoinRequest | Non
         db.session.rollback()
         return None, _pending_request(room, user)
     pending = _pending_request(room, user)
+    assert pending is not None  # filed just above, in this transaction
     _join_request_event("join_request.created", pending)
     db.session.commit()
     return None, pending
@@ -487,14 +492,14 @@ def get_join_request_or_404(room: Room, request_id: int) -> JoinRequest:
 
 def resolve_join_request(room: Room, by: User, join_request: JoinRequest, approve: bool) -> JoinRequest:
     """Approve or reject a pending request; the first of concurrent decisions holds, the rest 409."""
-    decided = db.session.execute(
+    decided = rows_changed(
         update(JoinRequest)
         .where(JoinRequest.id == join_request.id, JoinRequest.status == "pending")
         .values(status="approved" if approve else "rejected", resolved_at=utcnow(), resolved_by=by.id)
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(join_request)
-    if decided.rowcount == 0:
+    if decided == 0:
         abort(409, f"This request was already {join_request.status}.")
     if approve:
         _add_membership(room, join_request.user)
@@ -568,7 +573,7 @@ def _hand_over(room: Room, leaving: User) -> bool:
 def _leave_all_rooms(user: User) -> None:
     memberships = list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
     for membership in memberships:
-        room = db.session.get(Room, membership.room_id)
+        room = db.session.get_one(Room, membership.room_id)
         if membership.role == "owner" and not _hand_over(room, user):
             continue  # the room went, and its memberships with it
         _member_event("member.removed", membership)

@@ -7,14 +7,14 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.database import Base, UTCDateTime, utcnow
 from app.modules.users.models import User
 
 PENDING = "pending"
 FAILED = "failed"
 
 
-class ScheduledMessage(db.Model):
+class ScheduledMessage(Base):
     __tablename__ = "scheduled_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.extensions import database
 from app.extensions.api import abort, keyset_page
-from app.extensions.database import db
+from app.extensions.database import db, rows_changed
 from app.modules.events.services import record
 from app.modules.files import services as files
 from app.modules.messages import services as messages
@@ -126,12 +126,12 @@ def get_own_or_404(author: User, scheduled_id: int) -> ScheduledMessage:
 
 def cancel(scheduled: ScheduledMessage) -> None:
     """Withdraw a pending message (or dismiss a failed one); 404 if the scheduler sent it first."""
-    claimed = db.session.execute(
+    claimed = rows_changed(
         delete(ScheduledMessage)
         .where(ScheduledMessage.id == scheduled.id)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount == 0:
+    if claimed == 0:
         abort(404, "No such scheduled message (it may have been sent).")
     _announce(scheduled, status="cancelled")
     db.session.commit()
@@ -157,15 +157,15 @@ def _failure_reason(scheduled: ScheduledMessage) -> str | None:
 
 
 def _fail(scheduled_id: int, reason: str) -> int:
-    claimed = db.session.execute(
+    claimed = rows_changed(
         update(ScheduledMessage)
         .where(ScheduledMessage.id == scheduled_id, ScheduledMessage.status == PENDING)
         .values(status=FAILED, failure_reason=reason)
     )
-    if claimed.rowcount == 1:
-        _announce(db.session.get(ScheduledMessage, scheduled_id, populate_existing=True))
+    if claimed == 1:
+        _announce(db.session.get_one(ScheduledMessage, scheduled_id, populate_existing=True))
     db.session.commit()
-    return claimed.rowcount
+    return claimed
 
 
 def _publish(scheduled_id: int) -> int:
@@ -175,17 +175,17 @@ def _publish(scheduled_id: int) -> int:
         return 0
     if reason := _failure_reason(scheduled):
         return _fail(scheduled_id, reason)
-    claimed = db.session.execute(
+    claimed = rows_changed(
         delete(ScheduledMessage)
         .where(ScheduledMessage.id == scheduled_id, ScheduledMessage.status == PENDING)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount == 0:
+    if claimed == 0:
         db.session.rollback()
         return 0
     try:
         messages.send_message(
-            db.session.get(Room, scheduled.room_id),
+            db.session.get_one(Room, scheduled.room_id),
             scheduled.author,
             body=scheduled.body,
             parent_id=scheduled.parent_id,

@@ -7,6 +7,8 @@ newest first. `q` is never parsed as query syntax, so no input can make the quer
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, Integer, Select, column, func, literal_column, select, table
 from sqlalchemy.dialects import postgresql
 
@@ -19,7 +21,7 @@ from .index import FTS_TABLE, TEXT_SEARCH_CONFIG, VECTOR_COLUMN
 
 _fts = table(FTS_TABLE, column("rowid", Integer))
 # FTS5's hidden column named after the table: the left side of MATCH and bm25's argument.
-_fts_self = literal_column(FTS_TABLE)
+_fts_self: ColumnElement[Any] = literal_column(FTS_TABLE)
 _vector = literal_column(f"{Message.__tablename__}.{VECTOR_COLUMN}", postgresql.TSVECTOR)
 
 

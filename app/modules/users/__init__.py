@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from app.extensions import api
+from app.extensions.api import api
 
 
 def init_app(app: Flask) -> None:

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.database import Base, UTCDateTime, utcnow
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 
 
-class User(db.Model):
+class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +46,7 @@ class User(db.Model):
         return f"<User {self.id} {self.username!r}>"
 
 
-class Report(db.Model):
+class Report(Base):
     """A user's complaint about another user, optionally about one of their messages."""
 
     __tablename__ = "reports"

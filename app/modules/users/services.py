@@ -87,6 +87,7 @@ def _require_current_password(user: User, current_password: str | None) -> None:
             "current_password is required for this change.",
             errors={"json": {"current_password": ["Required to change password or email."]}},
         )
+    assert user.username_key is not None  # only a deleted account has none, and it signs in no more
     attempt = count_password_attempt(user.username_key)  # the same budget as logging in
     if not verify_password(current_password, user.password_hash)[0]:
         abort(403, "The current password is wrong.")
@@ -120,7 +121,7 @@ def _announce_profile(user: User) -> None:
     members) and to the user's own devices."""
     profile = UserSchema(exclude=("email",)).dump(user)
     room_ids = db.session.scalars(select(Membership.room_id).where(Membership.user_id == user.id)).all()
-    for room_id in room_ids or [None]:
+    for room_id in room_ids or (None,):
         record("user.updated", profile, room_id=room_id, user_id=user.id)
 
 
