@@ -3,7 +3,7 @@
 from ..errors import abort
 from .api import MAX_ID, Api, api
 from .blueprint import Blueprint
-from .pagination import LINK_HEADER, keyset_page, paginate_query, pagination_links
+from .pagination import LINK_HEADER, Timeline, keyset_page, paginate_query, pagination_links
 from .parser import unstorable_fields
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "MAX_ID",
     "Api",
     "Blueprint",
+    "Timeline",
     "abort",
     "api",
     "keyset_page",

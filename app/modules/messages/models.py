@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, select, true
 from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
 
 from app.extensions.database import UTCDateTime, db, utcnow
-from app.modules.rooms.models import Room, within_ttl
+from app.modules.rooms.models import Room, execution_time, within_ttl
 from app.modules.users.models import User
 
 
@@ -70,24 +71,27 @@ class Reaction(db.Model):
     )
 
 
-def live(message: Any = Message) -> ColumnElement[bool]:
+def live(message: Any = Message, *, now: ColumnElement[datetime] | None = None) -> ColumnElement[bool]:
     """Whether `message` is within its room's retention: see `rooms.models.within_ttl`."""
-    return within_ttl(message)
+    return within_ttl(message, now=now)
 
 
 def live_in(room: Room) -> ColumnElement[bool]:
     """`live` for messages of one room whose TTL is known: a plain range on (room_id, created_at)."""
-    if room.message_ttl_seconds is None:
-        return true()
-    return Message.created_at > utcnow() - timedelta(seconds=room.message_ttl_seconds)
+    cutoff = room.expiry_cutoff()
+    return true() if cutoff is None else Message.created_at > cutoff
 
 
+@cache
 def with_reply_counts() -> object:
-    """Loader option filling `Message.reply_count` (live, unexpired replies) in the same statement."""
+    """Loader option filling `Message.reply_count` (live, unexpired replies) in the same statement.
+
+    Built once: its aliased entity and correlated subquery cost more to build than to run.
+    """
     reply = aliased(Message)
     count = (
         select(func.count(reply.id))
-        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None), live(reply))
+        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None), live(reply, now=execution_time()))
         .correlate(Message)
         .scalar_subquery()
     )

@@ -45,7 +45,7 @@ def _created(room: Room) -> tuple[Room, int, dict[str, str]]:
 
 def _shown(room: Room) -> Room:
     """The room with its last message's reactions as the caller sees them."""
-    reactions.attach([room.last_message], current_user)
+    reactions.attach([room.live_last_message], current_user)
     return room
 
 
@@ -57,8 +57,8 @@ class Rooms(MethodView):
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Room]:
         """Your rooms, most recently active first; `?scope=public` lists public rooms to join"""
-        listed = paginate_query(services.list_statement(current_user, args["scope"]), pagination_parameters)
-        reactions.attach((room.last_message for room in listed), current_user)
+        listed = services.list_page(current_user, args["scope"], pagination_parameters)
+        reactions.attach((room.live_last_message for room in listed), current_user)
         return listed
 
     @blp.auth_required("rooms:write")

@@ -38,7 +38,7 @@ class Users(MethodView):
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[User]:
         """Search users by username or display-name prefix"""
-        return paginate_query(services.search_statement(args.get("q")), pagination_parameters)
+        return services.search_page(args.get("q"), pagination_parameters)
 
     @sign_up_limit
     @blp.arguments(SignUpParameters)
