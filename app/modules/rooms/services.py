@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, Select, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Integer, Select, String, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload, with_expression
 
@@ -152,16 +152,18 @@ def get_membership_or_404(room: Room, user_id: int) -> Membership:
 # --- events -----------------------------------------------------------------------------------
 
 
-def _room_data(room: Room) -> dict[str, Any]:
-    return RoomSchema(only=ROOM_FIELDS).dump(room)
-
-
 # Event data is the same for every receiver: nothing only some viewers may see (email).
 PUBLIC_USER = ("user.email",)
+# Made once, as messages.services.MESSAGE_SCHEMA: constructing a schema costs more than a dump.
+ROOM_EVENT_SCHEMA, MEMBER_EVENT_SCHEMA = RoomSchema(only=ROOM_FIELDS), MemberSchema(exclude=PUBLIC_USER)
+
+
+def _room_data(room: Room) -> dict[str, Any]:
+    return ROOM_EVENT_SCHEMA.dump(room)
 
 
 def _member_event(type_: str, membership: Membership) -> None:
-    data = {"room_id": membership.room_id, **MemberSchema(exclude=PUBLIC_USER).dump(membership)}
+    data = {"room_id": membership.room_id, **MEMBER_EVENT_SCHEMA.dump(membership)}
     record(type_, data, room_id=membership.room_id, user_id=membership.user_id)
 
 
@@ -555,19 +557,20 @@ def resolve_join_request(room: Room, by: User, join_request: JoinRequest, approv
 # --- the general room and accounts ------------------------------------------------------------
 
 
+@cache
+def _general(column: Any) -> Select:
+    """The general room (or its id): the first public room of its configured name."""
+    name = bindparam("name", type_=String)
+    return select(column).where(Room.name == name, Room.kind == "public").order_by(Room.id).limit(1)
+
+
 def general_room() -> Room | None:
-    return db.session.scalar(
-        select(Room)
-        .where(Room.name == current_app.config["GENERAL_ROOM_NAME"], Room.kind == "public")
-        .order_by(Room.id)
-        .limit(1)
-    )
+    return db.session.scalar(_general(Room), {"name": current_app.config["GENERAL_ROOM_NAME"]})
 
 
 def is_general(room_id: int) -> bool:
     """Whether `room_id` is the general room, whose posts have a budget per user."""
-    room = general_room()
-    return room is not None and room.id == room_id
+    return db.session.scalar(_general(Room.id), {"name": current_app.config["GENERAL_ROOM_NAME"]}) == room_id
 
 
 def ensure_general_room() -> Room:
