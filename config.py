@@ -83,6 +83,8 @@ class BaseConfig:
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # the largest upload plus multipart framing
     MAX_JSON_BODY_BYTES = 64 * 1024
     MAX_PAGE_SIZE = 100
+    # User search counts its matches up to this many for X-Pagination's total, never all of them.
+    USER_SEARCH_TOTAL_LIMIT = int(os.environ.get("PARLEY_USER_SEARCH_TOTAL_LIMIT", "1000"))
     # Different emoji one member may put on one message; the next is 409.
     MAX_REACTIONS_PER_MESSAGE = int(os.environ.get("PARLEY_MAX_REACTIONS_PER_MESSAGE", "20"))
     # How far ahead `send_at` may schedule a message.

@@ -102,6 +102,7 @@ def grow(args: argparse.Namespace) -> dict[str, Any]:
                     "username": name,
                     "username_key": name.lower(),
                     "display_name": f"{letters[(i * 7 + 3) % 26].upper()}. Bench {i}",
+                    "display_name_key": f"{letters[(i * 7 + 3) % 26]}. bench {i}",
                     "password_hash": "bench-no-password",  # no argon2 hash verifies against it
                     "created_at": now,
                 }
@@ -133,6 +134,7 @@ def grow(args: argparse.Namespace) -> dict[str, Any]:
                     "topic": "",
                     "kind": "private",
                     "owner_id": user_id,
+                    "member_count": 1,
                     "created_at": now,
                     "last_activity_at": now + timedelta(seconds=60) - timedelta(milliseconds=i),
                 }
@@ -163,6 +165,8 @@ def grow(args: argparse.Namespace) -> dict[str, Any]:
                 for room_id, user_id, message_id in zip(room_ids, user_ids, message_ids, strict=True)
             ],
         )
+        general_count = rooms.c.member_count + len(user_ids)
+        db.session.execute(update(rooms).where(rooms.c.id == general.id).values(member_count=general_count))
         first_room = min(room_ids)
         db.session.execute(
             update(rooms)

@@ -4,7 +4,7 @@ from ..errors import abort
 from .api import MAX_ID, Api, api
 from .blueprint import Blueprint
 from .document import links_to
-from .pagination import LINK_HEADER, keyset_page, paginate_query, pagination_links
+from .pagination import LINK_HEADER, Timeline, keyset_page, paginate_query, pagination_links
 from .parser import unstorable_fields
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "MAX_ID",
     "Api",
     "Blueprint",
+    "Timeline",
     "abort",
     "api",
     "keyset_page",

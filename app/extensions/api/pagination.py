@@ -4,19 +4,69 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..database import db
 
 
-def paginate_query(stmt: Select, pagination: Any) -> list[Any]:
-    """Run one page of `stmt` and record the total for the `X-Pagination` header."""
-    pagination.item_count = db.session.scalar(
-        select(func.count()).select_from(stmt.order_by(None).subquery())
-    )
+def paginate_query(
+    stmt: Select, pagination: Any, params: dict[str, Any] | None = None, *, total: Select | None = None
+) -> list[Any]:
+    """Run one page of `stmt` and record the total for the `X-Pagination` header.
+
+    `total` counts the same rows more cheaply than counting `stmt`'s (which may compute
+    columns per row); `params` binds both statements' parameters.
+    """
+    if total is None:
+        total = select(func.count()).select_from(stmt.order_by(None).subquery())
+    pagination.item_count = db.session.scalar(total, params)
     page = stmt.limit(pagination.page_size).offset(pagination.first_item)
-    return list(db.session.scalars(page))
+    return list(db.session.scalars(page, params))
+
+
+class Timeline:
+    """The statements of one kind of id-cursor page, built once and run with parameters.
+
+    Building an ORM statement (entities, loader options, correlated subqueries) costs more
+    CPU than running it on an index range: a timeline read on every request is built at
+    import (or first use) with bind parameters for what changes between requests, and its
+    pages only bind values. `scope` may hold bind parameters of its own, given to `page`.
+    Each page is an index range scan on (scope, id): its cost does not grow with the
+    timeline's length.
+    """
+
+    def __init__(
+        self, stmt: Select, id_column: InstrumentedAttribute[int], scope: ColumnElement[bool]
+    ) -> None:
+        rows = stmt.where(scope)
+        limit = bindparam("limit", type_=Integer)
+        after, before, first = (bindparam(name, type_=Integer) for name in ("after", "before", "first"))
+        self.newer = rows.where(id_column > after).order_by(id_column).limit(limit)
+        self.older_than_first = select(id_column).where(scope, id_column < first).limit(1)
+        self.newest = rows.order_by(id_column.desc()).limit(limit)
+        self.older = rows.where(id_column < before).order_by(id_column.desc()).limit(limit)
+
+    def page(
+        self, *, before: int | None, after: int | None, limit: int, **scope: Any
+    ) -> tuple[list[Any], bool, bool]:
+        """One page, oldest first; with whether older and newer rows exist.
+
+        Neither cursor: the newest `limit`.
+        """
+        if after is not None:
+            rows = list(db.session.scalars(self.newer, {**scope, "after": after, "limit": limit + 1}))
+            newer, page = len(rows) > limit, rows[:limit]
+            older = bool(page) and (
+                db.session.scalar(self.older_than_first, {**scope, "first": page[0].id}) is not None
+            )
+            return page, older, newer
+        if before is None:
+            rows = list(db.session.scalars(self.newest, {**scope, "limit": limit + 1}))
+        else:
+            rows = list(db.session.scalars(self.older, {**scope, "before": before, "limit": limit + 1}))
+        older, page = len(rows) > limit, rows[:limit]
+        return page[::-1], older, before is not None
 
 
 def keyset_page(
@@ -28,25 +78,8 @@ def keyset_page(
     after: int | None,
     limit: int,
 ) -> tuple[list[Any], bool, bool]:
-    """One page of `stmt` within `scope`, oldest first by id; with whether older and newer rows exist.
-
-    Neither cursor: the newest `limit`. Each page is an index range scan on (scope, id): its
-    cost does not grow with the timeline's length.
-    """
-    stmt = stmt.where(scope)
-    if after is not None:
-        rows = list(db.session.scalars(stmt.where(id_column > after).order_by(id_column).limit(limit + 1)))
-        newer, page = len(rows) > limit, rows[:limit]
-        older = (
-            bool(page)
-            and db.session.scalar(select(id_column).where(scope, id_column < page[0].id).limit(1)) is not None
-        )
-        return page, older, newer
-    if before is not None:
-        stmt = stmt.where(id_column < before)
-    rows = list(db.session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)))
-    older, page = len(rows) > limit, rows[:limit]
-    return page[::-1], older, before is not None
+    """One page of `stmt` within `scope` (a `Timeline` used once): for pages read rarely."""
+    return Timeline(stmt, id_column, scope).page(before=before, after=after, limit=limit)
 
 
 # How id-cursor pages document their links.

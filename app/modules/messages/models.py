@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, select, true
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, rel
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from app.extensions.database import Base, UTCDateTime, utcnow
-from app.modules.rooms.models import Room, within_ttl
+from app.modules.rooms.models import Room, execution_time, within_ttl
 from app.modules.users.models import User
 
 
@@ -71,24 +72,27 @@ class Reaction(Base):
     )
 
 
-def live(message: Any = Message) -> ColumnElement[bool]:
+def live(message: Any = Message, *, now: ColumnElement[datetime] | None = None) -> ColumnElement[bool]:
     """Whether `message` is within its room's retention: see `rooms.models.within_ttl`."""
-    return within_ttl(message)
+    return within_ttl(message, now=now)
 
 
 def live_in(room: Room) -> ColumnElement[bool]:
     """`live` for messages of one room whose TTL is known: a plain range on (room_id, created_at)."""
-    if room.message_ttl_seconds is None:
-        return true()
-    return Message.created_at > utcnow() - timedelta(seconds=room.message_ttl_seconds)
+    cutoff = room.expiry_cutoff()
+    return true() if cutoff is None else Message.created_at > cutoff
 
 
+@cache
 def with_reply_counts() -> _AbstractLoad:
-    """Loader option filling `Message.reply_count` (live, unexpired replies) in the same statement."""
+    """Loader option filling `Message.reply_count` (live, unexpired replies) in the same statement.
+
+    Built once: its aliased entity and correlated subquery cost more to build than to run.
+    """
     reply = aliased(Message)
     count = (
         select(func.count(reply.id))
-        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None), live(reply))
+        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None), live(reply, now=execution_time()))
         .correlate(Message)
         .scalar_subquery()
     )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from functools import cache
+from typing import Any, Protocol, TypeVar
 
 from flask import current_app
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Integer, Select, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions.api import abort, keyset_page
-from app.extensions.database import db, utcnow
+from app.extensions.api import Timeline, abort
+from app.extensions.database import UTCDateTime, db, utcnow
 from app.modules.events import throttle
 from app.modules.events.broker import announce
 from app.modules.events.services import record
@@ -27,6 +28,11 @@ from .schemas import AuthorSchema, MessageSchema
 SWEEP_BATCH = 500  # expired messages deleted per transaction
 
 
+# Made once: a schema's construction (copying its fields, then its nested schemas' on first
+# dump) costs more than dumping a message. Dumping keeps no state between calls.
+MESSAGE_SCHEMA, AUTHOR_SCHEMA = MessageSchema(), AuthorSchema()
+
+
 class _InRoom(Protocol):
     @property
     def room_id(self) -> int: ...
@@ -37,7 +43,7 @@ Sent = TypeVar("Sent", bound=_InRoom)  # a Message, or a message waiting for its
 
 def _event(type_: str, message: Message) -> None:
     """The message as shown; an edited one carries its reactions as streams render them (reactors)."""
-    data = MessageSchema().dump(message)
+    data = MESSAGE_SCHEMA.dump(message)
     if type_ == "message.updated":
         data["reactions"] = reactions.reactors(message.id)
     record(type_, data, room_id=message.room_id)
@@ -54,7 +60,7 @@ def announce_typing(room: Room, user: User) -> None:
         return
     data = {
         "room_id": room.id,
-        "user": AuthorSchema().dump(user),
+        "user": AUTHOR_SCHEMA.dump(user),
         "expires_in": current_app.config["TYPING_SECONDS"],
     }
     announce("typing", data, room_ids=[room.id])
@@ -219,15 +225,27 @@ def delete_message(message: Message) -> None:
     db.session.commit()
 
 
+@cache
+def _timeline(by_parent: bool, expiring: bool) -> Timeline:
+    """A room's history (or a message's replies), with or without a TTL cutoff: built once each."""
+    scope = (Message.parent_id if by_parent else Message.room_id) == bindparam("scope_id", type_=Integer)
+    if expiring:
+        scope &= Message.created_at > bindparam("cutoff", type_=UTCDateTime())
+    return Timeline(_messages(), Message.id, scope)
+
+
 def history(
     room: Room, *, before: int | None, after: int | None, limit: int, parent: Message | None = None
 ) -> tuple[list[Message], bool, bool]:
     """One page, oldest first, by keyset on id ((room_id, id) or (parent_id, id) index ranges).
 
-    Messages past the room's TTL are left out.
+    Messages past the room's TTL are left out (`live_in`, as a parameter).
     """
-    scope = (Message.parent_id == parent.id if parent else Message.room_id == room.id) & live_in(room)
-    return keyset_page(_messages(), Message.id, scope, before=before, after=after, limit=limit)
+    scope: dict[str, Any] = {"scope_id": parent.id if parent else room.id}
+    if (cutoff := room.expiry_cutoff()) is not None:
+        scope["cutoff"] = cutoff
+    timeline = _timeline(parent is not None, cutoff is not None)
+    return timeline.page(before=before, after=after, limit=limit, **scope)
 
 
 def _sweep_batch(room_id: int, cutoff: datetime) -> int:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, Integer, String, literal, or_, select, text
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    bindparam,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -37,11 +49,26 @@ class Room(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
+    # Kept by the services in the transaction that adds or removes a member (an increment in SQL,
+    # so concurrent joins add up): listing rooms never counts a room's members.
+    member_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
     last_message: Mapped[Any] = relationship("Message", foreign_keys=[last_message_id])
     # Per-caller values, filled by the query that loads the room (see services.rooms_for).
-    member_count: Mapped[int] = query_expression()
     unread_count: Mapped[int] = query_expression()
     my_role: Mapped[str | None] = query_expression()
+
+    def expiry_cutoff(self) -> datetime | None:
+        """Messages created at or before this have expired; None when they never do."""
+        if self.message_ttl_seconds is None:
+            return None
+        return utcnow() - timedelta(seconds=self.message_ttl_seconds)
+
+    @property
+    def live_last_message(self) -> Any:
+        """The last message, unless past the room's TTL (the sweep may not have removed it yet)."""
+        message, cutoff = self.last_message, self.expiry_cutoff()
+        return None if message is None or (cutoff is not None and message.created_at <= cutoff) else message
 
 
 class _ExpiryCutoff(FunctionElement):
@@ -64,17 +91,29 @@ def _postgresql_cutoff(element: _ExpiryCutoff, compiler: SQLCompiler, **kw: Any)
     return f"({now} - make_interval(secs => {ttl}))"
 
 
-def within_ttl(row: Any, ttl: Any = None) -> ColumnElement[bool]:
+def execution_time() -> ColumnElement[datetime]:
+    """The time a statement runs, not when it was built: for statements built once.
+
+    Not for relationship criteria (`relationship.and_`): SQLAlchemy carries their bound values
+    over from its cache without calling this.
+    """
+    return bindparam(None, callable_=utcnow, type_=UTCDateTime())
+
+
+def within_ttl(
+    row: Any, ttl: Any = None, *, now: ColumnElement[datetime] | None = None
+) -> ColumnElement[bool]:
     """Whether `row` (a message, or an event about one) is within its room's `message_ttl_seconds`.
 
     Expired messages stay until the sweep deletes them, so every query that serves messages
     adds this: a message past its TTL is never served, and a changed TTL applies to the messages
     already there. `row` has `room_id` and `created_at`; `ttl` is the room's column when the
     statement has the room at hand, else the room's row is looked up by primary key. NULL keeps all.
+    `now` defaults to the time the expression is built.
     """
     if ttl is None:
         ttl = select(Room.message_ttl_seconds).where(Room.id == row.room_id).scalar_subquery()
-    cutoff = _ExpiryCutoff(literal(utcnow(), UTCDateTime()), ttl)
+    cutoff = _ExpiryCutoff(literal(utcnow(), UTCDateTime()) if now is None else now, ttl)
     return or_(ttl.is_(None), row.created_at > cutoff)
 
 

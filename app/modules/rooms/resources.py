@@ -66,7 +66,7 @@ def _created(room: Room) -> tuple[Room, int, dict[str, str]]:
 
 def _shown(room: Room) -> Room:
     """The room with its last message's reactions as the caller sees them."""
-    reactions.attach([room.last_message], current_user)
+    reactions.attach([room.live_last_message], current_user)
     return room
 
 
@@ -82,8 +82,8 @@ class Rooms(MethodView):
 
         Each room carries your `unread_count` and its `last_message`, so a room list needs no other request.
         """
-        listed = paginate_query(services.list_statement(current_user, args["scope"]), pagination_parameters)
-        reactions.attach((room.last_message for room in listed), current_user)
+        listed = services.list_page(current_user, args["scope"], pagination_parameters)
+        reactions.attach((room.live_last_message for room in listed), current_user)
         return listed
 
     @blp.doc(operationId="createRoom")

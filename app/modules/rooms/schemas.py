@@ -22,7 +22,7 @@ class RoomSchema(Schema):
     unread_count = fields.Integer(
         metadata={"description": "Messages after your read marker; 0 if not a member."}
     )
-    last_message = fields.Nested(MessageSchema, allow_none=True)
+    last_message = fields.Nested(MessageSchema, attribute="live_last_message", allow_none=True)
     message_ttl_seconds = fields.Integer(allow_none=True)
     role = fields.String(
         attribute="my_role", allow_none=True, metadata={"description": "Your role; null if not a member."}

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, delete, func, or_, select, update
+from sqlalchemy import Integer, Select, String, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload, with_expression
 
-from app.extensions.api import abort
+from app.extensions.api import abort, paginate_query
 from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.events.services import record
 from app.modules.files import services as files
-from app.modules.messages.models import Message, live, with_reply_counts
+from app.modules.messages.models import Message, with_reply_counts
 from app.modules.users import services as users
 from app.modules.users.models import User
 from app.modules.users.signals import user_created, user_deleted
 
 from . import permissions
-from .models import CODE_PREFIX_LENGTH, Invite, JoinRequest, Membership, Room, within_ttl
+from .models import CODE_PREFIX_LENGTH, Invite, JoinRequest, Membership, Room, execution_time, within_ttl
 from .schemas import InviteSchema, JoinRequestSchema, MemberSchema, RoomSchema
 
 ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at")
@@ -30,61 +31,99 @@ ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds",
 # --- reading ----------------------------------------------------------------------------------
 
 
-def rooms_for(user: User) -> Select:
-    """Rooms with the caller's view of them: member count, unread count, role, last message.
+def _rooms_seen_by(viewer: Any) -> Select:
+    """Rooms with the viewer's view of them: unread count, role, last message.
 
-    One statement (plus one to load last messages) for any number of rooms.
+    One statement (plus one to load last messages) for any number of rooms. `viewer` is a
+    user id, or a bind parameter for statements built once. The last message is loaded even
+    past the room's TTL: `Room.live_last_message` hides it (relationship criteria would
+    freeze the time a statement built once was built at).
     """
     mine = aliased(Membership)
-    member_count = select(func.count()).where(Membership.room_id == Room.id).correlate(Room).scalar_subquery()
     unread = (
         select(func.count())
         .where(
             Message.room_id == Room.id,
             Message.id > mine.last_read_message_id,
             Message.deleted_at.is_(None),
-            within_ttl(Message, Room.message_ttl_seconds),
+            within_ttl(Message, Room.message_ttl_seconds, now=execution_time()),
         )
         .correlate(Room, mine)
         .scalar_subquery()
     )
     return (
         select(Room)
-        .outerjoin(mine, and_(mine.room_id == Room.id, mine.user_id == user.id))
+        .outerjoin(mine, and_(mine.room_id == Room.id, mine.user_id == viewer))
         .options(
-            with_expression(Room.member_count, member_count),
             with_expression(Room.my_role, mine.role),
             with_expression(Room.unread_count, case((mine.user_id.is_(None), 0), else_=unread)),
-            selectinload(Room.last_message.and_(live())).options(with_reply_counts()),
+            selectinload(Room.last_message).options(with_reply_counts()),
         )
     )
 
 
-def list_statement(user: User, scope: str) -> Select:
-    stmt = rooms_for(user)
+def rooms_for(user: User) -> Select:
+    """Rooms as `user` sees them, for statements that add conditions of their own."""
+    return _rooms_seen_by(user.id)
+
+
+VIEWER = "viewer_id"  # the bind parameter of the statements below: the caller's id
+
+
+@cache
+def _seen_rooms() -> Select:
+    """`rooms_for` the caller, built once: building it costs more than running it."""
+    return _rooms_seen_by(bindparam(VIEWER, type_=Integer))
+
+
+@cache
+def _listing(scope: str) -> tuple[Select, Select]:
+    """The caller's rooms (or the public ones), most recently active first; and their count."""
+    viewer = bindparam(VIEWER, type_=Integer)
     if scope == "public":
-        stmt = stmt.where(Room.kind == "public")
+        rooms = _seen_rooms().where(Room.kind == "public")
+        total = select(func.count()).select_from(Room).where(Room.kind == "public")
     else:
-        stmt = stmt.where(Room.id.in_(select(Membership.room_id).where(Membership.user_id == user.id)))
-    return stmt.order_by(Room.last_activity_at.desc(), Room.id.desc())
+        mine = select(Membership.room_id).where(Membership.user_id == viewer)
+        rooms = _seen_rooms().where(Room.id.in_(mine))
+        total = select(func.count()).select_from(Membership).where(Membership.user_id == viewer)
+    return rooms.order_by(Room.last_activity_at.desc(), Room.id.desc()), total
+
+
+def list_page(user: User, scope: str, pagination: Any) -> list[Room]:
+    """One page of `_listing`: the count is of the caller's memberships, not of the listing."""
+    rooms, total = _listing(scope)
+    return paginate_query(rooms, pagination, {VIEWER: user.id}, total=total)
+
+
+@cache
+def _seen_room(reloaded: bool) -> Select:
+    stmt = _seen_rooms().where(Room.id == bindparam("room_id", type_=Integer))
+    return stmt.execution_options(populate_existing=True) if reloaded else stmt
 
 
 def get_visible_or_404(room_id: int, user: User) -> Room:
-    room = db.session.scalar(rooms_for(user).where(Room.id == room_id))
+    room = db.session.scalar(_seen_room(False), {VIEWER: user.id, "room_id": room_id})
     if room is None or not permissions.can_see(room):
         abort(404, "No such room.")
     return room
 
 
-def get_with_role_or_404(room_id: int, user: User) -> Room:
-    """The room with just the caller's role (no counts): for the checks of the messages' hot paths."""
+@cache
+def _with_role() -> Select:
+    """A room by id with the caller's role, through the membership's primary key: built once."""
     mine = aliased(Membership)
-    room = db.session.scalar(
+    return (
         select(Room)
-        .outerjoin(mine, and_(mine.room_id == Room.id, mine.user_id == user.id))
-        .where(Room.id == room_id)
+        .outerjoin(mine, and_(mine.room_id == Room.id, mine.user_id == bindparam("user_id", type_=Integer)))
+        .where(Room.id == bindparam("room_id", type_=Integer))
         .options(with_expression(Room.my_role, mine.role))
     )
+
+
+def get_with_role_or_404(room_id: int, user: User) -> Room:
+    """The room with just the caller's role (no counts): for the checks of the messages' hot paths."""
+    room = db.session.scalar(_with_role(), {"room_id": room_id, "user_id": user.id})
     if room is None or not permissions.can_see(room):
         abort(404, "No such room.")
     return room
@@ -92,9 +131,7 @@ def get_with_role_or_404(room_id: int, user: User) -> Room:
 
 def _reload(room: Room, user: User) -> Room:
     """The room again, with the caller's computed fields fresh after a change."""
-    return db.session.scalar(
-        rooms_for(user).where(Room.id == room.id).execution_options(populate_existing=True)
-    )
+    return db.session.scalar(_seen_room(True), {VIEWER: user.id, "room_id": room.id})
 
 
 def members_statement(room: Room) -> Select:
@@ -115,20 +152,32 @@ def get_membership_or_404(room: Room, user_id: int) -> Membership:
 # --- events -----------------------------------------------------------------------------------
 
 
-def _room_data(room: Room) -> dict[str, Any]:
-    return RoomSchema(only=ROOM_FIELDS).dump(room)
-
-
 # Event data is the same for every receiver: nothing only some viewers may see (email).
 PUBLIC_USER = ("user.email",)
+# Made once, as messages.services.MESSAGE_SCHEMA: constructing a schema costs more than a dump.
+ROOM_EVENT_SCHEMA, MEMBER_EVENT_SCHEMA = RoomSchema(only=ROOM_FIELDS), MemberSchema(exclude=PUBLIC_USER)
+
+
+def _room_data(room: Room) -> dict[str, Any]:
+    return ROOM_EVENT_SCHEMA.dump(room)
 
 
 def _member_event(type_: str, membership: Membership) -> None:
-    data = {"room_id": membership.room_id, **MemberSchema(exclude=PUBLIC_USER).dump(membership)}
+    data = {"room_id": membership.room_id, **MEMBER_EVENT_SCHEMA.dump(membership)}
     record(type_, data, room_id=membership.room_id, user_id=membership.user_id)
 
 
 # --- rooms ------------------------------------------------------------------------------------
+
+
+def _count_members(room_id: int, change: int) -> None:
+    """Move the room's `member_count` by `change`, in SQL: concurrent changes add up."""
+    db.session.execute(
+        update(Room)
+        .where(Room.id == room_id)
+        .values(member_count=Room.member_count + change)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _add_membership(room: Room, user: User, role: str = "member") -> Membership | None:
@@ -147,6 +196,7 @@ def _add_membership(room: Room, user: User, role: str = "member") -> Membership 
         last_read_message_id=func.coalesce(newest, 0),
     ):
         return None
+    _count_members(room.id, 1)
     membership = db.session.get_one(Membership, (room.id, user.id))
     _member_event("member.added", membership)
     return membership
@@ -313,6 +363,7 @@ def remove_member(room: Room, by: User, membership: Membership) -> None:
     )
     if removed == 0:
         abort(404, "That user is not a member of this room.")
+    _count_members(membership.room_id, -1)
     _member_event("member.removed", membership)
     db.session.commit()
 
@@ -511,19 +562,20 @@ def resolve_join_request(room: Room, by: User, join_request: JoinRequest, approv
 # --- the general room and accounts ------------------------------------------------------------
 
 
+@cache
+def _general(column: Any) -> Select:
+    """The general room (or its id): the first public room of its configured name."""
+    name = bindparam("name", type_=String)
+    return select(column).where(Room.name == name, Room.kind == "public").order_by(Room.id).limit(1)
+
+
 def general_room() -> Room | None:
-    return db.session.scalar(
-        select(Room)
-        .where(Room.name == current_app.config["GENERAL_ROOM_NAME"], Room.kind == "public")
-        .order_by(Room.id)
-        .limit(1)
-    )
+    return db.session.scalar(_general(Room), {"name": current_app.config["GENERAL_ROOM_NAME"]})
 
 
 def is_general(room_id: int) -> bool:
     """Whether `room_id` is the general room, whose posts have a budget per user."""
-    room = general_room()
-    return room is not None and room.id == room_id
+    return db.session.scalar(_general(Room.id), {"name": current_app.config["GENERAL_ROOM_NAME"]}) == room_id
 
 
 def ensure_general_room() -> Room:
@@ -577,5 +629,6 @@ def _leave_all_rooms(user: User) -> None:
         if membership.role == "owner" and not _hand_over(room, user):
             continue  # the room went, and its memberships with it
         _member_event("member.removed", membership)
+        _count_members(membership.room_id, -1)
         db.session.delete(membership)
     db.session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.extensions.database import Base, UTCDateTime, utcnow
 
@@ -22,6 +22,8 @@ class User(Base):
     username_key: Mapped[str | None] = mapped_column(String(32), unique=True)
     email: Mapped[str | None] = mapped_column(String(254))
     display_name: Mapped[str | None] = mapped_column(String(64))
+    # Lower-cased display name, set with it: what prefix search reads through an index.
+    display_name_key: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -33,6 +35,26 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Reports filed before this (the start of the last ban, or its lifting) count towards no new ban.
     reports_count_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Prefix search (services.search_page): LIKE on PostgreSQL needs pattern ops under any
+        # collation; SQLite reads ranges of the plain index.
+        Index(
+            "ix_users_username_key_prefix",
+            "username_key",
+            postgresql_ops={"username_key": "varchar_pattern_ops"},
+        ),
+        Index(
+            "ix_users_display_name_key_prefix",
+            "display_name_key",
+            postgresql_ops={"display_name_key": "varchar_pattern_ops"},
+        ),
+    )
+
+    @validates("display_name")
+    def _keep_display_name_key(self, _: str, display_name: str | None) -> str | None:
+        self.display_name_key = display_name.lower() if display_name is not None else None
+        return display_name
 
     @property
     def is_deleted(self) -> bool:

@@ -42,7 +42,7 @@ class Users(MethodView):
 
         Case-insensitive prefix match; deleted users are never listed.
         """
-        return paginate_query(services.search_statement(args.get("q")), pagination_parameters)
+        return services.search_page(args.get("q"), pagination_parameters)
 
     @blp.doc(operationId="signUp")
     @sign_up_limit

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions.api import abort
+from app.extensions.api import abort, paginate_query
 from app.extensions.database import db, utcnow
 from app.extensions.ratelimit import count_password_attempt
 from app.extensions.security import hash_password, verify_password
@@ -141,17 +142,35 @@ def delete_account(user: User, current_password: str) -> None:
     db.session.commit()
 
 
-def search_statement(q: str | None) -> Any:
+def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    """`column` begins with `prefix` (lower-cased), in a form the column's prefix index serves.
+
+    PostgreSQL: LIKE on a `*_pattern_ops` index, right under any collation. SQLite uses no
+    index for a case-insensitive LIKE: a range of its BINARY order instead, from the prefix to
+    the prefix with its last character moved one up.
+    """
+    last = ord(prefix[-1])
+    if db.session.get_bind().dialect.name == "postgresql" or last == sys.maxunicode:
+        return column.startswith(prefix, autoescape=True)
+    return and_(column >= prefix, column < prefix[:-1] + chr(last + 1))
+
+
+def search_page(q: str | None, pagination: Any) -> list[User]:
+    """Users by username or display-name prefix, ordered by username; the total is capped.
+
+    Counting every match exactly would read them all on every page: the count stops at
+    `USER_SEARCH_TOTAL_LIMIT`, which the header then shows (more pages may follow).
+    """
     stmt = select(User).where(User.deleted_at.is_(None)).order_by(User.username_key)
     if q:
         prefix = q.lower()
         stmt = stmt.where(
-            or_(
-                User.username_key.startswith(prefix, autoescape=True),
-                db.func.lower(User.display_name).startswith(prefix, autoescape=True),
-            )
+            or_(_starts_with(User.username_key, prefix), _starts_with(User.display_name_key, prefix))
         )
-    return stmt
+    cap = current_app.config["USER_SEARCH_TOTAL_LIMIT"]
+    matches = stmt.with_only_columns(User.id).order_by(None).limit(cap)
+    total = select(func.count()).select_from(matches.subquery())
+    return paginate_query(stmt, pagination, total=total)
 
 
 def report(reporter: User, reported: User, reason: str, message_id: int | None = None) -> Report:

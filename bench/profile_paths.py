@@ -1,0 +1,180 @@
+"""CPU per request of the query hot paths, in-process: what the HTTP benchmark cannot separate.
+
+The Flask test client drives the app in this process (no server, no network, no other
+worker), so `time.process_time()` around each request is the app's own cost: routing,
+authentication, the queries and their building, the dumping. Growth: `--messages` and
+`--users` add rows in bulk (Core inserts, as bench/fixtures.py's `grow`) before measuring,
+so running at 10³ and 10⁶ shows whether a path's cost follows the table size.
+
+    .venv/bin/python -m bench.profile_paths                       # a fresh SQLite file
+    .venv/bin/python -m bench.profile_paths --messages 1000000 --users 100000
+    .venv/bin/python -m bench.profile_paths --database postgresql+psycopg://…/scratch
+    .venv/bin/python -m bench.profile_paths --profile history     # the cProfile of one path
+
+A PostgreSQL database given with `--database` must be an empty throwaway one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from itertools import cycle, islice
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import insert, text, update
+
+PASSWORD = "profile-paths-password"  # noqa: S105
+ROOMS = 50  # the user's rooms, `general` included
+BATCH = 10_000  # rows per bulk insert
+WORDS = ("hello", "lunch", "deploy", "review", "coffee", "release", "meeting", "question")
+
+
+def make_app(database: str) -> Flask:
+    from app import create_app
+    from app.provisioning import prepare_database
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database, LOG_LEVEL="WARNING")
+    prepare_database(app)
+    return app
+
+
+def sign_up(client: FlaskClient, username: str) -> dict[str, str]:
+    """A user made through the API, and the headers carrying their token."""
+    assert client.post("/api/v1/users", json={"username": username, "password": PASSWORD}).status_code == 201
+    form = {"grant_type": "password", "client_id": "documentation", "username": username}
+    form["password"] = PASSWORD
+    token = client.post("/auth/oauth2/token", data=form).get_json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def populate(client: FlaskClient) -> dict[str, Any]:
+    """The measured user in ROOMS rooms with a peer, a message in each; the first room's id."""
+    me, peer = sign_up(client, "profiler"), sign_up(client, "peer")
+    room_ids = []
+    for number in range(ROOMS - 1):
+        asked = {"name": f"room {number}", "members": ["profiler"]}
+        room = client.post("/api/v1/rooms", headers=peer, json=asked)
+        room_ids.append(room.get_json()["id"])
+    for room_id in room_ids:
+        client.post(f"/api/v1/rooms/{room_id}/messages", headers=peer, json={"body": "hello there"})
+    return {"me": me, "room_id": room_ids[0], "room_ids": room_ids}
+
+
+def grow(app: Flask, room_ids: list[int], messages: int, users: int) -> None:
+    """`messages` more in the user's rooms (half in the measured one), `users` more in `general`.
+
+    The user has read them all: unread counts are about what is new, not about table size.
+    """
+    from app.extensions.database import db, utcnow
+    from app.modules.messages.models import Message
+    from app.modules.rooms.models import Membership, Room
+    from app.modules.rooms.services import general_room
+    from app.modules.users.models import User
+
+    with app.app_context():
+        now = utcnow() - timedelta(minutes=5)
+        general = general_room()
+        first = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM users"))
+        for start in range(0, users, BATCH):
+            names = [f"grown{first + i:07d}" for i in range(start, min(users, start + BATCH))]
+            ids = db.session.scalars(
+                insert(User).returning(User.id, sort_by_parameter_order=True),
+                [
+                    {"username": n, "username_key": n, "display_name": n.title(), "created_at": now}
+                    for n in names
+                ],
+            ).all()
+            db.session.execute(
+                insert(Membership), [{"room_id": general.id, "user_id": i, "joined_at": now} for i in ids]
+            )
+            grown = Room.member_count + len(ids)
+            db.session.execute(update(Room).where(Room.id == general.id).values(member_count=grown))
+        rooms = cycle([room_ids[0], *room_ids])  # the measured room gets half
+        author = db.session.scalar(text("SELECT id FROM users WHERE username_key = 'peer'"))
+        for start in range(0, messages, BATCH):
+            count = min(messages, start + BATCH) - start
+            db.session.execute(
+                insert(Message),
+                [
+                    {
+                        "room_id": room_id,
+                        "author_id": author,
+                        "body": f"{WORDS[i % len(WORDS)]} number {start + i}",
+                        "created_at": now,
+                    }
+                    for i, room_id in enumerate(islice(rooms, count))
+                ],
+            )
+        newest = db.session.scalar(text("SELECT max(id) FROM messages"))
+        db.session.execute(update(Membership).values(last_read_message_id=newest))
+        db.session.execute(update(Room).where(Room.id.in_(room_ids)).values(last_message_id=newest))
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+
+
+def paths(setup: dict[str, Any]) -> dict[str, Callable[[FlaskClient], Any]]:
+    me, room_id = setup["me"], setup["room_id"]
+    history = f"/api/v1/rooms/{room_id}/messages"
+    bodies = (f"message {number}" for number in range(10**9))
+    return {
+        "users/me": lambda c: c.get("/api/v1/users/me", headers=me),
+        "history": lambda c: c.get(f"{history}?limit=20", headers=me),
+        "rooms": lambda c: c.get("/api/v1/rooms?page_size=50", headers=me),
+        "post": lambda c: c.post(history, headers=me, json={"body": next(bodies)}),
+        "search": lambda c: c.get("/api/v1/messages/search?q=there", headers=me),
+        "user search": lambda c: c.get("/api/v1/users?q=pro", headers=me),
+    }
+
+
+def measure(client: FlaskClient, request: Callable[[FlaskClient], Any], repeat: int) -> float:
+    """Median ms of CPU per request, after a warm-up (statement caches, first connections)."""
+    for _ in range(max(3, repeat // 10)):
+        assert request(client).status_code < 300
+    samples = []
+    for _ in range(repeat):
+        started = time.process_time()
+        response = request(client)
+        samples.append(time.process_time() - started)
+        assert response.status_code < 300, response.get_json()
+    return statistics.median(samples) * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", help="an empty throwaway database URL (default: a fresh SQLite file)")
+    parser.add_argument("--messages", type=int, default=0, help="messages added in bulk")
+    parser.add_argument("--users", type=int, default=0, help="users added to `general` in bulk")
+    parser.add_argument("--repeat", type=int, default=200, help="requests measured per path")
+    parser.add_argument("--profile", help="print the cProfile of this path instead")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        app = make_app(args.database or f"sqlite:///{os.path.join(scratch, 'profile.db')}")
+        client = app.test_client()
+        setup = populate(client)
+        grow(app, setup["room_ids"], args.messages, args.users)
+        measured = paths(setup)
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(measure, client, measured[args.profile], args.repeat)
+            pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(40)
+            return
+        print(f"{args.messages} extra messages, {args.users} extra users, median of {args.repeat}")
+        for name, request in measured.items():
+            print(f"{name:12} {measure(client, request, args.repeat):7.2f} ms CPU/request")
+
+
+if __name__ == "__main__":
+    main()
