@@ -1,4 +1,5 @@
-"""What opening an event stream costs the database: every reconnect pays it, and clients reconnect at once."""
+"""What the hottest requests cost the database: the bearer check on every call, and opening a stream
+(every reconnect pays it, and clients reconnect at once)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,22 @@ from werkzeug.test import TestResponse
 
 from tests.conftest import User
 from tests.statements import counted_statements
+
+
+def test_the_bearer_check_reads_the_token_and_its_user_in_one_statement(app, client, alice):
+    with counted_statements(app) as statements:
+        response = client.get("/api/v1/users/me", headers=alice.headers)
+    assert response.status_code == 200
+    assert response.get_json()["username"] == "alice"
+    assert len(statements) == 1, "\n\n".join(statements)
+
+
+def test_a_revoked_token_is_refused_at_once(client, alice):
+    """The check is never answered from a cache: revocation takes effect on the next request."""
+    assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 200
+    revoked = client.post("/auth/oauth2/revoke", data={"token": alice.token, "client_id": "documentation"})
+    assert revoked.status_code == 200
+    assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 401
 
 
 def open_stream(client: FlaskClient, user: User, **headers: str) -> tuple[TestResponse, Iterator[bytes]]:
