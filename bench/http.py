@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -98,7 +98,7 @@ class Result:
     # CPUs kept busy by everything but the server and the load generator during the run.
     other_cpus: float | None = None
     writes: bool = False  # compared with the write ceiling rather than the bare read
-    deliveries: int | None = None  # fan-out: events the open streams received
+    deliveries: tuple[int, int] | None = None  # fan-out: messages the streams heard of, frames they got
 
     @property
     def rate(self) -> float:
@@ -498,28 +498,16 @@ def pick_tool(settings: Settings, workdir: Path) -> LoadTool:
     return PythonClient(settings, workdir)
 
 
-def measure(
-    tool: LoadTool,
-    settings: Settings,
-    server: Server,
-    label: str,
-    request: Request,
-    deliveries: Callable[[], int] | None = None,
-) -> Result:
-    """One scenario: warm up, then measure; `deliveries` counts what streams received meanwhile."""
+def measure(tool: LoadTool, settings: Settings, server: Server, label: str, request: Request) -> Result:
     server.wait_idle()
     if settings.warmup:
         tool.run(server.port, request, settings.warmup, label)
         server.wait_idle()
-    delivered = deliveries() if deliveries else 0
     server_before, busy_before = server.cpu_seconds(), machine_busy_seconds()
     client_before, started = client_cpu_seconds(), time.monotonic()
     result = tool.run(server.port, request, settings.duration, label)
     server_after, busy_after = server.cpu_seconds(), machine_busy_seconds()
     client_used, wall = client_cpu_seconds() - client_before, time.monotonic() - started
-    if deliveries:
-        server.wait_idle()  # deliveries trail the last answers
-        result.deliveries = deliveries() - delivered
     if server_before is not None and server_after is not None:
         server_used = server_after - server_before
         result.cpu_ms = server_used * 1000 / result.requests if result.requests else None
@@ -644,15 +632,19 @@ def prepare_parley(server: Server, env: dict[str, str], settings: Settings) -> S
 class Listeners:
     """Event streams held open through the fan-out scenario, drained by one thread that counts frames.
 
-    Raw sockets and one selector: the benchmark process must stay cheap beside the server.
+    Raw sockets and one selector: the benchmark process must stay cheap beside the server. Each
+    `message.created` frame is counted, and its id remembered: the messages the server accepted
+    (the warm-up's, and those still in flight when the load stopped, included) times the streams
+    is what complete delivery means.
     """
 
-    MARK = b"event: message.created"
+    MESSAGE = re.compile(rb"id: (\d+)\nevent: message\.created\n")
 
     def __init__(self, port: int, tokens: list[str]) -> None:
         self.frames = 0
         self.refused = 0
-        self._tails: dict[socket.socket, bytes] = {}
+        self.messages: set[bytes] = set()
+        self._unread: dict[socket.socket, bytes] = {}
         self._stop = threading.Event()
         for token in tokens:
             connection = socket.create_connection((LOOPBACK, port), timeout=15)
@@ -662,15 +654,15 @@ class Listeners:
             )
             connection.sendall(request.encode())
             connection.setblocking(False)
-            self._tails[connection] = b""
+            self._unread[connection] = b""
         self._thread = threading.Thread(target=self._drain, name="bench-listeners", daemon=True)
         self._thread.start()
 
     def _drain(self) -> None:
         selector = selectors.DefaultSelector()
-        for connection in self._tails:
+        for connection in self._unread:
             selector.register(connection, selectors.EVENT_READ)
-        first = set(self._tails)
+        first = set(self._unread)
         while not self._stop.is_set():
             for key, _ in selector.select(0.2):
                 connection = key.fileobj
@@ -685,16 +677,18 @@ class Listeners:
                 if not data:
                     selector.unregister(connection)
                     continue
-                # A mark split across two reads is counted once: keep the end of the last read.
-                seen = self._tails[connection] + data
-                self.frames += seen.count(self.MARK)
-                self._tails[connection] = seen[-(len(self.MARK) - 1) :]
+                # Whole frames only (chunked framing aside, a frame ends with a blank line).
+                *frames, self._unread[connection] = (self._unread[connection] + data).split(b"\n\n")
+                for frame in frames:
+                    if found := self.MESSAGE.search(frame + b"\n"):
+                        self.frames += 1
+                        self.messages.add(found.group(1))
         selector.close()
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(5)
-        for connection in self._tails:
+        for connection in self._unread:
             connection.close()
 
 
@@ -798,8 +792,9 @@ def measure_fan_out(tool: LoadTool, settings: Settings, server: Server, env: dic
     try:
         post = Request(f"/api/v1/rooms/{seeded['room_id']}/messages", "POST", MESSAGE, seeded["sender_token"])
         label = f"`POST` a message to {settings.listeners} open streams (event fan-out)"
-        result = measure(tool, settings, server, label, post, lambda: listeners.frames)
-        result.writes = True
+        result = measure(tool, settings, server, label, post)
+        server.wait_idle()  # deliveries trail the last answers
+        result.writes, result.deliveries = True, (len(listeners.messages), listeners.frames)
         if listeners.refused:
             result.errors["stream"] = listeners.refused
     finally:
@@ -965,12 +960,14 @@ def render(report: Report) -> str:
             f"{_errors(result)} |"
         )
     fan_out = next((r for r in report.scenarios if r.deliveries is not None), None)
-    if fan_out is not None and fan_out.requests:
+    if fan_out is not None and fan_out.deliveries and fan_out.deliveries[0]:
+        messages, frames = fan_out.deliveries
+        expected = messages * s.listeners
         lines += [
             "",
-            f"Fan-out: {fan_out.deliveries:,} `message.created` frames reached the {s.listeners} streams "
-            f"({fan_out.deliveries / fan_out.requests:.1f} per message sent; {s.listeners} when none is "
-            "late or lost), counted by the benchmark's own stream reader.",
+            f"Fan-out: {messages:,} messages (those any stream heard of, warm-up included) reached the "
+            f"{s.listeners} streams as {frames:,} `message.created` frames: {frames / expected:.1%} of the "
+            f"{expected:,} that complete delivery makes (each stream, each message once).",
         ]
     lines += ["", *_targets(report)]
     if report.large:
