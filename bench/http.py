@@ -1035,7 +1035,9 @@ def plot(reports: list[Report]) -> str:
     """
     colours = ["#3b6ea8", "#d08a2e", "#5a9a5a"]
     first = reports[0]
-    row, left, width = 18 * len(reports) + 10, 330, 420
+    labels = [re.sub(r"[`<>&]", "", scenario.label) for scenario in first.scenarios]
+    # About 6.6 pixels a character at 12 px sans-serif: the longest label fits left of the bars.
+    row, left, width = 18 * len(reports) + 10, 16 + round(6.6 * max(map(len, labels))), 420
     bottom = 30 + row * len(first.scenarios)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 40}" '
@@ -1046,9 +1048,8 @@ def plot(reports: list[Report]) -> str:
         x = left + tick * width
         out.append(f'<line x1="{x}" y1="24" x2="{x}" y2="{bottom}" stroke="#ddd"/>')
         out.append(f'<text x="{x}" y="{bottom + 14}" text-anchor="middle">{tick:g}</text>')
-    for i, scenario in enumerate(first.scenarios):
+    for i, (scenario, text) in enumerate(zip(first.scenarios, labels, strict=True)):
         top = 30 + i * row
-        text = re.sub(r"[`<>&]", "", scenario.label)[:52]
         out.append(f'<text x="{left - 6}" y="{top + row / 2 + 4}" text-anchor="end">{text}</text>')
         for j, report in enumerate(reports[: len(colours)]):
             if i < len(report.scenarios):
