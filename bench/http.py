@@ -1,6 +1,6 @@
 """HTTP benchmark: Parley's hot paths against a bare Flask app, under the same gunicorn settings.
 
-    python -m bench.http [--duration 8] [--database sqlite|URL] [--redis-url URL] [--write]
+    python -m bench.http [--duration 6] [--database sqlite|URL] [--redis-url URL] [--write]
     python -m bench.http --postgres postgresql://…/db --redis redis://…/0 --write   # both databases
 
 Everything runs on 127.0.0.1 and is started, fed and stopped here: first the bare app
@@ -67,8 +67,8 @@ end
 
 @dataclass(frozen=True)
 class Settings:
-    duration: int = 8
-    warmup: int = 3
+    duration: int = 6
+    warmup: int = 2
     connections: int = 64
     threads: int = 2
     workers: int | None = None  # None: what gunicorn.conf.py picks (2 x CPUs + 1)
@@ -1088,8 +1088,8 @@ def write_report(markdown: str, path: Path = REPORT) -> None:
 def parser() -> argparse.ArgumentParser:
     defaults = Settings()
     p = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.split("\n\n")[0])
-    p.add_argument("--duration", type=int, default=defaults.duration, help="seconds per scenario (default 8)")
-    p.add_argument("--warmup", type=int, default=defaults.warmup, help="seconds of warm-up before each (3)")
+    p.add_argument("--duration", type=int, default=defaults.duration, help="seconds per scenario (default 6)")
+    p.add_argument("--warmup", type=int, default=defaults.warmup, help="seconds of warm-up before each (2)")
     p.add_argument("--connections", type=int, default=defaults.connections, help="open connections (64)")
     p.add_argument(
         "--threads", type=int, default=defaults.threads, help="wrk threads or client processes (2)"

@@ -5,8 +5,8 @@ from invoke import Context, task
 
 @task(
     help={
-        "duration": "seconds per scenario (default 8)",
-        "warmup": "seconds of warm-up before each scenario (default 3)",
+        "duration": "seconds per scenario (default 6)",
+        "warmup": "seconds of warm-up before each scenario (default 2)",
         "connections": "open connections (default 64)",
         "threads": "wrk threads, or Python client processes (default 2)",
         "workers": "gunicorn workers (default: gunicorn.conf.py's, 2 x CPUs + 1)",
@@ -22,8 +22,8 @@ from invoke import Context, task
 )
 def bench(
     c: Context,
-    duration: int = 8,
-    warmup: int = 3,
+    duration: int = 6,
+    warmup: int = 2,
     connections: int = 64,
     threads: int = 2,
     workers: int = 0,
