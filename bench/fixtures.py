@@ -6,7 +6,7 @@ never imports the app and the data is keyed exactly as the server expects. Each 
 one JSON object.
 
     python -m bench.fixtures users --user alice-1a2b --peer bob-1a2b --password …
-    python -m bench.fixtures messages --user alice-1a2b --peer bob-1a2b
+    python -m bench.fixtures messages --user alice-1a2b --peer bob-1a2b --history 20
     python -m bench.fixtures grow --count 10000 --tag 1a2b
 """
 
@@ -46,7 +46,10 @@ def make_users(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def post_messages(args: argparse.Namespace) -> dict[str, Any]:
-    """One message from the peer in each of the user's rooms: each has a last and an unread message."""
+    """One message from the peer in each of the user's rooms, and `history` more in the first bench room.
+
+    Every room then has a last and an unread message, and one has a full page of history.
+    """
     from app.extensions.database import db
     from app.modules.messages import services
     from app.modules.rooms.models import Membership, Room
@@ -56,12 +59,19 @@ def post_messages(args: argparse.Namespace) -> dict[str, Any]:
     if user is None or peer is None:
         raise SystemExit("run the `users` step first")
     rooms = db.session.scalars(
-        select(Room).join(Membership, Membership.room_id == Room.id).where(Membership.user_id == user.id)
+        select(Room)
+        .join(Membership, Membership.room_id == Room.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Room.id)
     ).all()
     for room in rooms:
         body = f"Hello from {peer.username} in {room.name}"
         services.send_message(room, peer, body=body)
-    return {"rooms": len(rooms), "counts": counts()}
+    # Not `general`: its messages expire, and posting there has a limit of its own.
+    history = next(room for room in rooms if room.name.startswith("bench"))
+    for i in range(args.history):
+        services.send_message(history, peer, body=f"Hello, history message {i}")
+    return {"rooms": len(rooms), "history_room_id": history.id, "counts": counts()}
 
 
 def grow(args: argparse.Namespace) -> dict[str, Any]:
@@ -196,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--user", help="the benchmark user's username")
     parser.add_argument("--peer", help="the user who writes to them")
     parser.add_argument("--password")
+    parser.add_argument("--history", type=int, default=0, help="messages: more messages in one room")
     parser.add_argument("--count", type=int, default=10_000, help="grow: extra users")
     parser.add_argument("--tag", default="", help="grow: makes usernames unique to this run")
     args = parser.parse_args(argv)

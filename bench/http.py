@@ -1,18 +1,21 @@
 """HTTP benchmark: Parley's hot paths against a bare Flask app, under the same gunicorn settings.
 
-    python -m bench.http [--duration 10] [--database sqlite|URL] [--redis-url URL] [--write]
+    python -m bench.http [--duration 6] [--database sqlite|URL] [--redis-url URL] [--write]
+    python -m bench.http --postgres postgresql://…/db --redis redis://…/0 --write   # both databases
 
 Everything runs on 127.0.0.1 and is started, fed and stopped here: first the bare app
 (`gunicorn -c gunicorn.conf.py bench.bare_app:app`: the command-line app wins over the
-config's `wsgi_app`), then Parley (`gunicorn -c gunicorn.conf.py`, production configuration,
+config's `wsgi_app`), whose `GET /` and `POST /write` (one INSERT and its commit) are the read
+and write ceilings; then Parley (`gunicorn -c gunicorn.conf.py`, production configuration,
 a generated SECRET_KEY, a fresh SQLite file unless --database names PostgreSQL). Parley's
-numbers are reported as ratios to the bare app's, measured minutes apart on the same machine,
+numbers are reported as ratios to those ceilings, measured minutes apart on the same machine,
 since absolute numbers say more about the machine than about Parley. Then the database grows
-by --extra-users users (with tokens, rooms, memberships and messages) and the hot paths are
+by --extra-users users (with tokens, rooms, memberships and messages) and the reads are
 measured again: the project keeps them O(log n) in table size, and this is where that shows.
+With --postgres, all of it runs again on PostgreSQL (and --redis), and the report has both.
 
 The Markdown report goes to stdout (progress to stderr); --write also puts it into
-docs/benchmarks.md between its markers.
+docs/benchmarks.md between its markers, and the ratios as a bar chart into docs/benchmarks.svg.
 """
 
 from __future__ import annotations
@@ -26,15 +29,17 @@ import platform
 import re
 import resource
 import secrets
+import selectors
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -43,6 +48,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks.md"
+PLOT = ROOT / "docs" / "benchmarks.svg"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 LOOPBACK = "127.0.0.1"
 WRK_INSTALL = "apt-get install wrk (Debian, Ubuntu), brew install wrk (macOS)"
@@ -61,8 +67,8 @@ end
 
 @dataclass(frozen=True)
 class Settings:
-    duration: int = 10
-    warmup: int = 3
+    duration: int = 6
+    warmup: int = 2
     connections: int = 64
     threads: int = 2
     workers: int | None = None  # None: what gunicorn.conf.py picks (2 x CPUs + 1)
@@ -71,6 +77,7 @@ class Settings:
     redis_url: str | None = None
     extra_users: int = 10_000
     rooms: int = 50
+    listeners: int = 100  # open event streams in the fan-out scenario (0 skips it)
     tool: str = "auto"
     log_level: str = "INFO"  # production's: one access line per request is part of the cost
     timeout: int = 10  # per request
@@ -90,6 +97,8 @@ class Result:
     cpu_ms: float | None = None
     # CPUs kept busy by everything but the server and the load generator during the run.
     other_cpus: float | None = None
+    writes: bool = False  # compared with the write ceiling rather than the bare read
+    deliveries: tuple[int, int] | None = None  # fan-out: messages the streams heard of, frames they got
 
     @property
     def rate(self) -> float:
@@ -98,6 +107,28 @@ class Result:
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+
+@dataclass(frozen=True)
+class Request:
+    """One scenario's request, the same for every connection and every repetition."""
+
+    path: str
+    method: str = "GET"
+    body: str = ""  # JSON, sent with Content-Type: application/json
+    token: str = ""
+
+    def headers(self) -> list[str]:
+        return [f"Authorization: Bearer {self.token}"] if self.token else []
+
+    def wrk_setup(self) -> str:
+        """Lua that makes wrk send this method and body (a GET needs none)."""
+        if self.method == "GET":
+            return ""
+        return (
+            f'wrk.method = "{self.method}"\nwrk.body = [==[{self.body}]==]\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
 
 
 def progress(message: str) -> None:
@@ -288,6 +319,7 @@ def server_env(settings: Settings, url: str) -> dict[str, str]:
         PARLEY_HOST=LOOPBACK,
         PARLEY_PUBLIC_URL=f"http://{LOOPBACK}",
         LOG_LEVEL=settings.log_level,
+        PARLEY_USER_WRITE_RATE_LIMIT=UNLIMITED_WRITES,
     )
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url
@@ -324,10 +356,10 @@ def start_server(
     raise SystemExit(f"bench: {name} not ready after 90 s:\n{server.log_tail()}")
 
 
-def fixture(env: dict[str, str], step: str, *args: str) -> dict[str, Any]:
-    """Run one bench/fixtures.py step with the server's environment; its JSON answer."""
+def fixture(env: dict[str, str], *args: str, module: str = "bench.fixtures") -> dict[str, Any]:
+    """Run one bench/fixtures.py step (or another seeding module) with the server's environment."""
     completed = subprocess.run(  # noqa: S603  (this interpreter, our module)
-        [sys.executable, "-m", "bench.fixtures", step, *args],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -336,7 +368,7 @@ def fixture(env: dict[str, str], step: str, *args: str) -> dict[str, Any]:
         check=False,
     )
     if completed.returncode != 0:
-        raise SystemExit(f"bench: fixture step {step} failed:\n{completed.stderr[-3000:]}")
+        raise SystemExit(f"bench: {module} {' '.join(args[:1])} failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -359,7 +391,6 @@ class Wrk:
     def __init__(self, settings: Settings, workdir: Path) -> None:
         self.settings = settings
         self.script = workdir / "report.lua"
-        self.script.write_text(WRK_SCRIPT)
         found = shutil.which("wrk")
         assert found is not None
         self.binary = found
@@ -370,13 +401,14 @@ class Wrk:
         s = self.settings
         return f"{self.version}, `-t{s.threads} -c{s.connections} --timeout {s.timeout}s`"
 
-    def run(self, port: int, path: str, headers: list[str], seconds: int, label: str) -> Result:
+    def run(self, port: int, request: Request, seconds: int, label: str) -> Result:
         s = self.settings
+        self.script.write_text(request.wrk_setup() + WRK_SCRIPT)
         argv = [self.binary, f"-t{s.threads}", f"-c{s.connections}", f"-d{seconds}s"]
         argv += [f"--timeout={s.timeout}s", "-s", str(self.script)]
-        for header in headers:
+        for header in request.headers():
             argv += ["-H", header]
-        argv.append(f"http://{LOOPBACK}:{port}{path}")
+        argv.append(f"http://{LOOPBACK}:{port}{request.path}")
         completed = subprocess.run(  # noqa: S603  (wrk from PATH, options built here)
             argv, capture_output=True, text=True, timeout=seconds + s.timeout + 30, check=False
         )
@@ -411,10 +443,11 @@ class PythonClient:
             f"{s.connections} connections ({why})"
         )
 
-    def run(self, port: int, path: str, headers: list[str], seconds: int, label: str) -> Result:
+    def run(self, port: int, request: Request, seconds: int, label: str) -> Result:
         s = self.settings
         share = [s.connections // s.threads + (i < s.connections % s.threads) for i in range(s.threads)]
-        argv = [sys.executable, "-m", "bench.load", "--port", str(port), "--path", path]
+        argv = [sys.executable, "-m", "bench.load", "--port", str(port), "--path", request.path]
+        argv += ["--method", request.method, "--body", request.body]
         argv += [
             "--duration",
             str(seconds),
@@ -423,7 +456,7 @@ class PythonClient:
             "--max-requests",
             str(s.max_requests),
         ]
-        for header in headers:
+        for header in request.headers():
             argv += ["--header", header]
         clients = [
             subprocess.Popen([*argv, "--connections", str(n)], cwd=ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603
@@ -465,17 +498,14 @@ def pick_tool(settings: Settings, workdir: Path) -> LoadTool:
     return PythonClient(settings, workdir)
 
 
-def measure(
-    tool: LoadTool, settings: Settings, server: Server, label: str, path: str, token: str = ""
-) -> Result:
-    headers = [f"Authorization: Bearer {token}"] if token else []
+def measure(tool: LoadTool, settings: Settings, server: Server, label: str, request: Request) -> Result:
     server.wait_idle()
     if settings.warmup:
-        tool.run(server.port, path, headers, settings.warmup, label)
+        tool.run(server.port, request, settings.warmup, label)
         server.wait_idle()
     server_before, busy_before = server.cpu_seconds(), machine_busy_seconds()
     client_before, started = client_cpu_seconds(), time.monotonic()
-    result = tool.run(server.port, path, headers, settings.duration, label)
+    result = tool.run(server.port, request, settings.duration, label)
     server_after, busy_after = server.cpu_seconds(), machine_busy_seconds()
     client_used, wall = client_cpu_seconds() - client_before, time.monotonic() - started
     if server_before is not None and server_after is not None:
@@ -520,6 +550,7 @@ class Report:
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     bare: Result | None = None
+    write_ceiling: Result | None = None
     scenarios: list[Result] = field(default_factory=list)
     small: dict[str, Result] = field(default_factory=dict)
     large: dict[str, Result] = field(default_factory=dict)
@@ -528,17 +559,44 @@ class Report:
     grow_seconds: float = 0.0
     analyzed: bool = False
 
+    def results(self) -> list[Result]:
+        return [r for r in [self.bare, self.write_ceiling, *self.scenarios, *self.large.values()] if r]
+
+    def ceiling(self, result: Result) -> Result | None:
+        """What a scenario is compared with: the bare read, or the bare write for what commits."""
+        return self.write_ceiling if result.writes else self.bare
+
 
 ME = "/api/v1/users/me"
 SEARCH = "/api/v1/users?q=a"
+MESSAGE_SEARCH = "/api/v1/messages/search?q=hello"
+MESSAGE = json.dumps({"body": "Hello from the benchmark"})
+# Every scenario POSTs as fast as it can: production's per-user write limit would answer 429s.
+UNLIMITED_WRITES = "1000000/minute"
 
 
 def rooms_path(settings: Settings) -> str:
     return f"/api/v1/rooms?page_size={settings.rooms}"
 
 
-def prepare_parley(server: Server, env: dict[str, str], settings: Settings) -> tuple[str, dict[str, int]]:
-    """A user in `rooms` rooms (with `general`), each with an unread message; their access token."""
+@dataclass
+class Setup:
+    token: str
+    history_room: int  # a room with a full page of history
+    counts: dict[str, int]
+
+    def history(self) -> str:
+        return f"/api/v1/rooms/{self.history_room}/messages?limit={HISTORY_PAGE}"
+
+    def messages(self) -> str:
+        return f"/api/v1/rooms/{self.history_room}/messages"
+
+
+HISTORY_PAGE = 20
+
+
+def prepare_parley(server: Server, env: dict[str, str], settings: Settings) -> Setup:
+    """A user in `rooms` rooms (with `general`), each with an unread message, one with a page more."""
     tag = secrets.token_hex(3)
     user, peer, password = f"alice-{tag}", f"bob-{tag}", secrets.token_urlsafe(16)
     fixture(env, "users", "--user", user, "--peer", peer, "--password", password)
@@ -556,19 +614,86 @@ def prepare_parley(server: Server, env: dict[str, str], settings: Settings) -> t
             token=token,
         )
         expect(status, body, 201, "POST /api/v1/rooms")
-    counts = fixture(env, "messages", "--user", user, "--peer", peer)["counts"]
+    written = fixture(env, "messages", "--user", user, "--peer", peer, "--history", str(HISTORY_PAGE))
+    setup = Setup(token, written["history_room_id"], written["counts"])
     status, rooms = call(server.port, "GET", rooms_path(settings), token=token)
     listed = expect(status, rooms, 200, "GET /api/v1/rooms")
     # At least one: in a reused PostgreSQL database `general` also has earlier runs' messages.
     if len(listed) != settings.rooms or any(room["unread_count"] < 1 for room in listed):
         raise SystemExit(f"bench: expected {settings.rooms} rooms with an unread message each")
-    for path in (ME, SEARCH, "/healthz"):
+    page = expect(*call(server.port, "GET", setup.history(), token=token), 200, "GET history")
+    if len(page) != HISTORY_PAGE:
+        raise SystemExit(f"bench: expected a history page of {HISTORY_PAGE}, got {len(page)}")
+    for path in (ME, SEARCH, MESSAGE_SEARCH, "/healthz"):
         expect(*call(server.port, "GET", path, token=token), 200, f"GET {path}")
-    return token, counts
+    return setup
 
 
-def run(settings: Settings) -> str:
-    """Start everything, measure, stop everything; the Markdown report."""
+class Listeners:
+    """Event streams held open through the fan-out scenario, drained by one thread that counts frames.
+
+    Raw sockets and one selector: the benchmark process must stay cheap beside the server. Each
+    `message.created` frame is counted, and its id remembered: the messages the server accepted
+    (the warm-up's, and those still in flight when the load stopped, included) times the streams
+    is what complete delivery means.
+    """
+
+    MESSAGE = re.compile(rb"id: (\d+)\nevent: message\.created\n")
+
+    def __init__(self, port: int, tokens: list[str]) -> None:
+        self.frames = 0
+        self.refused = 0
+        self.messages: set[bytes] = set()
+        self._unread: dict[socket.socket, bytes] = {}
+        self._stop = threading.Event()
+        for token in tokens:
+            connection = socket.create_connection((LOOPBACK, port), timeout=15)
+            request = (
+                f"GET /api/v1/events HTTP/1.1\r\nHost: {LOOPBACK}:{port}\r\n"
+                f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+            connection.sendall(request.encode())
+            connection.setblocking(False)
+            self._unread[connection] = b""
+        self._thread = threading.Thread(target=self._drain, name="bench-listeners", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        selector = selectors.DefaultSelector()
+        for connection in self._unread:
+            selector.register(connection, selectors.EVENT_READ)
+        first = set(self._unread)
+        while not self._stop.is_set():
+            for key, _ in selector.select(0.2):
+                connection = key.fileobj
+                assert isinstance(connection, socket.socket)
+                try:
+                    data = connection.recv(65536)
+                except OSError:
+                    data = b""
+                if connection in first:
+                    first.discard(connection)
+                    self.refused += not data.startswith(b"HTTP/1.1 200")
+                if not data:
+                    selector.unregister(connection)
+                    continue
+                # Whole frames only (chunked framing aside, a frame ends with a blank line).
+                *frames, self._unread[connection] = (self._unread[connection] + data).split(b"\n\n")
+                for frame in frames:
+                    if found := self.MESSAGE.search(frame + b"\n"):
+                        self.frames += 1
+                        self.messages.add(found.group(1))
+        selector.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for connection in self._unread:
+            connection.close()
+
+
+def run(settings: Settings) -> Report:
+    """Start everything, measure, stop everything."""
     processes = Processes()
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp, terminated_cleanly():
         workdir = Path(tmp)
@@ -578,7 +703,7 @@ def run(settings: Settings) -> str:
             processes.stop_all()
 
 
-def _run(settings: Settings, processes: Processes, workdir: Path) -> str:
+def _run(settings: Settings, processes: Processes, workdir: Path) -> Report:
     tool = pick_tool(settings, workdir)
     url = database_url(settings, workdir)
     env = server_env(settings, url)
@@ -594,40 +719,87 @@ def _run(settings: Settings, processes: Processes, workdir: Path) -> str:
 
     # The bare app first; its master also provisions the fresh database (on_starting), harmlessly.
     bare = start_server(processes, "bare", env, workdir, settings, "bench.bare_app:app", "/")
-    report.bare = measure(tool, settings, bare, "bare Flask JSON (`GET /`)", "/")
+    expect(*call(bare.port, "POST", "/write", json_body={}), 201, "POST /write")
+    report.bare = measure(tool, settings, bare, "bare Flask JSON (`GET /`)", Request("/"))
+    report.write_ceiling = measure(
+        tool,
+        settings,
+        bare,
+        "bare Flask, one INSERT + commit (`POST /write`)",
+        Request("/write", "POST", "{}"),
+    )
+    report.write_ceiling.writes = True
     processes.stop(bare.process)
 
     parley = start_server(processes, "parley", env, workdir, settings, None, "/readyz")
-    token, report.small_counts = prepare_parley(parley, env, settings)
-    rooms = rooms_path(settings)
-    report.scenarios.append(measure(tool, settings, parley, "`GET /healthz`", "/healthz"))
-    for label, path in ((f"`GET {ME}`", ME), (f"`GET {rooms}`", rooms), (f"`GET {SEARCH}`", SEARCH)):
-        result = measure(tool, settings, parley, label, path, token)
+    setup = prepare_parley(parley, env, settings)
+    report.small_counts = setup.counts
+    grown = {  # the reads whose cost must not grow with the tables
+        "me": (f"`GET {ME}`", Request(ME, token=setup.token)),
+        "history": (
+            f"history page of {HISTORY_PAGE} (`GET /api/v1/rooms/{{id}}/messages`)",
+            Request(setup.history(), token=setup.token),
+        ),
+        "rooms": (
+            f"`GET {rooms_path(settings)}` ({settings.rooms} rooms)",
+            Request(rooms_path(settings), token=setup.token),
+        ),
+        "users": (f"user search (`GET {SEARCH}`)", Request(SEARCH, token=setup.token)),
+        "search": (f"message search (`GET {MESSAGE_SEARCH}`)", Request(MESSAGE_SEARCH, token=setup.token)),
+    }
+    report.scenarios.append(measure(tool, settings, parley, "`GET /healthz`", Request("/healthz")))
+    for key, (label, request) in grown.items():
+        result = measure(tool, settings, parley, label, request)
         report.scenarios.append(result)
-        report.small[path] = result
+        report.small[key] = result
+    post = Request(setup.messages(), "POST", MESSAGE, setup.token)
+    sent = measure(tool, settings, parley, "`POST /api/v1/rooms/{id}/messages`", post)
+    sent.writes = True
+    report.scenarios.append(sent)
+    if settings.listeners:
+        report.scenarios.append(measure_fan_out(tool, settings, parley, env))
 
     if settings.extra_users:
         progress(f"adding {settings.extra_users:,} users with tokens, rooms and messages")
-        grown = fixture(env, "grow", "--count", str(settings.extra_users), "--tag", secrets.token_hex(2))
+        grew = fixture(env, "grow", "--count", str(settings.extra_users), "--tag", secrets.token_hex(2))
         report.large_counts, report.grow_seconds, report.analyzed = (
-            grown["counts"],
-            grown["seconds"],
-            grown["analyzed"],
+            grew["counts"],
+            grew["seconds"],
+            grew["analyzed"],
         )
-        for path in (ME, rooms, SEARCH):
-            report.large[path] = measure(
-                tool, settings, parley, f"`GET {path}`, larger database", path, token
-            )
+        for key, (label, request) in grown.items():
+            report.large[key] = measure(tool, settings, parley, f"{label}, larger database", request)
     report.workers = parley.workers()  # counted now: the last ones boot after /readyz first answers
     processes.stop(parley.process)
     report.load_after = os.getloadavg()
-    if sum(r.error_count for r in [report.bare, *report.scenarios, *report.large.values()] if r):
+    if sum(r.error_count for r in report.results()):
         # The work directory goes with the run; the servers' logs are what explains a failure.
         kept = Path(tempfile.mkdtemp(prefix="parley-bench-logs-"))
         for log in workdir.glob("*.log"):
             shutil.copy2(log, kept / log.name)
         progress(f"some requests failed (see the errors column): the servers' logs are in {kept}")
-    return render(report)
+    return report
+
+
+def measure_fan_out(tool: LoadTool, settings: Settings, server: Server, env: dict[str, str]) -> Result:
+    """POST messages into a room whose `listeners` members each hold an event stream open."""
+    progress(f"fan-out: seeding {settings.listeners} listeners and opening their streams")
+    # bench/sse_fixtures.py: the users, tokens and room the stream benchmark seeds.
+    seeded = fixture(
+        env, "--users", str(settings.listeners), "--tag", secrets.token_hex(3), module="bench.sse_fixtures"
+    )
+    listeners = Listeners(server.port, seeded["tokens"])
+    try:
+        post = Request(f"/api/v1/rooms/{seeded['room_id']}/messages", "POST", MESSAGE, seeded["sender_token"])
+        label = f"`POST` a message to {settings.listeners} open streams (event fan-out)"
+        result = measure(tool, settings, server, label, post)
+        server.wait_idle()  # deliveries trail the last answers
+        result.writes, result.deliveries = True, (len(listeners.messages), listeners.frames)
+        if listeners.refused:
+            result.errors["stream"] = listeners.refused
+    finally:
+        listeners.close()
+    return result
 
 
 # --- the report -------------------------------------------------------------------------------------
@@ -689,19 +861,37 @@ def _ms(value: float) -> str:
     return f"{value:.1f} ms" if value < 100 else f"{value:,.0f} ms"
 
 
-def _cpu(result: Result, bare: Result | None = None) -> str:
-    """CPU per request, and how many times the bare app's, which holds steadier than req/s."""
+def _cpu(result: Result, ceiling: Result | None = None) -> str:
+    """CPU per request, and how many times its ceiling's, which holds steadier than req/s."""
     if result.cpu_ms is None:
         return "?"
-    if bare is None or bare is result or not bare.cpu_ms:
+    if ceiling is None or ceiling is result or not ceiling.cpu_ms:
         return f"{result.cpu_ms:.2f} ms"
-    return f"{result.cpu_ms:.2f} ms ({result.cpu_ms / bare.cpu_ms:.1f} x bare)"
+    return f"{result.cpu_ms:.2f} ms ({result.cpu_ms / ceiling.cpu_ms:.1f} x {_ceiling_name(ceiling)})"
+
+
+def _ceiling_name(ceiling: Result) -> str:
+    return "write" if ceiling.writes else "bare"
+
+
+def _ratio(report: Report, result: Result) -> float:
+    ceiling = report.ceiling(result)
+    return result.rate / ceiling.rate if ceiling and ceiling.rate else 0.0
+
+
+def _ratio_cell(report: Report, result: Result) -> str:
+    if result is report.bare:
+        return "1.00 (read ceiling)"
+    if result is report.write_ceiling:
+        return "1.00 (write ceiling)"
+    ceiling = report.ceiling(result)
+    return f"{_ratio(report, result):.2f} of {_ceiling_name(ceiling)}" if ceiling else "-"
 
 
 def _others(report: Report) -> str:
     """How busy the rest of the machine kept the CPUs while the benchmark measured."""
     assert report.bare is not None
-    runs = [r for r in [report.bare, *report.scenarios, *report.large.values()] if r.other_cpus is not None]
+    runs = [r for r in report.results() if r.other_cpus is not None]
     if not runs:
         return ""
     busiest = max(runs, key=lambda r: r.other_cpus or 0.0)
@@ -718,8 +908,16 @@ def _errors(result: Result) -> str:
     return f"{result.error_count:,} (" + ", ".join(f"{k} {v:,}" for k, v in result.errors.items() if v) + ")"
 
 
+def _redis(settings: Settings) -> str:
+    return f"`{_hide_password(settings.redis_url)}`" if settings.redis_url else "none"
+
+
 def _load(values: tuple[float, float, float]) -> str:
     return " / ".join(f"{v:.2f}" for v in values)
+
+
+# The issue's targets (ratios on SQLite, one run): the scenario's key and the least ratio.
+TARGETS = {"me": 0.5, "history": 0.3, "rooms": 0.15, "post": 0.3}
 
 
 def render(report: Report) -> str:
@@ -740,45 +938,138 @@ def render(report: Report) -> str:
         f"- Server: gunicorn {_version('gunicorn')} with gunicorn.conf.py, {workers}, "
         f"worker_connections 2000; Flask {_version('flask')}, gevent {_version('gevent')}; "
         f"`PARLEY_CONFIG=production`, `LOG_LEVEL={s.log_level}` "
-        "(Parley logs every request; the bare app does not).",
-        f"- Database: {report.database}; Redis: {'`' + s.redis_url + '`' if s.redis_url else 'none'}.",
+        "(Parley logs every request; the bare app does not), "
+        f"`PARLEY_USER_WRITE_RATE_LIMIT={UNLIMITED_WRITES}` (writes are still counted, never refused).",
+        f"- Database: {report.database}; Redis: {_redis(s)}.",
         f"- Load: {report.tool}; {s.duration} s per scenario after a {s.warmup} s warm-up, on 127.0.0.1, "
         "closed loop (each connection waits for its answer), so the client shares the CPUs with the server.",
         "",
-        "Server CPU is the gunicorn master's and workers' CPU time over the measured run divided by the "
-        "requests answered (PostgreSQL's and Redis's own processes are not in it); on a shared machine it "
-        "varies less between runs than req/s does.",
+        "Reads are compared with the bare app's `GET /` (the read ceiling), writes with its `POST /write`, "
+        "one INSERT and its commit on the same database with Parley's pool and SQLite pragmas (the write "
+        "ceiling). Server CPU is the gunicorn master's and workers' CPU time over the measured run divided "
+        "by the requests answered (PostgreSQL's and Redis's own processes are not in it); on a shared "
+        "machine it varies less between runs than req/s does.",
         "",
-        "| scenario | req/s | ratio to bare | p50 | p99 | server CPU / request | errors |",
+        "| scenario | req/s | ratio | p50 | p99 | server CPU / request | errors |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
-    for result in [bare, *report.scenarios]:
+    for result in [r for r in (bare, report.write_ceiling, *report.scenarios) if r]:
         lines.append(
-            f"| {result.label} | {result.rate:,.0f} | {result.rate / bare.rate if bare.rate else 0:.2f} | "
-            f"{_ms(result.p50_ms)} | {_ms(result.p99_ms)} | {_cpu(result, bare)} | {_errors(result)} |"
+            f"| {result.label} | {result.rate:,.0f} | {_ratio_cell(report, result)} | "
+            f"{_ms(result.p50_ms)} | {_ms(result.p99_ms)} | {_cpu(result, report.ceiling(result))} | "
+            f"{_errors(result)} |"
         )
-    if report.large:
-        small, large = report.small_counts, report.large_counts
-        sizes = ", ".join(f"{name} {small[name]:,} → {large[name]:,}" for name in small)
+    fan_out = next((r for r in report.scenarios if r.deliveries is not None), None)
+    if fan_out is not None and fan_out.deliveries and fan_out.deliveries[0]:
+        messages, frames = fan_out.deliveries
+        expected = messages * s.listeners
         lines += [
             "",
-            f"Table size: the same requests, same user and token, after {s.extra_users:,} more users "
-            "were added (each in `general`, with a token and a private room with one message; "
-            f"{report.grow_seconds:.0f} s of bulk inserts{', then ANALYZE' if report.analyzed else ''}). "
-            f"Rows: {sizes}.",
-            "",
-            "| request | req/s small → large | large / small | p50 | p99 | server CPU / request |",
-            "|---|---:|---:|---:|---:|---:|",
+            f"Fan-out: {messages:,} messages (those any stream heard of, warm-up included) reached the "
+            f"{s.listeners} streams as {frames:,} `message.created` frames: {frames / expected:.1%} of the "
+            f"{expected:,} that complete delivery makes (each stream, each message once).",
         ]
-        for path, after in report.large.items():
-            before = report.small[path]
-            ratio = f"{after.rate / before.rate:.2f}" if before.rate else "-"
-            lines.append(
-                f"| `GET {path}` | {before.rate:,.0f} → {after.rate:,.0f} | {ratio} | "
-                f"{_ms(before.p50_ms)} → {_ms(after.p50_ms)} | {_ms(before.p99_ms)} → {_ms(after.p99_ms)} | "
-                f"{_cpu(before)} → {_cpu(after)} |"
-            )
+    lines += ["", *_targets(report)]
+    if report.large:
+        lines += ["", *_growth(report)]
     return "\n".join(lines) + "\n"
+
+
+def _target(report: Report, result: Result) -> float | None:
+    """The least ratio the issue asks of this scenario, if any."""
+    if result.writes:
+        return TARGETS["post"] if result.deliveries is None else None
+    key = next((k for k, r in report.small.items() if r is result), None)
+    return TARGETS.get(key) if key else None
+
+
+def _targets(report: Report) -> list[str]:
+    lines = [
+        "Targets (docs/benchmarks.md#targets), this run:",
+        "",
+        "| scenario | target | ratio | met |",
+        "|---|---:|---:|---|",
+    ]
+    for result in report.scenarios:
+        least = _target(report, result)
+        if least is None:
+            continue
+        ratio, ceiling = _ratio(report, result), _ceiling_name(report.ceiling(result) or result)
+        met = "yes" if ratio >= least else "no"
+        lines.append(f"| {result.label} | ≥ {least:.2f} of {ceiling} | {ratio:.2f} | {met} |")
+    return lines
+
+
+def _growth(report: Report) -> list[str]:
+    s, small, large = report.settings, report.small_counts, report.large_counts
+    sizes = ", ".join(f"{name} {small[name]:,} → {large[name]:,}" for name in small)
+    lines = [
+        f"Table size: the same requests, same user and token, after {s.extra_users:,} more users "
+        "were added (each in `general`, with a token and a private room with one message; "
+        f"{report.grow_seconds:.0f} s of bulk inserts{', then ANALYZE' if report.analyzed else ''}). "
+        f"Rows: {sizes}.",
+        "",
+        "| request | req/s small → large | large / small | p50 | p99 | server CPU / request |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, after in report.large.items():
+        before = report.small[key]
+        ratio = f"{after.rate / before.rate:.2f}" if before.rate else "-"
+        lines.append(
+            f"| {before.label} | {before.rate:,.0f} → {after.rate:,.0f} | {ratio} | "
+            f"{_ms(before.p50_ms)} → {_ms(after.p50_ms)} | {_ms(before.p99_ms)} → {_ms(after.p99_ms)} | "
+            f"{_cpu(before)} → {_cpu(after)} |"
+        )
+    return lines
+
+
+def _engine(report: Report) -> str:
+    name = "SQLite" if report.settings.database == "sqlite" else "PostgreSQL"
+    return name + (" + Redis" if report.settings.redis_url else "")
+
+
+def plot(reports: list[Report]) -> str:
+    """A bar chart of every scenario's ratio to its ceiling, one bar per database, targets marked.
+
+    Plain SVG written here: no plotting library for a dozen bars.
+    """
+    colours = ["#3b6ea8", "#d08a2e", "#5a9a5a"]
+    first = reports[0]
+    labels = [re.sub(r"[`<>&]", "", scenario.label) for scenario in first.scenarios]
+    # About 6.6 pixels a character at 12 px sans-serif: the longest label fits left of the bars.
+    row, left, width = 18 * len(reports) + 10, 16 + round(6.6 * max(map(len, labels))), 420
+    bottom = 30 + row * len(first.scenarios)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 40}" '
+        f'height="{bottom + 30 + 20 * len(reports)}" font-family="sans-serif" font-size="12">',
+        f'<text x="{left}" y="16">ratio to the ceiling: the bare read, or the bare write for POSTs</text>',
+    ]
+    for tick in (0, 0.25, 0.5, 0.75, 1.0):
+        x = left + tick * width
+        out.append(f'<line x1="{x}" y1="24" x2="{x}" y2="{bottom}" stroke="#ddd"/>')
+        out.append(f'<text x="{x}" y="{bottom + 14}" text-anchor="middle">{tick:g}</text>')
+    for i, (scenario, text) in enumerate(zip(first.scenarios, labels, strict=True)):
+        top = 30 + i * row
+        out.append(f'<text x="{left - 6}" y="{top + row / 2 + 4}" text-anchor="end">{text}</text>')
+        for j, report in enumerate(reports[: len(colours)]):
+            if i < len(report.scenarios):
+                ratio, y = min(_ratio(report, report.scenarios[i]), 1.2), top + j * 18
+                out.append(
+                    f'<rect x="{left}" y="{y}" width="{ratio * width:.1f}" height="16" fill="{colours[j]}"/>'
+                )
+                out.append(f'<text x="{left + ratio * width + 4:.1f}" y="{y + 12}">{ratio:.2f}</text>')
+        least = _target(first, scenario)
+        if least is not None:
+            x, end = left + least * width, top + row - 8
+            out.append(f'<line x1="{x}" y1="{top - 2}" x2="{x}" y2="{end}" stroke="#c00" stroke-width="2"/>')
+    for j, report in enumerate(reports[: len(colours)]):
+        y = bottom + 34 + 20 * j
+        out.append(f'<rect x="{left}" y="{y - 10}" width="12" height="12" fill="{colours[j]}"/>')
+        out.append(
+            f'<text x="{left + 18}" y="{y}">{_engine(report)}, {report.started:%Y-%m-%d %H:%M} UTC</text>'
+        )
+    out += [f'<text x="{left + 300}" y="{bottom + 34}" fill="#c00">| target</text>', "</svg>"]
+    return "\n".join(out) + "\n"
 
 
 def write_report(markdown: str, path: Path = REPORT) -> None:
@@ -797,10 +1088,8 @@ def write_report(markdown: str, path: Path = REPORT) -> None:
 def parser() -> argparse.ArgumentParser:
     defaults = Settings()
     p = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--duration", type=int, default=defaults.duration, help="seconds per scenario (default 10)"
-    )
-    p.add_argument("--warmup", type=int, default=defaults.warmup, help="seconds of warm-up before each (3)")
+    p.add_argument("--duration", type=int, default=defaults.duration, help="seconds per scenario (default 6)")
+    p.add_argument("--warmup", type=int, default=defaults.warmup, help="seconds of warm-up before each (2)")
     p.add_argument("--connections", type=int, default=defaults.connections, help="open connections (64)")
     p.add_argument(
         "--threads", type=int, default=defaults.threads, help="wrk threads or client processes (2)"
@@ -815,6 +1104,18 @@ def parser() -> argparse.ArgumentParser:
         help="`sqlite` (a fresh file) or a PostgreSQL URL (throwaway)",
     )
     p.add_argument("--redis-url", default=None, help="Redis for rate limits and events (default: none)")
+    p.add_argument(
+        "--postgres",
+        default=None,
+        help="then run everything again on this PostgreSQL database (throwaway), with --redis",
+    )
+    p.add_argument("--redis", default=None, help="Redis for the --postgres run")
+    p.add_argument(
+        "--listeners",
+        type=int,
+        default=defaults.listeners,
+        help="open event streams in the fan-out scenario (100; 0 skips it)",
+    )
     p.add_argument(
         "--extra-users", type=int, default=defaults.extra_users, help="rows added for the table-size check"
     )
@@ -837,6 +1138,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         database=args.database,
         redis_url=args.redis_url,
         extra_users=args.extra_users,
+        listeners=args.listeners,
         tool=args.tool,
         log_level=args.log_level,
         write=args.write,
@@ -854,6 +1156,8 @@ def check(settings: Settings) -> None:
         problems.append("need 1 <= --threads <= --connections <= 10000")
     if not 0 <= settings.extra_users <= 1_000_000:
         problems.append("--extra-users must be 0..1000000")
+    if not 0 <= settings.listeners <= 1000:
+        problems.append("--listeners must be 0..1000")
     if settings.worker_class not in (None, "sync", "gthread", "gevent", "eventlet"):
         problems.append("--worker-class is sync, gthread, gevent or eventlet")
     if settings.database != "sqlite" and not settings.database.startswith("postgresql"):
@@ -867,12 +1171,23 @@ def check(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    settings = settings_from(parser().parse_args(argv))
-    markdown = run(settings)
+    args = parser().parse_args(argv)
+    runs = [settings_from(args)]
+    if args.postgres:
+        runs.append(replace(runs[0], database=args.postgres, redis_url=args.redis))
+        check(runs[1])
+    reports = [run(settings) for settings in runs]
+    markdown = (
+        "\n".join(f"### {_engine(r)}\n\n{render(r)}" for r in reports)
+        if args.postgres
+        else render(reports[0])
+    )
+    markdown += f"\n![Ratios to the ceilings, one bar per scenario and database]({PLOT.name})\n"
     print(markdown, end="")
-    if settings.write:
+    if args.write:
         write_report(markdown)
-        progress(f"wrote {REPORT.relative_to(ROOT)}")
+        PLOT.write_text(plot(reports))
+        progress(f"wrote {REPORT.relative_to(ROOT)} and {PLOT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -48,9 +48,15 @@ class Stats:
         return True
 
 
-def build_request(host: str, port: int, path: str, headers: list[str]) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: application/json", *headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+def build_request(
+    host: str, port: int, path: str, headers: list[str], method: str = "GET", body: str = ""
+) -> bytes:
+    """The same bytes for every request of the run; a body is sent as JSON."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: application/json", *headers]
+    payload = body.encode()
+    if payload:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
@@ -133,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="a loopback address (nothing else is allowed)")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", default="/")
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--body", default="", help="a JSON body, sent with every request")
     parser.add_argument("--header", action="append", default=[], help="'Name: value', repeatable")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10, help="seconds")
@@ -143,9 +151,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("benchmarks run on loopback only")
     if not 0 < args.duration <= 3600 or args.max_requests < 1 or args.connections < 1:
         parser.error("need 0 < duration <= 3600, max-requests >= 1, connections >= 1")
-    target = Target(
-        args.host, args.port, build_request(args.host, args.port, args.path, args.header), args.timeout
-    )
+    request = build_request(args.host, args.port, args.path, args.header, args.method, args.body)
+    target = Target(args.host, args.port, request, args.timeout)
     result = asyncio.run(run(target, args.connections, args.duration, args.max_requests))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,11 +14,17 @@ from app.extensions import db
 
 @contextmanager
 def counted_statements(app: Flask) -> Iterator[list[str]]:
-    """Every statement sent to the database inside the block, in order."""
+    """Every statement this thread sends to the database inside the block, in order.
+
+    Only this thread's: the event hub's reader, the scheduler and presence run queries of
+    their own whenever they like.
+    """
     statements: list[str] = []
+    thread = threading.get_ident()
 
     def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
+        if threading.get_ident() == thread:
+            statements.append(statement)
 
     with app.app_context():
         engine = db.engine

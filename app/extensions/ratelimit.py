@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
@@ -42,14 +42,23 @@ COUNTERS_POOL_SIZE = 1
 COUNTERS_MAX_OVERFLOW = 4
 
 limiter = Limiter(key_func=get_remote_address)
+# The methods Flask-Limiter's limits count; it does no work at all for the others (`_counted`).
+LIMITED_METHODS = ("POST",)
 # One budget per address for each thing that can be done two ways (the API and the HTML pages):
 # logging in (token endpoint, authorize page) and signing up, so that using both never doubles it.
 log_in_limit = limiter.shared_limit(
-    lambda: current_app.config["TOKEN_RATE_LIMIT"], scope="log-in", methods=["POST"]
+    lambda: current_app.config["TOKEN_RATE_LIMIT"], scope="log-in", methods=list(LIMITED_METHODS)
 )
 sign_up_limit = limiter.shared_limit(
-    lambda: current_app.config["SIGNUP_RATE_LIMIT"], scope="sign-up", methods=["POST"]
+    lambda: current_app.config["SIGNUP_RATE_LIMIT"], scope="sign-up", methods=list(LIMITED_METHODS)
 )
+
+
+@limiter.request_filter
+def _not_counted() -> bool:
+    """Exempt what no Flask-Limiter limit counts: reads would otherwise pay for resolving every
+    limit of their route (none) on each request. Per-user budgets (`spend`) are not affected."""
+    return request.method not in LIMITED_METHODS
 
 
 class RateLimitCounter(Base):

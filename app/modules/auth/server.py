@@ -6,6 +6,7 @@ database; the plaintext exists only in the response to the client.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Flask, current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 
 from app.extensions.auth import protector
 from app.extensions.database import db, rows_changed
@@ -318,9 +319,13 @@ class HashedIntrospectionEndpoint(IntrospectionEndpoint):
 
 class HashedBearerTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> OAuth2Token | None:
-        return db.session.scalar(
-            select(OAuth2Token).where(OAuth2Token.access_token_hash == hash_secret(token_string))
-        )
+        """The token and its user in one indexed query, on a statement built once (every request pays it)."""
+        return db.session.scalar(_token_by_hash(), {"digest": hash_secret(token_string)})
+
+
+@functools.cache
+def _token_by_hash() -> Select:
+    return select(OAuth2Token).where(OAuth2Token.access_token_hash == bindparam("digest"))
 
 
 def init_app(app: Flask) -> None:

@@ -52,8 +52,8 @@ def subscribe(user: User, since: int | None) -> Subscription:
         retry = str(math.ceil(current_app.config["EVENTS_RETRY_MS"] / 1000))
         message = f"You have {most} event streams open here already; close one."
         abort(429, message, headers={"Retry-After": retry})
-    upto = services.latest_id()
-    local.start(subscriber, services.rooms_at(user.id, upto), upto)
+    upto, rooms = services.resume_point(user.id)
+    local.start(subscriber, rooms, upto)
     reset = bool(since and not services.is_known(since))
     after = upto if since is None or reset else since
     db.session.close()
@@ -66,9 +66,9 @@ def unsubscribe(subscription: Subscription) -> None:
 
 
 def replay(subscription: Subscription, limit: int | None = None) -> Iterator[Delivery]:
-    """What the user missed, oldest first, a page of rows at a time."""
+    """What the user missed, oldest first, a page of rows at a time (no query when nothing was missed)."""
     after, sent = subscription.after, 0
-    while limit is None or sent < limit:
+    while (limit is None or sent < limit) and after < subscription.upto:
         page_size = REPLAY_PAGE if limit is None else min(REPLAY_PAGE, limit - sent)
         page = services.visible_events(subscription.user.id, after, subscription.upto, page_size)
         db.session.close()

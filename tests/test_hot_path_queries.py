@@ -1,0 +1,78 @@
+"""What the hottest requests cost the database: the bearer check on every call, and opening a stream
+(every reconnect pays it, and clients reconnect at once)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tests.conftest import User
+from tests.statements import counted_statements
+
+
+def test_the_bearer_check_reads_the_token_and_its_user_in_one_statement(app, client, alice):
+    with counted_statements(app) as statements:
+        response = client.get("/api/v1/users/me", headers=alice.headers)
+    assert response.status_code == 200
+    assert response.get_json()["username"] == "alice"
+    assert len(statements) == 1, "\n\n".join(statements)
+
+
+def test_a_revoked_token_is_refused_at_once(client, alice):
+    """The check is never answered from a cache: revocation takes effect on the next request."""
+    assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 200
+    revoked = client.post("/auth/oauth2/revoke", data={"token": alice.token, "client_id": "documentation"})
+    assert revoked.status_code == 200
+    assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 401
+
+
+def open_stream(client: FlaskClient, user: User, **headers: str) -> tuple[TestResponse, Iterator[bytes]]:
+    response = client.get("/api/v1/events", headers={**user.headers, **headers}, buffered=False)
+    assert response.status_code == 200
+    return response, response.iter_encoded()
+
+
+@pytest.fixture
+def quick_keep_alive(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A keep-alive at once: the stream has replayed what it will by the time it sends one."""
+    monkeypatch.setitem(app.config, "EVENTS_KEEPALIVE_SECONDS", 0.01)
+
+
+def test_a_stream_without_a_resume_point_costs_the_token_and_one_query_and_replays_nothing(
+    app, client, alice, bob, quick_keep_alive
+):
+    for name in ("lobby", "den"):  # rooms, memberships and events a replay would have to look at
+        created = client.post("/api/v1/rooms", json={"name": name, "members": ["bob"]}, headers=alice.headers)
+        assert created.status_code == 201
+    # The first stream of a process also reads where the event log ends: not this one.
+    first, _ = open_stream(client, bob)
+    try:
+        with counted_statements(app) as statements:
+            response, chunks = open_stream(client, alice)
+            assert next(chunks).startswith(b"retry:")
+            assert next(chunks) == b": keep-alive\n\n"
+        response.close()
+    finally:
+        first.close()
+    # The token (with its user), the resume point with the rooms at it, the keep-alive's token check.
+    assert len(statements) == 3, "\n\n".join(statements)
+
+
+def test_a_resumed_stream_still_replays_what_was_missed(app, client, alice, bob, quick_keep_alive):
+    polled = client.get("/api/v1/events/poll?timeout=0", headers=alice.headers)
+    assert polled.status_code == 200
+    created = client.post("/api/v1/rooms", json={"name": "lobby", "members": ["bob"]}, headers=alice.headers)
+    assert created.status_code == 201
+    response, chunks = open_stream(
+        client, alice, **{"Last-Event-ID": str(polled.get_json()["last_event_id"])}
+    )
+    try:
+        assert next(chunks).startswith(b"retry:")
+        replayed = b"".join(iter(chunks.__next__, b": keep-alive\n\n"))
+        assert b"event: room.created" in replayed
+    finally:
+        response.close()
