@@ -55,7 +55,7 @@ def test_listing_rooms_counts_no_room_s_members(app, client, alice, bob):
     assert not [statement for statement in statements if COUNTS_MEMBERS.search(statement)]
 
 
-def seed_rooms_before_0014(connection: sa.Connection) -> dict[str, int]:
+def seed_rooms_before_0013(connection: sa.Connection) -> dict[str, int]:
     """Two rooms, one with three members and one with none, as revision 0012 stored them."""
     tables = sa.MetaData()
     tables.reflect(connection, only=["rooms", "memberships", "users"])
@@ -79,12 +79,12 @@ def seed_rooms_before_0014(connection: sa.Connection) -> dict[str, int]:
     return ids
 
 
-def test_upgrading_to_0014_counts_the_members_rooms_already_have(server_database):
+def test_upgrading_to_0013_counts_the_members_rooms_already_have(server_database):
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=server_database)
     with app.app_context():
         flask_migrate.upgrade(directory=MIGRATIONS_DIR, revision="0012")
         with db.engine.begin() as connection:
-            ids = seed_rooms_before_0014(connection)
+            ids = seed_rooms_before_0013(connection)
         prepare_database(app)
         with db.engine.connect() as connection:
             counts = dict(connection.execute(sa.text("SELECT id, member_count FROM rooms")).all())

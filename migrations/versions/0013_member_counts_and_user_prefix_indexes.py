@@ -1,6 +1,6 @@
 """rooms keep their member count (maintained with each membership change), backfilled; users' display_name_key and the prefix indexes of user search
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
