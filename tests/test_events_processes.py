@@ -333,7 +333,12 @@ def test_resume_after_a_kill_replays_what_was_missed_on_any_process(
     with a.client(bob.token, timeout=10) as http:
         missed = [send(http, room, f"missed {n}") for n in range(3)]
     kill(a.service)
-    restarted = start_parley(processes, "parley-a-restarted", server_database, port=port)
+    with ThreadPoolExecutor(2) as pool:  # B, on the same database, is asked only at the end
+        other_starting = pool.submit(
+            start_parley, processes, "parley-b", server_database, PARLEY_AUTO_MIGRATE="0"
+        )
+        restarted = start_parley(processes, "parley-a-restarted", server_database, port=port)
+        other = other_starting.result()
     with restarted.client(bob.token, timeout=10) as http:
         missed += [send(http, room, f"missed after the restart {n}") for n in range(2)]
 
@@ -349,7 +354,6 @@ def test_resume_after_a_kill_replays_what_was_missed_on_any_process(
     assert [f.id for f in stored] == sorted({f.id for f in stored}), resumed.describe()
 
     # Another process on the same database replays exactly the same events from the same point.
-    other = start_parley(processes, "parley-b", server_database)
     elsewhere = Stream(other, alice.token, last_event_id=last_read, name="alice resuming on B")
     elsewhere.wait_for_message(live)
     time.sleep(0.2)  # nothing more should follow
