@@ -37,7 +37,8 @@ class Stream:
     """`GET /api/v1/events` read by a daemon thread into `frames` until the server ends it.
 
     httpx-sse keeps the last `id:` across frames (as EventSource does), so frames of ephemeral
-    types get `id` None here. The stream is open (subscribed) once its `retry:` frame is in.
+    types get `id` None here, and a keep-alive comment (an empty `message` to httpx-sse, carrying
+    that id too) is no frame at all. The stream is open (subscribed) once its `retry:` frame is in.
     """
 
     def __init__(
@@ -85,6 +86,8 @@ class Stream:
                     if sse.retry is not None and not sse.data and self.retry is None:
                         self.retry = sse.retry
                         self.opened.set()
+                        continue
+                    if sse.event == "message" and not sse.data:  # a keep-alive comment, no frame
                         continue
                     event_id = None if sse.event in EPHEMERAL or not sse.id else int(sse.id)
                     self.frames.append(Frame(sse.event, event_id, sse.json() if sse.data else None))
