@@ -32,7 +32,6 @@ import secrets
 import selectors
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,11 +45,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import LOOPBACK, ROOT, free_port, signal_group
+
 REPORT = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "benchmarks.svg"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-LOOPBACK = "127.0.0.1"
 WRK_INSTALL = "apt-get install wrk (Debian, Ubuntu), brew install wrk (macOS)"
 # wrk calls `done` once per run, after its own timing: no per-request Lua, so no extra cost.
 WRK_SCRIPT = """
@@ -204,10 +203,10 @@ class Processes:
 
     def stop(self, process: subprocess.Popen, grace: float = 25) -> None:
         """gunicorn drains for up to graceful_timeout (20 s) on SIGTERM; then the group is killed."""
-        _signal_group(process, signal.SIGTERM)
+        signal_group(process, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace)
-        _signal_group(process, signal.SIGKILL)  # stragglers: the group outlives its leader
+        signal_group(process, signal.SIGKILL)  # stragglers: the group outlives its leader
         process.wait()
         if process in self.started:
             self.started.remove(process)
@@ -215,11 +214,6 @@ class Processes:
     def stop_all(self) -> None:
         for process in list(self.started):
             self.stop(process)
-
-
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signum)
 
 
 @contextlib.contextmanager
@@ -234,12 +228,6 @@ def terminated_cleanly() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
 
 
 # --- HTTP for setting up ----------------------------------------------------------------------------

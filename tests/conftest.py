@@ -215,6 +215,11 @@ def bob(make_user: Callable[..., User]) -> User:
 
 
 @pytest.fixture
+def carol(make_user: Callable[..., User]) -> User:
+    return make_user("carol", display_name="Carol")
+
+
+@pytest.fixture
 def admin(app: Flask, make_user: Callable[..., User]) -> User:
     """No endpoint makes admins: the one place a row is changed by hand."""
     user = make_user("root")

@@ -57,18 +57,19 @@ class Processes:
 
     def stop_all(self) -> None:
         for service in self.started:
-            _signal_group(service.process, signal.SIGTERM)
+            signal_group(service.process, signal.SIGTERM)
         deadline = time.monotonic() + 5
         for service in self.started:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
         for service in self.started:  # stragglers: the group outlives its leader
-            _signal_group(service.process, signal.SIGKILL)
+            signal_group(service.process, signal.SIGKILL)
             service.process.wait()
 
 
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
+def signal_group(process: subprocess.Popen, signum: int) -> None:
+    """Signal the process and every child of its session (it was started in a group of its own)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signum)
 
 

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import signal
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
+import redis
 
+from app import create_app
+from app.extensions import db
+from app.provisioning import prepare_database
+from tests.conftest import IN_CI
 from tests.processes import LOOPBACK, Processes, Service, free_port, wait_until
 
 PASSWORD = "correct horse battery"
@@ -63,6 +71,18 @@ class Parley:
         return Account(answer.json()["id"], username, self.token(username))
 
 
+def provision(database_url: str) -> None:
+    """Migrate and seed a server database from the test process: servers started next find it ready.
+
+    Two servers migrating one fresh SQLite file at once would collide; once it is at head they may
+    start side by side.
+    """
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url)
+    prepare_database(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
 def start_parley(
     processes: Processes,
     name: str,
@@ -103,3 +123,56 @@ def start_parley(
 
     wait_until(ready, parley.service, timeout=60)
     return parley
+
+
+def start_redis(processes: Processes, port: int | None = None, name: str = "redis") -> str:
+    """A redis-server of the test's own on a free port (or `port`); its URL once it answers PING."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not installed: these tests run their own Redis between Parley processes"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    port = port or free_port()
+    argv = [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", LOOPBACK]
+    service = processes.start(name, argv)
+    url = f"redis://{LOOPBACK}:{port}/0"
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+
+    def answers() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+
+    try:
+        wait_until(answers, service, timeout=15)
+    finally:
+        client.close()
+    return url
+
+
+def create_room(parley: Parley, owner: Account, name: str, members: list[str]) -> int:
+    with parley.client(owner.token, timeout=10) as http:
+        answer = http.post("/api/v1/rooms", json={"name": name, "members": members})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def send(http: httpx.Client, room_id: int, body: str) -> int:
+    answer = http.post(f"/api/v1/rooms/{room_id}/messages", json={"body": body})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def assert_clean_log(service: Service) -> None:
+    """Nothing went wrong in the server as far as its log tells (a logged exception, a worker timeout)."""
+    log = service.output()
+    for sign in ("Traceback", "[ERROR]", " ERROR ", "[CRITICAL]", "WORKER TIMEOUT"):
+        assert sign not in log, f"{service.name} logged {sign!r}:\n{log[-6000:]}"
+
+
+def kill(service: Service) -> None:
+    """SIGKILL the whole process group: no shutdown code runs."""
+    os.killpg(service.process.pid, signal.SIGKILL)
+    service.process.wait(timeout=10)

@@ -22,8 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.conftest import new_server_database
 from tests.processes import Processes
-from tests.servers import Account, Parley, start_parley
-from tests.test_events_processes import create_room
+from tests.servers import Account, Parley, create_room, start_parley
 
 # Rate limits and the scheduler off: their writes would queue behind the test's lock, holding
 # the one connection the test means a message to hold.

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -388,9 +389,11 @@ def test_nginx_gives_no_answer_for_an_unknown_host_name(nginx_alone):
 
 
 def test_a_conversation_through_nginx_is_shared_between_two_gunicorn_instances(start_parley, start_nginx):
-    # Migrations run in the gunicorn master: start one instance first, the second joins a migrated database.
-    first = start_parley("gunicorn-1", PARLEY_PROXY_HOPS="1")
-    second = start_parley("gunicorn-2", PARLEY_PROXY_HOPS="1")
+    # Both at once, as an orchestrator starts them: on PostgreSQL one master migrates, the other waits.
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(
+            lambda name: start_parley(name, PARLEY_PROXY_HOPS="1"), ["gunicorn-1", "gunicorn-2"]
+        )
     nginx = start_nginx([first.port, second.port])
     port = nginx.port
     answers: list[tuple[str, Answer]] = []

@@ -18,7 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
-from tests.processes import ROOT, Processes
+from tests.processes import ROOT, Processes, wait_until
 from tests.servers import start_parley
 
 SCREENSHOT = Path("/tmp/swagger.png")
@@ -314,8 +314,9 @@ def test_the_readme_walk_through_works_with_each_block_in_a_fresh_shell(
     for number, block in enumerate(readme_walk_through(), 1):
         command = ["sh", "-c", block.replace(README_SERVER, parley.url)]
         if "curl -N" in block:  # a terminal left open on the event stream
-            streams.append(processes.start(f"readme-block-{number}", command, fresh_shell))
-            time.sleep(1)
+            stream = processes.start(f"readme-block-{number}", command, fresh_shell)
+            wait_until(lambda started=stream: "retry:" in started.output(), stream, timeout=15)  # subscribed
+            streams.append(stream)
             continue
         shell = subprocess.run(command, env=fresh_shell, capture_output=True, text=True, timeout=30)
         said = answers(shell.stdout)

@@ -21,6 +21,7 @@ from app.modules.events.services import purge_expired
 from tests.assertions import assert_error, assert_invalid
 from tests.conftest import PASSWORD, age_tokens, bearer
 from tests.outbox import last_event_id
+from tests.rooms import create_room_id
 
 POLL = "/api/v1/events/poll"
 
@@ -44,12 +45,6 @@ def seen(client, user, since: int, room_id: int | None = None) -> list[tuple]:
     return out
 
 
-def create_room(client, owner, **fields: Any) -> int:
-    response = client.post("/api/v1/rooms", json={"name": "den", **fields}, headers=owner.headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
 def say(client, user, room_id: int, body: str) -> int:
     response = client.post(f"/api/v1/rooms/{room_id}/messages", json={"body": body}, headers=user.headers)
     assert response.status_code == 201, response.get_json()
@@ -67,16 +62,11 @@ def kick(client, by, room_id: int, user_id: int) -> None:
     assert client.delete(f"/api/v1/rooms/{room_id}/members/{user_id}", headers=by.headers).status_code == 204
 
 
-@pytest.fixture
-def carol(make_user):
-    return make_user("carol")
-
-
 # --- who sees what ----------------------------------------------------------------------------
 
 
 def test_a_member_replays_only_what_happened_while_they_were_in_the_room(app, client, alice, bob, carol):
-    room = create_room(client, alice)
+    room = create_room_id(client, alice)
     mark = last_event_id(app)
     before = say(client, alice, room, "before bob")
     add(client, alice, room, "bob")
@@ -111,7 +101,7 @@ def test_a_member_replays_only_what_happened_while_they_were_in_the_room(app, cl
 
 def test_the_creator_and_first_members_replay_the_rooms_creation(app, client, alice, bob, carol):
     mark = last_event_id(app)
-    room = create_room(client, alice, members=["bob"])
+    room = create_room_id(client, alice, members=["bob"])
     assert seen(client, alice, mark, room) == [
         ("member.added", "alice"),
         ("member.added", "bob"),
@@ -126,7 +116,7 @@ def test_join_requests_reach_the_owner_admins_and_requester_but_not_plain_member
     app, client, alice, bob, carol, make_user
 ):
     dave = make_user("dave")
-    room = create_room(client, alice, members=["bob", "dave"])
+    room = create_room_id(client, alice, members=["bob", "dave"])
     client.patch(f"/api/v1/rooms/{room}/members/{dave.id}", json={"role": "admin"}, headers=alice.headers)
     code = client.post(f"/api/v1/rooms/{room}/invites", json={}, headers=alice.headers).get_json()["code"]
     mark = last_event_id(app)
@@ -140,7 +130,7 @@ def test_join_requests_reach_the_owner_admins_and_requester_but_not_plain_member
 
 
 def test_a_read_marker_reaches_only_its_owner_with_their_unread_count(app, client, alice, bob):
-    room = create_room(client, alice, members=["bob"])
+    room = create_room_id(client, alice, members=["bob"])
     first = say(client, bob, room, "one")
     say(client, bob, room, "two")
     mark = last_event_id(app)
@@ -158,7 +148,7 @@ def test_a_read_marker_reaches_only_its_owner_with_their_unread_count(app, clien
 
 
 def test_sending_moves_the_senders_read_marker_on_every_device_and_no_one_elses(app, client, alice, bob):
-    room = create_room(client, alice, members=["bob"])
+    room = create_room_id(client, alice, members=["bob"])
     say(client, bob, room, "unread by alice")
     mark = last_event_id(app)
     mine = say(client, alice, room, "mine")
@@ -170,7 +160,7 @@ def test_sending_moves_the_senders_read_marker_on_every_device_and_no_one_elses(
 
 
 def test_a_room_update_is_shown_to_each_receiver_as_their_rest_view(app, client, alice, bob):
-    room = create_room(client, alice, members=["bob"])
+    room = create_room_id(client, alice, members=["bob"])
     say(client, alice, room, "unread for bob")
     mark = last_event_id(app)
     assert (
@@ -190,7 +180,7 @@ def test_a_room_update_is_shown_to_each_receiver_as_their_rest_view(app, client,
 
 
 def test_a_deleted_room_is_announced_to_its_members_and_then_is_silent(app, client, alice, bob, carol):
-    room = create_room(client, alice, members=["bob"])
+    room = create_room_id(client, alice, members=["bob"])
     mark = last_event_id(app)
     assert client.delete(f"/api/v1/rooms/{room}", headers=alice.headers).status_code == 204
     assert seen(client, bob, mark) == [("room.deleted", None)]
@@ -199,7 +189,7 @@ def test_a_deleted_room_is_announced_to_its_members_and_then_is_silent(app, clie
 
 
 def test_message_events_carry_the_message_as_the_api_shows_it(app, client, alice, bob):
-    room = create_room(client, alice, members=["bob"])
+    room = create_room_id(client, alice, members=["bob"])
     mark = last_event_id(app)
     mid = say(client, alice, room, "hello")
     client.patch(f"/api/v1/rooms/{room}/messages/{mid}", json={"body": "hello!"}, headers=alice.headers)
@@ -217,7 +207,7 @@ def test_message_events_carry_the_message_as_the_api_shows_it(app, client, alice
 
 
 def test_a_poll_without_since_starts_from_now(app, client, alice):
-    create_room(client, alice)
+    create_room_id(client, alice)
     body = client.get(POLL, query_string={"timeout": 0}, headers=alice.headers).get_json()
     # Alice's own presence batch (ephemeral, no id) may be flushed while the poll runs.
     assert [event for event in body["events"] if event["id"] is not None] == []
@@ -225,7 +215,7 @@ def test_a_poll_without_since_starts_from_now(app, client, alice):
 
 
 def test_a_poll_answers_last_event_id_to_continue_from(app, client, alice):
-    room = create_room(client, alice)
+    room = create_room_id(client, alice)
     mark = last_event_id(app)
     say(client, alice, room, "a")
     say(client, alice, room, "b")
@@ -238,7 +228,7 @@ def test_a_poll_answers_last_event_id_to_continue_from(app, client, alice):
 
 
 def test_a_resume_point_that_no_longer_exists_gets_one_reset(app, client, alice):
-    create_room(client, alice)
+    create_room_id(client, alice)
     newest = last_event_id(app)
     body = client.get(POLL, query_string={"since": newest + 1000, "timeout": 0}, headers=alice.headers)
     assert body.get_json() == {
@@ -415,7 +405,7 @@ def test_a_ticket_whose_token_no_longer_grants_access_opens_nothing(app, client,
 
 
 def test_the_purge_job_forgets_old_events_and_their_resume_points_then_reset(app, client, alice, bob):
-    room = create_room(client, alice, members=["bob"])
+    room = create_room_id(client, alice, members=["bob"])
     kick(client, alice, room, bob.id)
     old = last_event_id(app)
     ticket_for(client, alice)
@@ -438,7 +428,7 @@ def test_the_purge_job_forgets_old_events_and_their_resume_points_then_reset(app
 
 
 def test_event_ids_are_never_reused_after_a_purge(app, client, alice):
-    room = create_room(client, alice)
+    room = create_room_id(client, alice)
     before = last_event_id(app)
     with app.app_context():
         db.session.execute(update(Event).values(created_at=utcnow() - timedelta(days=2)))
@@ -452,7 +442,7 @@ def test_event_ids_are_never_reused_after_a_purge(app, client, alice):
 
 
 def test_typing_is_for_members_with_messages_write(client, alice, bob, carol):
-    room = create_room(client, alice, members=["bob"])
+    room = create_room_id(client, alice, members=["bob"])
     response = client.post(f"/api/v1/rooms/{room}/typing", headers=bob.headers)
     assert response.status_code == 204 and response.data == b""
     assert_error(client.post(f"/api/v1/rooms/{room}/typing"), 401)
@@ -463,7 +453,7 @@ def test_typing_is_for_members_with_messages_write(client, alice, bob, carol):
 
 
 def test_typing_is_never_stored(app, client, alice):
-    room = create_room(client, alice)
+    room = create_room_id(client, alice)
     mark = last_event_id(app)
     client.post(f"/api/v1/rooms/{room}/typing", headers=alice.headers)
     assert last_event_id(app) == mark

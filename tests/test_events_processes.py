@@ -10,130 +10,41 @@ httpx-sse in background threads; every wait has a generous deadline and ends as 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
-import redis
 from httpx_sse import connect_sse
 
-from tests.conftest import IN_CI, new_server_database
-from tests.processes import LOOPBACK, Processes, Service, free_port, wait_until
-from tests.servers import Account, Parley, start_parley
+from tests.conftest import new_server_database
+from tests.processes import Processes, free_port
+from tests.servers import (
+    Parley,
+    assert_clean_log,
+    create_room,
+    kill,
+    provision,
+    send,
+    start_parley,
+    start_redis,
+)
+from tests.streams import (
+    DEADLINE,
+    EPHEMERAL,
+    PRESENCE,
+    Frame,
+    Stream,
+    held_stream,
+    leave_a_stream,
+    presence_of,
+    presence_told,
+)
 
-DEADLINE = 5.0  # generous: a delivery takes milliseconds; the outbox poll of these servers takes 30 s
-EPHEMERAL = {"typing", "presence.updated"}  # frames without an id of their own
-NO_POLL = {"PARLEY_EVENTS_POLL": "30"}
-# Presence batches every 0.2 s; offline 1 s after the last stream closes (not 10 s).
-PRESENCE = {"PARLEY_PRESENCE_INTERVAL": "0.2", "PARLEY_PRESENCE_GRACE": "1"}
-
-
-# --- a stream read in the background --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Frame:
-    type: str
-    id: int | None
-    data: Any
-
-
-class Stream:
-    """`GET /api/v1/events` read by a daemon thread into `frames` until the server ends it.
-
-    httpx-sse keeps the last `id:` across frames (as EventSource does), so frames of ephemeral
-    types get `id` None here. The stream is open (subscribed) once its `retry:` frame is in.
-    """
-
-    def __init__(
-        self,
-        parley: Parley,
-        token: str,
-        *,
-        last_event_id: int | None = None,
-        name: str = "",
-        wait: bool = True,
-    ) -> None:
-        self.name = name or f"stream on :{parley.port}"
-        self.frames: list[Frame] = []
-        self.retry: int | None = None
-        self.status: int | None = None
-        self.error: BaseException | None = None
-        self.opened = threading.Event()
-        self.ended = threading.Event()
-        headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
-        self._thread = threading.Thread(
-            target=self._read, args=(parley, token, headers), name=self.name, daemon=True
-        )
-        self._thread.start()
-        if wait:
-            self.wait_open()
-
-    def wait_open(self) -> None:
-        if not self.opened.wait(15):
-            pytest.fail(f"{self.name} did not open within 15 s: {self.describe()}")
-        assert self.status == 200, self.describe()
-        assert self.retry == 3000, f"the first frame of {self.name} is not `retry: 3000`: {self.describe()}"
-
-    def _read(self, parley: Parley, token: str, headers: dict[str, str]) -> None:
-        try:
-            with (
-                parley.client(token, timeout=httpx.Timeout(10, read=60)) as http,
-                connect_sse(http, "GET", "/api/v1/events", headers=headers) as source,
-            ):
-                self.status = source.response.status_code
-                if self.status != 200:
-                    source.response.read()
-                    self.error = AssertionError(f"{self.status}: {source.response.text}")
-                    return
-                for sse in source.iter_sse():
-                    if sse.retry is not None and not sse.data and self.retry is None:
-                        self.retry = sse.retry
-                        self.opened.set()
-                        continue
-                    event_id = None if sse.event in EPHEMERAL or not sse.id else int(sse.id)
-                    self.frames.append(Frame(sse.event, event_id, sse.json() if sse.data else None))
-        except BaseException as error:  # reported by the test that reads the stream
-            self.error = error
-        finally:
-            self.opened.set()
-            self.ended.set()
-
-    # --- what arrived ---
-
-    def stored(self) -> list[Frame]:
-        """The frames of stored events (with ids), in arrival order."""
-        return [frame for frame in self.frames if frame.id is not None]
-
-    def messages(self) -> list[int]:
-        """The ids of the messages in `message.created` frames, in arrival order."""
-        return [frame.data["id"] for frame in self.frames if frame.type == "message.created"]
-
-    def describe(self) -> str:
-        frames = ", ".join(f"{f.type}#{f.id}" for f in self.frames[-40:])
-        return f"{self.name}: status {self.status}, error {self.error!r}, last frames [{frames}]"
-
-    def wait_for(self, condition: Callable[[Stream], bool], what: str, timeout: float = DEADLINE) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition(self):
-            if time.monotonic() > deadline:
-                pytest.fail(f"{what}: not within {timeout} s. {self.describe()}")
-            if self.ended.is_set() and not condition(self):
-                pytest.fail(f"{what}: the stream ended first. {self.describe()}")
-            time.sleep(0.01)
-
-    def wait_for_message(self, message_id: int, timeout: float = DEADLINE) -> None:
-        self.wait_for(lambda s: message_id in s.messages(), f"message {message_id} on {self.name}", timeout)
+NO_POLL = {"PARLEY_EVENTS_POLL": "30"}  # these servers' outbox poll: an event sooner came through Redis
 
 
 def assert_in_order_once(stream: Stream, sent: list[int]) -> None:
@@ -142,36 +53,6 @@ def assert_in_order_once(stream: Stream, sent: list[int]) -> None:
     assert ids == sorted(set(ids)), f"event ids repeat or go back: {stream.describe()}"
     assert stream.messages() == sent, stream.describe()
     assert stream.error is None and not stream.ended.is_set(), stream.describe()
-
-
-# --- services -------------------------------------------------------------------------------------
-
-
-def start_redis(processes: Processes, port: int | None = None, name: str = "redis") -> str:
-    """A redis-server of the test's own on a free port (or `port`); its URL once it answers PING."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        message = "redis-server is not installed: these tests run their own Redis between Parley processes"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    port = port or free_port()
-    argv = [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", LOOPBACK]
-    service = processes.start(name, argv)
-    url = f"redis://{LOOPBACK}:{port}/0"
-    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-
-    def answers() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-
-    try:
-        wait_until(answers, service, timeout=15)
-    finally:
-        client.close()
-    return url
 
 
 @pytest.fixture(scope="module")
@@ -194,40 +75,16 @@ def linked_servers(
     processes = Processes(tmp_path_factory.mktemp("linked-logs"))
     try:
         env = {"REDIS_URL": start_redis(processes), **NO_POLL}
-        first = start_parley(processes, "parley-a", module_database, gunicorn=True, **env)  # migrates alone
-        second = start_parley(processes, "parley-b", module_database, gunicorn=True, **env)
+        provision(module_database)  # here, so that neither server migrates: they start side by side
+        with ThreadPoolExecutor(2) as pool:
+            starting = [
+                pool.submit(start_parley, processes, name, module_database, gunicorn=True, **env)
+                for name in ("parley-a", "parley-b")
+            ]
+            first, second = (started.result() for started in starting)
         yield first, second
     finally:
         processes.stop_all()
-
-
-# --- the API, as a client uses it -------------------------------------------------------------------
-
-
-def create_room(parley: Parley, owner: Account, name: str, members: list[str]) -> int:
-    with parley.client(owner.token, timeout=10) as http:
-        answer = http.post("/api/v1/rooms", json={"name": name, "members": members})
-    assert answer.status_code == 201, answer.text
-    return answer.json()["id"]
-
-
-def send(http: httpx.Client, room_id: int, body: str) -> int:
-    answer = http.post(f"/api/v1/rooms/{room_id}/messages", json={"body": body})
-    assert answer.status_code == 201, answer.text
-    return answer.json()["id"]
-
-
-def assert_clean_log(service: Service) -> None:
-    """Nothing went wrong in the server as far as its log tells (a logged exception, a worker timeout)."""
-    log = service.output()
-    for sign in ("Traceback", "[ERROR]", " ERROR ", "[CRITICAL]", "WORKER TIMEOUT"):
-        assert sign not in log, f"{service.name} logged {sign!r}:\n{log[-6000:]}"
-
-
-def kill(service: Service) -> None:
-    """SIGKILL the whole process group: no shutdown code runs."""
-    os.killpg(service.process.pid, signal.SIGKILL)
-    service.process.wait(timeout=10)
 
 
 # --- Redis between processes ------------------------------------------------------------------------
@@ -333,7 +190,12 @@ def test_resume_after_a_kill_replays_what_was_missed_on_any_process(
     with a.client(bob.token, timeout=10) as http:
         missed = [send(http, room, f"missed {n}") for n in range(3)]
     kill(a.service)
-    restarted = start_parley(processes, "parley-a-restarted", server_database, port=port)
+    with ThreadPoolExecutor(2) as pool:  # B, on the same database, is asked only at the end
+        other_starting = pool.submit(
+            start_parley, processes, "parley-b", server_database, PARLEY_AUTO_MIGRATE="0"
+        )
+        restarted = start_parley(processes, "parley-a-restarted", server_database, port=port)
+        other = other_starting.result()
     with restarted.client(bob.token, timeout=10) as http:
         missed += [send(http, room, f"missed after the restart {n}") for n in range(2)]
 
@@ -349,7 +211,6 @@ def test_resume_after_a_kill_replays_what_was_missed_on_any_process(
     assert [f.id for f in stored] == sorted({f.id for f in stored}), resumed.describe()
 
     # Another process on the same database replays exactly the same events from the same point.
-    other = start_parley(processes, "parley-b", server_database)
     elsewhere = Stream(other, alice.token, last_event_id=last_read, name="alice resuming on B")
     elsewhere.wait_for_message(live)
     time.sleep(0.2)  # nothing more should follow
@@ -379,49 +240,6 @@ def test_sigterm_ends_open_streams_cleanly_and_gunicorn_exits_zero(
         pytest.fail(f"gunicorn still running 10 s after SIGTERM:\n{parley.service.output()[-3000:]}")
     assert code == 0, parley.service.output()[-3000:]
     assert_clean_log(parley.service)
-
-
-@contextlib.contextmanager
-def held_stream(parley: Parley, user: Account) -> Iterator[None]:
-    """A stream of the user's, open (subscribed) inside the block; the client hangs up at its end."""
-    with (
-        parley.client(user.token, timeout=5) as http,
-        connect_sse(http, "GET", "/api/v1/events") as source,
-    ):
-        frames = source.iter_sse()  # held: an iterator dropped by the GC closes the connection
-        assert next(frames).retry == 3000
-        yield
-
-
-def presence_of(parley: Parley, user: Account) -> dict[str, Any]:
-    """`presence` and `last_seen_at` of the user, as this process shows them."""
-    with parley.client(user.token, timeout=5) as http:
-        profile = http.get(f"/api/v1/users/{user.id}").json()
-    return {"presence": profile["presence"], "last_seen_at": profile["last_seen_at"]}
-
-
-def presence_told(stream: Stream, user: Account) -> list[bool]:
-    """Each `online` the stream's presence batches said of the user, in order."""
-    return [
-        item["online"]
-        for frame in stream.frames
-        if frame.type == "presence.updated"
-        for item in frame.data["users"]
-        if item["user_id"] == user.id
-    ]
-
-
-def leave_a_stream(parley: Parley, user: Account) -> None:
-    """Open a stream and hang up; return once the user is offline again (the servers' grace is short)."""
-    with held_stream(parley, user):
-        assert presence_of(parley, user)["presence"] == "online"
-    # The server finds out at its next write (a keep-alive) that nobody reads the stream.
-    deadline = time.monotonic() + DEADLINE
-    while presence_of(parley, user)["presence"] != "offline":
-        if time.monotonic() > deadline:
-            pytest.fail(f"still online {DEADLINE} s after leaving:\n{parley.service.output()[-3000:]}")
-        time.sleep(0.05)
-    time.sleep(0.3)  # what the server does after the end of the stream (close callbacks) is logged
 
 
 def test_presence_crosses_processes_in_batches_and_ends_a_grace_period_after_the_last_stream(

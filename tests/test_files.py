@@ -23,9 +23,9 @@ from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.bans import ban
 from tests.conftest import PASSWORD, bearer
 from tests.outbox import events_since, last_event_id, sending
+from tests.rooms import ROOMS, create_room_id, messages_path
 
 FILES = "/api/v1/files"
-ROOMS = "/api/v1/rooms"
 MB = 1024 * 1024
 ATTACHMENT_FIELDS = {"id", "filename", "content_type", "size", "url", "created_at"}
 # --- helpers -----------------------------------------------------------------------------------
@@ -33,10 +33,6 @@ ATTACHMENT_FIELDS = {"id", "filename", "content_type", "size", "url", "created_a
 
 def file_path(file_id: int) -> str:
     return f"{FILES}/{file_id}"
-
-
-def messages_path(room_id: int, *rest: Any) -> str:
-    return "/".join([ROOMS, str(room_id), "messages", *map(str, rest)])
 
 
 def upload(
@@ -68,12 +64,6 @@ def uploaded(client, user, data: bytes = b"hello, file", **kwargs: Any) -> dict[
 
 def download(client, user, file_id: int):
     return client.get(file_path(file_id), headers=user.headers)
-
-
-def create_room(client, owner, name: str = "lounge", **fields: Any) -> int:
-    response = client.post(ROOMS, headers=owner.headers, json={"name": name, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def send(client, user, room_id: int, body: str = "see attached", **fields: Any):
@@ -138,14 +128,9 @@ def small_limit(app, monkeypatch) -> int:
 
 
 @pytest.fixture
-def carol(make_user):
-    return make_user("carol", display_name="Carol")
-
-
-@pytest.fixture
 def lounge(client, alice, bob) -> int:
     """A private room alice owns, with bob in it."""
-    return create_room(client, alice, members=["bob"])
+    return create_room_id(client, alice, members=["bob"])
 
 
 # --- POST /files -------------------------------------------------------------------------------
@@ -483,7 +468,7 @@ def test_repeating_a_send_with_its_client_msg_id_returns_the_first_message_with_
 
 
 def test_an_upload_attached_in_one_room_cannot_be_attached_in_another(app, client, alice, bob, lounge):
-    other_room = create_room(client, alice, "elsewhere")
+    other_room = create_room_id(client, alice, "elsewhere")
     body = uploaded(client, alice)
     sent(client, alice, lounge, attachment_ids=[body["id"]])
     assert_invalid(send(client, alice, other_room, attachment_ids=[body["id"]]), "json", "attachment_ids")
@@ -544,7 +529,7 @@ def test_message_deleted_event_shows_the_tombstone_without_attachments(app, clie
 def test_deleting_a_room_removes_its_messages_files_and_keeps_other_files(
     app, client, alice, bob, lounge, upload_dir
 ):
-    other_room = create_room(client, alice, "elsewhere", members=["bob"])
+    other_room = create_room_id(client, alice, "elsewhere", members=["bob"])
     in_room = [uploaded(client, alice, b"a"), uploaded(client, bob, b"b"), uploaded(client, alice, b"c")]
     sent(client, alice, lounge, attachment_ids=[in_room[0]["id"], in_room[2]["id"]])
     sent(client, bob, lounge, attachment_ids=[in_room[1]["id"]])
@@ -567,7 +552,7 @@ def test_deleting_a_room_removes_its_messages_files_and_keeps_other_files(
 def test_a_room_dropped_with_its_last_member_s_account_takes_its_files_from_disk(
     app, client, alice, bob, upload_dir
 ):
-    solo = create_room(client, alice, "solo")
+    solo = create_room_id(client, alice, "solo")
     body = uploaded(client, alice, b"alone")
     sent(client, alice, solo, attachment_ids=[body["id"]])
     kept = uploaded(client, bob, b"bob's")

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.extensions.ratelimit import limiter
 from tests.assertions import assert_error
 from tests.conftest import PASSWORD
+from tests.rooms import create_room_id
 
 PUBLIC_URL = "https://chat.example.com"
 EVIL_HOST = {"Host": "evil.example"}
@@ -68,12 +69,6 @@ def test_static_assets_keep_their_own_caching(client):
 # --- answers carrying a secret ----------------------------------------------------------------
 
 
-def create_room(client: FlaskClient, user: Any) -> int:
-    response = client.post("/api/v1/rooms", headers=user.headers, json={"name": "lounge"})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
 SECRETS: dict[str, Callable[[FlaskClient, Any], Any]] = {
     "access and refresh token": lambda client, user: client.post(
         "/auth/oauth2/token",
@@ -89,7 +84,7 @@ SECRETS: dict[str, Callable[[FlaskClient, Any], Any]] = {
     ),
     "stream ticket": lambda client, user: client.post("/api/v1/events/ticket", headers=user.headers),
     "invite code": lambda client, user: client.post(
-        f"/api/v1/rooms/{create_room(client, user)}/invites", headers=user.headers, json={}
+        f"/api/v1/rooms/{create_room_id(client, user)}/invites", headers=user.headers, json={}
     ),
 }
 
@@ -184,7 +179,7 @@ def test_the_issuer_and_endpoints_come_from_the_public_url_not_the_host_header(a
 
 def test_an_invite_url_comes_from_the_public_url_not_the_host_header(app, client, alice, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_URL", PUBLIC_URL)
-    room = create_room(client, alice)
+    room = create_room_id(client, alice)
     response = client.post(f"/api/v1/rooms/{room}/invites", headers={**alice.headers, **EVIL_HOST}, json={})
     assert response.status_code == 201, response.get_json()
     invite = response.get_json()

@@ -17,6 +17,7 @@ import pytest
 
 from tests.assertions import assert_error, assert_invalid
 from tests.conftest import basic, bearer
+from tests.rooms import create_room_id
 
 HUGE = "99999999999999999999"  # past 64 bits: SQLite cannot bind it, PostgreSQL has no such int
 
@@ -41,12 +42,6 @@ def send_raw_json(client, user, method: str, path: str, body: str):
     return client.open(
         path, method=method, headers={**user.headers, "Content-Type": "application/json"}, data=body
     )
-
-
-def create_room(client, user) -> int:
-    response = client.post("/api/v1/rooms", headers=user.headers, json={"name": "lounge"})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def general_room_id(client, user) -> int:
@@ -150,7 +145,7 @@ def test_a_nul_in_an_uploaded_file_name_is_a_422_naming_file(client, alice, capl
 
 @pytest.mark.parametrize("path", ["/api/v1/rooms/{room}/invites/a%00b", "/api/v1/auth/clients/a%00b"])
 def test_a_nul_in_a_path_segment_is_a_404(client, alice, caplog_info, path):
-    room = create_room(client, alice)
+    room = create_room_id(client, alice)
     caplog_info.clear()
     assert_error(client.get(path.format(room=room), headers=alice.headers), 404)
     assert_logged_one_line(caplog_info)

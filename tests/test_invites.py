@@ -22,8 +22,8 @@ from app.modules.rooms.models import Invite, JoinRequest
 from tests.assertions import assert_error, assert_invalid
 from tests.conftest import User, bearer
 from tests.outbox import events_since, last_event_id
+from tests.rooms import ROOM_FIELDS, ROOMS, create_room, room_path
 
-ROOMS = "/api/v1/rooms"
 MY_JOIN_REQUESTS = "/api/v1/join-requests"
 # An invite as listed and shown; the answer that creates it adds its code and link, once.
 INVITE_FIELDS = {
@@ -38,18 +38,6 @@ INVITE_FIELDS = {
 }
 NEW_INVITE_FIELDS = INVITE_FIELDS | {"code", "url"}
 JOIN_REQUEST_FIELDS = {"id", "room_id", "user", "status", "created_at", "resolved_at"}
-ROOM_FIELDS = {
-    "id",
-    "name",
-    "topic",
-    "kind",
-    "owner_id",
-    "member_count",
-    "unread_count",
-    "last_message",
-    "message_ttl_seconds",
-    "created_at",
-}
 THIRTY_DAYS = 30 * 24 * 3600
 
 
@@ -70,16 +58,6 @@ def assert_recent(value: str) -> None:
 
 def pagination(response) -> dict[str, int]:
     return json.loads(response.headers["X-Pagination"])
-
-
-def room_path(room_id: int, *rest: Any) -> str:
-    return "/".join([ROOMS, str(room_id), *map(str, rest)])
-
-
-def create_room(client, owner: User, kind: str = "private", name: str = "Plans") -> dict[str, Any]:
-    response = client.post(ROOMS, headers=owner.headers, json={"name": name, "kind": kind})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def add_member(client, by: User, room_id: int, user: User, role: str = "member") -> None:
@@ -202,7 +180,7 @@ class Cast:
 @pytest.fixture
 def cast(client, make_user, alice, bob) -> Cast:
     carol, dave = make_user("carol"), make_user("dave")
-    room = create_room(client, alice)
+    room = create_room(client, alice, "Plans")
     add_member(client, alice, room["id"], carol, role="admin")
     add_member(client, alice, room["id"], dave)
     return Cast(room, owner=alice, admin=carol, member=dave, outsider=bob)

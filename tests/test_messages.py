@@ -28,23 +28,9 @@ from tests.assertions import MESSAGE_FIELDS, assert_error, assert_invalid, asser
 from tests.bans import ban
 from tests.conftest import PASSWORD, bearer
 from tests.outbox import events_since, last_event_id, sending
+from tests.rooms import ROOMS, create_room_id, messages_path, room_path
 
-ROOMS = "/api/v1/rooms"
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def room_path(room_id: int, *rest: Any) -> str:
-    return "/".join([ROOMS, str(room_id), *map(str, rest)])
-
-
-def messages_path(room_id: int, *rest: Any) -> str:
-    return room_path(room_id, "messages", *rest)
-
-
-def create_room(client, owner, name: str = "lounge", **fields: Any) -> int:
-    response = client.post(ROOMS, headers=owner.headers, json={"name": name, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def get_room(client, user, room_id: int) -> dict[str, Any]:
@@ -169,14 +155,9 @@ def message_rows(app, **where: Any) -> int:
 
 
 @pytest.fixture
-def carol(make_user):
-    return make_user("carol", display_name="Carol")
-
-
-@pytest.fixture
 def lounge(client, alice, bob) -> int:
     """A private room alice owns, with bob in it."""
-    return create_room(client, alice, members=["bob"])
+    return create_room_id(client, alice, members=["bob"])
 
 
 # --- POST /rooms/{id}/messages -----------------------------------------------------------------
@@ -255,7 +236,7 @@ def test_a_reply_to_anything_but_a_live_message_of_the_room_is_a_422_naming_pare
     app, client, alice, lounge, parent
 ):
     if parent == "other room":
-        parent_id = sent(client, alice, create_room(client, alice, name="other"), "elsewhere")["id"]
+        parent_id = sent(client, alice, create_room_id(client, alice, name="other"), "elsewhere")["id"]
     elif parent == "deleted":
         parent_id = sent(client, alice, lounge, "oops")["id"]
         assert delete(client, alice, lounge, parent_id).status_code == 204
@@ -281,7 +262,7 @@ def test_a_repeated_client_msg_id_answers_200_with_the_first_message_and_stores_
 
 
 def test_a_client_msg_id_already_used_in_another_room_is_a_409_naming_it(app, client, alice, lounge):
-    other = create_room(client, alice, name="other")
+    other = create_room_id(client, alice, name="other")
     sent(client, alice, lounge, "here", client_msg_id="phone-1")
     response = send(client, alice, other, "there", client_msg_id="phone-1")
     assert "client_msg_id" in assert_error(response, 409)["errors"]["json"]
@@ -308,7 +289,7 @@ def test_sending_moves_the_authors_read_marker_to_their_message(client, alice, b
 def test_sending_updates_the_rooms_last_message_and_moves_it_first_in_the_room_list(
     client, alice, bob, lounge
 ):
-    newer = create_room(client, alice, name="newer")
+    newer = create_room_id(client, alice, name="newer")
     listed = client.get(ROOMS, headers=alice.headers).get_json()
     assert [room["id"] for room in listed][:2] == [newer, lounge]
     message = sent(client, bob, lounge, "bump")
@@ -394,7 +375,9 @@ def test_after_the_newest_message_is_an_empty_page(client, alice, lounge):
 
 
 def test_an_after_cursor_older_than_the_whole_room_has_no_prev_link(client, alice, lounge):
-    elsewhere = sent(client, alice, create_room(client, alice, name="earlier"), "before the lounge had any")
+    elsewhere = sent(
+        client, alice, create_room_id(client, alice, name="earlier"), "before the lounge had any"
+    )
     ids = post_many(client, [alice], lounge, 3)
     response = get_page(client, alice, messages_path(lounge), after=elsewhere["id"])
     assert ids_of(response) == ids
@@ -470,7 +453,7 @@ def shown(messages: list[dict[str, Any]]) -> list[tuple[int, str, int | None, bo
 
 @pytest.fixture
 def crowd(client, alice, bob) -> Crowd:
-    room_id = create_room(client, alice, members=["bob"])
+    room_id = create_room_id(client, alice, members=["bob"])
     ids: list[int] = []
     for n in range(250):
         reply_to = {"parent_id": ids[0]} if n % 25 == 24 else {}
@@ -547,7 +530,7 @@ def test_following_the_link_headers_back_and_forth_returns_every_message_once_in
 def test_messages_after_the_read_marker_are_as_many_live_ones_as_unread_count(
     client, alice, bob, carol, caught_up_by
 ):
-    room_id = create_room(client, alice, members=["bob", "carol"])
+    room_id = create_room_id(client, alice, members=["bob", "carol"])
     early = [sent(client, bob, room_id, f"early {n}")["id"] for n in range(3)]
     assert delete(client, bob, room_id, early[1]).status_code == 204
     if caught_up_by == "posting":
@@ -690,7 +673,7 @@ def test_a_member_reads_one_message(client, alice, bob, lounge):
 )
 @pytest.mark.parametrize("which", ["another room's", "unknown", "beyond the id range"])
 def test_a_message_not_in_the_room_is_a_404(app, client, alice, lounge, method, suffix, body, which):
-    other = create_room(client, alice, name="other")
+    other = create_room_id(client, alice, name="other")
     elsewhere = sent(client, alice, other, "not in the lounge")
     message_id = {
         "another room's": elsewhere["id"],
@@ -720,7 +703,7 @@ def test_the_author_edits_a_message_which_sets_edited_at(client, alice, bob, lou
 
 @pytest.mark.parametrize("editor", ["owner", "other member"])
 def test_only_the_author_may_edit_a_message(client, alice, bob, carol, editor):
-    room_id = create_room(client, alice, members=["bob", "carol"])
+    room_id = create_room_id(client, alice, members=["bob", "carol"])
     message = sent(client, bob, room_id, "mine")
     assert_error(edit(client, {"owner": alice, "other member": carol}[editor], room_id, message["id"]), 403)
     assert get_message(client, bob, room_id, message["id"]) == message
@@ -793,7 +776,7 @@ def test_the_author_owner_or_an_admin_deletes_a_message_but_not_another_member(
     client, make_user, alice, bob, carol, deleter, status
 ):
     dave = make_user("dave", display_name="Dave")
-    room_id = create_room(client, alice, members=["bob", "carol", "dave"])
+    room_id = create_room_id(client, alice, members=["bob", "carol", "dave"])
     response = client.patch(
         room_path(room_id, "members", bob.id), headers=alice.headers, json={"role": "admin"}
     )
@@ -892,7 +875,7 @@ def make_cast(client, make_user, kind: str) -> Cast:
         "author": make_user("dave", display_name="Dave"),
         "outsider": make_user("erin", display_name="Erin"),
     }
-    room_id = create_room(client, users["owner"], kind=kind, members=["bob", "carol", "dave"])
+    room_id = create_room_id(client, users["owner"], kind=kind, members=["bob", "carol", "dave"])
     response = client.patch(
         room_path(room_id, "members", users["admin"].id),
         headers=users["owner"].headers,
@@ -969,7 +952,7 @@ SUCCESS = {"GET": 200, "POST": 201, "PATCH": 200, "DELETE": 204}
 @pytest.fixture
 def setting(client, alice, bob) -> Callable[[str], str]:
     """A public room alice owns with bob in it and alice's message; resolves an ENDPOINTS path."""
-    room_id = create_room(client, alice, kind="public", members=["bob"])
+    room_id = create_room_id(client, alice, kind="public", members=["bob"])
     message = sent(client, alice, room_id, "the message")
 
     def resolve(path: str) -> str:
@@ -1147,7 +1130,7 @@ def test_history_pages_search_indexes_with_the_same_plan_for_100_or_100000_messa
             pytest.skip("EXPLAIN QUERY PLAN output is SQLite's")
     plans, timings = [], []
     for size in (100, 100_000):
-        room_id = create_room(client, alice, name=f"{size} messages")
+        room_id = create_room_id(client, alice, name=f"{size} messages")
         parent, middle = fill_room(app, client, alice, room_id, size)
         assert message_rows(app, room_id=room_id) == size
         statements = captured_statements(app, client, alice, history_requests(room_id, parent, middle))

@@ -27,8 +27,7 @@ from app.provisioning import prepare_database
 from tests.assertions import assert_error
 from tests.conftest import PASSWORD, bearer
 from tests.processes import Processes
-from tests.servers import Parley, random_loopback_address, start_parley
-from tests.test_events_processes import start_redis
+from tests.servers import Parley, random_loopback_address, start_parley, start_redis
 
 WINDOW = 3  # seconds: the account budget's window in these tests
 BUDGET = 3  # wrong passwords per account and window

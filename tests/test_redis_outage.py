@@ -18,18 +18,8 @@ import httpx
 import pytest
 
 from tests.processes import Processes
-from tests.servers import Account, Parley, start_parley
-from tests.test_events_processes import (
-    DEADLINE,
-    PRESENCE,
-    Stream,
-    create_room,
-    kill,
-    leave_a_stream,
-    presence_told,
-    send,
-    start_redis,
-)
+from tests.servers import Account, Parley, create_room, kill, send, start_parley, start_redis
+from tests.streams import DEADLINE, PRESENCE, Stream, leave_a_stream, presence_told
 
 # Keep-alives every 0.2 s: a stream whose client left is noticed at once.
 FAST = {"PARLEY_EVENTS_KEEPALIVE": "0.2", "PARLEY_EVENTS_POLL": "1", **PRESENCE}

@@ -19,15 +19,9 @@ from app.extensions.jobs import run_all
 from app.modules.events.models import Event
 from app.modules.messages.models import Message
 from tests.polls import mark
+from tests.rooms import ROOMS, create_room_id
 
-ROOMS = "/api/v1/rooms"
 TTL = 60
-
-
-def create_room(client, owner, **fields: Any) -> int:
-    response = client.post(ROOMS, headers=owner.headers, json={"name": "lounge", "kind": "public", **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def send(client, user, room_id: int, body: str, **fields: Any) -> dict[str, Any]:
@@ -93,7 +87,7 @@ def attached_upload(client, user) -> int:
 
 
 def test_an_expired_message_is_served_nowhere_before_the_sweep(app, client, alice, bob):
-    room_id = create_room(client, alice, message_ttl_seconds=TTL)
+    room_id = create_room_id(client, alice, kind="public", message_ttl_seconds=TTL)
     assert client.post(f"{ROOMS}/{room_id}/join", headers=bob.headers).status_code in (200, 201)
     file_id = attached_upload(client, alice)
     old = send(client, alice, room_id, "ancient zebra", attachment_ids=[file_id])
@@ -121,7 +115,7 @@ def test_an_expired_message_is_served_nowhere_before_the_sweep(app, client, alic
 
 
 def test_a_reply_outlives_its_parent_and_the_reply_count_drops_expired_replies(app, client, alice):
-    room_id = create_room(client, alice, message_ttl_seconds=TTL)
+    room_id = create_room_id(client, alice, kind="public", message_ttl_seconds=TTL)
     parent = send(client, alice, room_id, "parent")
     old_reply = send(client, alice, room_id, "old reply", parent_id=parent["id"])
     new_reply = send(client, alice, room_id, "new reply", parent_id=parent["id"])
@@ -138,8 +132,8 @@ def test_a_reply_outlives_its_parent_and_the_reply_count_drops_expired_replies(a
 
 
 def test_the_sweep_deletes_expired_rows_and_their_files_in_rooms_with_a_ttl(app, client, alice, upload_dir):
-    room_id = create_room(client, alice, message_ttl_seconds=TTL)
-    forever_id = create_room(client, alice, name="archive")
+    room_id = create_room_id(client, alice, kind="public", message_ttl_seconds=TTL)
+    forever_id = create_room_id(client, alice, kind="public", name="archive")
     file_id = attached_upload(client, alice)
     old = send(client, alice, room_id, "old", attachment_ids=[file_id])
     kept = send(client, alice, forever_id, "kept")
@@ -159,7 +153,7 @@ def test_the_sweep_deletes_expired_rows_and_their_files_in_rooms_with_a_ttl(app,
 
 def test_the_sweep_works_in_batches(app, client, alice, monkeypatch):
     monkeypatch.setattr("app.modules.messages.services.SWEEP_BATCH", 2)
-    room_id = create_room(client, alice, message_ttl_seconds=TTL)
+    room_id = create_room_id(client, alice, kind="public", message_ttl_seconds=TTL)
     ids = [send(client, alice, room_id, f"m{n}")["id"] for n in range(5)]
     age(app, *ids, seconds=TTL + 1)
     assert sweep(app) == 5
@@ -167,7 +161,7 @@ def test_the_sweep_works_in_batches(app, client, alice, monkeypatch):
 
 
 def test_events_of_an_expired_message_are_not_replayed(app, client, alice):
-    room_id = create_room(client, alice, message_ttl_seconds=TTL)
+    room_id = create_room_id(client, alice, kind="public", message_ttl_seconds=TTL)
     since = mark(client, alice)
     old = send(client, alice, room_id, "old")
     send(client, alice, room_id, "new")
@@ -188,7 +182,7 @@ def test_events_of_an_expired_message_are_not_replayed(app, client, alice):
 
 
 def test_the_client_msg_id_of_an_expired_message_is_a_409_not_the_message(app, client, alice):
-    room_id = create_room(client, alice, message_ttl_seconds=TTL)
+    room_id = create_room_id(client, alice, kind="public", message_ttl_seconds=TTL)
     first = send(client, alice, room_id, "once", client_msg_id="k1")
     age(app, first["id"], seconds=TTL + 1)
     response = client.post(
@@ -199,7 +193,7 @@ def test_the_client_msg_id_of_an_expired_message_is_a_409_not_the_message(app, c
 
 
 def test_changing_the_ttl_applies_to_messages_already_there(app, client, alice):
-    room_id = create_room(client, alice)
+    room_id = create_room_id(client, alice, kind="public")
     message = send(client, alice, room_id, "an hour old")
     age(app, message["id"], seconds=3600)
     assert history_ids(client, alice, room_id) == [message["id"]]

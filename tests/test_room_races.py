@@ -15,13 +15,9 @@ import pytest
 
 from tests.conftest import User
 from tests.outbox import events_since, last_event_id
+from tests.rooms import ROOMS, create_room, room_path
 
-ROOMS = "/api/v1/rooms"
 TIMES = 5
-
-
-def room_path(room_id: int, *rest: Any) -> str:
-    return "/".join([ROOMS, str(room_id), *map(str, rest)])
 
 
 def at_once(base_url: str, calls: list[tuple[User, str, str, dict[str, Any] | None]]) -> list[httpx.Response]:
@@ -63,10 +59,6 @@ def event_types(app, mark: int) -> Counter[str]:
 def ok(response: Any, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.get_json()
     return response.get_json()
-
-
-def create_room(client, owner: User, **fields: Any) -> dict[str, Any]:
-    return ok(client.post(ROOMS, headers=owner.headers, json={"name": "lounge", **fields}), 201)
 
 
 def create_invite(client, owner: User, room_id: int, **fields: Any) -> dict[str, Any]:

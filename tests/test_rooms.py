@@ -23,38 +23,15 @@ from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
 from tests.bans import ban
 from tests.conftest import PASSWORD, bearer
 from tests.outbox import last_event_id
+from tests.rooms import ROOM_FIELDS, ROOMS, create_room, room_path
 from tests.statements import counted_statements
 
-ROOMS = "/api/v1/rooms"
 DIRECT = f"{ROOMS}/direct"
-ROOM_FIELDS = {
-    "id",
-    "name",
-    "topic",
-    "kind",
-    "owner_id",
-    "member_count",
-    "unread_count",
-    "last_message",
-    "message_ttl_seconds",
-    "role",
-    "created_at",
-}
 MEMBER_FIELDS = {"user", "role", "joined_at", "last_read_message_id"}
 YEAR = 365 * 24 * 3600
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def room_path(room_id: int, *rest: Any) -> str:
-    return "/".join([ROOMS, str(room_id), *map(str, rest)])
-
-
-def create_room(client, owner, name: str = "lounge", **fields: Any) -> dict[str, Any]:
-    response = client.post(ROOMS, headers=owner.headers, json={"name": name, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def get_room(client, user, room_id: int) -> dict[str, Any]:
@@ -165,11 +142,6 @@ def assert_message(body: dict[str, Any], *, message_id: int, room_id: int, autho
 
 def assert_location(response, path: str) -> None:
     assert urlsplit(response.headers["Location"]).path == path
-
-
-@pytest.fixture
-def carol(make_user):
-    return make_user("carol", display_name="Carol")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from tests.test_files import uploaded
 
 ROOMS = "/api/v1/rooms"
 SCHEDULED = "/api/v1/users/me/scheduled"
+FAST_TICKS = {"PARLEY_SCHEDULER_TICK": "0.2"}  # servers' scheduler: five ticks a second, not one
 
 
 class Clock:
@@ -331,9 +333,13 @@ def test_a_message_due_while_the_servers_were_down_goes_out_once_at_the_next_sta
         assert answer.status_code == 202, answer.text
     processes.stop_all()
     time.sleep(max(0.0, (send_at - datetime.now(UTC)).total_seconds()) + 0.5)
-    start_parley(server_processes, "after-1", server_database, gunicorn=True)
-    second = start_parley(server_processes, "after-2", server_database, gunicorn=True)
-    time.sleep(2)  # several scheduler ticks of both servers
+    with ThreadPoolExecutor(2) as pool:  # both at once, ticking every 0.2 s
+        starting = [
+            pool.submit(start_parley, server_processes, name, server_database, gunicorn=True, **FAST_TICKS)
+            for name in ("after-1", "after-2")
+        ]
+        second = [started.result() for started in starting][1]
+    time.sleep(1)  # several scheduler ticks of both servers
     with second.client(alice.token, timeout=10) as http:
         messages = http.get(f"/api/v1/rooms/{room_id}/messages").json()
         assert [message["body"] for message in messages] == ["wake"]

@@ -22,20 +22,10 @@ from app.extensions import db
 from app.provisioning import MIGRATIONS_DIR, prepare_database
 from tests.assertions import MESSAGE_FIELDS, assert_error
 from tests.conftest import PASSWORD, bearer, password_token
+from tests.rooms import ROOMS, create_room_id, messages_path
 
 SEARCH = "/api/v1/messages/search"
-ROOMS = "/api/v1/rooms"
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def create_room(client, owner, name: str = "lounge", **fields: Any) -> int:
-    response = client.post(ROOMS, headers=owner.headers, json={"name": name, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
-def messages_path(room_id: int, *rest: Any) -> str:
-    return "/".join([ROOMS, str(room_id), "messages", *map(str, rest)])
 
 
 def sent(client, user, room_id: int, body: str, **fields: Any) -> int:
@@ -86,14 +76,9 @@ def dialect(app) -> str:
 
 
 @pytest.fixture
-def carol(make_user):
-    return make_user("carol", display_name="Carol")
-
-
-@pytest.fixture
 def lounge(client, alice, bob) -> int:
     """A private room alice owns, with bob in it."""
-    return create_room(client, alice, members=["bob"])
+    return create_room_id(client, alice, members=["bob"])
 
 
 # --- finding -----------------------------------------------------------------------------------
@@ -116,7 +101,7 @@ def test_search_answers_matching_messages_as_message_objects_with_reply_counts(c
 
 
 def test_search_covers_every_room_of_the_caller(client, alice, bob, lounge):
-    other = create_room(client, bob, name="other", kind="public")
+    other = create_room_id(client, bob, name="other", kind="public")
     first = sent(client, alice, lounge, "deploy on friday")
     second = sent(client, bob, other, "no deploy on friday please")
     assert sorted(found(client, bob, "deploy")) == [first, second]
@@ -295,7 +280,7 @@ def test_replies_of_a_deleted_message_are_still_found(client, alice, bob, lounge
 
 
 def test_messages_of_a_deleted_room_are_gone_from_search(client, alice, bob, lounge):
-    other = create_room(client, alice, name="other", members=["bob"])
+    other = create_room_id(client, alice, name="other", members=["bob"])
     sent(client, alice, lounge, "archive me")
     kept = sent(client, alice, other, "archive me too")
     assert client.delete(f"{ROOMS}/{lounge}", headers=alice.headers).status_code == 204
@@ -306,7 +291,7 @@ def test_the_sqlite_index_stays_consistent_with_the_messages_table(app, client, 
     """FTS5's own check: the external-content index holds exactly the messages' current text."""
     if dialect(app) != "sqlite":
         pytest.skip("FTS5 is SQLite's")
-    other = create_room(client, alice, name="other", members=["bob"])
+    other = create_room_id(client, alice, name="other", members=["bob"])
     first = sent(client, alice, lounge, "one two three")
     second = sent(client, bob, lounge, "two three four", parent_id=first)
     sent(client, alice, other, "five six")
@@ -324,7 +309,7 @@ def test_the_sqlite_index_stays_consistent_with_the_messages_table(app, client, 
 
 
 def test_a_non_member_never_sees_a_private_rooms_message_even_when_it_matches(client, alice, bob, carol):
-    private = create_room(client, alice, name="board", members=["bob"])
+    private = create_room_id(client, alice, name="board", members=["bob"])
     secret = sent(client, alice, private, "acquisition of globex next week")
     assert found(client, bob, "globex") == [secret]
     assert found(client, carol, "globex") == []
@@ -333,7 +318,7 @@ def test_a_non_member_never_sees_a_private_rooms_message_even_when_it_matches(cl
 
 
 def test_a_public_room_you_have_not_joined_is_not_searched(client, alice, bob):
-    public = create_room(client, alice, name="town square", kind="public")
+    public = create_room_id(client, alice, name="town square", kind="public")
     message = sent(client, alice, public, "open announcement")
     assert found(client, bob, "announcement") == []
     assert client.post(f"{ROOMS}/{public}/join", headers=bob.headers).status_code == 200
@@ -353,7 +338,7 @@ def test_a_member_who_is_removed_or_leaves_stops_seeing_the_rooms_messages(clien
 
 
 def test_messages_written_by_others_in_your_rooms_are_found(client, alice, bob, carol, lounge):
-    sent(client, carol, create_room(client, carol, name="carols"), "pineapple pizza")
+    sent(client, carol, create_room_id(client, carol, name="carols"), "pineapple pizza")
     message = sent(client, alice, lounge, "pineapple pizza")
     assert found(client, bob, "pineapple") == [message]
 
@@ -362,7 +347,7 @@ def test_messages_written_by_others_in_your_rooms_are_found(client, alice, bob, 
 
 
 def test_room_id_narrows_the_search_to_that_room(client, alice, bob, lounge):
-    other = create_room(client, bob, name="other")
+    other = create_room_id(client, bob, name="other")
     here = sent(client, alice, lounge, "budget numbers")
     there = sent(client, bob, other, "budget meeting")
     assert found(client, bob, "budget", room_id=lounge) == [here]
@@ -378,7 +363,7 @@ def test_room_id_of_a_private_room_you_are_not_in_is_a_404_like_an_unknown_room(
 
 
 def test_room_id_of_a_public_room_you_have_not_joined_is_a_403(client, alice, carol):
-    public = create_room(client, alice, name="town square", kind="public")
+    public = create_room_id(client, alice, name="town square", kind="public")
     sent(client, alice, public, "budget numbers")
     assert_error(search(client, carol, "budget", room_id=public), 403)
 

@@ -2,8 +2,10 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,9 +21,9 @@ VENV_INVOKE = str(Path(sys.executable).parent / "invoke")
 TOOLS_ON_PATH = ("python", "python3", "pip", "pytest", "ruff", "mypy", "gunicorn")
 
 
-@pytest.fixture
-def invoke(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}", "PARLEY_CONFIG": "development"}
+def invoke_with(database: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """`invoke ARGS` as an operator runs it, on the SQLite file `database`."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "PARLEY_CONFIG": "development"}
 
     def run(*args: str, check: bool = True, stdin: str = "", **overrides: str) -> subprocess.CompletedProcess:
         result = subprocess.run(
@@ -38,8 +40,22 @@ def invoke(tmp_path):
             assert result.returncode == 0, result.stdout + result.stderr
         return result
 
-    run("app.db.upgrade")
     return run
+
+
+@pytest.fixture(scope="module")
+def upgraded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database `invoke app.db.upgrade` made, once: each test starts from a copy of it."""
+    database = tmp_path_factory.mktemp("upgraded") / "ops.db"
+    invoke_with(database)("app.db.upgrade")
+    return database
+
+
+@pytest.fixture
+def invoke(upgraded_database: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    database = tmp_path / "ops.db"
+    shutil.copyfile(upgraded_database, database)
+    return invoke_with(database)
 
 
 def test_every_task_is_listed_with_help(invoke):
