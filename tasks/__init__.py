@@ -8,7 +8,7 @@ from invoke import Collection
 # invoke imports this package by path; the application lives beside it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from . import bench, clients, database, dependencies, dev, docker, env, openapi, server, users
+from . import bench, client, clients, database, dependencies, dev, docker, env, openapi, server, users
 
 app = Collection("app")
 app.add_task(server.run)
@@ -23,3 +23,4 @@ app.add_collection(Collection.from_module(openapi))
 
 ns = Collection(app, dev.test, dev.lint, bench.bench, bench.bench_sse)
 ns.add_collection(Collection.from_module(docker))
+ns.add_collection(Collection.from_module(client))

@@ -1,0 +1,190 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...types import Response
+
+
+def _get_kwargs(
+    room_id: int,
+    code: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/api/v1/rooms/{room_id}/invites/{code}".format(
+            room_id=quote(str(room_id), safe=""),
+            code=quote(str(code), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Error:
+    if response.status_code == 204:
+        response_204 = cast(Any, None)
+        return response_204
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    response_default = Error.from_dict(response.json())
+
+    return response_default
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | Error]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    room_id: int,
+    code: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Any | Error]:
+    """Withdraw an invite link, by its id or its code (owner and admins)
+
+     The link stops working at once; join requests already filed stay.
+
+    Args:
+        room_id (int):
+        code (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Error]
+    """
+
+    kwargs = _get_kwargs(
+        room_id=room_id,
+        code=code,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    room_id: int,
+    code: str,
+    *,
+    client: AuthenticatedClient,
+) -> Any | Error | None:
+    """Withdraw an invite link, by its id or its code (owner and admins)
+
+     The link stops working at once; join requests already filed stay.
+
+    Args:
+        room_id (int):
+        code (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Error
+    """
+
+    return sync_detailed(
+        room_id=room_id,
+        code=code,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    room_id: int,
+    code: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Any | Error]:
+    """Withdraw an invite link, by its id or its code (owner and admins)
+
+     The link stops working at once; join requests already filed stay.
+
+    Args:
+        room_id (int):
+        code (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Error]
+    """
+
+    kwargs = _get_kwargs(
+        room_id=room_id,
+        code=code,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    room_id: int,
+    code: str,
+    *,
+    client: AuthenticatedClient,
+) -> Any | Error | None:
+    """Withdraw an invite link, by its id or its code (owner and admins)
+
+     The link stops working at once; join requests already filed stay.
+
+    Args:
+        room_id (int):
+        code (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Error
+    """
+
+    return (
+        await asyncio_detailed(
+            room_id=room_id,
+            code=code,
+            client=client,
+        )
+    ).parsed

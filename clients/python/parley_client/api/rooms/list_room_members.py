@@ -1,0 +1,241 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.list_room_members_presence import ListRoomMembersPresence
+from ...models.listed_member import ListedMember
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    room_id: int,
+    *,
+    presence: ListRoomMembersPresence | Unset = UNSET,
+    page: int | Unset = 1,
+    page_size: int | Unset = 20,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_presence: str | Unset = UNSET
+    if not isinstance(presence, Unset):
+        json_presence = presence.value
+
+    params["presence"] = json_presence
+
+    params["page"] = page
+
+    params["page_size"] = page_size
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/rooms/{room_id}/members".format(
+            room_id=quote(str(room_id), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | list[ListedMember]:
+    if response.status_code == 200:
+        response_200 = []
+        _response_200 = response.json()
+        for response_200_item_data in _response_200:
+            response_200_item = ListedMember.from_dict(response_200_item_data)
+
+            response_200.append(response_200_item)
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+        return response_422
+
+    response_default = Error.from_dict(response.json())
+
+    return response_default
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | list[ListedMember]]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    room_id: int,
+    *,
+    client: AuthenticatedClient,
+    presence: ListRoomMembersPresence | Unset = UNSET,
+    page: int | Unset = 1,
+    page_size: int | Unset = 20,
+) -> Response[Error | list[ListedMember]]:
+    """The room's members, in order of joining, with their presence (`?presence=online`: those online)
+
+     Members only; paginated with `X-Pagination`.
+
+    Args:
+        room_id (int):
+        presence (ListRoomMembersPresence | Unset):
+        page (int | Unset):  Default: 1.
+        page_size (int | Unset):  Default: 20.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | list[ListedMember]]
+    """
+
+    kwargs = _get_kwargs(
+        room_id=room_id,
+        presence=presence,
+        page=page,
+        page_size=page_size,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    room_id: int,
+    *,
+    client: AuthenticatedClient,
+    presence: ListRoomMembersPresence | Unset = UNSET,
+    page: int | Unset = 1,
+    page_size: int | Unset = 20,
+) -> Error | list[ListedMember] | None:
+    """The room's members, in order of joining, with their presence (`?presence=online`: those online)
+
+     Members only; paginated with `X-Pagination`.
+
+    Args:
+        room_id (int):
+        presence (ListRoomMembersPresence | Unset):
+        page (int | Unset):  Default: 1.
+        page_size (int | Unset):  Default: 20.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | list[ListedMember]
+    """
+
+    return sync_detailed(
+        room_id=room_id,
+        client=client,
+        presence=presence,
+        page=page,
+        page_size=page_size,
+    ).parsed
+
+
+async def asyncio_detailed(
+    room_id: int,
+    *,
+    client: AuthenticatedClient,
+    presence: ListRoomMembersPresence | Unset = UNSET,
+    page: int | Unset = 1,
+    page_size: int | Unset = 20,
+) -> Response[Error | list[ListedMember]]:
+    """The room's members, in order of joining, with their presence (`?presence=online`: those online)
+
+     Members only; paginated with `X-Pagination`.
+
+    Args:
+        room_id (int):
+        presence (ListRoomMembersPresence | Unset):
+        page (int | Unset):  Default: 1.
+        page_size (int | Unset):  Default: 20.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | list[ListedMember]]
+    """
+
+    kwargs = _get_kwargs(
+        room_id=room_id,
+        presence=presence,
+        page=page,
+        page_size=page_size,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    room_id: int,
+    *,
+    client: AuthenticatedClient,
+    presence: ListRoomMembersPresence | Unset = UNSET,
+    page: int | Unset = 1,
+    page_size: int | Unset = 20,
+) -> Error | list[ListedMember] | None:
+    """The room's members, in order of joining, with their presence (`?presence=online`: those online)
+
+     Members only; paginated with `X-Pagination`.
+
+    Args:
+        room_id (int):
+        presence (ListRoomMembersPresence | Unset):
+        page (int | Unset):  Default: 1.
+        page_size (int | Unset):  Default: 20.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | list[ListedMember]
+    """
+
+    return (
+        await asyncio_detailed(
+            room_id=room_id,
+            client=client,
+            presence=presence,
+            page=page,
+            page_size=page_size,
+        )
+    ).parsed
