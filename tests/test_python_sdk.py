@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
+import httpx
 from flask.testing import FlaskClient
 
-from tasks.client import SDK, write_sdk
+from tasks.client import ROOT, SDK, write_sdk
 
 REGENERATE = ".venv/bin/invoke client.generate"
 # What tools leave beside the sources (bytecode, lint and type caches): git ignores them.
@@ -149,3 +151,15 @@ def test_the_committed_sdk_holds_a_conversation(live_server: str) -> None:
     conversation = run_python(CONVERSATION, live_server)
 
     assert conversation.stdout.strip() == "conversation held", conversation.stdout + conversation.stderr
+
+
+def test_the_readme_example_sends_a_message_through_the_sdk(live_server: str) -> None:
+    readme = (ROOT / "README.md").read_text().split("## Python SDK", 1)[1]
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    alice = {"username": "alice", "password": "correct horse battery"}
+    assert httpx.post(f"{live_server}/api/v1/users", json=alice).status_code == 201
+
+    ran = run_python(example.replace("http://127.0.0.1:8000", live_server))
+
+    assert ran.returncode == 0, ran.stderr
+    assert datetime.fromisoformat(ran.stdout.strip()).tzinfo is not None, ran.stdout

@@ -76,6 +76,7 @@ def test_every_task_is_listed_with_help(invoke):
         "app.users.create",
         "app.clients.create",
         "app.openapi.export",
+        "client.generate",
         "test",
         "lint",
         "bench",
