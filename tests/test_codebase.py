@@ -22,7 +22,7 @@ def test_ruff_finds_nothing():
 
 
 def test_mypy_finds_nothing():
-    """`app/` type-checks with the settings of pyproject.toml (`[tool.mypy]`)."""
+    """`app/` and the Python SDK type-check with the settings of pyproject.toml (`[tool.mypy]`)."""
     result = subprocess.run(
         [sys.executable, "-m", "mypy"],
         cwd=ROOT,
