@@ -29,8 +29,8 @@ GENERATORS = {
 }
 # Warnings that are about the generator, not the document: its 3.1 support is labelled beta; it reads
 # a header only through `schema`, while `X-Pagination` is declared, as OpenAPI allows, through
-# `content` (application/json) so that its JSON shape is typed; and a null schema name that it logs
-# on this document whatever shape the headers and nullable references take.
+# `content` (application/json) so that its JSON shape is typed; and a null schema name that the python
+# generator logs for any document with a model that has properties (a one-schema document does it).
 GENERATOR_LIMITATIONS = re.compile(
     r"OpenAPI 3\.1 support is still in beta"
     r"|No schema defined for Header 'X-Pagination', using a String schema"
