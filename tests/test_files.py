@@ -152,6 +152,19 @@ def test_uploading_answers_201_with_the_file_and_its_location(client, alice):
     assert_utc_timestamp(body["created_at"])
 
 
+def test_a_text_field_beside_the_upload_is_refused_as_unknown(client, alice, upload_dir):
+    """Found by Schemathesis: it was ignored, though the document (like every JSON body) refuses
+    fields it does not name."""
+    response = client.post(
+        FILES,
+        data={"file": (io.BytesIO(b"hello"), "hello.txt"), "caption": "hi"},
+        headers=alice.headers,
+        content_type="multipart/form-data",
+    )
+    assert_invalid(response, "files", "caption")
+    assert not any(upload_dir.rglob("*"))
+
+
 def test_the_upload_is_stored_once_inside_upload_dir_with_exactly_the_bytes_sent(client, alice, upload_dir):
     data = bytes(range(256)) * 40  # binary, not text
     uploaded(client, alice, data, filename="blob.bin", content_type="application/octet-stream")

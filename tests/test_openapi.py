@@ -348,11 +348,38 @@ def test_oauth2_form_endpoints_say_they_ignore_unknown_parameters(document: dict
         ].lower().replace("\n", " ")
 
 
+def test_oauth2_forms_are_documented_open_to_unknown_parameters(
+    client: FlaskClient, alice: User, document: dict[str, Any]
+) -> None:
+    """Found by Schemathesis: the forms were declared closed, yet RFC 6749 has the server ignore
+    what it does not know, and so it does."""
+    for name in ("TokenRequestParameters", "TokenParameters"):
+        assert document["components"]["schemas"][name]["additionalProperties"] is True
+    assert "access_token" in password_token(client, alice.username, alice.password, unknown="42")
+
+
+@pytest.mark.parametrize("endpoint", ["token", "revoke", "introspect"])
+def test_oauth2_endpoints_allow_only_what_the_document_has(client: FlaskClient, endpoint: str) -> None:
+    """Found by Schemathesis: OPTIONS listed GET, PUT, PATCH and DELETE, which are only refused."""
+    path = f"/auth/oauth2/{endpoint}"
+    assert client.options(path).headers["Allow"] == "OPTIONS, POST"
+    assert client.get(path).headers["Allow"] == "POST"
+
+
 def test_the_event_stream_describes_its_frames(document: dict[str, Any]) -> None:
     answer = document["paths"]["/api/v1/events"]["get"]["responses"]["200"]
     stream = answer["content"]["text/event-stream"]
     assert all(word in answer["description"] for word in ("id:", "event:", "data:", "keep-alive", "reset"))
     assert re.search(r"^id: \d+\nevent: [a-z.]+\ndata: \{.*\}\n\n", stream["example"], re.M)
+
+
+def test_the_event_stream_schema_is_that_of_one_event(document: dict[str, Any]) -> None:
+    """Found by Schemathesis: before OpenAPI 3.2 (`itemSchema`), the schema of `text/event-stream` is
+    read as that of each event, which a bare string was not."""
+    schema = document["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+    assert schema["schema"]["type"] == "object"
+    assert set(schema["schema"]["properties"]) == {"id", "event", "data"}
+    assert schema["schema"]["required"] == ["event", "data"]
 
 
 def test_every_integer_parameter_states_its_bounds(document: dict[str, Any]) -> None:

@@ -55,9 +55,15 @@ class ParleyParser(FlaskParser):
         return _refuse_unstorable_text(super().load_querystring(req, schema), "query")
 
     def load_files(self, req: Any, schema: Any) -> Any:
-        """File names are stored as text too."""
+        """File names are stored as text too; a text field beside the upload is unknown, as in JSON."""
         names = {field: upload.filename for field, upload in req.files.items()}
         _refuse_unstorable_text(names, "files")
+        if req.form:
+            abort(
+                422,
+                "The request has invalid fields.",
+                errors={"files": {name: ["Unknown field."] for name in req.form}},
+            )
         return super().load_files(req, schema)
 
     def _handle_invalid_json_error(self, error: Any, req: Any, *args: Any, **kwargs: Any) -> Any:

@@ -163,6 +163,14 @@ for _endpoint in ("token", "revoke", "introspect"):
     )
 
 
+@blp.after_request
+def allow_post_only(response: Response) -> Response:
+    """Flask's automatic OPTIONS answer would also list the refused methods, which share the URL."""
+    if request.method == "OPTIONS":
+        response.headers["Allow"] = "OPTIONS, POST"
+    return response
+
+
 def metadata() -> dict:
     """RFC 8414 authorization server metadata."""
     base = public_url()

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import INCLUDE, ValidationError, fields, validate, validates
 
 from app.extensions.schemas import Schema
 
@@ -63,7 +63,15 @@ class CreateClientParameters(Schema):
             )
 
 
-class TokenRequestParameters(Schema):
+class OAuth2FormParameters(Schema):
+    """An OAuth2 endpoint's form: RFC 6749 section 3.2 has unrecognized parameters ignored, and the
+    document says so (`additionalProperties: true`)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class TokenRequestParameters(OAuth2FormParameters):
     """Documents the token request (Authlib parses it, per RFC 6749)."""
 
     grant_type = fields.String(
@@ -81,7 +89,7 @@ class TokenRequestParameters(Schema):
     client_secret = fields.String(metadata={"format": "password"})
 
 
-class TokenParameters(Schema):
+class TokenParameters(OAuth2FormParameters):
     """Documents revocation (RFC 7009) and introspection (RFC 7662) requests."""
 
     token = fields.String(required=True)

@@ -33,7 +33,17 @@ SSE_DOC = {
         "to replay: refetch state. Lines starting with `:` are keep-alive comments.",
         "content": {
             "text/event-stream": {
-                "schema": {"type": "string", "description": "A sequence of SSE frames"},
+                # Before OpenAPI 3.2 (`itemSchema`), the schema of an event stream describes one event.
+                "schema": {
+                    "type": "object",
+                    "description": "One event, as an SSE parser hands it over",
+                    "properties": {
+                        "id": {"type": "string", "description": "The event id to resume after"},
+                        "event": {"type": "string", "description": "The event type"},
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                    },
+                    "required": ["event", "data"],
+                },
                 "example": SSE_FRAME_EXAMPLE,
             }
         },
