@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.token_parameters_token_type_hint import TokenParametersTokenTypeHint
 from ..types import UNSET, Unset
@@ -25,6 +26,7 @@ class TokenParameters:
     token_type_hint: TokenParametersTokenTypeHint | Unset = UNSET
     client_id: str | Unset = UNSET
     client_secret: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         token = self.token
@@ -38,7 +40,7 @@ class TokenParameters:
         client_secret = self.client_secret
 
         field_dict: dict[str, Any] = {}
-
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "token": token,
@@ -76,4 +78,21 @@ class TokenParameters:
             client_secret=client_secret,
         )
 
+        token_parameters.additional_properties = d
         return token_parameters
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

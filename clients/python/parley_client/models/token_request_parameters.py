@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.token_request_parameters_grant_type import TokenRequestParametersGrantType
 from ..types import UNSET, Unset
@@ -37,6 +38,7 @@ class TokenRequestParameters:
     scope: str | Unset = UNSET
     client_id: str | Unset = UNSET
     client_secret: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         grant_type = self.grant_type.value
@@ -60,7 +62,7 @@ class TokenRequestParameters:
         client_secret = self.client_secret
 
         field_dict: dict[str, Any] = {}
-
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "grant_type": grant_type,
@@ -123,4 +125,21 @@ class TokenRequestParameters:
             client_secret=client_secret,
         )
 
+        token_request_parameters.additional_properties = d
         return token_request_parameters
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

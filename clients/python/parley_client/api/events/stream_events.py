@@ -5,6 +5,7 @@ import httpx
 
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
+from ...models.stream_events_response_200 import StreamEventsResponse200
 from ...types import UNSET, Response, Unset
 
 
@@ -36,9 +37,12 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | str:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | StreamEventsResponse200:
     if response.status_code == 200:
-        response_200 = response.text
+        response_200 = StreamEventsResponse200.from_dict(response.text)
+
         return response_200
 
     if response.status_code == 401:
@@ -66,7 +70,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
     return response_default
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | str]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | StreamEventsResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -81,7 +87,7 @@ def sync_detailed(
     since: int | Unset = UNSET,
     ticket: str | Unset = UNSET,
     last_event_id: int | Unset = UNSET,
-) -> Response[Error | str]:
+) -> Response[Error | StreamEventsResponse200]:
     """Every event that concerns you, as Server-Sent Events
 
      Resumes after `Last-Event-ID` (or `since`); a resume point too old to replay
@@ -98,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | str]
+        Response[Error | StreamEventsResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -120,7 +126,7 @@ def sync(
     since: int | Unset = UNSET,
     ticket: str | Unset = UNSET,
     last_event_id: int | Unset = UNSET,
-) -> Error | str | None:
+) -> Error | StreamEventsResponse200 | None:
     """Every event that concerns you, as Server-Sent Events
 
      Resumes after `Last-Event-ID` (or `since`); a resume point too old to replay
@@ -137,7 +143,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | str
+        Error | StreamEventsResponse200
     """
 
     return sync_detailed(
@@ -154,7 +160,7 @@ async def asyncio_detailed(
     since: int | Unset = UNSET,
     ticket: str | Unset = UNSET,
     last_event_id: int | Unset = UNSET,
-) -> Response[Error | str]:
+) -> Response[Error | StreamEventsResponse200]:
     """Every event that concerns you, as Server-Sent Events
 
      Resumes after `Last-Event-ID` (or `since`); a resume point too old to replay
@@ -171,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | str]
+        Response[Error | StreamEventsResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -191,7 +197,7 @@ async def asyncio(
     since: int | Unset = UNSET,
     ticket: str | Unset = UNSET,
     last_event_id: int | Unset = UNSET,
-) -> Error | str | None:
+) -> Error | StreamEventsResponse200 | None:
     """Every event that concerns you, as Server-Sent Events
 
      Resumes after `Last-Event-ID` (or `since`); a resume point too old to replay
@@ -208,7 +214,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | str
+        Error | StreamEventsResponse200
     """
 
     return (
