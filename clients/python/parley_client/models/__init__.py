@@ -43,7 +43,6 @@ from .scheduled_message import ScheduledMessage
 from .scheduled_message_status import ScheduledMessageStatus
 from .send_message_parameters import SendMessageParameters
 from .sign_up_parameters import SignUpParameters
-from .stream_events_response_200 import StreamEventsResponse200
 from .ticket import Ticket
 from .token import Token
 from .token_parameters import TokenParameters
@@ -102,7 +101,6 @@ __all__ = (
     "ScheduledMessageStatus",
     "SendMessageParameters",
     "SignUpParameters",
-    "StreamEventsResponse200",
     "Ticket",
     "Token",
     "TokenParameters",

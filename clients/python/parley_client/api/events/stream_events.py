@@ -5,7 +5,6 @@ import httpx
 
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...models.stream_events_response_200 import StreamEventsResponse200
 from ...types import UNSET, Response, Unset
 
 
@@ -37,12 +36,9 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | StreamEventsResponse200:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | str:
     if response.status_code == 200:
-        response_200 = StreamEventsResponse200.from_dict(response.text)
-
+        response_200 = response.text
         return response_200
 
     if response.status_code == 401:
@@ -70,9 +66,7 @@ def _parse_response(
     return response_default
 
 
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | StreamEventsResponse200]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -87,7 +81,7 @@ def sync_detailed(
     since: int | Unset = UNSET,
     ticket: str | Unset = UNSET,
     last_event_id: int | Unset = UNSET,
-) -> Response[Error | StreamEventsResponse200]:
+) -> Response[Error | str]:
     """Every event that concerns you, as Server-Sent Events
 
      Resumes after `Last-Event-ID` (or `since`); a resume point too old to replay
@@ -104,7 +98,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | StreamEventsResponse200]
+        Response[Error | str]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +120,7 @@ def sync(
     since: int | Unset = UNSET,
     ticket: str | Unset = UNSET,
     last_event_id: int | Unset = UNSET,
-) -> Error | StreamEventsResponse200 | None:
+) -> Error | str | None:
     """Every event that concerns you, as Server-Sent Events
 
      Resumes after `Last-Event-ID` (or `since`); a resume point too old to replay
@@ -143,7 +137,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | StreamEventsResponse200
+        Error | str
     """
 
     return sync_detailed(
@@ -160,7 +154,7 @@ async def asyncio_detailed(
     since: int | Unset = UNSET,
     ticket: str | Unset = UNSET,
     last_event_id: int | Unset = UNSET,
-) -> Response[Error | StreamEventsResponse200]:
+) -> Response[Error | str]:
     """Every event that concerns you, as Server-Sent Events
 
      Resumes after `Last-Event-ID` (or `since`); a resume point too old to replay
@@ -177,7 +171,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | StreamEventsResponse200]
+        Response[Error | str]
     """
 
     kwargs = _get_kwargs(
@@ -197,7 +191,7 @@ async def asyncio(
     since: int | Unset = UNSET,
     ticket: str | Unset = UNSET,
     last_event_id: int | Unset = UNSET,
-) -> Error | StreamEventsResponse200 | None:
+) -> Error | str | None:
     """Every event that concerns you, as Server-Sent Events
 
      Resumes after `Last-Event-ID` (or `since`); a resume point too old to replay
@@ -214,7 +208,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | StreamEventsResponse200
+        Error | str
     """
 
     return (
