@@ -687,7 +687,7 @@ def test_a_long_poll_answers_at_once_waits_for_the_next_event_or_times_out_empty
     alice, bob, carol = scene.person("alice"), scene.person("bob"), scene.person("carol")
     room = alice.create_room("poll", [bob])
     rid = room["id"]
-    start = alice.call("GET", POLL, params={"timeout": 0})
+    start = poll(alice, timeout=0)
     assert start["events"] == [] and isinstance(start["last_event_id"], int)
 
     m1 = bob.send(rid, "waiting for you")
