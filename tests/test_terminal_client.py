@@ -1,0 +1,96 @@
+"""The terminal client (clients/terminal, `parley-chat`) driven by Textual's own harness against a live
+server: it logs in, lists rooms with unread counts, follows a room live, sends, replies, resumes its event
+stream after a drop, starts a direct conversation and accepts an invite."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TERMINAL = Path(__file__).resolve().parent.parent / "clients" / "terminal"
+
+
+@pytest.fixture
+def chat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """The parley_chat package, with the user's config directory in a temporary folder."""
+    monkeypatch.syspath_prepend(str(TERMINAL))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    import parley_chat.app
+
+    return parley_chat.app
+
+
+async def until(pilot: Any, condition: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the terminal never showed it")
+
+
+def lines(app: Any, selector: str) -> list[str]:
+    return [str(label.content) for label in app.query(f"{selector} Label")]
+
+
+def shows(app: Any, text: str) -> bool:
+    return any(line.endswith(text) for line in lines(app, "#messages"))
+
+
+def history(client: Any, user: Any, room_id: int) -> list[dict[str, Any]]:
+    return client.get(f"/api/v1/rooms/{room_id}/messages", headers=user.headers).get_json()
+
+
+def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
+    chat: Any, live_server: str, client: Any, alice: Any, bob: Any, carol: Any, tmp_path: Path
+) -> None:
+    room = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
+    den = room.get_json()["id"]
+    for body in ("first", "second"):
+        client.post(f"/api/v1/rooms/{den}/messages", json={"body": body}, headers=alice.headers)
+    attic = client.post("/api/v1/rooms", json={"name": "attic"}, headers=alice.headers).get_json()["id"]
+    invite = {"requires_approval": False}
+    link = client.post(f"/api/v1/rooms/{attic}/invites", json=invite, headers=alice.headers).get_json()["url"]
+
+    async def scenario() -> None:
+        app = chat.ParleyChat(live_server)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.click("#username")
+            await pilot.press(*"bob", "tab", *bob.password, "enter")
+            await until(pilot, lambda: "den (2)" in lines(app, "#rooms"))
+            tokens = tmp_path / "parley" / "tokens.json"
+            assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
+
+            await pilot.click(f"#room-{den}")
+            await until(pilot, lambda: shows(app, "alice: second"))
+            client.post(f"/api/v1/rooms/{den}/messages", json={"body": "live hello"}, headers=alice.headers)
+            await until(pilot, lambda: shows(app, "alice: live hello"))
+
+            await pilot.press(*"from the terminal", "enter")
+            await until(pilot, lambda: history(client, alice, den)[-1]["body"] == "from the terminal")
+            parent = history(client, alice, den)[-2]["id"]
+            await pilot.press(*f"/reply {parent} a reply", "enter")
+            await until(pilot, lambda: history(client, alice, den)[-1]["body"] == "a reply")
+            assert history(client, alice, den)[-1]["parent_id"] == parent
+
+            # The connection drops; what is sent meanwhile arrives once the client resumes by event id.
+            app.session.close_stream()
+            client.post(f"/api/v1/rooms/{den}/messages", json={"body": "while away"}, headers=alice.headers)
+            await until(pilot, lambda: shows(app, "alice: while away"))
+
+            await pilot.press(*f"/join {link}", "enter")
+            await until(pilot, lambda: app.room_id == attic)
+            assert client.get(f"/api/v1/rooms/{attic}", headers=bob.headers).status_code == 200
+
+            def direct_rooms() -> list[int]:
+                rooms = client.get("/api/v1/rooms", headers=carol.headers).get_json()
+                return [room["id"] for room in rooms if room["kind"] == "direct"]
+
+            await pilot.press(*"/dm carol", "enter")
+            await until(pilot, lambda: direct_rooms() == [app.room_id])
+
+    asyncio.run(scenario())
