@@ -5,7 +5,9 @@ stream after a drop, starts a direct conversation and accepts an invite."""
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,9 @@ def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
             await until(pilot, lambda: shows(app, "alice: second"))
             client.post(f"/api/v1/rooms/{den}/messages", json={"body": "live hello"}, headers=alice.headers)
             await until(pilot, lambda: shows(app, "alice: live hello"))
+            if os.environ.get("SCREENSHOTS_DIR"):  # the README's picture, once the room list is redrawn
+                await until(pilot, lambda: "den" in lines(app, "#rooms"))
+                app.save_screenshot("terminal-client.svg", os.environ["SCREENSHOTS_DIR"])
 
             await pilot.press(*"from the terminal", "enter")
             await until(pilot, lambda: history(client, alice, den)[-1]["body"] == "from the terminal")
@@ -94,3 +99,25 @@ def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
             await until(pilot, lambda: direct_rooms() == [app.room_id])
 
     asyncio.run(scenario())
+
+
+def test_terminal_client_refreshes_its_tokens_and_keeps_them_private(
+    chat: Any, live_server: str, client: Any, bob: Any, tmp_path: Path
+) -> None:
+    from parley_chat.session import Session
+
+    session = Session(live_server)
+    session.login("bob", bob.password)
+    first = dict(session.tokens)
+
+    session.tokens["expires_at"] = time.time()  # about to lapse: refreshed before the request
+    assert session.me()["username"] == "bob"
+    saved = Session.saved()
+    assert saved is not None and saved.tokens["refresh_token"] != first["refresh_token"]
+    assert stat.S_IMODE((tmp_path / "parley" / "tokens.json").stat().st_mode) == 0o600
+
+    # Revoked early (or expired before its announced time): the 401 gets one refresh and a retry.
+    revoked = {"token": saved.tokens["access_token"], "client_id": "documentation"}
+    assert client.post("/auth/oauth2/revoke", data=revoked).status_code == 200
+    assert saved.me()["username"] == "bob"
+    assert Session.saved().tokens["access_token"] != revoked["token"]

@@ -18,7 +18,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, ListItem, ListView
+from textual.widgets import Button, Footer, Header, Input, Label, ListItem, ListView
 from textual.worker import get_current_worker
 
 from parley_chat.session import LoginError, Session
@@ -104,6 +104,7 @@ class ParleyChat(App[None]):
         self.redrawing = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
+        yield Header()
         with Horizontal():
             yield ListView(id="rooms")
             with Vertical():
