@@ -6,8 +6,10 @@ with 0600 permissions, so a second start needs no password and no other local us
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +46,7 @@ class Session:
         self.server = server.rstrip("/")
         self.tokens: dict[str, Any] = tokens or {}
         self.http = httpx.Client(base_url=self.server, timeout=30)
-        self.stream_http: httpx.Client | None = None
+        self.stream_socket: socket.socket | None = None
 
     @property
     def path(self) -> Path:
@@ -126,16 +128,27 @@ class Session:
         headers = self._auth()
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
-        # Its own connection, which close_stream() may close from another thread to end the read.
-        self.stream_http = httpx.Client(base_url=self.server, timeout=httpx.Timeout(30, read=60))
-        with self.stream_http as http, connect_sse(http, "GET", "/api/v1/events", headers=headers) as source:
+        with (
+            httpx.Client(base_url=self.server, timeout=httpx.Timeout(30, read=60)) as http,
+            connect_sse(http, "GET", "/api/v1/events", headers=headers) as source,
+        ):
             if source.response.status_code == 401:
                 self.refresh()
                 return
             source.response.raise_for_status()
-            yield from source.iter_sse()
+            self.stream_socket = source.response.extensions["network_stream"].get_extra_info("socket")
+            try:
+                yield from source.iter_sse()
+            finally:
+                self.stream_socket = None
 
     def close_stream(self) -> None:
-        """End the event stream being read (at exit, or to drop the connection)."""
-        if self.stream_http is not None:
-            self.stream_http.close()
+        """End the event stream being read, from another thread: at exit, or to drop the connection.
+
+        Closing the client would not wake a read blocked until the next keep-alive (15 s); shutting
+        the socket down does, at once.
+        """
+        stream_socket = self.stream_socket
+        if stream_socket is not None:
+            with contextlib.suppress(OSError):
+                stream_socket.shutdown(socket.SHUT_RDWR)
