@@ -93,6 +93,10 @@ def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
             app.session.close_stream()
             client.post(f"/api/v1/rooms/{den}/messages", json={"body": "while away"}, headers=alice.headers)
             await until(pilot, lambda: shows(app, "alice: while away"))
+            first = history(client, alice, den)[0]["id"]
+            edit = {"body": "first, edited"}
+            client.patch(f"/api/v1/rooms/{den}/messages/{first}", json=edit, headers=alice.headers)
+            await until(pilot, lambda: shows(app, "alice: first, edited"))
 
             await say(pilot, f"/join {link}")
             await until(pilot, lambda: app.room_id == attic)
@@ -104,6 +108,10 @@ def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
 
             await say(pilot, "/dm carol")
             await until(pilot, lambda: direct_rooms() == [app.room_id])
+
+            # A message in a room not open shows as unread in the list at once.
+            client.post(f"/api/v1/rooms/{den}/messages", json={"body": "elsewhere"}, headers=alice.headers)
+            await until(pilot, lambda: "den (1)" in lines(app, "#rooms"))
 
     asyncio.run(scenario())
 
@@ -128,3 +136,24 @@ def test_terminal_client_refreshes_its_tokens_and_keeps_them_private(
     assert client.post("/auth/oauth2/revoke", data=revoked).status_code == 200
     assert saved.me()["username"] == "bob"
     assert Session.saved().tokens["access_token"] != revoked["token"]
+
+
+def test_terminal_client_asks_for_the_password_when_its_saved_tokens_are_dead(
+    chat: Any, live_server: str, bob: Any, tmp_path: Path
+) -> None:
+    from parley_chat.session import Session
+
+    # Expired, with a refresh token the server no longer knows (its user logged in again elsewhere
+    # and that one was used up): the client cannot refresh, so it asks for the password again.
+    session = Session(live_server)
+    session.login("bob", bob.password)
+    used = session.tokens["refresh_token"]
+    session.refresh()
+    stale = Session(live_server, {**session.tokens, "refresh_token": used, "expires_at": 0})
+
+    async def scenario() -> None:
+        app = chat.ParleyChat(live_server, stale)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, chat.LoginScreen))
+
+    asyncio.run(scenario())

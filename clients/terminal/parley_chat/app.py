@@ -114,16 +114,19 @@ class ParleyChat(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        if self.session is None:
-            self.push_screen(LoginScreen(self.server), self.start)
-        else:
-            await self.start(self.session)
+        await self.start(self.session)
 
     async def start(self, session: Session | None) -> None:
-        if session is None:
+        """Begin with a logged-in session; without one (or with saved tokens now dead), log in first."""
+        try:
+            if session is None:
+                raise LoginError("not logged in")
+            me = session.me()
+        except LoginError:
+            self.push_screen(LoginScreen(self.server), self.start)
             return
         self.session = session
-        self.sub_title = f"{session.me()['username']} @ {session.server}"
+        self.sub_title = f"{me['username']} @ {session.server}"
         await self.action_reload()
         self.follow_events()
 
@@ -171,9 +174,6 @@ class ParleyChat(App[None]):
         await messages.append(ListItem(Label(message_line(message)), id=f"message-{message['id']}"))
         messages.scroll_end(animate=False)
 
-    def notice(self, text: str) -> None:
-        self.notify(text)
-
     @on(Input.Submitted, "#compose")
     async def submit(self, event: Input.Submitted) -> None:
         assert self.session is not None
@@ -185,7 +185,7 @@ class ParleyChat(App[None]):
         elif command == "/join":
             await self.open_answer(self.session.accept_invite(rest))
         elif self.room_id is None:
-            self.notice("Open a room first")
+            self.notify("Open a room first")
         elif command == "/reply":
             parent, _, body = rest.partition(" ")
             await self.sent(self.session.send(self.room_id, body, int(parent) if parent.isdigit() else None))
@@ -196,18 +196,18 @@ class ParleyChat(App[None]):
         if response.status_code in (200, 201):
             await self.show(response.json())
         else:
-            self.notice(response.json().get("message", f"HTTP {response.status_code}"))
+            self.notify(response.json().get("message", f"HTTP {response.status_code}"))
 
     async def open_answer(self, response: httpx.Response) -> None:
         """Open the room a direct-room or invite answer is (an invite needing approval opens none)."""
         body = response.json()
         if response.status_code == 202:
-            self.notice("Join request sent: the room's managers will approve it")
+            self.notify("Join request sent: the room's managers will approve it")
         elif response.status_code in (200, 201):
             await self.action_reload()
             await self.open_room(int(body["id"]))
         else:
-            self.notice(body.get("message", f"HTTP {response.status_code}"))
+            self.notify(body.get("message", f"HTTP {response.status_code}"))
 
     @on(StreamEvent)
     async def handle_event(self, event: StreamEvent) -> None:
@@ -216,6 +216,8 @@ class ParleyChat(App[None]):
             await self.show(data)
             assert self.session is not None and self.room_id is not None
             self.session.mark_read(self.room_id, data["id"])
+        elif kind in ("message.updated", "message.deleted") and data.get("id") in self.shown:
+            self.query_one(f"#message-{data['id']} Label", Label).update(message_line(data))
         elif kind == "message.created" or kind in ROOM_EVENTS:
             await self.action_reload()
         elif kind == "reset":
