@@ -2,6 +2,11 @@
 
 Tokens live in the user's config directory (`$XDG_CONFIG_HOME/parley/` or `~/.config/parley/`)
 with 0600 permissions, so a second start needs no password and no other local user can read them.
+
+It speaks HTTP with httpx rather than through the generated SDK (clients/python): every call goes
+through one place that refreshes the token and retries once after a 401, where the SDK's
+AuthenticatedClient holds one fixed token; and the event stream is read with httpx-sse, since the
+SDK reads a stream's body as one string.
 """
 
 from __future__ import annotations
