@@ -1,0 +1,259 @@
+"""The Textual application: rooms on the left, the open room's messages, and a line to type in.
+
+What is typed is sent to the open room, except the commands `/reply <message id> <text>`,
+`/dm <username>` (a direct conversation) and `/join <invite link or code>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any, ClassVar
+
+import httpx
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, ListItem, ListView
+from textual.worker import get_current_worker
+
+from parley_chat.session import LoginError, Session
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+# Events after which the room list (names, unread counts, membership) is fetched again.
+ROOM_EVENTS = {
+    "room.created",
+    "room.updated",
+    "room.deleted",
+    "member.added",
+    "member.removed",
+    "read.updated",
+}
+
+
+def message_line(message: dict[str, Any]) -> str:
+    author = message["author"]["username"] if message.get("author") else "deleted user"
+    reply = f" ↳#{message['parent_id']}" if message.get("parent_id") else ""
+    body = "(deleted)" if message.get("deleted") else message["body"]
+    return f"#{message['id']}{reply} {author}: {body}"
+
+
+class StreamEvent(Message):
+    """One event from the stream, handed from the reading thread to the app's loop."""
+
+    def __init__(self, kind: str, data: dict[str, Any]) -> None:
+        super().__init__()
+        self.kind = kind
+        self.data = data
+
+
+class LoginScreen(Screen[Session]):
+    """Server, username and password; dismissed with a logged-in session."""
+
+    def __init__(self, server: str) -> None:
+        super().__init__()
+        self.server = server
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="login"):
+            yield Label("Log in to Parley")
+            yield Input(self.server, placeholder="server URL", id="server")
+            yield Input(placeholder="username", id="username")
+            yield Input(placeholder="password", password=True, id="password")
+            yield Button("Log in", variant="primary", id="login-button")
+            yield Label("", id="login-error")
+
+    @on(Button.Pressed, "#login-button")
+    @on(Input.Submitted, "#password")
+    def log_in(self) -> None:
+        session = Session(self.query_one("#server", Input).value)
+        try:
+            session.login(self.query_one("#username", Input).value, self.query_one("#password", Input).value)
+        except (LoginError, httpx.HTTPError) as error:
+            self.query_one("#login-error", Label).update(f"Could not log in: {error}")
+            return
+        self.dismiss(session)
+
+
+class ParleyChat(App[None]):
+    """Rooms with unread counts, one open room live from the event stream, and a compose line."""
+
+    TITLE = "Parley"
+    CSS = """
+    #rooms { width: 32; border-right: solid $primary; }
+    #room-title { text-style: bold; padding: 0 1; }
+    #messages { height: 1fr; }
+    #login { width: 60; height: auto; margin: 2 4; }
+    """
+    BINDINGS: ClassVar = [("ctrl+q", "quit", "Quit"), ("ctrl+r", "reload", "Reload rooms")]
+    # Seconds between a dropped event stream and the next attempt (which resumes by event id).
+    RECONNECT_DELAY = 1.0
+
+    def __init__(self, server: str = DEFAULT_SERVER, session: Session | None = None) -> None:
+        super().__init__()
+        self.server = server
+        self.session = session
+        self.room_id: int | None = None
+        self.shown: set[int] = set()
+        self.last_event_id: str | None = None
+        # Event handlers and key presses interleave at each await: one of them redraws a list at a time.
+        self.redrawing = asyncio.Lock()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            yield ListView(id="rooms")
+            with Vertical():
+                yield Label("Choose a room", id="room-title")
+                yield ListView(id="messages")
+                yield Input(placeholder="message, /reply <id> <text>, /dm <user>, /join <link>", id="compose")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.start(self.session)
+
+    async def start(self, session: Session | None) -> None:
+        """Begin with a logged-in session; without one (or with saved tokens now dead), log in first."""
+        try:
+            if session is None:
+                raise LoginError("not logged in")
+            me = session.me()
+        except LoginError:
+            self.push_screen(LoginScreen(self.server), self.start)
+            return
+        self.session = session
+        self.sub_title = f"{me['username']} @ {session.server}"
+        await self.action_reload()
+        self.follow_events()
+
+    async def action_reload(self) -> None:
+        assert self.session is not None
+        found = self.session.rooms()
+        async with self.redrawing:
+            rooms = self.query_one("#rooms", ListView)
+            index = rooms.index
+            await rooms.clear()
+            for room in found:
+                unread = f" ({room['unread_count']})" if room["unread_count"] else ""
+                await rooms.append(ListItem(Label(f"{room['name']}{unread}"), id=f"room-{room['id']}"))
+            rooms.index = index
+
+    @on(ListView.Selected, "#rooms")
+    async def choose_room(self, event: ListView.Selected) -> None:
+        assert event.item.id is not None
+        await self.open_room(int(event.item.id.removeprefix("room-")))
+
+    async def open_room(self, room_id: int) -> None:
+        assert self.session is not None
+        self.room_id = room_id
+        room = self.session.request("GET", f"/api/v1/rooms/{room_id}").json()
+        self.query_one("#room-title", Label).update(f"{room['name']} — {room.get('topic') or ''}")
+        history = self.session.history(room_id)
+        async with self.redrawing:
+            await self.query_one("#messages", ListView).clear()
+            self.shown.clear()
+            for message in history:
+                await self.append(message)
+        if history:
+            self.session.mark_read(room_id, history[-1]["id"])
+        self.query_one("#compose", Input).focus()
+
+    async def show(self, message: dict[str, Any]) -> None:
+        async with self.redrawing:
+            await self.append(message)
+
+    async def append(self, message: dict[str, Any]) -> None:
+        if message["id"] in self.shown:
+            return
+        self.shown.add(message["id"])
+        messages = self.query_one("#messages", ListView)
+        await messages.append(ListItem(Label(message_line(message)), id=f"message-{message['id']}"))
+        messages.scroll_end(animate=False)
+
+    @on(Input.Submitted, "#compose")
+    async def submit(self, event: Input.Submitted) -> None:
+        assert self.session is not None
+        text = event.value
+        event.input.clear()
+        command, _, rest = text.partition(" ")
+        if command == "/dm":
+            await self.open_answer(self.session.direct(rest.strip()))
+        elif command == "/join":
+            await self.open_answer(self.session.accept_invite(rest))
+        elif self.room_id is None:
+            self.notify("Open a room first")
+        elif command == "/reply":
+            parent, _, body = rest.partition(" ")
+            await self.sent(self.session.send(self.room_id, body, int(parent) if parent.isdigit() else None))
+        elif text.strip():
+            await self.sent(self.session.send(self.room_id, text))
+
+    async def sent(self, response: httpx.Response) -> None:
+        if response.status_code in (200, 201):
+            await self.show(response.json())
+        else:
+            self.notify(response.json().get("message", f"HTTP {response.status_code}"))
+
+    async def open_answer(self, response: httpx.Response) -> None:
+        """Open the room a direct-room or invite answer is (an invite needing approval opens none)."""
+        body = response.json()
+        if response.status_code == 202:
+            self.notify("Join request sent: the room's managers will approve it")
+        elif response.status_code in (200, 201):
+            await self.action_reload()
+            await self.open_room(int(body["id"]))
+        else:
+            self.notify(body.get("message", f"HTTP {response.status_code}"))
+
+    @on(StreamEvent)
+    async def handle_event(self, event: StreamEvent) -> None:
+        kind, data = event.kind, event.data
+        if kind == "message.created" and data.get("room_id") == self.room_id:
+            await self.show(data)
+            assert self.session is not None and self.room_id is not None
+            self.session.mark_read(self.room_id, data["id"])
+        elif kind in ("message.updated", "message.deleted") and data.get("id") in self.shown:
+            self.query_one(f"#message-{data['id']} Label", Label).update(message_line(data))
+        elif kind == "message.created" or kind in ROOM_EVENTS:
+            await self.action_reload()
+        elif kind == "reset":
+            await self.action_reload()
+            if self.room_id is not None:
+                await self.open_room(self.room_id)
+
+    @work(thread=True, exclusive=True, group="events")
+    def follow_events(self) -> None:
+        """Read the event stream; after a drop, reconnect with the last event id so nothing is lost."""
+        assert self.session is not None
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                for event in self.session.events(self.last_event_id):
+                    if worker.is_cancelled:
+                        return
+                    if event.id:
+                        self.last_event_id = event.id
+                    if event.data:
+                        self.post_message(StreamEvent(event.event, json.loads(event.data)))
+            except (httpx.HTTPError, LoginError):
+                pass
+            time.sleep(self.RECONNECT_DELAY)
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.close_stream()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="parley-chat", description="Parley in a terminal")
+    parser.add_argument("--server", help=f"server URL (default: the saved one, else {DEFAULT_SERVER})")
+    parser.add_argument("--login", action="store_true", help="log in again instead of using saved tokens")
+    arguments = parser.parse_args()
+    saved = None if arguments.login else Session.saved()
+    if saved is not None and arguments.server and saved.server != arguments.server.rstrip("/"):
+        saved = None
+    ParleyChat(arguments.server or (saved.server if saved else DEFAULT_SERVER), saved).run()
