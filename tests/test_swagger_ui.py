@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,6 @@ class Try:
     upload: bool = False
     succeeds: bool = True
     keep: str | None = None  # remember the answer under this name
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # In the order a reader would try them; the destructive ones last.
@@ -202,7 +201,7 @@ def test_try_it_out_works_for_every_operation_after_authorize(
     def fill(block: Locator, step: Try) -> None:
         for name, value in step.params(values).items():
             inputs = block.locator(f'tr[data-param-name="{name}"] input')
-            expect(inputs.first).to_be_visible()
+            inputs.first.wait_for()
             for index in range(inputs.count()):
                 inputs.nth(index).fill(str(value))
         if step.body is not None:
@@ -235,7 +234,7 @@ def test_try_it_out_works_for_every_operation_after_authorize(
         fill(block, step)
         block.locator("button.execute").click()
         status = block.locator(".live-responses-table .response .response-col_status").first
-        expect(status).to_be_visible()
+        status.wait_for()
         shown = block.locator(
             ".live-responses-table .response-col_description .microlight"
         ).first.inner_text()
