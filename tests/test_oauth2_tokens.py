@@ -352,6 +352,8 @@ def test_client_credentials_with_a_wrong_secret_in_the_form_is_401_invalid_clien
         {"grant_type": "client_credentials", "client_id": bot["client_id"], "client_secret": "wrong-secret"},
     )
     assert_oauth2_error(response, 401, "invalid_client")
+    # A Basic challenge would open a browser's login dialog over a form post (Swagger UI's Try it out).
+    assert "WWW-Authenticate" not in response.headers
 
 
 @pytest.mark.parametrize(

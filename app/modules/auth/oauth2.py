@@ -171,6 +171,16 @@ def allow_post_only(response: Response) -> Response:
     return response
 
 
+@blp.after_request
+def challenge_basic_clients_only(response: Response) -> Response:
+    """RFC 6749 §5.2 wants the `Basic` challenge only for clients that sent the Authorization
+    header. Sent to a form post from a browser page, it opens the browser's own login dialog
+    instead of showing the answer: Swagger UI's "Try it out" then never ends."""
+    if "Authorization" not in request.headers:
+        response.headers.pop("WWW-Authenticate", None)
+    return response
+
+
 def metadata() -> dict:
     """RFC 8414 authorization server metadata."""
     base = public_url()
