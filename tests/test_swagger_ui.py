@@ -11,8 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
 
+# What the browser shows depends on the document and the answers' statuses, not on the engine
+# under them (the API's own tests cover both): about 150 s, so it runs in the first pass only.
+pytestmark = pytest.mark.engine_independent
 SCREENSHOT = Path("/tmp/swagger-try-it-out.png")
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 # The event stream never ends: Swagger UI waits for the whole body, so it shows "Loading" forever.
