@@ -155,5 +155,6 @@ def test_terminal_client_asks_for_the_password_when_its_saved_tokens_are_dead(
         app = chat.ParleyChat(live_server, stale)
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, chat.LoginScreen))
+            assert isinstance(app.screen, chat.LoginScreen)
 
     asyncio.run(scenario())
