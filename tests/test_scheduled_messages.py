@@ -25,7 +25,7 @@ from tests.bans import ban
 from tests.conftest import PASSWORD
 from tests.processes import Processes
 from tests.servers import start_parley
-from tests.test_files import uploaded
+from tests.test_files import age_upload, uploaded
 
 ROOMS = "/api/v1/rooms"
 SCHEDULED = "/api/v1/users/me/scheduled"
@@ -198,6 +198,21 @@ def test_a_scheduled_reply_with_an_attachment_goes_out_carrying_both(app, client
     run_scheduler(app)
     reply = history(client, alice, lounge)[-1]
     assert (reply["parent_id"], [a["id"] for a in reply["attachments"]]) == (parent["id"], [file_id])
+
+
+def test_an_upload_scheduled_days_ahead_outlives_the_purge_of_unattached_uploads(
+    app, client, clock, alice, bob, lounge
+):
+    file_id = uploaded(client, bob)["id"]
+    send_at = clock.now + timedelta(days=3)
+    scheduled_ok(client, bob, lounge, send_at, attachment_ids=[file_id])
+    age_upload(app, file_id, app.config["UNATTACHED_UPLOAD_TTL_SECONDS"] + 60)
+    with app.app_context():
+        assert jobs.run_all()["files.purge_unattached"] == 0
+    clock.at(send_at)
+    run_scheduler(app)
+    assert my_scheduled(client, bob) == []
+    assert [a["id"] for a in history(client, alice, lounge)[-1]["attachments"]] == [file_id]
 
 
 def test_a_missing_parent_or_someone_elses_file_is_422_when_scheduling(client, clock, alice, bob, lounge):

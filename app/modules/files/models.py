@@ -22,6 +22,8 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(127))
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Kept past the unattached-upload TTL while a scheduled message still means to attach it.
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Unattached uploads by age: the purge job's range scan.
     __table_args__ = (Index("ix_attachments_message_id_created_at", "message_id", "created_at"),)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, delete, event, select
+from sqlalchemy import Select, delete, event, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -132,6 +132,20 @@ def attach(message: Message, author: User, attachment_ids: list[int]) -> None:
         attachment.message_id = message.id
 
 
+def reserve(attachment_ids: list[int], until: datetime) -> None:
+    """Keep these uploads from the purge until `until` (in the caller's transaction): a message
+    scheduled days ahead attaches them only when it goes out. A later reservation never
+    shortens an earlier one."""
+    db.session.execute(
+        update(Attachment)
+        .where(
+            Attachment.id.in_(set(attachment_ids)),
+            or_(Attachment.reserved_until.is_(None), Attachment.reserved_until < until),
+        )
+        .values(reserved_until=until)
+    )
+
+
 def _delete(condition: Any) -> int:
     """Delete attachment rows in the caller's transaction; their files go when it commits."""
     keys = list(db.session.scalars(select(Attachment.storage_key).where(condition)))
@@ -146,9 +160,12 @@ def detach(messages: Select) -> None:
 
 
 def purge_unattached() -> int:
-    """Delete uploads nobody attached within a day (the job `files.purge_unattached`)."""
-    cutoff = utcnow() - timedelta(seconds=current_app.config["UNATTACHED_UPLOAD_TTL_SECONDS"])
-    purged = _delete(Attachment.message_id.is_(None) & (Attachment.created_at < cutoff))
+    """Delete uploads nobody attached within a day and no scheduled message holds (the job
+    `files.purge_unattached`)."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=current_app.config["UNATTACHED_UPLOAD_TTL_SECONDS"])
+    unreserved = or_(Attachment.reserved_until.is_(None), Attachment.reserved_until < now)
+    purged = _delete(Attachment.message_id.is_(None) & (Attachment.created_at < cutoff) & unreserved)
     db.session.commit()
     return purged
 

@@ -97,6 +97,9 @@ def schedule(
         status=PENDING,
     )
     db.session.add(scheduled)
+    # The uploads wait for it, and for a day past its time in case it goes out late.
+    ttl = timedelta(seconds=current_app.config["UNATTACHED_UPLOAD_TTL_SECONDS"])
+    files.reserve(scheduled.attachment_ids, send_at + ttl)
     db.session.flush()
     _announce(scheduled)
     db.session.commit()
