@@ -256,7 +256,7 @@ def processes(tmp_path: Any) -> Iterator[Processes]:
 @contextlib.contextmanager
 def new_server_database(request: pytest.FixtureRequest, directory: Any) -> Iterator[str]:
     """A fresh database for server processes: PostgreSQL in the PostgreSQL pass, else a SQLite file."""
-    if os.environ.get("TEST_DATABASE_URL"):
+    if SECOND_PASS:
         with fresh_postgres_database(request.getfixturevalue("postgres_admin_url")) as url:
             yield url
     else:
