@@ -40,8 +40,8 @@ GENERATOR_LIMITATIONS = re.compile(
 )
 
 
-def generate(document: dict[str, Any], folder: Path, names: list[str]) -> dict[str, list[str]]:
-    """Run the generators at once (each JVM start costs seconds) and answer each one's warnings."""
+def generate(document: dict[str, Any], folder: Path) -> dict[str, list[str]]:
+    """Run both generators at once (each JVM start costs seconds) and answer each one's warnings."""
     (folder / "openapi.json").write_text(json.dumps(document))
     generator = [str(VENV_BIN / "openapi-generator-cli"), "generate", "-i", "openapi.json"]
     runs = {
@@ -53,7 +53,7 @@ def generate(document: dict[str, Any], folder: Path, names: list[str]) -> dict[s
             text=True,
         )
         for name, options in GENERATORS.items()
-        if name in names
+        if name in NEEDED
     }
     warnings = {}
     for name, run in runs.items():
@@ -63,12 +63,15 @@ def generate(document: dict[str, Any], folder: Path, names: list[str]) -> dict[s
     return warnings
 
 
+# In the second pass only the conversation runs (the rest reads the document alone): python alone.
+NEEDED = ["python"] if SECOND_PASS else list(GENERATORS)
+
+
 @pytest.fixture(scope="module")
 def generated(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[str]]]:
     document = app.test_client().get("/api/v1/openapi.json").get_json()
     folder = tmp_path_factory.mktemp("generated")
-    # In the second pass only the conversation runs (the rest reads the document alone): python.
-    return folder, generate(document, folder, ["python"] if SECOND_PASS else list(GENERATORS))
+    return folder, generate(document, folder)
 
 
 def tsc() -> Path:
