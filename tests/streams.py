@@ -1,8 +1,8 @@
 """The event stream of a Parley server process, read as its clients read it.
 
-`Stream` holds `GET /api/v1/events` open on a background thread (httpx-sse, or raw lines) and keeps
-what arrives; `held_stream` holds one open inside a block. Every wait has a generous deadline and ends as soon
-as it can.
+`Stream` holds `GET /api/v1/events` open on a background thread (httpx-sse, or raw lines) and
+keeps what arrives; `held_stream` holds one open inside a block. Every wait has a generous deadline
+and ends as soon as it can.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class Stream:
         self.ended = threading.Event()
         self._lock = threading.Lock()
         self._received: list[ServerSentEvent] = []
+        self.frames: list[Frame] = []
         self._lines: list[str] = []
         self._closing = False
         headers = dict(headers or {})
@@ -110,6 +111,10 @@ class Stream:
                     continue
                 with self._lock:
                     self._received.append(sse)
+                if sse.event == "message" and not sse.data:  # a keep-alive comment, no frame
+                    continue
+                event_id = None if sse.event in EPHEMERAL or not sse.id else int(sse.id)
+                self.frames.append(Frame(sse.event, event_id, sse.json() if sse.data else None))
 
     def _read_lines(self, params: dict[str, Any], headers: dict[str, str]) -> None:
         with self._http.stream("GET", EVENTS, params=params, headers=headers) as response:
@@ -161,15 +166,6 @@ class Stream:
 
     def summaries(self, room_id: int | None = None) -> list[tuple[Any, ...]]:
         return [summary(e) for e in self.stored() if room_id is None or room_of(e) == room_id]
-
-    @property
-    def frames(self) -> list[Frame]:
-        return [
-            Frame(
-                e.event, None if e.event in EPHEMERAL or not e.id else int(e.id), e.json() if e.data else None
-            )
-            for e in self.events()
-        ]
 
     def stored_frames(self) -> list[Frame]:
         """The frames of stored events (with ids), in arrival order."""
