@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.processes import LOOPBACK, ROOT, free_port, signal_group
+from tests.processes import LOOPBACK, ROOT, Processes, free_port
 
 REPORT = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "benchmarks.svg"
@@ -182,41 +182,6 @@ class Server:
             previous = current
 
 
-@dataclass
-class Processes:
-    """Every child in its own process group; stopped with SIGTERM, then SIGKILL, whatever happens."""
-
-    started: list[subprocess.Popen] = field(default_factory=list)
-
-    def start(self, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-        with log.open("wb") as out:
-            process = subprocess.Popen(  # noqa: S603  (argv is built here, never from input)
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.started.append(process)
-        return process
-
-    def stop(self, process: subprocess.Popen, grace: float = 25) -> None:
-        """gunicorn drains for up to graceful_timeout (20 s) on SIGTERM; then the group is killed."""
-        signal_group(process, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=grace)
-        signal_group(process, signal.SIGKILL)  # stragglers: the group outlives its leader
-        process.wait()
-        if process in self.started:
-            self.started.remove(process)
-
-    def stop_all(self) -> None:
-        for process in list(self.started):
-            self.stop(process)
-
-
 @contextlib.contextmanager
 def terminated_cleanly() -> Iterator[None]:
     """SIGTERM to the benchmark unwinds like Ctrl-C, so the servers it started are stopped."""
@@ -321,7 +286,6 @@ def start_server(
     processes: Processes,
     name: str,
     env: dict[str, str],
-    workdir: Path,
     settings: Settings,
     app: str | None,
     ready_path: str,
@@ -331,9 +295,9 @@ def start_server(
     argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
     argv += ["-k", settings.worker_class] if settings.worker_class else []
     argv += [app] if app else []
-    log = workdir / f"{name}.log"
-    process = processes.start(argv, {**env, "PARLEY_PORT": str(port)}, log)
-    server = Server(name, port, process, log)
+    service = processes.start(name, argv, {**env, "PARLEY_PORT": str(port)})
+    process = service.process
+    server = Server(name, port, process, service.log)
     deadline = time.monotonic() + 90  # the master migrates a fresh database first
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -683,9 +647,9 @@ class Listeners:
 
 def run(settings: Settings) -> Report:
     """Start everything, measure, stop everything."""
-    processes = Processes()
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp, terminated_cleanly():
         workdir = Path(tmp)
+        processes = Processes(workdir)
         try:
             return _run(settings, processes, workdir)
         finally:
@@ -707,7 +671,7 @@ def _run(settings: Settings, processes: Processes, workdir: Path) -> Report:
     progress(f"load average {_load(report.load_before)}; tool {tool.describe()}; work directory {workdir}")
 
     # The bare app first; its master also provisions the fresh database (on_starting), harmlessly.
-    bare = start_server(processes, "bare", env, workdir, settings, "bench.bare_app:app", "/")
+    bare = start_server(processes, "bare", env, settings, "bench.bare_app:app", "/")
     expect(*call(bare.port, "POST", "/write", json_body={}), 201, "POST /write")
     report.bare = measure(tool, settings, bare, "bare Flask JSON (`GET /`)", Request("/"))
     report.write_ceiling = measure(
@@ -720,7 +684,7 @@ def _run(settings: Settings, processes: Processes, workdir: Path) -> Report:
     report.write_ceiling.writes = True
     processes.stop(bare.process)
 
-    parley = start_server(processes, "parley", env, workdir, settings, None, "/readyz")
+    parley = start_server(processes, "parley", env, settings, None, "/readyz")
     setup = prepare_parley(parley, env, settings)
     report.small_counts = setup.counts
     grown = {  # the reads whose cost must not grow with the tables

@@ -379,7 +379,7 @@ def stream_owners(pids: list[int], server_port: int) -> dict[int, int]:
 def start_redis(processes: Processes, workdir: Path) -> str:
     port = free_port()
     argv = ["redis-server", "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no"]
-    processes.start(argv, dict(os.environ), workdir / "redis.log")
+    processes.start("redis", argv, dict(os.environ))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), timeout=1) as probe:
@@ -420,14 +420,14 @@ def run_mode(options: Options, mode: str, workdir: Path) -> Outcome:
     workers, with_redis = MODES[mode]
     if mode == "redis":
         workers = options.redis_workers
-    processes = Processes()
     workdir = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=workdir))
+    processes = Processes(workdir)
     try:
         redis_url = start_redis(processes, workdir) if with_redis else None
         settings = Settings(workers=workers, redis_url=redis_url, log_level=options.log_level)
         env = server_env(settings, database_url(settings, workdir))
         env["PARLEY_WORKER_CONNECTIONS"] = str(max(2000, options.streams + 200))
-        server = start_server(processes, f"parley-{mode}", env, workdir, settings, None, "/readyz")
+        server = start_server(processes, f"parley-{mode}", env, settings, None, "/readyz")
         wait_for_workers(server, workers)
         tag = secrets.token_hex(2)
         users = -(-options.streams // options.devices)

@@ -47,6 +47,12 @@ def assert_error(response: Any, code: int) -> dict[str, Any]:
     return body
 
 
+def ok(response: Any, status: int = 200) -> Any:
+    """The JSON body of a response that must have `status`."""
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    return response.get_json()
+
+
 def assert_invalid(response: Any, location: str, field: str) -> None:
     """A 422 naming `field` under `errors[location]`."""
     assert field in assert_error(response, 422)["errors"][location]

@@ -33,6 +33,9 @@ PASSWORD = "correct horse battery"
 
 
 IN_CI = os.environ.get("CI") == "true"
+# The second CI pass runs the application on PostgreSQL + Redis; tests marked engine_independent
+# ran in the first on the very same services, and are skipped in it.
+SECOND_PASS = bool(os.environ.get("TEST_DATABASE_URL"))
 
 
 def require_service(env: str, what: str) -> str:
@@ -48,7 +51,7 @@ def require_service(env: str, what: str) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """In the PostgreSQL pass, skip what the first pass already ran on the very same services."""
-    if os.environ.get("TEST_DATABASE_URL"):
+    if SECOND_PASS:
         skip = pytest.mark.skip(reason="independent of TEST_DATABASE_URL: ran in the SQLite pass")
         for item in items:
             if "engine_independent" in item.keywords:
@@ -253,7 +256,7 @@ def processes(tmp_path: Any) -> Iterator[Processes]:
 @contextlib.contextmanager
 def new_server_database(request: pytest.FixtureRequest, directory: Any) -> Iterator[str]:
     """A fresh database for server processes: PostgreSQL in the PostgreSQL pass, else a SQLite file."""
-    if os.environ.get("TEST_DATABASE_URL"):
+    if SECOND_PASS:
         with fresh_postgres_database(request.getfixturevalue("postgres_admin_url")) as url:
             yield url
     else:

@@ -55,6 +55,15 @@ class Processes:
         self.started.append(service)
         return service
 
+    def stop(self, process: subprocess.Popen, grace: float = 25) -> None:
+        """SIGTERM, then SIGKILL to the group after `grace` s: gunicorn drains for up to 20 s."""
+        signal_group(process, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+        signal_group(process, signal.SIGKILL)  # stragglers: the group outlives its leader
+        process.wait()
+        self.started = [service for service in self.started if service.process is not process]
+
     def stop_all(self) -> None:
         for service in self.started:
             signal_group(service.process, signal.SIGTERM)

@@ -220,6 +220,9 @@ def test_the_swagger_ui_assets_are_served(client: FlaskClient, name: str) -> Non
     assert len(response.data) > 10_000
 
 
+# What the browser shows depends on the document and the answers' statuses, not on the engine under
+# them (the API's own tests cover both): first pass only, like tests/test_swagger_ui.py.
+@pytest.mark.engine_independent
 def test_swagger_ui_logs_in_with_the_password_flow_and_calls_the_api(
     live_server: str, make_user: Any
 ) -> None:

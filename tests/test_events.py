@@ -8,11 +8,9 @@ everything before it would have been too.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import socket
 import threading
 import time
 import uuid
@@ -26,11 +24,9 @@ from httpx_sse import ServerSentEvent, connect_sse
 from tests.conftest import new_server_database
 from tests.processes import Processes
 from tests.servers import Parley, random_loopback_address, start_parley
+from tests.streams import DEADLINE, EVENTS, Stream, room_of, summary
 
-EVENTS = "/api/v1/events"
 POLL = "/api/v1/events/poll"
-WAIT = 8.0  # seconds an expected event may take to arrive (generous: a slow CI machine)
-EPHEMERAL = frozenset({"typing", "presence.updated"})
 # Events whose data is rendered for each receiver at delivery time (unread count, role).
 ROOM_VIEWS = frozenset({"room.created", "room.updated", "read.updated"})
 
@@ -89,128 +85,13 @@ class Person:
         return self.call("GET", POLL, params={"timeout": 0})["last_event_id"]
 
 
-class Device:
-    """One open event stream, read on a background thread.
-
-    `raw=False` reads it with httpx-sse (as an SSE client library sees it); `raw=True` keeps the
-    lines as sent, comments and all.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        http: httpx.Client,
-        *,
-        raw: bool = False,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.name = name
-        self.raw = raw
-        self._http = http
-        self._lock = threading.Lock()
-        self._received: list[ServerSentEvent] = []
-        self._lines: list[str] = []
-        self._connected = threading.Event()
-        self._ended = threading.Event()
-        self._closing = False
-        self.response: httpx.Response | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._read, args=(params or {}, headers or {}), name=f"stream-{name}", daemon=True
-        )
-        self._thread.start()
-        assert self._connected.wait(WAIT), f"{name}: no response within {WAIT} s"
-        if self.error is not None:
-            raise self.error
-        assert self.response is not None
-        assert self.response.status_code == 200, f"{name}: {self.response.status_code}"
-
-    def _read(self, params: dict[str, Any], headers: dict[str, str]) -> None:
-        try:
-            if self.raw:
-                with self._http.stream("GET", EVENTS, params=params, headers=headers) as response:
-                    self.response = response
-                    self._connected.set()
-                    for line in response.iter_lines():
-                        with self._lock:
-                            self._lines.append(line)
-            else:
-                with connect_sse(self._http, "GET", EVENTS, params=params, headers=headers) as source:
-                    self.response = source.response
-                    self._connected.set()
-                    for event in source.iter_sse():
-                        with self._lock:
-                            self._received.append(event)
-        except Exception as error:  # reported by the test thread (wait_for, or at connecting)
-            if not self._closing:
-                self.error = error
-        finally:
-            self._connected.set()
-            self._ended.set()
-
-    def close(self) -> None:
-        """Hang up, as a device going away does (the server notices at its next keep-alive)."""
-        self._closing = True
-        if self.response is not None and not self._ended.is_set():
-            stream = self.response.extensions.get("network_stream")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)  # wakes the reading thread
-        self._thread.join(WAIT)
-        self._http.close()
-
-    # --- what arrived ---
-
-    def lines(self) -> list[str]:
-        with self._lock:
-            return list(self._lines)
-
-    def events(self) -> list[ServerSentEvent]:
-        """Every event, without the `retry` frame and httpx-sse's empty dispatches after comments."""
-        with self._lock:
-            received = list(self._received)
-        return [e for e in received if not (e.event == "message" and e.data == "")]
-
-    def stored(self) -> list[ServerSentEvent]:
-        return [e for e in self.events() if e.event not in EPHEMERAL]
-
-    def summaries(self, room_id: int | None = None) -> list[tuple[Any, ...]]:
-        return [summary(e) for e in self.stored() if room_id is None or room_of(e) == room_id]
-
-    def wait_for(
-        self, type_: str, match: Callable[[Any], bool] = lambda data: True, timeout: float = WAIT
-    ) -> ServerSentEvent:
-        """The first event of this type whose data matches, waiting for it if need be."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for event in self.events():
-                if event.event == type_ and match(event.json()):
-                    return event
-            if self._ended.is_set():
-                pytest.fail(f"{self.name}: the stream ended ({self.error!r}) before {type_}")
-            if time.monotonic() > deadline:
-                seen = [(e.event, e.data[:120]) for e in self.events()]
-                pytest.fail(f"{self.name}: no {type_} within {timeout} s; got {seen}")
-            time.sleep(0.02)
-
-    def wait_for_lines(self, condition: Callable[[list[str]], bool], what: str) -> list[str]:
-        deadline = time.monotonic() + WAIT
-        while not condition(lines := self.lines()):
-            if self._ended.is_set() or time.monotonic() > deadline:
-                pytest.fail(f"{self.name}: no {what} (ended: {self._ended.is_set()}); got {lines}")
-            time.sleep(0.02)
-        return lines
-
-
 class Scene:
     """The people of one test and their open streams, all closed afterwards."""
 
     def __init__(self, parley: Parley) -> None:
         self.parley = parley
         self.people: list[Person] = []
-        self.devices: list[Device] = []
+        self.devices: list[Stream] = []
 
     def fresh_address(self) -> Parley:
         """The same server, talked to from a new loopback address (a fresh sign-up/token budget)."""
@@ -232,10 +113,9 @@ class Scene:
 
     def stream(
         self, who: Person | None, name: str | None = None, *, token: str | None = None, **kwargs: Any
-    ) -> Device:
+    ) -> Stream:
         token = token or (who.token if who else None)
-        http = self.parley.client(token, timeout=httpx.Timeout(WAIT, read=None))
-        device = Device(name or (who.username if who else "anonymous"), http, **kwargs)
+        device = Stream(self.parley, token, name=name or (who.username if who else "anonymous"), **kwargs)
         self.devices.append(device)
         return device
 
@@ -258,36 +138,11 @@ def scene(parley: Parley) -> Iterator[Scene]:
 # --- reading events ---------------------------------------------------------------------------
 
 
-def room_of(event: ServerSentEvent) -> int | None:
-    data = event.json()
-    if "room_id" in data:
-        return data["room_id"]
-    return data.get("id") if event.event.startswith("room.") else None
-
-
-def summary(event: ServerSentEvent) -> tuple[Any, ...]:
-    """The fields that tell one event from another, for comparing whole sequences."""
-    type_, data = event.event, event.json()
-    if type_.startswith("message."):
-        return (type_, data["id"], data["body"], data["deleted"])
-    if type_.startswith("member."):
-        return (type_, data["user"]["username"], data["role"])
-    if type_.startswith("join_request."):
-        return (type_, data["user"]["username"], data["status"])
-    if type_ == "read.updated":
-        return (type_, data["last_read_message_id"])
-    if type_ in ("room.created", "room.updated"):
-        return (type_, data["name"])
-    if type_ == "reset":
-        return (type_, data["last_event_id"])
-    return (type_,)
-
-
 def ids_of(events: list[ServerSentEvent]) -> list[int]:
     return [int(e.id) for e in events]
 
 
-def assert_strictly_increasing(device: Device) -> None:
+def assert_strictly_increasing(device: Stream) -> None:
     ids = ids_of(device.stored())
     assert ids == sorted(set(ids)), f"{device.name}: ids not strictly increasing: {ids}"
 
@@ -407,7 +262,7 @@ def test_members_devices_see_the_room_in_order_and_outsiders_see_none_of_it(scen
     assert watching[carol.username].summaries() == whole([], carol)
 
     # Both of alice's devices get the same events, same ids, same data.
-    def exact(device: Device) -> list[tuple]:
+    def exact(device: Stream) -> list[tuple]:
         return [
             (ev.id, ev.event, summary(ev) if ev.event in ROOM_VIEWS else ev.json()) for ev in device.stored()
         ]
@@ -864,7 +719,7 @@ def announces(data: Any, user: Person, online: bool) -> bool:
     return any(item["user_id"] == user.id and item["online"] is online for item in data["users"])
 
 
-def presence_items(device: Device) -> list[dict[str, Any]]:
+def presence_items(device: Stream) -> list[dict[str, Any]]:
     return [item for e in device.events() if e.event == "presence.updated" for item in e.json()["users"]]
 
 
@@ -883,7 +738,7 @@ def test_presence_follows_a_user_s_first_and_last_stream_after_a_grace_period(sc
     bob_stream = scene.stream(bob)
     carol_stream = scene.stream(carol)
 
-    def about(device: Device, user: Person) -> list[bool]:
+    def about(device: Stream, user: Person) -> list[bool]:
         return [item["online"] for item in presence_items(device) if item["user_id"] == user.id]
 
     phone = scene.stream(alice, "alice-phone")
@@ -945,7 +800,7 @@ def test_streams_that_come_and_go_leave_no_error_in_the_server_log(scene, parley
     by_token.wait_for("presence.updated", lambda data: announces(data, alice, True))
     by_token.close()
     by_ticket.close()
-    deadline = time.monotonic() + WAIT
+    deadline = time.monotonic() + DEADLINE
     while alice.call("GET", f"/api/v1/users/{alice.id}")["presence"] != "offline":
         assert time.monotonic() < deadline, "alice still online after her streams closed"
         time.sleep(0.05)

@@ -49,7 +49,7 @@ NO_POLL = {"PARLEY_EVENTS_POLL": "30"}  # these servers' outbox poll: an event s
 
 def assert_in_order_once(stream: Stream, sent: list[int]) -> None:
     """Every sent message arrived exactly once, in the order sent, and stored ids only go up."""
-    ids = [frame.id for frame in stream.stored()]
+    ids = [frame.id for frame in stream.stored_frames()]
     assert ids == sorted(set(ids)), f"event ids repeat or go back: {stream.describe()}"
     assert stream.messages() == sent, stream.describe()
     assert stream.error is None and not stream.ended.is_set(), stream.describe()
@@ -116,9 +116,9 @@ def test_messages_sent_through_either_process_reach_streams_on_both(
             batches = list(pool.map(burst, [via_a, via_b, via_a, via_b], range(4)))
     burst_ids = {message_id for batch in batches for message_id in batch}
     for stream in streams:
-        stream.wait_for(lambda s: burst_ids <= set(s.messages()), f"the burst on {stream.name}")
+        stream.wait_until(lambda s: burst_ids <= set(s.messages()), f"the burst on {stream.name}")
         time.sleep(0.2)  # a duplicate would follow at once
-        ids = [frame.id for frame in stream.stored()]
+        ids = [frame.id for frame in stream.stored_frames()]
         assert ids == sorted(set(ids)), f"event ids repeat or go back: {stream.describe()}"
         assert sorted(stream.messages()) == sorted(sent + list(burst_ids)), stream.describe()
         assert stream.messages()[: len(sent)] == sent, stream.describe()
@@ -133,7 +133,7 @@ def test_a_change_on_one_process_reaches_a_stream_on_the_other(linked_servers: t
     on_a = Stream(a, carol.token, name="carol on A")
 
     room = create_room(b, dave, "made on B", [carol.username])  # committed on B: only Redis tells A
-    on_a.wait_for(lambda s: any(f.type == "room.created" for f in s.frames), "room.created from B")
+    on_a.wait_until(lambda s: any(f.type == "room.created" for f in s.frames), "room.created from B")
     created = next(frame for frame in on_a.frames if frame.type == "room.created")
     assert created.data["id"] == room and created.data["name"] == "made on B", on_a.describe()
     added = [f for f in on_a.frames if f.type == "member.added" and f.data["user"]["id"] == carol.id]
@@ -143,7 +143,7 @@ def test_a_change_on_one_process_reaches_a_stream_on_the_other(linked_servers: t
     # Ephemeral events cross on Redis too: they are never stored, so no poll could find them.
     with b.client(dave.token, timeout=10) as via_b:
         assert via_b.post(f"/api/v1/rooms/{room}/typing").status_code == 204
-        on_a.wait_for(lambda s: any(f.type == "typing" for f in s.frames), "typing from B")
+        on_a.wait_until(lambda s: any(f.type == "typing" for f in s.frames), "typing from B")
         # A stream open on A makes carol online for B as well.
         assert via_b.get(f"/api/v1/users/{carol.id}").json()["presence"] == "online"
     assert_clean_log(a.service)
@@ -200,11 +200,11 @@ def test_resume_after_a_kill_replays_what_was_missed_on_any_process(
         missed += [send(http, room, f"missed after the restart {n}") for n in range(2)]
 
     resumed = Stream(restarted, alice.token, last_event_id=last_read, name="alice resuming on A")
-    resumed.wait_for(lambda s: set(missed) <= set(s.messages()), "the replay")
+    resumed.wait_until(lambda s: set(missed) <= set(s.messages()), "the replay")
     with restarted.client(bob.token, timeout=10) as http:
         live = send(http, room, "live")
     resumed.wait_for_message(live)
-    stored = resumed.stored()
+    stored = resumed.stored_frames()
     assert [f.type for f in stored] == ["message.created"] * (len(missed) + 1), resumed.describe()
     assert resumed.messages() == [*missed, live], resumed.describe()
     assert all(f.id > last_read for f in stored), resumed.describe()
@@ -214,7 +214,7 @@ def test_resume_after_a_kill_replays_what_was_missed_on_any_process(
     elsewhere = Stream(other, alice.token, last_event_id=last_read, name="alice resuming on B")
     elsewhere.wait_for_message(live)
     time.sleep(0.2)  # nothing more should follow
-    assert elsewhere.stored() == stored, f"{elsewhere.describe()}\n{resumed.describe()}"
+    assert elsewhere.stored_frames() == stored, f"{elsewhere.describe()}\n{resumed.describe()}"
     assert_clean_log(restarted.service)
     assert_clean_log(other.service)
 
@@ -260,14 +260,14 @@ def test_presence_crosses_processes_in_batches_and_ends_a_grace_period_after_the
 
     assert presence_of(b, alice) == {"presence": "offline", "last_seen_at": None}
     with held_stream(a, alice):
-        watcher.wait_for(lambda _: told() == [True], "alice online on A, told on B's stream")
+        watcher.wait_until(lambda _: told() == [True], "alice online on A, told on B's stream")
         assert presence_of(b, alice)["presence"] == "online"
     with held_stream(b, alice):  # back on B within A's grace period: nobody sees her leave
         time.sleep(1.5)
         assert told() == [True]
         assert [presence_of(p, alice)["presence"] for p in (a, b)] == ["online", "online"]
     left = time.monotonic()
-    watcher.wait_for(lambda _: told() == [True, False], "alice offline after the grace period, on B")
+    watcher.wait_until(lambda _: told() == [True, False], "alice offline after the grace period, on B")
     assert time.monotonic() - left >= 0.9  # the grace period is 1 s
     for parley in (a, b):
         shown = presence_of(parley, alice)

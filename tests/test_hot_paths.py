@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from app import create_app
 from app.extensions import db
 from app.provisioning import MIGRATIONS_DIR, prepare_database
+from tests.assertions import ok
+from tests.concurrency import at_once
+from tests.rooms import create_room, room_path
 from tests.statements import counted_statements
-from tests.test_room_races import at_once, create_room, ok, room_path
 
 ROOMS = "/api/v1/rooms"
 THEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -10,20 +10,15 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.assertions import assert_error, assert_invalid
+from tests.assertions import assert_error, assert_invalid, ok
 from tests.bans import ban
+from tests.concurrency import at_once, event_types, repeated, statuses
 from tests.conftest import bearer
 from tests.polls import mark, received
 from tests.rooms import ROOMS, messages_path
 from tests.statements import counted_statements
-from tests.test_room_races import at_once, event_types, repeated, statuses
 
 THUMBS, HEART, PARTY = "👍", "❤️", "🎉"
-
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_data(as_text=True)[:500]
-    return response.get_json()
 
 
 def reaction_path(room_id: int, message_id: int, emoji: str) -> str:

@@ -82,12 +82,12 @@ def test_streams_typing_and_long_polls_work_while_redis_is_down_and_presence_set
     carols = Stream(a, carol.token, name="carol on A")
     with a.client(bob.token, timeout=5) as http:
         assert http.post(f"/api/v1/rooms/{room}/typing").status_code == 204
-    carols.wait_for(lambda s: any(f.type == "typing" for f in s.frames), "bob typing, on A")
+    carols.wait_until(lambda s: any(f.type == "typing" for f in s.frames), "bob typing, on A")
 
     with a.client(bob.token, timeout=10) as from_a, b.client(carol.token, timeout=10) as from_b:
         sent = send(from_a, room, "while Redis is down")
         watcher.wait_for_message(sent)  # on B: through the outbox poll
-        since = watcher.stored()[-1].id
+        since = watcher.stored_frames()[-1].id
         with ThreadPoolExecutor(1) as pool:
             waiting = pool.submit(poll_messages, from_b, since)
             time.sleep(0.3)
@@ -100,7 +100,7 @@ def test_streams_typing_and_long_polls_work_while_redis_is_down_and_presence_set
 
     # Carol's stream on A never stopped: B hears again that she is online, and shows her so.
     eventually(lambda: presence(b, alice, carol) == "online", "carol online, seen from B", b)
-    watcher.wait_for(lambda s: presence_told(s, carol)[-1:] == [True], "carol online, on B's stream")
+    watcher.wait_until(lambda s: presence_told(s, carol)[-1:] == [True], "carol online, on B's stream")
     for parley in (a, b):
         assert presence(parley, alice, bob) == "offline"
     with a.client(timeout=5) as http:

@@ -1,64 +1,19 @@
 """Rooms under concurrent identical requests: one change, one event, the idempotent answer for the rest.
 
-Every scene sends its requests at the same moment, each from its own thread and connection,
-against the app on a real socket (`live_server`): the Flask test client runs one at a time.
+Every scene sends its requests at the same moment (tests/concurrency.py).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.assertions import ok
+from tests.concurrency import TIMES, at_once, event_types, repeated, statuses
 from tests.conftest import User
-from tests.outbox import events_since, last_event_id
+from tests.outbox import last_event_id
 from tests.rooms import ROOMS, create_room, room_path
-
-TIMES = 5
-
-
-def at_once(base_url: str, calls: list[tuple[User, str, str, dict[str, Any] | None]]) -> list[httpx.Response]:
-    """Send `(user, method, path, body)` calls together, released by one barrier."""
-    barrier = threading.Barrier(len(calls))
-    answers: list[Any] = [None] * len(calls)
-
-    def fire(slot: int) -> None:
-        user, method, path, body = calls[slot]
-        with httpx.Client(base_url=base_url, timeout=30) as http:
-            http.get("/healthz")  # connected before the barrier: the requests start together
-            barrier.wait(timeout=10)
-            try:
-                answers[slot] = http.request(method, path, headers=user.headers, json=body)
-            except httpx.HTTPError as error:  # reported by the assertion below
-                answers[slot] = error
-
-    threads = [threading.Thread(target=fire, args=(slot,)) for slot in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert all(isinstance(answer, httpx.Response) for answer in answers), answers
-    return answers
-
-
-def repeated(base_url: str, user: User, method: str, path: str, body: dict[str, Any] | None = None):
-    return at_once(base_url, [(user, method, path, body)] * TIMES)
-
-
-def statuses(answers: list[httpx.Response]) -> Counter[int]:
-    return Counter(answer.status_code for answer in answers)
-
-
-def event_types(app, mark: int) -> Counter[str]:
-    return Counter(type_ for type_, *_ in events_since(app, mark))
-
-
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.get_json()
-    return response.get_json()
 
 
 def create_invite(client, owner: User, room_id: int, **fields: Any) -> dict[str, Any]:
