@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
 from ..errors import abort, error_payload
-from .document import PAGINATION_HEADER, AnswerPlugin
+from .document import PAGINATION_HEADER, PAGINATION_METADATA, AnswerPlugin, PaginationMetadataSchema
 from .parser import UNSTORABLE_TEXT
 
 SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
@@ -81,6 +81,7 @@ class Api(flask_smorest.Api):
 
     def _register_pagination_header(self) -> None:
         """`X-Pagination` is JSON: documented as `application/json` content, with its schema."""
+        self.spec.components.schema(PAGINATION_METADATA, schema=PaginationMetadataSchema)
         self.spec.components.header("PAGINATION", PAGINATION_HEADER, lazy=True)
 
     def _add_answer_headers(self) -> None:

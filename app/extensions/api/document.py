@@ -40,10 +40,16 @@ def mark_answer(schema: Any) -> None:
 
 
 class AnswerConverter(OpenAPIConverter):
-    """apispec's converter, listing an answer's fields as `required` (see the module's docstring)."""
+    """apispec's converter, listing an answer's fields as `required` (see the module's docstring).
+
+    An open schema (marshmallow's INCLUDE, such as the OAuth2 forms) is written without apispec's
+    `additionalProperties: true`: JSON Schema's default says the same, and openapi-generator takes a
+    form that spells it out for a map, which it cannot generate (it logs an error per operation)."""
 
     def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
         jsonschema = super().schema2jsonschema(schema)
+        if jsonschema.get("additionalProperties") is True:
+            del jsonschema["additionalProperties"]
         if type(resolve_schema_instance(schema)) in _ANSWERS:
             present = {
                 field.data_key or name
@@ -77,7 +83,15 @@ def links_to(*operation_ids: str, **parameters: str) -> dict[str, dict[str, str]
 
 mark_answer(PaginationMetadataSchema)
 
+PAGINATION_METADATA = "PaginationMetadata"
+# A header holds text: the JSON inside it is described with JSON Schema's own words for that
+# (`contentMediaType`, `contentSchema`), rather than with the header's `content`, which generators
+# (openapi-generator, Schemathesis) do not read: they fall back to an untyped string, with a warning.
 PAGINATION_HEADER = {
     "description": 'Where this page stands, as JSON: `{"total", "total_pages", "page", "page_size"}`',
-    "content": {"application/json": {"schema": PaginationMetadataSchema}},
+    "schema": {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": {"$ref": f"#/components/schemas/{PAGINATION_METADATA}"},
+    },
 }
