@@ -77,6 +77,14 @@ def walk(node: Any) -> Iterator[dict[str, Any]]:
             yield from walk(value)
 
 
+def invalid(document: dict[str, Any], schema: dict[str, Any], instance: Any, what: str) -> list[str]:
+    """What is wrong with `instance` under `schema` (a part of `document`), one line per error."""
+    validator = OAS31Validator({**schema, "components": document["components"]})
+    return [
+        f"{what}: {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)
+    ]
+
+
 # --- the document as a whole ---------------------------------------------------------------------
 
 
@@ -355,6 +363,44 @@ def test_every_request_body_has_an_example(document: dict[str, Any]) -> None:
     assert missing == []
 
 
+def test_every_json_answer_has_an_example(document: dict[str, Any]) -> None:
+    """Successes show a whole answer (a message with its author and reactions, a room with its last
+    message); errors share one example per status."""
+    answers = [
+        (f"{method.upper()} {path} {status}", answer["content"]["application/json"])
+        for method, path, operation in all_operations(document)
+        for status, answer in responses(document, operation).items()
+        if "application/json" in answer.get("content", {})
+    ]
+    assert len([what for what, _ in answers if what.endswith(("200", "201"))]) > 40
+    assert [what for what, media in answers if "example" not in media] == []
+
+
+def test_every_example_holds_to_its_schema(document: dict[str, Any]) -> None:
+    """Answers, error answers, request bodies and headers alike; X-Pagination's as the JSON it holds."""
+    examples = [node for node in walk(document) if "schema" in node and "example" in node]
+    assert len(examples) > 80
+    errors = [
+        error
+        for node in examples
+        for error in invalid(document, node["schema"], node["example"], json.dumps(node["example"])[:80])
+    ]
+    pagination = document["components"]["headers"]["PAGINATION"]
+    errors += invalid(
+        document, pagination["schema"]["contentSchema"], json.loads(pagination["example"]), "X-Pagination"
+    )
+    assert errors == []
+
+
+def test_an_answers_example_shows_nested_resources_whole(document: dict[str, Any]) -> None:
+    room = document["paths"]["/api/v1/rooms/{room_id}"]["get"]["responses"]["200"]["content"]
+    example = room["application/json"]["example"]
+    assert example["last_message"]["room_id"] == example["id"]
+    assert example["last_message"]["author"]["username"]
+    assert example["last_message"]["reactions"][0]["emoji"]
+    assert datetime.fromisoformat(example["created_at"]).tzinfo is not None
+
+
 def test_no_request_body_shares_one_schema_between_media_types(document: dict[str, Any]) -> None:
     """openapi-python-client writes modules that fail to import when it does."""
     shared = [
@@ -579,12 +625,7 @@ class DocumentedClient:
         return body
 
     def validate(self, schema: dict[str, Any], instance: Any, what: str) -> None:
-        validator = OAS31Validator({**schema, "components": self.document["components"]})
-        errors = [
-            f"{what}: {'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in validator.iter_errors(instance)
-        ]
-        assert errors == []
+        assert invalid(self.document, schema, instance, what) == []
 
 
 def test_a_conversation_is_answered_as_documented(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
 from ..errors import abort, error_payload
@@ -33,6 +34,8 @@ class ErrorSchema(Schema):
 
 
 MAX_ID = 2**31 - 1
+# What the examples of errors say that werkzeug's defaults do not: which limit a 429 is about.
+ERROR_EXAMPLE_ARGUMENTS = {429: {"description": "600 per 1 minute"}}
 
 
 class IdConverter(IntegerConverter):
@@ -68,6 +71,7 @@ class Api(flask_smorest.Api):
         app.before_request(_refuse_oversized_body)
         self._add_oauth2_security_scheme(app)
         self._add_answer_headers()
+        self._add_error_examples(app)
         # Relative to where the document was fetched from, unless the operator named the origin.
         self.spec.options["servers"] = [
             {"url": app.config["PUBLIC_URL"] or "/", "description": "This Parley server"}
@@ -100,6 +104,20 @@ class Api(flask_smorest.Api):
                 "schema": {"type": "string"},
             }
         }
+
+    def _add_error_examples(self, app: Flask) -> None:
+        """One example per error status, as `error_payload` writes it, shared by every operation."""
+        examples = {}
+        with app.app_context():
+            for code, exception in default_exceptions.items():
+                example, _ = error_payload(exception(**ERROR_EXAMPLE_ARGUMENTS.get(code, {})))
+                if code == 422:
+                    example["errors"] = {"json": {"body": ["Missing data for required field."]}}
+                examples[HTTPStatus(code).name] = example
+        # What an operation answers beyond the statuses it lists is, in practice, the unexpected error.
+        examples["DEFAULT_ERROR"] = examples["INTERNAL_SERVER_ERROR"]
+        for name, example in examples.items():
+            self.spec.components.responses_lazy[name]["content"]["application/json"]["example"] = example
 
     def _add_oauth2_security_scheme(self, app: Flask) -> None:
         endpoint = "/auth/oauth2/token"
