@@ -35,7 +35,7 @@ class ErrorSchema(Schema):
 
 MAX_ID = 2**31 - 1
 # What the examples of errors say that werkzeug's defaults do not: which limit a 429 is about.
-ERROR_EXAMPLE_ARGUMENTS = {429: {"description": "600 per 1 minute"}}
+ERROR_EXAMPLE_DESCRIPTIONS = {429: "600 per 1 minute"}
 
 
 class IdConverter(IntegerConverter):
@@ -110,7 +110,7 @@ class Api(flask_smorest.Api):
         examples = {}
         with app.app_context():
             for code, exception in default_exceptions.items():
-                example, _ = error_payload(exception(**ERROR_EXAMPLE_ARGUMENTS.get(code, {})))
+                example, _ = error_payload(exception(description=ERROR_EXAMPLE_DESCRIPTIONS.get(code)))
                 if code == 422:
                     example["errors"] = {"json": {"body": ["Missing data for required field."]}}
                 examples[HTTPStatus(code).name] = example

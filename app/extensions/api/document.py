@@ -85,9 +85,8 @@ def _json_answers(operations: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 yield answer["content"]["application/json"]
 
 
-# What a realistic answer holds, by field: `Schema.field` (the class's name, or a base class's) wins
-# over `field`. A field
-# named nowhere here shows its `metadata["example"]`, or a value of its type (see `_field_example`).
+# What a realistic answer holds, by field, unless the field has a `metadata["example"]`: `Schema.field`
+# (the class's name, or a base class's) wins over `field`. Any other field shows a value of its type.
 TIMESTAMP = "2026-11-29T15:04:05.123456+00:00"
 EXAMPLES: dict[str, Any] = {
     "id": 42,
@@ -130,6 +129,7 @@ EXAMPLES: dict[str, Any] = {
     "code": "kQ3v9T0xWm2b",
     "code_prefix": "kQ3v",
     "reason": "Spam links",
+    "error_description": "Invalid username or password.",
     "client_id": "my-bot",
     "client_secret": "Zk1pX0V4YW1wbGVTZWNyZXQ",
     "redirect_uris": ["https://bot.example.com/callback"],
@@ -159,11 +159,13 @@ def example_of(schema: Any) -> Any:
 
 
 def _field_example(schema: type[Schema], name: str, field: fields.Field) -> Any:
+    """A field of `schema` with no example named shows null when it may (an unedited message's
+    `edited_at`), else any value of its type: the document stays valid as schemas grow."""
+    if "example" in field.metadata:
+        return field.metadata["example"]
     for key in [f"{cls.__name__}.{name}" for cls in schema.__mro__] + [name]:
         if key in EXAMPLES:
             return EXAMPLES[key]
-    if "example" in field.metadata:
-        return field.metadata["example"]
     if isinstance(field, fields.Nested):
         return example_of(field.schema)
     if isinstance(field, fields.List):
