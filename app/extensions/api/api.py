@@ -16,20 +16,36 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
 from ..errors import abort, error_payload
-from .document import PAGINATION_HEADER, PAGINATION_METADATA, AnswerPlugin, PaginationMetadataSchema
+from .document import (
+    PAGINATION_HEADER,
+    PAGINATION_METADATA,
+    AnswerPlugin,
+    PaginationMetadataSchema,
+    example_of,
+)
 from .parser import UNSTORABLE_TEXT
 
 SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
 
 
 class ErrorSchema(Schema):
+    """The body of every error; its field examples make one 422 (see `Api._add_error_examples`)."""
+
     code = fields.Integer(required=True, metadata={"description": "HTTP status code", "example": 422})
-    status = fields.String(required=True, metadata={"description": "HTTP status name"})
-    message = fields.String(required=True, metadata={"description": "Human-readable summary"})
+    status = fields.String(
+        required=True, metadata={"description": "HTTP status name", "example": "Unprocessable Entity"}
+    )
+    message = fields.String(
+        required=True,
+        metadata={"description": "Human-readable summary", "example": "The request has invalid fields."},
+    )
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.Raw(),
-        metadata={"description": "Bad fields by location (`json`, `query`, `files`, `headers`)"},
+        metadata={
+            "description": "Bad fields by location (`json`, `query`, `files`, `headers`)",
+            "example": {"json": {"body": ["Missing data for required field."]}},
+        },
     )
 
 
@@ -107,13 +123,12 @@ class Api(flask_smorest.Api):
 
     def _add_error_examples(self, app: Flask) -> None:
         """One example per error status, as `error_payload` writes it, shared by every operation."""
-        examples = {}
+        examples: dict[str, Any] = {}
         with app.app_context():
             for code, exception in default_exceptions.items():
                 example, _ = error_payload(exception(description=ERROR_EXAMPLE_DESCRIPTIONS.get(code)))
-                if code == 422:
-                    example["errors"] = {"json": {"body": ["Missing data for required field."]}}
                 examples[HTTPStatus(code).name] = example
+        examples["UNPROCESSABLE_ENTITY"] = example_of(ErrorSchema)
         # What an operation answers beyond the statuses it lists is, in practice, the unexpected error.
         examples["DEFAULT_ERROR"] = examples["INTERNAL_SERVER_ERROR"]
         for name, example in examples.items():
