@@ -173,6 +173,17 @@ def test_every_header_is_typed_through_its_schema(document: dict[str, Any]) -> N
     assert untyped == set()
 
 
+def test_every_documented_header_has_an_example(document: dict[str, Any]) -> None:
+    headers = [
+        (name, deref(document, header))
+        for node in walk(document)
+        if isinstance(node.get("headers"), dict)
+        for name, header in node["headers"].items()
+    ]
+    assert {name for name, _ in headers} >= {"Location", "Link", "X-Pagination", "Retry-After"}
+    assert {name for name, header in headers if "example" not in header} == set()
+
+
 def test_open_schemas_leave_additional_properties_to_json_schemas_default(document: dict[str, Any]) -> None:
     """openapi-generator takes a form that spells out `additionalProperties: true` for a map, which it
     cannot generate (it logs an error per operation); leaving it out says the same."""

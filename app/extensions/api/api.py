@@ -110,6 +110,7 @@ class Api(flask_smorest.Api):
         responses["TOO_MANY_REQUESTS"]["headers"] = {
             "Retry-After": {
                 "description": "Seconds to wait before trying again",
+                "example": 30,
                 "schema": {"type": "integer", "minimum": 0},
             }
         }
@@ -117,6 +118,7 @@ class Api(flask_smorest.Api):
             "WWW-Authenticate": {
                 "description": 'RFC 6750 challenge: `Bearer realm="parley"`, with `error="invalid_token"` '
                 "when the token sent is unknown, expired or revoked",
+                "example": 'Bearer realm="parley", error="invalid_token"',
                 "schema": {"type": "string"},
             }
         }

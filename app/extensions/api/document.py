@@ -22,6 +22,7 @@ _ANSWERS: set[type[Schema]] = set()
 LOCATION_HEADER = {
     "Location": {
         "description": "URL of the created (or existing) resource",
+        "example": "/api/v1/rooms/7",
         "schema": {"type": "string", "format": "uri-reference"},
     }
 }
