@@ -1,6 +1,6 @@
 """Clients generated from the live document by openapi-generator, as integrators in other languages
 make them: `python` drives a whole conversation against a live server, `typescript-fetch` passes
-`tsc --strict`, and neither generator warns, except of its own known limitations (listed below)."""
+`tsc --strict`, and neither generator warns nor errs, except of its own limitations (listed below)."""
 
 from __future__ import annotations
 
@@ -29,19 +29,20 @@ GENERATORS = {
     # `Error` is a TypeScript global: map it to a name of its own rather than let the generator rename it.
     "typescript-fetch": ["--model-name-mappings", "Error=ApiError"],
 }
-# Warnings that are about the generator, not the document: its 3.1 support is labelled beta; it reads
-# a header only through `schema`, while `X-Pagination` is declared, as OpenAPI allows, through
-# `content` (application/json) so that its JSON shape is typed; and a null schema name that the python
-# generator logs for any document with a model that has properties (a one-schema document does it).
-GENERATOR_LIMITATIONS = re.compile(
-    r"OpenAPI 3\.1 support is still in beta"
-    r"|No schema defined for Header 'X-Pagination', using a String schema"
-    r"|Failed to get the schema name: null$"
-)
+# The only warnings left are the generator's own, printed whatever the document holds (read in
+# openapi-generator 7.26.0's code): `DefaultCodegen.setOpenAPI` labels any document of version 3.1 or
+# later as beta support, and the python generator's `toDefaultValue` asks for the `$ref` name of every
+# property schema, including those without one (an integer, a string), so any model logs it. A 3.0
+# document would lose the first only, and with it the typed `X-Pagination` (`contentSchema` is 3.1).
+GENERATOR_LIMITATIONS = {
+    "python": re.compile(r"OpenAPI 3\.1 support is still in beta|Failed to get the schema name: null$"),
+    "typescript-fetch": re.compile(r"OpenAPI 3\.1 support is still in beta"),
+}
 
 
 def generate(document: dict[str, Any], folder: Path) -> dict[str, list[str]]:
-    """Run both generators at once (each JVM start costs seconds) and answer each one's warnings."""
+    """Run both generators at once (each JVM start costs seconds) and answer each one's warnings
+    and errors (an error is logged, yet the generation still succeeds)."""
     (folder / "openapi.json").write_text(json.dumps(document))
     generator = [str(VENV_BIN / "openapi-generator-cli"), "generate", "-i", "openapi.json"]
     runs = {
@@ -59,7 +60,7 @@ def generate(document: dict[str, Any], folder: Path) -> dict[str, list[str]]:
     for name, run in runs.items():
         output, _ = run.communicate(timeout=120)
         assert run.returncode == 0, output
-        warnings[name] = [line for line in output.splitlines() if " WARN " in line]
+        warnings[name] = [line for line in output.splitlines() if " WARN " in line or " ERROR " in line]
     return warnings
 
 
@@ -90,7 +91,7 @@ def test_openapi_generator_warns_only_of_its_own_limitations(
     generated: tuple[Path, dict[str, list[str]]], generator: str
 ) -> None:
     _, warnings = generated
-    assert [line for line in warnings[generator] if not GENERATOR_LIMITATIONS.search(line)] == []
+    assert [line for line in warnings[generator] if not GENERATOR_LIMITATIONS[generator].search(line)] == []
 
 
 @pytest.mark.engine_independent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -11,28 +12,46 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
 from ..errors import abort, error_payload
-from .document import PAGINATION_HEADER, AnswerPlugin
+from .document import (
+    PAGINATION_HEADER,
+    PAGINATION_METADATA,
+    AnswerPlugin,
+    PaginationMetadataSchema,
+    example_of,
+)
 from .parser import UNSTORABLE_TEXT
 
 SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
 
 
 class ErrorSchema(Schema):
+    """The body of every error; its field examples make one 422 (see `Api._add_error_examples`)."""
+
     code = fields.Integer(required=True, metadata={"description": "HTTP status code", "example": 422})
-    status = fields.String(required=True, metadata={"description": "HTTP status name"})
-    message = fields.String(required=True, metadata={"description": "Human-readable summary"})
+    status = fields.String(
+        required=True, metadata={"description": "HTTP status name", "example": "Unprocessable Entity"}
+    )
+    message = fields.String(
+        required=True,
+        metadata={"description": "Human-readable summary", "example": "The request has invalid fields."},
+    )
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.Raw(),
-        metadata={"description": "Bad fields by location (`json`, `query`, `files`, `headers`)"},
+        metadata={
+            "description": "Bad fields by location (`json`, `query`, `files`, `headers`)",
+            "example": {"json": {"body": ["Missing data for required field."]}},
+        },
     )
 
 
 MAX_ID = 2**31 - 1
+# What the examples of errors say that werkzeug's defaults do not: which limit a 429 is about.
+ERROR_EXAMPLE_DESCRIPTIONS = {429: "600 per 1 minute"}
 
 
 class IdConverter(IntegerConverter):
@@ -68,6 +87,7 @@ class Api(flask_smorest.Api):
         app.before_request(_refuse_oversized_body)
         self._add_oauth2_security_scheme(app)
         self._add_answer_headers()
+        self._add_error_examples(app)
         # Relative to where the document was fetched from, unless the operator named the origin.
         self.spec.options["servers"] = [
             {"url": app.config["PUBLIC_URL"] or "/", "description": "This Parley server"}
@@ -81,6 +101,7 @@ class Api(flask_smorest.Api):
 
     def _register_pagination_header(self) -> None:
         """`X-Pagination` is JSON: documented as `application/json` content, with its schema."""
+        self.spec.components.schema(PAGINATION_METADATA, schema=PaginationMetadataSchema)
         self.spec.components.header("PAGINATION", PAGINATION_HEADER, lazy=True)
 
     def _add_answer_headers(self) -> None:
@@ -89,6 +110,7 @@ class Api(flask_smorest.Api):
         responses["TOO_MANY_REQUESTS"]["headers"] = {
             "Retry-After": {
                 "description": "Seconds to wait before trying again",
+                "example": 30,
                 "schema": {"type": "integer", "minimum": 0},
             }
         }
@@ -96,9 +118,23 @@ class Api(flask_smorest.Api):
             "WWW-Authenticate": {
                 "description": 'RFC 6750 challenge: `Bearer realm="parley"`, with `error="invalid_token"` '
                 "when the token sent is unknown, expired or revoked",
+                "example": 'Bearer realm="parley", error="invalid_token"',
                 "schema": {"type": "string"},
             }
         }
+
+    def _add_error_examples(self, app: Flask) -> None:
+        """One example per error status, as `error_payload` writes it, shared by every operation."""
+        examples: dict[str, Any] = {}
+        with app.app_context():
+            for code, exception in default_exceptions.items():
+                example, _ = error_payload(exception(description=ERROR_EXAMPLE_DESCRIPTIONS.get(code)))
+                examples[HTTPStatus(code).name] = example
+        examples["UNPROCESSABLE_ENTITY"] = example_of(ErrorSchema)
+        # What an operation answers beyond the statuses it lists is, in practice, the unexpected error.
+        examples["DEFAULT_ERROR"] = examples["INTERNAL_SERVER_ERROR"]
+        for name, example in examples.items():
+            self.spec.components.responses_lazy[name]["content"]["application/json"]["example"] = example
 
     def _add_oauth2_security_scheme(self, app: Flask) -> None:
         endpoint = "/auth/oauth2/token"

@@ -21,10 +21,11 @@ from .parser import parser
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 _LIMIT_HEADERS_DOC = {
-    name: {"description": description, "schema": {"type": "integer"}}
-    for name, description in zip(
+    name: {"description": description, "example": example, "schema": {"type": "integer"}}
+    for name, description, example in zip(
         ratelimit.LIMIT_HEADERS,
         ("Requests allowed in the window", "Requests left in it", "When it resets (seconds since the epoch)"),
+        (600, 599, 1796051105),
         strict=True,
     )
 }

@@ -86,6 +86,7 @@ def keyset_page(
 LINK_HEADER = {
     "Link": {
         "description": 'URLs of older (rel="prev") and newer (rel="next") pages',
+        "example": '<https://chat.example.com/api/v1/rooms/7/messages?limit=50&before=42>; rel="prev"',
         "schema": {"type": "string"},
     }
 }

@@ -19,9 +19,10 @@ class Error:
     """
     Attributes:
         code (int): HTTP status code Example: 422.
-        status (str): HTTP status name
-        message (str): Human-readable summary
-        errors (ErrorErrors | Unset): Bad fields by location (`json`, `query`, `files`, `headers`)
+        status (str): HTTP status name Example: Unprocessable Entity.
+        message (str): Human-readable summary Example: The request has invalid fields..
+        errors (ErrorErrors | Unset): Bad fields by location (`json`, `query`, `files`, `headers`) Example: {'json':
+            {'body': ['Missing data for required field.']}}.
     """
 
     code: int

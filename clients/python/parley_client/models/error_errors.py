@@ -11,7 +11,12 @@ T = TypeVar("T", bound="ErrorErrors")
 
 @_attrs_define
 class ErrorErrors:
-    """Bad fields by location (`json`, `query`, `files`, `headers`)"""
+    """Bad fields by location (`json`, `query`, `files`, `headers`)
+
+    Example:
+        {'json': {'body': ['Missing data for required field.']}}
+
+    """
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
