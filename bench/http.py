@@ -188,11 +188,12 @@ class Processes:
 
     started: list[subprocess.Popen] = field(default_factory=list)
 
-    def start(self, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    def start(self, argv: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> subprocess.Popen:
+        """`cwd`: the checkout whose code runs (bench/soak.py measures an older one too)."""
         with log.open("wb") as out:
             process = subprocess.Popen(  # noqa: S603  (argv is built here, never from input)
                 argv,
-                cwd=ROOT,
+                cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -325,6 +326,7 @@ def start_server(
     settings: Settings,
     app: str | None,
     ready_path: str,
+    cwd: Path = ROOT,
 ) -> Server:
     """gunicorn with gunicorn.conf.py; the command line's `-k` and `app` win over the file's."""
     port = free_port()
@@ -332,7 +334,7 @@ def start_server(
     argv += ["-k", settings.worker_class] if settings.worker_class else []
     argv += [app] if app else []
     log = workdir / f"{name}.log"
-    process = processes.start(argv, {**env, "PARLEY_PORT": str(port)}, log)
+    process = processes.start(argv, {**env, "PARLEY_PORT": str(port)}, log, cwd)
     server = Server(name, port, process, log)
     deadline = time.monotonic() + 90  # the master migrates a fresh database first
     while time.monotonic() < deadline:
@@ -345,11 +347,13 @@ def start_server(
     raise SystemExit(f"bench: {name} not ready after 90 s:\n{server.log_tail()}")
 
 
-def fixture(env: dict[str, str], *args: str, module: str = "bench.fixtures") -> dict[str, Any]:
+def fixture(
+    env: dict[str, str], *args: str, module: str = "bench.fixtures", cwd: Path = ROOT
+) -> dict[str, Any]:
     """Run one bench/fixtures.py step (or another seeding module) with the server's environment."""
     completed = subprocess.run(  # noqa: S603  (this interpreter, our module)
         [sys.executable, "-m", module, *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
