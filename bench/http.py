@@ -819,12 +819,12 @@ def _hide_password(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def _revision() -> str:
+def _revision(checkout: Path = ROOT) -> str:
     """The commit measured, `-dirty` when the work tree has changes."""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         described = subprocess.run(
             ["git", "describe", "--always", "--dirty"],  # noqa: S607  (git from PATH, on purpose)
-            cwd=ROOT,
+            cwd=checkout,
             capture_output=True,
             text=True,
             timeout=10,

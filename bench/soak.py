@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,8 @@ from bench.http import (
     REPORT,
     Processes,
     Settings,
+    _cpu_model,
+    _revision,
     call,
     database_url,
     describe_database,
@@ -216,28 +217,8 @@ def _run(plan: Plan, processes: Processes, workdir: Path) -> tuple[str, Outcome]
 # --- the report -----------------------------------------------------------------------------------
 
 
-def _revision(checkout: Path) -> str:
-    described = subprocess.run(
-        ["git", "describe", "--always", "--dirty"],  # noqa: S607  (git from PATH, on purpose)
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
-    return described.stdout.strip() or "unknown revision"
-
-
 def _machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.machine(),
-    )
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}"
+    return f"{os.cpu_count()} CPUs ({_cpu_model()}), Python {platform.python_version()}"
 
 
 def command_line(plan: Plan) -> str:
