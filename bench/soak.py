@@ -47,6 +47,7 @@ from bench.http import (
     describe_database,
     expect,
     fixture,
+    machine_busy_seconds,
     percentile,
     progress,
     server_env,
@@ -63,7 +64,7 @@ PAGE = 20  # the newest page a client reads, as a chat client opening the room d
 class Plan:
     clients: int = 200
     duration: float = 60
-    timeout: float = 30  # per request: a send waiting longer than this counts as unanswered
+    timeout: float = 60  # per request, as gunicorn and nginx: waiting longer counts as unanswered
     database: str = "sqlite"
     redis_url: str | None = None
     workers: int | None = None
@@ -94,6 +95,7 @@ class Outcome:
     acknowledged: list[str] = field(default_factory=list)
     seconds: float = 0.0
     server_cpu: float | None = None
+    other_cpus: float | None = None  # CPUs kept busy by everything but the server and this client
     history: Counter[str] = field(default_factory=Counter)  # soak bodies found, with how often
 
     @property
@@ -204,11 +206,18 @@ def _run(plan: Plan, processes: Processes, workdir: Path) -> tuple[str, Outcome]
         env, "--users", str(plan.clients), "--tag", tag, module="bench.sse_fixtures", cwd=plan.checkout
     )
     progress(f"{plan.clients} clients for {plan.duration:g} s")
-    cpu_before = server.cpu_seconds()
+    cpu_before, busy_before, own_before = server.cpu_seconds(), machine_busy_seconds(), time.process_time()
     outcome = asyncio.run(load(plan, server.port, seeded["room_id"], seeded["tokens"], tag))
-    cpu_after = server.cpu_seconds()
+    cpu_after, busy_after, own = (
+        server.cpu_seconds(),
+        machine_busy_seconds(),
+        time.process_time() - own_before,
+    )
     if cpu_before is not None and cpu_after is not None:
         outcome.server_cpu = cpu_after - cpu_before
+        if busy_before is not None and busy_after is not None:
+            others = busy_after - busy_before - outcome.server_cpu - own
+            outcome.other_cpus = max(0.0, others / outcome.seconds)
     server.wait_idle()
     outcome.history = read_history(server.port, seeded["room_id"], seeded["tokens"][0], tag)
     return render(plan, outcome, describe_database(url), server.workers()), outcome
@@ -237,11 +246,13 @@ def command_line(plan: Plan) -> str:
 def render(plan: Plan, outcome: Outcome, database: str, workers: int) -> str:
     answered = len(outcome.sends.latencies_us) + len(outcome.reads.latencies_us)
     cpu = f"{outcome.server_cpu * 1000 / answered:.1f} ms" if outcome.server_cpu and answered else "?"
+    others = f"{outcome.other_cpus:.1f}" if outcome.other_cpus is not None else "?"
     lines = [
         f"#### {plan.label}: Parley at `{_revision(plan.checkout)}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"`{command_line(plan)}`: {plan.clients} clients, {outcome.seconds:.0f} s; gunicorn with "
-        f"{workers} gevent workers; {database}; {_machine()}; server CPU {cpu} per answered request.",
+        f"{workers} gevent workers; {database}; {_machine()}; server CPU {cpu} per answered request; "
+        f"other processes kept {others} CPUs busy meanwhile.",
         "",
         "| | answered | per second | p50 | p99 | 5xx | no answer |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -252,15 +263,12 @@ def render(plan: Plan, outcome: Outcome, database: str, workers: int) -> str:
             f"| {name} | {count:,} | {count / outcome.seconds:,.0f} | {kind.ms(0.5):,.0f} ms | "
             f"{kind.ms(0.99):,.0f} ms | {kind.server_errors} | {kind.unanswered} |"
         )
-    others = {
-        status: n
-        for status, n in (outcome.sends.statuses + outcome.reads.statuses).items()
-        if status not in (200, 201)
-    }
+    statuses = outcome.sends.statuses + outcome.reads.statuses
+    unusual = {status: n for status, n in statuses.items() if status not in (200, 201)}
     lines += [
         "",
         f"Acknowledged messages: {len(outcome.acknowledged):,}; missing from the history: {outcome.missing}; "
-        f"there more than once: {outcome.doubled}. Other statuses: {others or 'none'}. "
+        f"there more than once: {outcome.doubled}. Other statuses: {unusual or 'none'}. "
         f"Verdict: **{'FAILED' if outcome.failed else 'passed'}**.",
     ]
     return "\n".join(lines) + "\n"
@@ -282,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")
-    parser.add_argument("--timeout", type=float, default=30, help="seconds a request may take")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds a request may take")
     parser.add_argument("--postgres", help="a throwaway PostgreSQL database (default: a fresh SQLite file)")
     parser.add_argument("--redis", help="Redis for rate limits and events, as in a multi-instance deployment")
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY (default: gunicorn.conf.py's)")
