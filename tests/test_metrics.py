@@ -150,6 +150,7 @@ def test_scheduler_runs_are_counted_per_job_and_outcome(metered, mclient):
         assert value(after, runs, job=name, outcome="ok") - value(before, runs, job=name, outcome="ok") == 1
 
 
+@pytest.mark.engine_independent  # the workers' files are the same whatever the database
 def test_a_scrape_adds_up_every_gunicorn_worker(processes: Processes, server_database, tmp_path):
     """Both workers must have answered some of the requests (their files say so), and every
     scrape, whichever worker answers it, gives the total."""
