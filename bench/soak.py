@@ -78,7 +78,8 @@ class Kind:
 
     latencies_us: list[int] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
-    unanswered: int = 0
+    unanswered: Counter[str] = field(default_factory=Counter)  # by why: timeout, closed
+    retried: int = 0  # sent again after the connection ended unanswered
 
     @property
     def server_errors(self) -> int:
@@ -116,9 +117,15 @@ class Outcome:
 
 async def exchange(
     connection: list[Any], port: int, request: bytes, timeout: float
-) -> tuple[int | None, float]:
-    """One request on the client's keep-alive connection (`[reader, writer]`, reopened when closed)."""
+) -> tuple[int | None, float, str]:
+    """One request on the client's keep-alive connection (`[reader, writer]`, reopened when closed).
+
+    Returns the status (None: no answer), the seconds it took, and why there was no answer:
+    `timeout`, or `closed` when the connection ended first (refused, reset, or closed by the
+    server as the request went out on it).
+    """
     started = time.perf_counter()
+    failure = ""
     try:
         async with asyncio.timeout(timeout):
             if not connection:
@@ -127,18 +134,22 @@ async def exchange(
             started = time.perf_counter()
             writer.write(request)
             status, close = await read_response(reader)
-    except (TimeoutError, OSError, ValueError, IndexError, asyncio.IncompleteReadError):
-        status, close = None, True
+    except TimeoutError:
+        status, close, failure = None, True, "timeout"
+    except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+        status, close, failure = None, True, "closed"
     elapsed = time.perf_counter() - started
     if close and connection:
         connection[1].close()
         connection.clear()
-    return status, elapsed
+    return status, elapsed, failure
 
 
 async def client(
     index: int, token: str, room_id: int, port: int, plan: Plan, tag: str, deadline: float, outcome: Outcome
 ) -> None:
+    """Send, read, repeat. A request whose connection ended unanswered is sent once more on a new
+    one, as a client would; a send carries its body as `client_msg_id`, so that is safe."""
     auth = [f"Authorization: Bearer {token}"]
     path = f"/api/v1/rooms/{room_id}/messages"
     read = build_request(LOOPBACK, port, f"{path}?limit={PAGE}", auth)
@@ -147,15 +158,19 @@ async def client(
     while time.monotonic() < deadline:
         body = f"soak {tag} {index} {sent}"
         sent += 1
-        send = build_request(LOOPBACK, port, path, auth, "POST", json.dumps({"body": body}))
+        payload = json.dumps({"body": body, "client_msg_id": body})
+        send = build_request(LOOPBACK, port, path, auth, "POST", payload)
         for kind, request in ((outcome.sends, send), (outcome.reads, read)):
-            status, elapsed = await exchange(connection, port, request, plan.timeout)
+            status, elapsed, failure = await exchange(connection, port, request, plan.timeout)
+            if failure == "closed":
+                kind.retried += 1
+                status, elapsed, failure = await exchange(connection, port, request, plan.timeout)
             if status is None:
-                kind.unanswered += 1
+                kind.unanswered[failure] += 1
                 continue
             kind.statuses[status] += 1
             kind.latencies_us.append(round(elapsed * 1_000_000))
-            if kind is outcome.sends and status == 201:
+            if kind is outcome.sends and status in (200, 201):  # 200: the retry of a send that got in
                 outcome.acknowledged.append(body)
     if connection:
         connection[1].close()
@@ -254,14 +269,15 @@ def render(plan: Plan, outcome: Outcome, database: str, workers: int) -> str:
         f"{workers} gevent workers; {database}; {_machine()}; server CPU {cpu} per answered request; "
         f"other processes kept {others} CPUs busy meanwhile.",
         "",
-        "| | answered | per second | p50 | p99 | 5xx | no answer |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| | answered | per second | p50 | p99 | 5xx | sent again | no answer |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, kind in (("sends", outcome.sends), ("reads", outcome.reads)):
         count = len(kind.latencies_us)
         lines.append(
             f"| {name} | {count:,} | {count / outcome.seconds:,.0f} | {kind.ms(0.5):,.0f} ms | "
-            f"{kind.ms(0.99):,.0f} ms | {kind.server_errors} | {kind.unanswered} |"
+            f"{kind.ms(0.99):,.0f} ms | {kind.server_errors} | {kind.retried} | "
+            f"{', '.join(f'{n} {why}' for why, n in kind.unanswered.items()) or 0} |"
         )
     statuses = outcome.sends.statuses + outcome.reads.statuses
     unusual = {status: n for status, n in statuses.items() if status not in (200, 201)}

@@ -14,11 +14,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
+from werkzeug.test import TestResponse
 
 from app import create_app
 from app.extensions import db
 from app.extensions.jobs import register, run_all
-from tests.conftest import bearer
+from tests.conftest import User, bearer
 from tests.processes import Processes
 from tests.servers import start_parley
 
@@ -104,28 +105,44 @@ def test_requests_are_counted_per_url_rule_and_status_with_latency_buckets(mclie
     assert not any(str(bob.id) in dict(labels).get("route", "") for _, labels in after)
 
 
-def test_the_open_streams_gauge_follows_streams_and_live_events_record_their_lag(mclient, alice, bob):
+def open_stream(client: FlaskClient, user: User) -> tuple[TestResponse, Iterator[bytes]]:
+    response = client.get("/api/v1/events", headers=user.headers, buffered=False)
+    chunks = response.iter_encoded()
+    assert next(chunks).startswith(b"retry:")
+    return response, chunks
+
+
+def next_message_frame(chunks: Iterator[bytes]) -> bytes:
+    frame = next(chunks)
+    while b"message.created" not in frame:
+        frame = next(chunks)
+    return frame
+
+
+def test_the_open_streams_gauge_follows_streams_and_each_live_event_records_its_lag_once(mclient, alice, bob):
     room = mclient.post("/api/v1/rooms", json={"name": "lagging", "members": ["bob"]}, headers=alice.headers)
     assert room.status_code == 201
     assert value(scrape(mclient), "parley_event_streams_open") == 0
     lag_before = value(scrape(mclient), "parley_event_lag_seconds_count")
-    stream = mclient.get("/api/v1/events", headers=bob.headers, buffered=False)
+    streams = []
     try:
-        chunks = stream.iter_encoded()
-        assert next(chunks).startswith(b"retry:")
-        assert value(scrape(mclient), "parley_event_streams_open") == 1
+        for user, open_now in ((bob, 1), (alice, 2)):
+            streams.append(open_stream(mclient, user))
+            assert value(scrape(mclient), "parley_event_streams_open") == open_now
         sent = mclient.post(
             f"/api/v1/rooms/{room.get_json()['id']}/messages", json={"body": "hi"}, headers=alice.headers
         )
         assert sent.status_code == 201
-        frame = next(chunks)
-        while b"message.created" not in frame:
-            frame = next(chunks)
+        for _, chunks in streams:
+            next_message_frame(chunks)
+        streams.pop()[0].close()
+        assert value(scrape(mclient), "parley_event_streams_open") == 1
     finally:
-        stream.close()
+        for response, _ in streams:
+            response.close()
     after = scrape(mclient)
     assert value(after, "parley_event_streams_open") == 0
-    assert value(after, "parley_event_lag_seconds_count") == lag_before + 1
+    assert value(after, "parley_event_lag_seconds_count") == lag_before + 1  # two streams, one event
     assert value(after, "parley_event_lag_seconds_bucket", le="30.0") == lag_before + 1
 
 

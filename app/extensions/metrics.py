@@ -40,6 +40,7 @@ class Metrics:
     event_lag: Any
     job_runs: Any
     _observers: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+    last_lagged: int = 0  # the newest event whose lag this process has observed
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -142,9 +143,17 @@ def stream_closed() -> None:
         metrics.streams.dec()
 
 
-def event_delivered(written_at: float) -> None:
-    """`written_at`: the event's created_at as a Unix time."""
-    if (metrics := _metrics()) is not None:
+def event_delivered(event_id: int, written_at: float) -> None:
+    """The lag of a stored event to the first stream of this process that sends it live.
+
+    Once per event and process, not per stream: with thousands of streams the histogram would
+    cost more than the frames. Events reach a process's streams in id order, so the first
+    stream to send an event is the first to pass its id; the others follow within milliseconds.
+    `written_at` is the event's created_at as a Unix time.
+    """
+    metrics = _metrics()
+    if metrics is not None and event_id > metrics.last_lagged:
+        metrics.last_lagged = event_id
         metrics.event_lag.observe(max(0.0, time.time() - written_at))
 
 

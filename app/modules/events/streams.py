@@ -159,8 +159,8 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
             if delivery is CLOSED:
                 return
             if delivery is not None:
-                if delivery.written_at is not None:
-                    metrics.event_delivered(delivery.written_at)
+                if delivery.id is not None and delivery.written_at is not None:
+                    metrics.event_delivered(delivery.id, delivery.written_at)
                 yield frame(delivery, user)
             if time.monotonic() >= check_at:
                 alive = access_token_alive(token_id)
