@@ -70,6 +70,7 @@ class Plan:
     workers: int | None = None
     checkout: Path = ROOT
     label: str = "current"
+    settings: tuple[str, ...] = ()  # NAME=VALUE for the server, over production's (--set)
 
 
 @dataclass
@@ -213,7 +214,7 @@ def run(plan: Plan) -> tuple[str, Outcome]:
 def _run(plan: Plan, processes: Processes, workdir: Path) -> tuple[str, Outcome]:
     settings = Settings(database=plan.database, redis_url=plan.redis_url, workers=plan.workers)
     url = database_url(settings, workdir)
-    env = server_env(settings, url)
+    env = server_env(settings, url) | dict(setting.split("=", 1) for setting in plan.settings)
     progress(f"starting Parley from {plan.checkout}")
     server = start_server(processes, "parley", env, workdir, settings, None, "/readyz", plan.checkout)
     tag = secrets.token_hex(3)
@@ -253,6 +254,7 @@ def command_line(plan: Plan) -> str:
         words.append("--redis <Redis URL>")
     if plan.workers:
         words.append(f"--workers {plan.workers}")
+    words += [f"--set {setting}" for setting in plan.settings]
     if plan.checkout != ROOT:
         words.append("--checkout <worktree of that commit>")
     return " ".join([*words, f"--label {plan.label}"])
@@ -312,10 +314,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY (default: gunicorn.conf.py's)")
     parser.add_argument("--checkout", type=Path, default=ROOT, help="run the server from this checkout")
     parser.add_argument("--label", default="current", help="names the run in the report")
+    parser.add_argument("--set", action="append", default=[], help="NAME=VALUE for the server, repeatable")
     parser.add_argument("--write", action="store_true", help="put the report into docs/benchmarks.md")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 3600 or not 1 <= args.clients <= 5000:
         parser.error("need 0 < duration <= 3600 and 1 <= clients <= 5000")
+    if not all("=" in setting for setting in args.set):
+        parser.error("--set takes NAME=VALUE")
     plan = Plan(
         clients=args.clients,
         duration=args.duration,
@@ -325,6 +330,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         checkout=args.checkout.resolve(),
         label=args.label,
+        settings=tuple(args.set),
     )
     markdown, outcome = run(plan)
     sys.stdout.write(markdown)

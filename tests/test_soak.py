@@ -20,6 +20,7 @@ from tests.processes import ROOT
 @pytest.mark.engine_independent
 def test_a_short_soak_passes_and_reports_sends_reads_and_the_history_check():
     command = ["-m", "bench.soak", "--clients", "5", "--duration", "2", "--workers", "1"]
+    command += ["--set", "PARLEY_DB_POOL_SIZE=3"]
     completed = subprocess.run(
         [sys.executable, *command],
         cwd=ROOT,
@@ -30,6 +31,7 @@ def test_a_short_soak_passes_and_reports_sends_reads_and_the_history_check():
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr[-3000:]
     report = completed.stdout
+    assert "--set PARLEY_DB_POOL_SIZE=3" in report
     assert "| sends |" in report and "| reads |" in report
     assert "missing from the history: 0; there more than once: 0" in report
     assert "Verdict: **passed**" in report
