@@ -236,6 +236,12 @@ def _run(plan: Plan, processes: Processes, workdir: Path) -> tuple[str, Outcome]
             outcome.other_cpus = max(0.0, others / outcome.seconds)
     server.wait_idle()
     outcome.history = read_history(server.port, seeded["room_id"], seeded["tokens"][0], tag)
+    # The log goes with the temporary directory: say what the server warned about, each once.
+    lines = server.log.read_text(errors="replace").splitlines()
+    for said in dict.fromkeys(
+        line.split("] ", 1)[-1] for line in lines if "WARNING" in line or "ERROR" in line
+    ):
+        progress(f"server: {said[:300]}")
     return render(plan, outcome, describe_database(url), server.workers()), outcome
 
 
