@@ -171,12 +171,16 @@ class BaseConfig:
     OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Set: GET /metrics (Prometheus) answers requests bearing it; unset: no /metrics, nothing counted.
+    METRICS_TOKEN = os.environ.get("PARLEY_METRICS_TOKEN") or None
 
     @classmethod
     def validate(cls, config: dict) -> None:
         """Refuse settings that are unsafe for this environment."""
         if config["PUBLIC_URL"] and not _is_origin(config["PUBLIC_URL"]):
             raise RuntimeError("PARLEY_PUBLIC_URL must be a scheme and host, like https://chat.example.com")
+        if config["METRICS_TOKEN"] and len(config["METRICS_TOKEN"]) < 16:
+            raise RuntimeError("PARLEY_METRICS_TOKEN must be at least 16 characters: it guards /metrics")
 
 
 class DevelopmentConfig(BaseConfig):

@@ -8,9 +8,12 @@ The master migrates and seeds the database once, before any worker starts.
 import gc
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 
 def available_cpus() -> int:
@@ -47,6 +50,41 @@ def on_starting(server: object) -> None:
     calls blocking its whole event loop.
     """
     subprocess.run([sys.executable, "-m", "app.provisioning"], check=True)
+    share_metrics()
+
+
+made_metrics_dir: list[str] = []  # the temporary one share_metrics made, if any
+
+
+def share_metrics() -> None:
+    """With /metrics on, one directory where every worker keeps its counts, for any worker's scrape.
+
+    prometheus_client's multiprocess mode reads PROMETHEUS_MULTIPROC_DIR when a worker imports
+    it, so the master sets it before forking. An operator's directory is emptied (counts from a
+    previous run would be added to this one's); else a temporary one is made, and removed on exit.
+    """
+    if not os.environ.get("PARLEY_METRICS_TOKEN"):
+        return
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="parley-metrics-")
+        made_metrics_dir.append(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A dead worker's open-stream gauge must not count any more (the gauge sums live workers only)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    for directory in made_metrics_dir:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def post_fork(server: object, worker: object) -> None:

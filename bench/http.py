@@ -289,13 +289,14 @@ def start_server(
     settings: Settings,
     app: str | None,
     ready_path: str,
+    cwd: Path = ROOT,
 ) -> Server:
     """gunicorn with gunicorn.conf.py; the command line's `-k` and `app` win over the file's."""
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
     argv += ["-k", settings.worker_class] if settings.worker_class else []
     argv += [app] if app else []
-    service = processes.start(name, argv, {**env, "PARLEY_PORT": str(port)})
+    service = processes.start(name, argv, {**env, "PARLEY_PORT": str(port)}, cwd)
     process = service.process
     server = Server(name, port, process, service.log)
     deadline = time.monotonic() + 90  # the master migrates a fresh database first
@@ -309,11 +310,13 @@ def start_server(
     raise SystemExit(f"bench: {name} not ready after 90 s:\n{server.log_tail()}")
 
 
-def fixture(env: dict[str, str], *args: str, module: str = "bench.fixtures") -> dict[str, Any]:
+def fixture(
+    env: dict[str, str], *args: str, module: str = "bench.fixtures", cwd: Path = ROOT
+) -> dict[str, Any]:
     """Run one bench/fixtures.py step (or another seeding module) with the server's environment."""
     completed = subprocess.run(  # noqa: S603  (this interpreter, our module)
         [sys.executable, "-m", module, *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -779,12 +782,12 @@ def _hide_password(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def _revision() -> str:
+def _revision(checkout: Path = ROOT) -> str:
     """The commit measured, `-dirty` when the work tree has changes."""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         described = subprocess.run(
             ["git", "describe", "--always", "--dirty"],  # noqa: S607  (git from PATH, on purpose)
-            cwd=ROOT,
+            cwd=checkout,
             capture_output=True,
             text=True,
             timeout=10,

@@ -39,12 +39,15 @@ class Processes:
     logs: Path
     started: list[Service] = field(default_factory=list)
 
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Service:
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
+    ) -> Service:
+        """`cwd`: the checkout whose code runs (bench/soak.py measures an older one too)."""
         log = self.logs / f"{name}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
                 argv,
-                cwd=ROOT,
+                cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,

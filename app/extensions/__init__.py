@@ -6,7 +6,7 @@ from flask import Flask
 from flask_marshmallow import Marshmallow
 from flask_migrate import Migrate
 
-from . import headers, jobs, ratelimit, redis, security
+from . import headers, jobs, metrics, ratelimit, redis, security
 from . import logging as request_logging
 from .api.api import api  # the object: mypy reads `.api`'s `api` as the submodule of that name
 from .database import db, render_migration_type
@@ -20,6 +20,7 @@ ma = Marshmallow()
 def init_app(app: Flask) -> None:
     headers.init_app(app)  # first: its after-request function then runs last
     request_logging.init_app(app)
+    metrics.init_app(app)  # after request logging: its after-request hook runs before that one
     security.init_app(app)
     redis.init_app(app)
     jobs.init_app(app)

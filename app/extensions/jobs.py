@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from . import database
+from . import database, metrics
 from .database import Base, UTCDateTime, db, rows_changed
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,7 @@ def _run(name: str, entry: Registered, now: datetime) -> int | None:
     except Exception:
         db.session.rollback()
         log.exception("job %s failed after %.3f s", name, time.monotonic() - started)
+    metrics.job_ran(name, failed=handled is None)
     _release(name, now, entry.interval, handled)
     return handled
 

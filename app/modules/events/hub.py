@@ -46,6 +46,7 @@ class Delivery:
     room_id: int | None = None
     user_id: int | None = None
     audience: str = "members"
+    written_at: float | None = None  # a stored event's created_at as a Unix time (event lag)
     # Ephemeral events name their audience directly.
     room_ids: frozenset[int] = field(default_factory=frozenset)
     user_ids: frozenset[int] = field(default_factory=frozenset)
@@ -103,6 +104,7 @@ class Delivery:
             room_id=event.room_id,
             user_id=event.user_id,
             audience=event.audience,
+            written_at=event.created_at.timestamp(),
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import current_app
 
+from app.extensions import metrics
 from app.extensions.api import abort
 from app.extensions.database import db
 from app.modules.auth.models import access_token_alive
@@ -144,6 +145,7 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
     user = subscription.user
     interval = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
     presence.connected(user.id)
+    metrics.stream_opened()
     try:
         yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n"
         if subscription.reset:
@@ -157,6 +159,8 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
             if delivery is CLOSED:
                 return
             if delivery is not None:
+                if delivery.id is not None and delivery.written_at is not None:
+                    metrics.event_delivered(delivery.id, delivery.written_at)
                 yield frame(delivery, user)
             if time.monotonic() >= check_at:
                 alive = access_token_alive(token_id)
@@ -167,6 +171,7 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
                     yield ": keep-alive\n\n"
                 check_at = time.monotonic() + interval
     finally:
+        metrics.stream_closed()
         presence.disconnected(user.id)
 
 
