@@ -82,17 +82,3 @@ class MeSchema(UserSchema):
 
     def get_email(self, user: Any) -> Any:
         return user.email
-
-
-class ReportSchema(Schema):
-    id = fields.Integer()
-    reported_user_id = fields.Integer(attribute="reported_id")
-    reason = fields.String()
-    message_id = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
-
-
-class FiledReportSchema(ReportSchema):
-    """A report as administrators see it: with who filed it."""
-
-    reporter_id = fields.Integer()

@@ -1,10 +1,9 @@
-"""Who may do what with accounts."""
+"""Who may moderate."""
 
 from __future__ import annotations
 
 from app.extensions.api import abort
-
-from .models import User
+from app.modules.users.models import User
 
 
 def require_admin(user: User) -> None:
