@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Boolean, Index, Integer, String, false
@@ -12,8 +13,17 @@ from app.extensions.database import Base, UTCDateTime, utcnow
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 
 
+@dataclass(frozen=True)
+class PresenceState:
+    """Whether a user is online (a stream or long-poll of theirs is open), and when last seen."""
+
+    online: bool
+    last_seen_at: datetime | None  # now while online; None if not seen since the servers started
+
+
 class User(Base):
     __tablename__ = "users"
+    __allow_unmapped__ = True  # for `presence`, which is not a column
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Null once the account is deleted: the row stays so messages keep an author.
@@ -35,6 +45,9 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Reports filed before this (the start of the last ban, or its lifting) count towards no new ban.
     reports_count_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Not stored: attached for the request that shows it (`signals.profiles_shown`), by the module
+    # that tracks streams, which builds on users.
+    presence: PresenceState | None = None
 
     __table_args__ = (
         # Prefix search (services.search_page): LIKE on PostgreSQL needs pattern ops under any

@@ -97,4 +97,6 @@ class UserById(MethodView):
 
         Deleted users show as `deleted-user`.
         """
-        return services.get_or_404(user_id)
+        user = services.get_or_404(user_id)
+        services.attach_presence([user])
+        return user

@@ -61,14 +61,11 @@ class ProfileSchema(UserSchema):
     )
 
     def get_presence(self, user: Any) -> str:
-        from app.modules.events import presence  # events build on users, not the other way round
-
-        return "online" if presence.is_online(user.id) else "offline"
+        return "online" if user.presence and user.presence.online else "offline"
 
     def get_last_seen_at(self, user: Any) -> str | None:
-        from app.modules.events import presence
-
-        return presence.last_seen_at(user.id)
+        seen = user.presence.last_seen_at if user.presence else None
+        return seen.isoformat() if seen else None
 
 
 class MeSchema(UserSchema):

@@ -18,7 +18,7 @@ from app.modules.rooms.models import Membership
 
 from .models import User
 from .schemas import UserSchema
-from .signals import password_changed, user_created, user_deleted
+from .signals import password_changed, profiles_shown, user_created, user_deleted
 
 
 def get_by_username(username: str) -> User | None:
@@ -30,6 +30,11 @@ def get_or_404(user_id: int) -> User:
     if user is None:
         abort(404, "No such user.")
     return user
+
+
+def attach_presence(users: list[User]) -> None:
+    """Have each user's `presence` attached (`profiles_shown`) before they are shown as profiles."""
+    profiles_shown.send(users)
 
 
 def create_user(
