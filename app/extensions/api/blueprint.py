@@ -15,6 +15,7 @@ from marshmallow.validate import Range
 
 from .. import ratelimit
 from ..auth import current_user, protector
+from ..schemas import DumpContext
 from .api import MAX_ID
 from .document import LOCATION_HEADER, add_manual_doc, mark_answer
 from .parser import parser
@@ -105,6 +106,22 @@ def _linked(
     return decorate
 
 
+def _for_viewer(decorator: Callable) -> Callable[[Callable], Callable]:
+    """`decorator`, its view and dump run in a `DumpContext` naming the caller as the viewer."""
+
+    def decorate(func: Callable) -> Callable:
+        answer = decorator(func)
+
+        @functools.wraps(answer)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with DumpContext({"viewer": current_user._get_current_object()}):
+                return answer(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = parser
     PAGINATION_ARGUMENTS_PARSER = parser
@@ -163,7 +180,7 @@ class Blueprint(flask_smorest.Blueprint):
         """smorest's `response`: its schema documented as always present, a 201 with `Location`
         (unless `location=False`: what it created has no URL of its own), and its `links`."""
         answer = super().response(status_code, schema, **_answer_doc(status_code, schema, kwargs, location))
-        return _linked(answer, status_code, links)
+        return _linked(_for_viewer(answer), status_code, links)
 
     def alt_response(
         self,

@@ -7,8 +7,9 @@ from typing import Any
 from marshmallow import fields
 from marshmallow.utils import missing
 
-from app.extensions.auth import current_user
-from app.extensions.schemas import Schema
+from app.extensions.schemas import Schema, viewer
+
+from . import permissions
 
 DELETED_USERNAME = "deleted-user"
 DELETED_DISPLAY_NAME = "Deleted user"
@@ -41,10 +42,7 @@ class UserSchema(Schema):
         return user.is_deleted
 
     def get_email(self, user: Any) -> Any:
-        viewer = current_user._get_current_object()
-        if viewer is not None and (viewer.id == user.id or viewer.is_admin):
-            return user.email
-        return missing
+        return user.email if permissions.may_see_email(viewer(), user) else missing
 
 
 class ProfileSchema(UserSchema):
