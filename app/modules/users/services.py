@@ -13,12 +13,9 @@ from app.extensions.api import abort, paginate_query
 from app.extensions.database import db, utcnow
 from app.extensions.ratelimit import count_password_attempt
 from app.extensions.security import hash_password, verify_password
-from app.modules.events.services import record
-from app.modules.rooms.models import Membership
 
 from .models import User
-from .schemas import UserSchema
-from .signals import password_changed, profiles_shown, user_created, user_deleted
+from .signals import password_changed, profiles_shown, user_created, user_deleted, user_renamed
 
 
 def get_by_username(username: str) -> User | None:
@@ -115,18 +112,9 @@ def update_profile(user: User, changes: dict[str, Any], *, token_id: int | None 
     for field, value in changes.items():
         setattr(user, field, value)
     if renamed:
-        _announce_profile(user)
+        user_renamed.send(user)
     db.session.commit()
     return user
-
-
-def _announce_profile(user: User) -> None:
-    """`user.updated`, with the profile as others see it, in every room of the user (to its
-    members) and to the user's own devices."""
-    profile = UserSchema(exclude=("email",)).dump(user)
-    room_ids = db.session.scalars(select(Membership.room_id).where(Membership.user_id == user.id)).all()
-    for room_id in room_ids or (None,):
-        record("user.updated", profile, room_id=room_id, user_id=user.id)
 
 
 def delete_account(user: User, current_password: str) -> None:
