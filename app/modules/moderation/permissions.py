@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from app.extensions.api import abort
+from typing import Any
+
+from app.extensions.api import permission
 from app.modules.users.models import User
 
 
-def require_admin(user: User) -> None:
-    """Administrators (made by `invoke app.users.create --admin`) moderate; nobody else may."""
-    if not user.is_admin:
-        abort(403, "Only administrators may do this.")
+@permission("Only administrators may do this.")
+def administers(target: Any, caller: User) -> bool:
+    """Administrators (made by `invoke app.users.create --admin`) moderate, whoever the `target`."""
+    return caller.is_admin

@@ -9,14 +9,15 @@ from typing import Any
 
 from flask.views import MethodView
 
-from app.extensions.api import Blueprint, abort, paginate_query
+from app.extensions.api import Blueprint, paginate_query, require
 from app.extensions.auth import current_user
 from app.modules.users import services as users
+from app.modules.users.models import User
 
 from . import services
 from .models import Report
 from .parameters import ReportFilterParameters, ReportParameters
-from .permissions import require_admin
+from .permissions import administers
 from .schemas import FiledReportSchema, ReportSchema
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports about users (administrators)")
@@ -26,16 +27,14 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports 
 class Reports(MethodView):
     @blp.doc(operationId="reportUser")
     @blp.auth_required("users:write")
+    @blp.resolve("user_id", users.get_active_or_404, into="reported")
     @blp.arguments(ReportParameters, example={"reason": "Spam links", "message_id": 42})
     @blp.response(201, ReportSchema, location=False)  # a report has no URL of its own
-    def post(self, args: dict[str, Any], user_id: int) -> Report:
+    def post(self, args: dict[str, Any], reported: User) -> Report:
         """Report a user; enough distinct reporters stop them posting for a while
 
         Each reporter counts once; `message_id` must name a message you can see.
         """
-        reported = users.get_or_404(user_id)
-        if reported.is_deleted:
-            abort(404, "No such user.")
         return services.report(current_user, reported, **args)
 
 
@@ -43,14 +42,14 @@ class Reports(MethodView):
 class Ban(MethodView):
     @blp.doc(operationId="liftBan")
     @blp.auth_required("users:write")
+    @blp.resolve("user_id", users.get_or_404, administers)
     @blp.response(204)
-    def delete(self, user_id: int) -> None:
+    def delete(self, user: User) -> None:
         """Lift a user's ban now (admins); the reports so far count towards no new ban
 
         Administrators only.
         """
-        require_admin(current_user)
-        services.lift_ban(users.get_or_404(user_id))
+        services.lift_ban(user)
 
 
 @blp.route("/reports")
@@ -65,5 +64,5 @@ class FiledReports(MethodView):
 
         Administrators only; paginated with `X-Pagination`.
         """
-        require_admin(current_user)
+        require(administers, None)  # reading reports at all is for administrators
         return paginate_query(services.reports_statement(args.get("user_id")), pagination_parameters)

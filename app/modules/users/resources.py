@@ -91,12 +91,12 @@ class Me(MethodView):
 class UserById(MethodView):
     @blp.doc(operationId="getUser")
     @blp.auth_required("users:read")
+    @blp.resolve("user_id", services.get_or_404)
     @blp.response(200, ProfileSchema)
-    def get(self, user_id: int) -> User:
+    def get(self, user: User) -> User:
         """A public profile with `presence` (email only for yourself and admins)
 
         Deleted users show as `deleted-user`.
         """
-        user = services.get_or_404(user_id)
         services.attach_presence([user])
         return user

@@ -22,9 +22,18 @@ def get_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == username.lower()))
 
 
-def get_or_404(user_id: int) -> User:
+def get_or_404(user_id: int, caller: User | None = None) -> User:
+    """The account with this id, deleted or not: every profile is public, whoever the `caller`."""
     user = db.session.get(User, user_id)
     if user is None:
+        abort(404, "No such user.")
+    return user
+
+
+def get_active_or_404(user_id: int, caller: User | None = None) -> User:
+    """The account with this id unless it is deleted: one that can still be acted on (reported)."""
+    user = get_or_404(user_id)
+    if user.is_deleted:
         abort(404, "No such user.")
     return user
 
