@@ -33,6 +33,8 @@ class ErrorSchema(Schema):
 
 
 MAX_ID = 2**31 - 1
+# The most items one page of a listing holds, offset pages (`page_size`) and timelines (`limit`) alike.
+MAX_PAGE_SIZE = 100
 
 
 class IdConverter(IntegerConverter):

@@ -16,7 +16,7 @@ from marshmallow.validate import Range
 from .. import ratelimit
 from ..auth import current_user, protector
 from ..schemas import DumpContext
-from .api import MAX_ID
+from .api import MAX_ID, MAX_PAGE_SIZE
 from .document import LOCATION_HEADER, add_manual_doc, mark_answer
 from .parser import parser
 from .resolve import resolve
@@ -125,7 +125,7 @@ def _for_viewer(decorator: Callable) -> Callable[[Callable], Callable]:
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = parser
     PAGINATION_ARGUMENTS_PARSER = parser
-    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": MAX_PAGE_SIZE}
     # `@blp.resolve("room_id", lookup, permission)`: the URL's object, or its 404 or 403 (resolve.py).
     resolve = staticmethod(resolve)
 
