@@ -22,7 +22,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from app.extensions.api import abort
@@ -59,14 +58,13 @@ def record(
 ) -> None:
     """Add an event to the caller's transaction; it exists exactly when the change commits.
 
-    The row is written as the transaction commits (`_write_events`), in the order recorded.
+    The row is written as the transaction commits (`write_events`), in the order recorded.
     """
     event = Event(type=type_, data=data, room_id=room_id, user_id=user_id, audience=audience)
     db.session.info.setdefault(PENDING, []).append(event)
 
 
-@sa_event.listens_for(Session, "before_commit")
-def _write_events(session: Session) -> None:
+def write_events(session: Session) -> None:
     """Write the transaction's events last, under the lock that makes ids follow commit order.
 
     On PostgreSQL a transaction-scoped advisory lock is taken just before the ids are drawn
@@ -102,8 +100,7 @@ def _follow_membership(session: Session, event: Event) -> None:
         session.execute(spans.values(last_event_id=event.id))
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _forget_events(session: Session) -> None:
+def forget_events(session: Session) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(WRITTEN, None)
 
