@@ -76,6 +76,13 @@ def test_domain_modules_import_only_the_layers_below_their_own():
         if layer[other] > layer[domain] or (layer[other] == layer[domain] != conversation)
     }
     assert not wrong, "a lower module learns of a higher one through signals or registrations"
+    resources = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "app/modules").rglob("*.py")
+        for name in imported_modules(path)
+        if re.match(r"app\.modules\.\w+\.resources\b", name) and path.parent.name != name.split(".")[2]
+    }
+    assert not resources, "a module uses another's services, never its resources"
     assert domains_imported(sorted((ROOT / "app/modules/users").rglob("*.py")), "users") == set()
     assert domains_imported(sorted((ROOT / "app/extensions").rglob("*.py"))) == set()
 
