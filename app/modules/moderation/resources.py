@@ -27,8 +27,8 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports 
 class Reports(MethodView):
     @blp.doc(operationId="reportUser")
     @blp.auth_required("users:write")
-    @blp.resolve("user_id", users.get_active_or_404, into="reported")
     @blp.arguments(ReportParameters, example={"reason": "Spam links", "message_id": 42})
+    @blp.resolve("user_id", users.get_active_or_404, into="reported")  # below: a bad body is 400 first
     @blp.response(201, ReportSchema, location=False)  # a report has no URL of its own
     def post(self, args: dict[str, Any], reported: User) -> Report:
         """Report a user; enough distinct reporters stop them posting for a while
