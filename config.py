@@ -77,12 +77,22 @@ class BaseConfig:
     DB_POOL_TIMEOUT = float(os.environ.get("PARLEY_DB_POOL_TIMEOUT", "3"))
     DB_RETRY_AFTER_SECONDS = 2  # the Retry-After of a 503 when the database cannot take a request
 
-    ENABLED_MODULES = ("auth", "users", "rooms", "messages", "scheduled", "files", "search", "events", "web")
+    ENABLED_MODULES = (
+        "auth",
+        "users",
+        "rooms",
+        "messages",
+        "moderation",
+        "scheduled",
+        "files",
+        "search",
+        "events",
+        "web",
+    )
 
     # Limits
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # the largest upload plus multipart framing
     MAX_JSON_BODY_BYTES = 64 * 1024
-    MAX_PAGE_SIZE = 100
     # User search counts its matches up to this many for X-Pagination's total, never all of them.
     USER_SEARCH_TOTAL_LIMIT = int(os.environ.get("PARLEY_USER_SEARCH_TOTAL_LIMIT", "1000"))
     # Different emoji one member may put on one message; the next is 409.

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.modules.users.models import Report
+from app.modules.moderation.models import Report
 from app.modules.users.models import User as UserRow
 from tests.polls import mark, received
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
@@ -13,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from werkzeug.exceptions import HTTPException
@@ -151,6 +152,16 @@ def render_migration_type(type_: str, obj: object, autogen_context: object) -> s
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def on_every_session(identifier: str, hook: Callable[[Session], None]) -> None:
+    """Call `hook` at `identifier` (`"after_commit"`…) of every Session: for a module's `init_app`.
+
+    Registered once however many applications a process builds (the tests build many), and only by
+    the modules enabled, not by importing them.
+    """
+    if not event.contains(Session, identifier, hook):
+        event.listen(Session, identifier, hook)
 
 
 def utcnow() -> datetime:

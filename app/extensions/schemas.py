@@ -4,6 +4,17 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, ValidationError, fields, pre_load
 from marshmallow import Schema as _Schema
+from marshmallow.experimental.context import Context
+
+#: What an answer is dumped for: `{"viewer": the user it is shown to}`, entered by the blueprint
+#: around each view. A schema that shows a field to some viewers only reads the viewer here, never
+#: the request, so it dumps the same object the same way for the same viewer anywhere.
+DumpContext = Context[dict[str, Any]]
+
+
+def viewer() -> Any:
+    """The user the object being dumped is shown to; None outside an answer or without a token."""
+    return DumpContext.get({}).get("viewer")
 
 
 class Schema(_Schema):

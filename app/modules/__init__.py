@@ -1,4 +1,12 @@
-"""Domain modules; each package has `init_app(app)` and may have `seed()`."""
+"""Domain modules; each package has `init_app(app)` and may have `seed()`.
+
+They layer upward (`LAYERS`, bottom first): a module imports only modules of the layers below
+its own, and `app/extensions` imports none. Only in the conversation layer do modules still
+import one another (rooms, messages, files, scheduled and events are entangled). A lower module
+tells higher ones what happened through signals they connect to (`users.signals`: sign-up,
+deletion, renaming, profiles about to be shown), or applies rules they register (the events
+outbox's `AUDIENCES` and `REPLAYED_IF`). tests/test_codebase.py walks the imports to hold to it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,14 @@ from importlib import import_module
 from types import ModuleType
 
 from flask import Flask, current_app
+
+LAYERS = (
+    ("users",),  # accounts
+    ("auth",),  # tokens and clients, for accounts
+    ("rooms", "invites", "messages", "files", "scheduled", "events"),  # the conversation
+    ("moderation", "search"),  # about what was said
+    ("web",),  # the browser client: the API's, imports no module
+)
 
 
 def _enabled(app: Flask) -> list[ModuleType]:

@@ -1,17 +1,20 @@
 """The smorest `Api` and the `Blueprint` every module mounts its resources on."""
 
 from ..errors import abort
-from .api import MAX_ID, Api, api
+from .api import MAX_ID, MAX_PAGE_SIZE, Api, api
 from .blueprint import Blueprint
 from .document import links_to
 from .pagination import LINK_HEADER, Timeline, keyset_page, paginate_query, pagination_links
 from .parser import unstorable_fields
+from .resolve import Permission, permission, require
 
 __all__ = [
     "LINK_HEADER",
     "MAX_ID",
+    "MAX_PAGE_SIZE",
     "Api",
     "Blueprint",
+    "Permission",
     "Timeline",
     "abort",
     "api",
@@ -19,5 +22,7 @@ __all__ = [
     "links_to",
     "paginate_query",
     "pagination_links",
+    "permission",
+    "require",
     "unstorable_fields",
 ]

@@ -50,6 +50,8 @@ class ErrorSchema(Schema):
 
 
 MAX_ID = 2**31 - 1
+# The most items one page of a listing holds, offset pages (`page_size`) and timelines (`limit`) alike.
+MAX_PAGE_SIZE = 100
 # What the examples of errors say that werkzeug's defaults do not: which limit a 429 is about.
 ERROR_EXAMPLE_DESCRIPTIONS = {429: "600 per 1 minute"}
 

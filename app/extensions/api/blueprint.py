@@ -9,15 +9,17 @@ from copy import deepcopy
 from typing import Any
 
 import flask_smorest
-from flask_smorest.utils import deepupdate, resolve_schema_instance
+from flask_smorest.utils import resolve_schema_instance
 from marshmallow import Schema, fields
 from marshmallow.validate import Range
 
 from .. import ratelimit
 from ..auth import current_user, protector
-from .api import MAX_ID
-from .document import LOCATION_HEADER, mark_answer
+from ..schemas import DumpContext
+from .api import MAX_ID, MAX_PAGE_SIZE
+from .document import LOCATION_HEADER, add_manual_doc, mark_answer
 from .parser import parser
+from .resolve import resolve
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 _LIMIT_HEADERS_DOC = {
@@ -29,12 +31,6 @@ _LIMIT_HEADERS_DOC = {
         strict=True,
     )
 }
-
-
-def _add_manual_doc(func: Callable, **doc: Any) -> None:
-    """Merge `doc` into what smorest will write for `func` in the OpenAPI document."""
-    apidoc = func.__dict__.setdefault("_apidoc", {})
-    apidoc["manual_doc"] = deepupdate(apidoc.get("manual_doc", {}), doc)
 
 
 def _bound_integers(schema_fields: dict[str, fields.Field]) -> None:
@@ -65,7 +61,7 @@ def _wrap(func: Callable, before: Callable[..., None], **doc: Any) -> Callable:
         return func(*args, **kwargs)
 
     wrapper._apidoc = deepcopy(getattr(func, "_apidoc", {}))  # type: ignore[attr-defined]
-    _add_manual_doc(wrapper, **doc)
+    add_manual_doc(wrapper, **doc)
     return wrapper
 
 
@@ -105,7 +101,23 @@ def _linked(
                 }
                 for operation_id, parameters in links.items()
             }
-            _add_manual_doc(wrapper, responses={status_code: {"links": documented}})  # as smorest keys it
+            add_manual_doc(wrapper, responses={status_code: {"links": documented}})  # as smorest keys it
+        return wrapper
+
+    return decorate
+
+
+def _for_viewer(decorator: Callable) -> Callable[[Callable], Callable]:
+    """`decorator`, its view and dump run in a `DumpContext` naming the caller as the viewer."""
+
+    def decorate(func: Callable) -> Callable:
+        answer = decorator(func)
+
+        @functools.wraps(answer)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with DumpContext({"viewer": current_user._get_current_object()}):
+                return answer(*args, **kwargs)
+
         return wrapper
 
     return decorate
@@ -114,7 +126,9 @@ def _linked(
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = parser
     PAGINATION_ARGUMENTS_PARSER = parser
-    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": MAX_PAGE_SIZE}
+    # `@blp.resolve("room_id", lookup, permission)`: the URL's object, or its 404 or 403 (resolve.py).
+    resolve = staticmethod(resolve)
 
     def auth_required(self, *scopes: str) -> Callable[[Callable], Callable]:
         """Require a bearer token holding every scope in `scopes`.
@@ -167,7 +181,7 @@ class Blueprint(flask_smorest.Blueprint):
         """smorest's `response`: its schema documented as always present, a 201 with `Location`
         (unless `location=False`: what it created has no URL of its own), and its `links`."""
         answer = super().response(status_code, schema, **_answer_doc(status_code, schema, kwargs, location))
-        return _linked(answer, status_code, links)
+        return _linked(_for_viewer(answer), status_code, links)
 
     def alt_response(
         self,
@@ -196,7 +210,7 @@ class Blueprint(flask_smorest.Blueprint):
 
         def decorator(func: Callable) -> Callable:
             wrapper = parse(func)
-            _add_manual_doc(wrapper, responses={"400": "BAD_REQUEST", "413": "REQUEST_ENTITY_TOO_LARGE"})
+            add_manual_doc(wrapper, responses={"400": "BAD_REQUEST", "413": "REQUEST_ENTITY_TOO_LARGE"})
             return wrapper
 
         return decorator
@@ -221,7 +235,8 @@ class Blueprint(flask_smorest.Blueprint):
             key = endpoint or view_func.__name__
             for method, doc in self._docs[key].items():
                 if method != "parameters":
-                    doc.setdefault("manual_doc", {}).setdefault("responses", {})["404"] = "NOT_FOUND"
+                    answers = doc.setdefault("manual_doc", {}).setdefault("responses", {})
+                    answers.setdefault("404", "NOT_FOUND")
 
     @staticmethod
     def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:

@@ -55,20 +55,22 @@ class Clients(MethodView):
 class ClientById(MethodView):
     @blp.doc(operationId="getClient")
     @blp.auth_required("auth:read")
+    @blp.resolve("client_id", services.get_own_client_or_404)
     @blp.response(200, ClientSchema)
-    def get(self, client_id: str) -> OAuth2Client:
+    def get(self, client: OAuth2Client) -> OAuth2Client:
         """One of your clients
 
         Only clients you registered are visible to you; any other id is a 404.
         """
-        return services.get_own_client_or_404(current_user, client_id)
+        return client
 
     @blp.doc(operationId="deleteClient")
     @blp.auth_required("auth:write")
+    @blp.resolve("client_id", services.get_own_client_or_404)
     @blp.response(204)
-    def delete(self, client_id: str) -> None:
+    def delete(self, client: OAuth2Client) -> None:
         """Delete one of your clients; its tokens stop working
 
         Every access and refresh token issued to the client is revoked with it.
         """
-        services.delete_client(services.get_own_client_or_404(current_user, client_id))
+        services.delete_client(client)

@@ -26,6 +26,7 @@ from app.extensions.database import db, rows_changed
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.users import services as users
 
+from . import permissions
 from .models import (
     CONFIDENTIAL_AUTH_METHODS,
     PUBLIC_AUTH_METHODS,
@@ -147,10 +148,6 @@ class ClientScopeMixin:
             raise InvalidScopeError("The client is not registered for some of these scopes.")
 
 
-def _active_user(user: Any) -> Any:
-    return user if user is not None and not user.is_deleted else None
-
-
 class PasswordGrant(ClientScopeMixin, grants.ResourceOwnerPasswordCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
 
@@ -191,7 +188,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return token
 
     def authenticate_user(self, refresh_token: OAuth2Token) -> Any:
-        return _active_user(refresh_token.user)
+        user = refresh_token.user
+        return user if permissions.may_sign_in(user) else None
 
     def revoke_old_credential(self, refresh_token: OAuth2Token) -> None:
         """Nothing left to do: `authenticate_refresh_token` retired it, committed with the new token."""
@@ -293,8 +291,7 @@ class HashedIntrospectionEndpoint(IntrospectionEndpoint):
         return find_token(token_string, token_type_hint)
 
     def check_permission(self, token: OAuth2Token, client: OAuth2Client, request: Any) -> bool:
-        """A client may inspect its own tokens; a client owned by an admin, any token."""
-        return token.client_id == client.client_id or bool(client.owner and client.owner.is_admin)
+        return permissions.may_introspect(client, token)
 
     def create_introspection_payload(self, token: OAuth2Token | None) -> dict[str, Any]:
         """A refresh token is judged by its own state and expiry, not by its access token's."""

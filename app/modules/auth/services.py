@@ -16,6 +16,7 @@ from app.extensions.security import generate_secret, hash_secret
 from app.modules.users.models import User
 from app.modules.users.signals import password_changed, user_deleted
 
+from . import permissions
 from .models import OAuth2AuthorizationCode, OAuth2Client, OAuth2Token
 from .server import revoke_user_tokens
 
@@ -110,11 +111,10 @@ def create_client(
     return client, secret
 
 
-def get_own_client_or_404(owner: User, client_id: str) -> OAuth2Client:
-    client = db.session.scalar(
-        select(OAuth2Client).where(OAuth2Client.client_id == client_id, OAuth2Client.owner_id == owner.id)
-    )
-    if client is None:
+def get_own_client_or_404(client_id: str, caller: User) -> OAuth2Client:
+    """The caller's client with this id; anyone else's is a 404, as if it did not exist."""
+    client = db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+    if client is None or not permissions.owns(client, caller):
         abort(404, "No such client.")
     return client
 

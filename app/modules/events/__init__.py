@@ -4,6 +4,7 @@ from flask import Flask
 
 from app.extensions import jobs
 from app.extensions.api import api
+from app.extensions.database import on_every_session
 
 
 def init_app(app: Flask) -> None:
@@ -14,3 +15,6 @@ def init_app(app: Flask) -> None:
     presence.init_app(app, app.extensions["parley.events"])
     api.register_blueprint(blp)
     jobs.register(app, "events.purge_expired", services.purge_expired)
+    on_every_session("before_commit", services.write_events)
+    on_every_session("after_rollback", services.forget_events)
+    on_every_session("after_commit", broker.announce_committed)

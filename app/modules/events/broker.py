@@ -22,7 +22,6 @@ from typing import Any
 
 from flask import Flask, current_app
 from redis import Redis, RedisError
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from app.extensions.outages import Dependency
@@ -149,8 +148,7 @@ def announce(
     return broker().ephemeral(delivery)
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _announce(session: Session) -> None:
+def announce_committed(session: Session) -> None:
     """Events exist once committed: only now may any stream hear of them."""
     event_id = pop_written(session)
     if event_id is not None:

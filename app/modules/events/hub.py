@@ -162,7 +162,9 @@ class Subscriber:
         if d.room_id is None:  # about another user alone
             return False
         role = rooms.get(d.room_id)
-        return role is not None and (d.audience == "members" or role in services.MANAGERS)
+        return role is not None and (
+            d.audience == "members" or role in services.AUDIENCES.get(d.audience, ())
+        )
 
     def _follow(self, d: Delivery, rooms: dict[int, str]) -> None:
         """Keep the user's rooms as they are just after this event."""

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from redis import Redis, RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -41,6 +41,8 @@ from app.extensions import database
 from app.extensions.database import db
 from app.extensions.redis import redis_health
 from app.modules.rooms.models import Membership, Room
+from app.modules.users.models import PresenceState, User
+from app.modules.users.signals import profiles_shown
 
 from .broker import LISTEN_RETRY_SECONDS, PROCESS, LocalBroker
 from .hub import Delivery
@@ -329,31 +331,19 @@ def disconnected(user_id: int) -> None:
     presence().disconnected(user_id)
 
 
-def is_online(user_id: int) -> bool:
-    """Read once per request and user: a listing asks `prefetch` first, for all its users at once."""
-    return state(user_id)[0]
-
-
-def prefetch(user_ids: Iterable[int]) -> None:
-    """The states of a page's users in one round trip, for the schema to show."""
-    g.setdefault("parley_presence", {}).update(presence().states(user_ids))
-
-
-def state(user_id: int) -> tuple[bool, float | None]:
-    known = g.setdefault("parley_presence", {})
-    if user_id not in known:
-        known.update(presence().states([user_id]))
-    return known[user_id]
+@profiles_shown.connect
+def attach(users: list[User]) -> None:
+    """Attach each user's presence for the profiles about to be shown: one round trip for a page."""
+    states = presence().states(user.id for user in users)
+    for user in users:
+        online, seen = states[user.id]
+        user.presence = PresenceState(online, None if seen is None else datetime.fromtimestamp(seen, UTC))
 
 
 def having(room: Room, *, online: bool) -> list[int]:
     """The room's members who are online (or offline), for a listing to filter on."""
     members = list(db.session.scalars(select(Membership.user_id).where(Membership.room_id == room.id)))
     return [user_id for user_id, (state, _) in presence().states(members).items() if state == online]
-
-
-def last_seen_at(user_id: int) -> str | None:
-    return _iso(state(user_id)[1])
 
 
 def init_app(app: Flask, broker: LocalBroker) -> None:

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, delete, func, literal, or_, select, text, update
-from sqlalchemy import event as sa_event
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.extensions.api import abort
 from app.extensions.database import db, rows_changed, utcnow
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.auth.models import access_token_alive
-from app.modules.rooms.models import Membership, within_ttl
+from app.modules.rooms.models import Membership
 from app.modules.users.models import User
 
 from .models import Event, MembershipSpan, StreamTicket
@@ -23,9 +36,16 @@ from .models import Event, MembershipSpan, StreamTicket
 # Session.info keys: the events a transaction will write, then the highest id it wrote.
 PENDING = "parley.events.pending"
 WRITTEN = "parley.events.written"
-MANAGERS = ("owner", "admin")
 # Arbitrary constant naming the PostgreSQL advisory lock that orders event commits.
 _COMMIT_ORDER_LOCK = 7_240_001
+
+
+# What modules above tell the outbox, so that it imports none of them (registered in their init_app):
+#: per audience narrower than a room's "members", the roles in the room that hear it (rooms: "managers")
+AUDIENCES: dict[str, frozenset[str]] = {}
+#: per module, a condition on `Event`, built when a replay is read, that every replayed event meets
+#: (messages: what told of a message since expired is not replayed)
+REPLAYED_IF: dict[str, Callable[[], ColumnElement[bool]]] = {}
 
 
 def record(
@@ -38,14 +58,13 @@ def record(
 ) -> None:
     """Add an event to the caller's transaction; it exists exactly when the change commits.
 
-    The row is written as the transaction commits (`_write_events`), in the order recorded.
+    The row is written as the transaction commits (`write_events`), in the order recorded.
     """
     event = Event(type=type_, data=data, room_id=room_id, user_id=user_id, audience=audience)
     db.session.info.setdefault(PENDING, []).append(event)
 
 
-@sa_event.listens_for(Session, "before_commit")
-def _write_events(session: Session) -> None:
+def write_events(session: Session) -> None:
     """Write the transaction's events last, under the lock that makes ids follow commit order.
 
     On PostgreSQL a transaction-scoped advisory lock is taken just before the ids are drawn
@@ -81,8 +100,7 @@ def _follow_membership(session: Session, event: Event) -> None:
         session.execute(spans.values(last_event_id=event.id))
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _forget_events(session: Session) -> None:
+def forget_events(session: Session) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(WRITTEN, None)
 
@@ -144,13 +162,10 @@ def visible_events(user_id: int, after: int, upto: int, limit: int) -> list[Even
     Room events come through the user's spans of that room (index range scans on
     `(room_id, id)`), personal ones through `(user_id, id)`.
     """
-    manager = (
+    narrower = [and_(Event.audience == name, Membership.role.in_(roles)) for name, roles in AUDIENCES.items()]
+    by_role = (
         select(literal(1))
-        .where(
-            Membership.room_id == Event.room_id,
-            Membership.user_id == user_id,
-            Membership.role.in_(MANAGERS),
-        )
+        .where(Membership.room_id == Event.room_id, Membership.user_id == user_id, or_(false(), *narrower))
         .exists()
     )
     in_room = (
@@ -162,9 +177,8 @@ def visible_events(user_id: int, after: int, upto: int, limit: int) -> list[Even
             Event.id <= func.coalesce(MembershipSpan.last_event_id, upto),
             Event.id > after,
             Event.id <= upto,
-            or_(Event.audience == "members", manager),
-            # What told of a message that has since expired is not replayed either.
-            or_(~Event.type.startswith("message."), within_ttl(Event)),
+            or_(Event.audience == "members", by_role),
+            *(condition() for condition in REPLAYED_IF.values()),
         )
     )
     personal = select(Event.id).where(Event.user_id == user_id, Event.id > after, Event.id <= upto)

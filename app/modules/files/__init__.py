@@ -4,6 +4,7 @@ from flask import Flask
 
 from app.extensions import jobs
 from app.extensions.api import api
+from app.extensions.database import on_every_session
 
 
 def init_app(app: Flask) -> None:
@@ -12,3 +13,5 @@ def init_app(app: Flask) -> None:
 
     api.register_blueprint(blp)
     jobs.register(app, "files.purge_unattached", services.purge_unattached)
+    on_every_session("after_commit", services.remove_files)
+    on_every_session("after_rollback", services.keep_files)

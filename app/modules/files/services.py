@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, delete, event, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -170,13 +170,11 @@ def purge_unattached() -> int:
     return purged
 
 
-@event.listens_for(Session, "after_commit")
-def _remove_files(session: Session) -> None:
+def remove_files(session: Session) -> None:
     """Files leave the disk only once the rows that named them are gone for good."""
     for key in session.info.pop(PENDING_REMOVAL, []):
         _path(key).unlink(missing_ok=True)
 
 
-@event.listens_for(Session, "after_rollback")
-def _keep_files(session: Session) -> None:
+def keep_files(session: Session) -> None:
     session.info.pop(PENDING_REMOVAL, None)

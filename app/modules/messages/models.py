@@ -6,11 +6,12 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, select, true
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, or_, select, true
 from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from app.extensions.database import Base, UTCDateTime, utcnow
+from app.modules.events.models import Event
 from app.modules.rooms.models import Room, execution_time, within_ttl
 from app.modules.users.models import User
 
@@ -97,3 +98,8 @@ def with_reply_counts() -> _AbstractLoad:
         .scalar_subquery()
     )
     return with_expression(Message.reply_count, count)
+
+
+def unexpired_event() -> ColumnElement[bool]:
+    """What the events outbox replays: an event that told of a message since expired is not."""
+    return or_(~Event.type.startswith("message."), within_ttl(Event))

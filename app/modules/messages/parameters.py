@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.extensions.api import MAX_ID
+from app.extensions.api import MAX_ID, MAX_PAGE_SIZE
 from app.extensions.schemas import QuerySchema, Schema
 
 from .emoji import is_reaction
@@ -48,7 +48,7 @@ class HistoryParameters(QuerySchema):
     before = MessageId
     # 0 is a read marker that has never moved: `after=0` is the whole history, oldest first.
     after = fields.Integer(validate=validate.Range(min=0, max=MAX_ID))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
     @validates_schema
     def _one_cursor(self, data: dict[str, Any], **_: Any) -> None:

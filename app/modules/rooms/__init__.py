@@ -6,7 +6,12 @@ from app.extensions.api import api
 
 
 def init_app(app: Flask) -> None:
+    from app.modules.events.services import AUDIENCES
+
+    from .models import MANAGERS
     from .resources import blp, invites_blp
+
+    AUDIENCES["managers"] = frozenset(MANAGERS)
 
     api.register_blueprint(blp)
     api.register_blueprint(invites_blp)

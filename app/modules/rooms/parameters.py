@@ -8,6 +8,8 @@ from app.extensions.api import MAX_ID
 from app.extensions.schemas import QuerySchema, Schema
 from app.modules.users.parameters import Username
 
+from .models import ROLES
+
 Name = fields.String(required=True, validate=validate.Length(min=1, max=100))
 Topic = fields.String(validate=validate.Length(max=500))
 # One minute to one year; null keeps messages until they are deleted.
@@ -54,7 +56,7 @@ class UsernameParameters(Schema):
 
 
 class UpdateMemberParameters(Schema):
-    role = fields.String(required=True, validate=validate.OneOf(["owner", "admin", "member"]))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
 
 
 class CreateInviteParameters(Schema):

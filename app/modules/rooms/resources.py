@@ -12,6 +12,7 @@ from app.extensions.api import MAX_ID, Blueprint, abort, links_to, paginate_quer
 from app.extensions.auth import current_user
 from app.modules.events import presence
 from app.modules.messages import reactions
+from app.modules.users.services import attach_presence
 
 from . import permissions, services
 from .models import Invite, JoinRequest, Membership, Room
@@ -191,7 +192,7 @@ class Members(MethodView):
             wanted = presence.having(room, online=args["presence"] == "online")
             members = members.where(Membership.user_id.in_(wanted))
         page = paginate_query(members, pagination_parameters)
-        presence.prefetch(member.user_id for member in page)
+        attach_presence([member.user for member in page])
         return page
 
     @blp.doc(operationId="addRoomMember")

@@ -11,12 +11,14 @@ from app.extensions.urls import public_url
 from app.modules.messages.schemas import MessageSchema
 from app.modules.users.schemas import ProfileSchema, UserSchema
 
+from .models import ROLES, ROOM_KINDS
+
 
 class RoomSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     topic = fields.String()
-    kind = fields.String(metadata={"enum": ["public", "private", "direct"]})
+    kind = fields.String(metadata={"enum": list(ROOM_KINDS)})
     owner_id = fields.Integer(allow_none=True)
     member_count = fields.Integer()
     unread_count = fields.Integer(
@@ -32,7 +34,7 @@ class RoomSchema(Schema):
 
 class MemberSchema(Schema):
     user = fields.Nested(UserSchema)
-    role = fields.String(metadata={"enum": ["owner", "admin", "member"]})
+    role = fields.String(metadata={"enum": list(ROLES)})
     joined_at = fields.DateTime()
     last_read_message_id = fields.Integer()
 

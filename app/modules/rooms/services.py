@@ -19,7 +19,8 @@ from app.modules.files import services as files
 from app.modules.messages.models import Message, with_reply_counts
 from app.modules.users import services as users
 from app.modules.users.models import User
-from app.modules.users.signals import user_created, user_deleted
+from app.modules.users.schemas import UserSchema
+from app.modules.users.signals import user_created, user_deleted, user_renamed
 
 from . import permissions
 from .models import CODE_PREFIX_LENGTH, Invite, JoinRequest, Membership, Room, execution_time, within_ttl
@@ -632,3 +633,13 @@ def _leave_all_rooms(user: User) -> None:
         _count_members(membership.room_id, -1)
         db.session.delete(membership)
     db.session.flush()
+
+
+@user_renamed.connect
+def _announce_profile(user: User) -> None:
+    """`user.updated`, with the profile as others see it, in every room of the user (to its
+    members) and to the user's own devices."""
+    profile = UserSchema(exclude=("email",)).dump(user)
+    room_ids = db.session.scalars(select(Membership.room_id).where(Membership.user_id == user.id)).all()
+    for room_id in room_ids or (None,):
+        record("user.updated", profile, room_id=room_id, user_id=user.id)

@@ -7,7 +7,6 @@ from app.extensions.api import api
 
 def init_app(app: Flask) -> None:
     from . import models  # noqa: F401  (registers the tables)
-    from .resources import blp, reports_blp
+    from .resources import blp
 
     api.register_blueprint(blp)
-    api.register_blueprint(reports_blp)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
+from sqlalchemy import Boolean, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.extensions.database import Base, UTCDateTime, utcnow
@@ -12,8 +13,17 @@ from app.extensions.database import Base, UTCDateTime, utcnow
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 
 
+@dataclass(frozen=True)
+class PresenceState:
+    """Whether a user is online (a stream or long-poll of theirs is open), and when last seen."""
+
+    online: bool
+    last_seen_at: datetime | None  # now while online; None if not seen since the servers started
+
+
 class User(Base):
     __tablename__ = "users"
+    __allow_unmapped__ = True  # for `presence`, which is not a column
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Null once the account is deleted: the row stays so messages keep an author.
@@ -35,6 +45,9 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Reports filed before this (the start of the last ban, or its lifting) count towards no new ban.
     reports_count_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Not stored: attached for the request that shows it (`signals.profiles_shown`), by the module
+    # that tracks streams, which builds on users.
+    presence: PresenceState | None = None
 
     __table_args__ = (
         # Prefix search (services.search_page): LIKE on PostgreSQL needs pattern ops under any
@@ -66,19 +79,3 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"
-
-
-class Report(Base):
-    """A user's complaint about another user, optionally about one of their messages."""
-
-    __tablename__ = "reports"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    reported_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(String(1000))
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    # Distinct reporters of a user since a time: the ban rule's query.
-    __table_args__ = (Index("ix_reports_reported_id_created_at", "reported_id", "created_at"),)

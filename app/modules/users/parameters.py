@@ -59,19 +59,3 @@ class UserSearchParameters(QuerySchema):
         validate=validate.Length(min=1, max=64),
         metadata={"description": "Prefix of a username or display name (case-insensitive)."},
     )
-
-
-class ReportParameters(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    message_id = fields.Integer(
-        allow_none=True,
-        validate=validate.Range(min=1, max=2**31 - 1),
-        metadata={"description": "A message of theirs that you can see."},
-    )
-
-
-class ReportFilterParameters(QuerySchema):
-    user_id = fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1),
-        metadata={"description": "Only reports about this user."},
-    )

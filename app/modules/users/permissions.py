@@ -1,13 +1,10 @@
-"""Who may do what with accounts."""
+"""Who may see and do what with accounts."""
 
 from __future__ import annotations
-
-from app.extensions.api import abort
 
 from .models import User
 
 
-def require_admin(user: User) -> None:
-    """Administrators (made by `invoke app.users.create --admin`) moderate; nobody else may."""
-    if not user.is_admin:
-        abort(403, "Only administrators may do this.")
+def may_see_email(viewer: User | None, user: User) -> bool:
+    """An address is for its owner and for administrators (who moderate), nobody else."""
+    return viewer is not None and (viewer.id == user.id or viewer.is_admin)

@@ -7,27 +7,16 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 
-from app.extensions.api import Blueprint, abort, links_to, paginate_query
+from app.extensions.api import Blueprint, links_to
 from app.extensions.auth import current_token, current_user
 from app.extensions.ratelimit import sign_up_limit
 
 from . import services
-from .models import Report, User
-from .parameters import (
-    DeleteMeParameters,
-    ReportFilterParameters,
-    ReportParameters,
-    SignUpParameters,
-    UpdateMeParameters,
-    UserSearchParameters,
-)
-from .permissions import require_admin
-from .schemas import FiledReportSchema, MeSchema, ProfileSchema, ReportSchema, UserSchema
+from .models import User
+from .parameters import DeleteMeParameters, SignUpParameters, UpdateMeParameters, UserSearchParameters
+from .schemas import MeSchema, ProfileSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts and profiles")
-reports_blp = Blueprint(
-    "reports", __name__, url_prefix="/api/v1/reports", description="Reports about users (administrators)"
-)
 
 
 @blp.route("")
@@ -98,61 +87,16 @@ class Me(MethodView):
         services.delete_account(current_user, args["current_password"])
 
 
-@blp.route("/<id:user_id>/reports")
-class Reports(MethodView):
-    @blp.doc(operationId="reportUser")
-    @blp.auth_required("users:write")
-    @blp.arguments(ReportParameters, example={"reason": "Spam links", "message_id": 42})
-    @blp.response(201, ReportSchema, location=False)  # a report has no URL of its own
-    def post(self, args: dict[str, Any], user_id: int) -> Report:
-        """Report a user; enough distinct reporters stop them posting for a while
-
-        Each reporter counts once; `message_id` must name a message you can see.
-        """
-        reported = services.get_or_404(user_id)
-        if reported.is_deleted:
-            abort(404, "No such user.")
-        return services.report(current_user, reported, **args)
-
-
-@blp.route("/<id:user_id>/ban")
-class Ban(MethodView):
-    @blp.doc(operationId="liftBan")
-    @blp.auth_required("users:write")
-    @blp.response(204)
-    def delete(self, user_id: int) -> None:
-        """Lift a user's ban now (admins); the reports so far count towards no new ban
-
-        Administrators only.
-        """
-        require_admin(current_user)
-        services.lift_ban(services.get_or_404(user_id))
-
-
 @blp.route("/<id:user_id>")
 class UserById(MethodView):
     @blp.doc(operationId="getUser")
     @blp.auth_required("users:read")
+    @blp.resolve("user_id", services.get_or_404)
     @blp.response(200, ProfileSchema)
-    def get(self, user_id: int) -> User:
+    def get(self, user: User) -> User:
         """A public profile with `presence` (email only for yourself and admins)
 
         Deleted users show as `deleted-user`.
         """
-        return services.get_or_404(user_id)
-
-
-@reports_blp.route("")
-class FiledReports(MethodView):
-    @reports_blp.doc(operationId="listReports")
-    @reports_blp.auth_required("users:read")
-    @reports_blp.arguments(ReportFilterParameters, location="query")
-    @reports_blp.response(200, FiledReportSchema(many=True))
-    @reports_blp.paginate()
-    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Report]:
-        """Reports, newest first, optionally about one user (admins)
-
-        Administrators only; paginated with `X-Pagination`.
-        """
-        require_admin(current_user)
-        return paginate_query(services.reports_statement(args.get("user_id")), pagination_parameters)
+        services.attach_presence([user])
+        return user

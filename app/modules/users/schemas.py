@@ -7,8 +7,9 @@ from typing import Any
 from marshmallow import fields
 from marshmallow.utils import missing
 
-from app.extensions.auth import current_user
-from app.extensions.schemas import Schema
+from app.extensions.schemas import Schema, viewer
+
+from . import permissions
 
 DELETED_USERNAME = "deleted-user"
 DELETED_DISPLAY_NAME = "Deleted user"
@@ -41,10 +42,7 @@ class UserSchema(Schema):
         return user.is_deleted
 
     def get_email(self, user: Any) -> Any:
-        viewer = current_user._get_current_object()
-        if viewer is not None and (viewer.id == user.id or viewer.is_admin):
-            return user.email
-        return missing
+        return user.email if permissions.may_see_email(viewer(), user) else missing
 
 
 class ProfileSchema(UserSchema):
@@ -61,14 +59,11 @@ class ProfileSchema(UserSchema):
     )
 
     def get_presence(self, user: Any) -> str:
-        from app.modules.events import presence  # events build on users, not the other way round
-
-        return "online" if presence.is_online(user.id) else "offline"
+        return "online" if user.presence and user.presence.online else "offline"
 
     def get_last_seen_at(self, user: Any) -> str | None:
-        from app.modules.events import presence
-
-        return presence.last_seen_at(user.id)
+        seen = user.presence.last_seen_at if user.presence else None
+        return seen.isoformat() if seen else None
 
 
 class MeSchema(UserSchema):
@@ -82,17 +77,3 @@ class MeSchema(UserSchema):
 
     def get_email(self, user: Any) -> Any:
         return user.email
-
-
-class ReportSchema(Schema):
-    id = fields.Integer()
-    reported_user_id = fields.Integer(attribute="reported_id")
-    reason = fields.String()
-    message_id = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
-
-
-class FiledReportSchema(ReportSchema):
-    """A report as administrators see it: with who filed it."""
-
-    reporter_id = fields.Integer()

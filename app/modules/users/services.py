@@ -3,35 +3,44 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions.api import abort, paginate_query
 from app.extensions.database import db, utcnow
 from app.extensions.ratelimit import count_password_attempt
 from app.extensions.security import hash_password, verify_password
-from app.modules.events.services import record
-from app.modules.messages.models import Message
-from app.modules.rooms.models import Membership
 
-from .models import Report, User
-from .schemas import UserSchema
-from .signals import password_changed, user_created, user_deleted
+from .models import User
+from .signals import password_changed, profiles_shown, user_created, user_deleted, user_renamed
 
 
 def get_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == username.lower()))
 
 
-def get_or_404(user_id: int) -> User:
+def get_or_404(user_id: int, caller: User | None = None) -> User:
+    """The account with this id, deleted or not: every profile is public, whoever the `caller`."""
     user = db.session.get(User, user_id)
     if user is None:
         abort(404, "No such user.")
     return user
+
+
+def get_active_or_404(user_id: int, caller: User | None = None) -> User:
+    """The account with this id unless it is deleted: one that can still be acted on (reported)."""
+    user = get_or_404(user_id)
+    if user.is_deleted:
+        abort(404, "No such user.")
+    return user
+
+
+def attach_presence(users: list[User]) -> None:
+    """Have each user's `presence` attached (`profiles_shown`) before they are shown as profiles."""
+    profiles_shown.send(users)
 
 
 def create_user(
@@ -112,24 +121,9 @@ def update_profile(user: User, changes: dict[str, Any], *, token_id: int | None 
     for field, value in changes.items():
         setattr(user, field, value)
     if renamed:
-        _announce_profile(user)
+        user_renamed.send(user)
     db.session.commit()
     return user
-
-
-def _announce_profile(user: User) -> None:
-    """`user.updated`, with the profile as others see it, in every room of the user (to its
-    members) and to the user's own devices."""
-    profile = UserSchema(exclude=("email",)).dump(user)
-    room_ids = db.session.scalars(select(Membership.room_id).where(Membership.user_id == user.id)).all()
-    for room_id in room_ids or (None,):
-        record("user.updated", profile, room_id=room_id, user_id=user.id)
-
-
-def _announce_ban(user: User) -> None:
-    """`ban.updated` to the user's devices: a ban began (`banned_until`) or was lifted (null)."""
-    until = user.banned_until.isoformat() if user.banned_until else None
-    record("ban.updated", {"user_id": user.id, "banned_until": until}, user_id=user.id)
 
 
 def delete_account(user: User, current_password: str) -> None:
@@ -171,62 +165,6 @@ def search_page(q: str | None, pagination: Any) -> list[User]:
     matches = stmt.with_only_columns(User.id).order_by(None).limit(cap)
     total = select(func.count()).select_from(matches.subquery())
     return paginate_query(stmt, pagination, total=total)
-
-
-def report(reporter: User, reported: User, reason: str, message_id: int | None = None) -> Report:
-    """File a report; the threshold of distinct reporters since the last ban bans the user."""
-    if reported.id == reporter.id:
-        abort(422, "You cannot report yourself.")
-    if message_id is not None and not _can_cite(reporter, reported, message_id):
-        abort(
-            422,
-            "Cite a message of theirs that you can see.",
-            errors={"json": {"message_id": ["Not a message of this user that you can see."]}},
-        )
-    entry = Report(reporter_id=reporter.id, reported_id=reported.id, reason=reason, message_id=message_id)
-    db.session.add(entry)
-    db.session.flush()
-    config = current_app.config
-    since = reported.reports_count_from or datetime.min.replace(tzinfo=UTC)
-    reporters = db.session.scalar(
-        select(func.count(distinct(Report.reporter_id))).where(
-            Report.reported_id == reported.id, Report.created_at > since
-        )
-    )
-    if reporters >= config["REPORT_BAN_THRESHOLD"]:
-        reported.reports_count_from = utcnow()
-        reported.banned_until = reported.reports_count_from + timedelta(seconds=config["REPORT_BAN_SECONDS"])
-        _announce_ban(reported)
-    db.session.commit()
-    return entry
-
-
-def reports_statement(user_id: int | None) -> Any:
-    """Reports, newest first; only those about `user_id` when given."""
-    stmt = select(Report).order_by(Report.created_at.desc(), Report.id.desc())
-    return stmt if user_id is None else stmt.where(Report.reported_id == user_id)
-
-
-def lift_ban(user: User) -> None:
-    """End the user's ban now (an admin's call); the reports filed so far count towards no new ban."""
-    if user.banned_until is None or user.banned_until <= utcnow():
-        return
-    user.banned_until, user.reports_count_from = None, utcnow()
-    _announce_ban(user)
-    db.session.commit()
-
-
-def _can_cite(reporter: User, reported: User, message_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(Message.id)
-            .join(Membership, Membership.room_id == Message.room_id)
-            .where(
-                Message.id == message_id, Message.author_id == reported.id, Membership.user_id == reporter.id
-            )
-        )
-        is not None
-    )
 
 
 def require_not_banned(user: User) -> None:
