@@ -91,8 +91,10 @@ class AnswerPlugin(MarshmallowPlugin):
         self, path: str | None = None, operations: dict | None = None, **kwargs: Any
     ) -> None:
         for media in _json_answers(operations or {}):
-            if not isinstance(media.get("schema"), dict | None) and "examples" not in media:
-                media.setdefault("example", example_of(media["schema"]))
+            written = "example" in media or "examples" in media
+            # A schema named as a string is a component's, whose answers carry their own example.
+            if not written and not isinstance(media.get("schema"), dict | str | None):
+                media["example"] = example_of(media["schema"])
         super().operation_helper(path=path, operations=operations, **kwargs)
 
 

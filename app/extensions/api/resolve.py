@@ -19,7 +19,12 @@ from ..errors import abort
 from .document import add_manual_doc
 
 T = TypeVar("T")
-ERROR_CONTENT = {"application/json": {"schema": "Error"}}
+
+
+def _error_content(code: int, status: str, message: str) -> dict[str, Any]:
+    """An inline error answer, with the example its operation's refusal would give."""
+    example = {"code": code, "status": status, "message": message}
+    return {"application/json": {"schema": "Error", "example": example}}
 
 
 class Permission:
@@ -108,13 +113,13 @@ def _document(wrapper: Callable, name: str, refusals: list[str]) -> None:
     responses: dict[str, Any] = {
         "404": {
             "description": f"Not found: no such {', or '.join(missing)} that you may see",
-            "content": ERROR_CONTENT,
+            "content": _error_content(404, "Not Found", f"No such {missing[0]}."),
         }
     }
     if refused:
         reasons = " ".join(refused)
         responses["403"] = {
             "description": f"Forbidden: the token lacks the operation's scope, or: {reasons}",
-            "content": ERROR_CONTENT,
+            "content": _error_content(403, "Forbidden", refused[0]),
         }
     add_manual_doc(wrapper, responses=responses)
