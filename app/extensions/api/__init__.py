@@ -6,12 +6,14 @@ from .blueprint import Blueprint
 from .document import links_to
 from .pagination import LINK_HEADER, Timeline, keyset_page, paginate_query, pagination_links
 from .parser import unstorable_fields
+from .resolve import Permission, permission, require
 
 __all__ = [
     "LINK_HEADER",
     "MAX_ID",
     "Api",
     "Blueprint",
+    "Permission",
     "Timeline",
     "abort",
     "api",
@@ -19,5 +21,7 @@ __all__ = [
     "links_to",
     "paginate_query",
     "pagination_links",
+    "permission",
+    "require",
     "unstorable_fields",
 ]

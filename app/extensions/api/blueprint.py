@@ -9,15 +9,16 @@ from copy import deepcopy
 from typing import Any
 
 import flask_smorest
-from flask_smorest.utils import deepupdate, resolve_schema_instance
+from flask_smorest.utils import resolve_schema_instance
 from marshmallow import Schema, fields
 from marshmallow.validate import Range
 
 from .. import ratelimit
 from ..auth import current_user, protector
 from .api import MAX_ID
-from .document import LOCATION_HEADER, mark_answer
+from .document import LOCATION_HEADER, add_manual_doc, mark_answer
 from .parser import parser
+from .resolve import resolve
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 _LIMIT_HEADERS_DOC = {
@@ -28,12 +29,6 @@ _LIMIT_HEADERS_DOC = {
         strict=True,
     )
 }
-
-
-def _add_manual_doc(func: Callable, **doc: Any) -> None:
-    """Merge `doc` into what smorest will write for `func` in the OpenAPI document."""
-    apidoc = func.__dict__.setdefault("_apidoc", {})
-    apidoc["manual_doc"] = deepupdate(apidoc.get("manual_doc", {}), doc)
 
 
 def _bound_integers(schema_fields: dict[str, fields.Field]) -> None:
@@ -64,7 +59,7 @@ def _wrap(func: Callable, before: Callable[..., None], **doc: Any) -> Callable:
         return func(*args, **kwargs)
 
     wrapper._apidoc = deepcopy(getattr(func, "_apidoc", {}))  # type: ignore[attr-defined]
-    _add_manual_doc(wrapper, **doc)
+    add_manual_doc(wrapper, **doc)
     return wrapper
 
 
@@ -104,7 +99,7 @@ def _linked(
                 }
                 for operation_id, parameters in links.items()
             }
-            _add_manual_doc(wrapper, responses={status_code: {"links": documented}})  # as smorest keys it
+            add_manual_doc(wrapper, responses={status_code: {"links": documented}})  # as smorest keys it
         return wrapper
 
     return decorate
@@ -114,6 +109,8 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = parser
     PAGINATION_ARGUMENTS_PARSER = parser
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
+    # `@blp.resolve("room_id", lookup, permission)`: the URL's object, or its 404 or 403 (resolve.py).
+    resolve = staticmethod(resolve)
 
     def auth_required(self, *scopes: str) -> Callable[[Callable], Callable]:
         """Require a bearer token holding every scope in `scopes`.
@@ -195,7 +192,7 @@ class Blueprint(flask_smorest.Blueprint):
 
         def decorator(func: Callable) -> Callable:
             wrapper = parse(func)
-            _add_manual_doc(wrapper, responses={"400": "BAD_REQUEST", "413": "REQUEST_ENTITY_TOO_LARGE"})
+            add_manual_doc(wrapper, responses={"400": "BAD_REQUEST", "413": "REQUEST_ENTITY_TOO_LARGE"})
             return wrapper
 
         return decorator
@@ -220,7 +217,8 @@ class Blueprint(flask_smorest.Blueprint):
             key = endpoint or view_func.__name__
             for method, doc in self._docs[key].items():
                 if method != "parameters":
-                    doc.setdefault("manual_doc", {}).setdefault("responses", {})["404"] = "NOT_FOUND"
+                    answers = doc.setdefault("manual_doc", {}).setdefault("responses", {})
+                    answers.setdefault("404", "NOT_FOUND")
 
     @staticmethod
     def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:

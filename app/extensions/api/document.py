@@ -8,11 +8,12 @@ the server leaves out of some answers (say when, in its description).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from apispec.ext.marshmallow.common import get_fields
-from flask_smorest.utils import resolve_schema_instance
+from flask_smorest.utils import deepupdate, resolve_schema_instance
 from marshmallow import Schema, fields
 
 _ANSWERS: set[type[Schema]] = set()
@@ -23,6 +24,24 @@ LOCATION_HEADER = {
         "schema": {"type": "string", "format": "uri-reference"},
     }
 }
+
+
+def add_manual_doc(func: Callable, **doc: Any) -> None:
+    """Merge `doc` into what smorest will write for `func` in the OpenAPI document.
+
+    A response already described in full (`resolve`'s 403 and 404) is not replaced by a bare
+    reference to the generic one.
+    """
+    apidoc = func.__dict__.setdefault("_apidoc", {})
+    manual = apidoc.get("manual_doc", {})
+    described = manual.get("responses", {})
+    if "responses" in doc:
+        doc["responses"] = {
+            status: answer
+            for status, answer in doc["responses"].items()
+            if not (isinstance(answer, str) and isinstance(described.get(status), dict))
+        }
+    apidoc["manual_doc"] = deepupdate(manual, doc)
 
 
 def mark_answer(schema: Any) -> None:
