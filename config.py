@@ -77,7 +77,18 @@ class BaseConfig:
     DB_POOL_TIMEOUT = float(os.environ.get("PARLEY_DB_POOL_TIMEOUT", "3"))
     DB_RETRY_AFTER_SECONDS = 2  # the Retry-After of a 503 when the database cannot take a request
 
-    ENABLED_MODULES = ("auth", "users", "rooms", "messages", "scheduled", "files", "search", "events", "web")
+    ENABLED_MODULES = (
+        "auth",
+        "users",
+        "rooms",
+        "invites",
+        "messages",
+        "scheduled",
+        "files",
+        "search",
+        "events",
+        "web",
+    )
 
     # Limits
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # the largest upload plus multipart framing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,12 @@ class ErrorSchema(Schema):
 
 
 MAX_ID = 2**31 - 1
+ROW_ID = re.compile(r"[0-9]{1,10}")
+
+
+def row_id(ref: str) -> int | None:
+    """`ref` as a row id (1 to MAX_ID), or None when it is something else (`me`, a code)."""
+    return int(ref) if ROW_ID.fullmatch(ref) and 1 <= int(ref) <= MAX_ID else None
 
 
 class IdConverter(IntegerConverter):

@@ -1,4 +1,4 @@
-"""Rooms: public, private and direct rooms, roles, invites with approval, read markers."""
+"""Rooms: public, private and direct rooms, roles, read markers (invites: the invites module)."""
 
 from flask import Flask
 
@@ -6,10 +6,9 @@ from app.extensions.api import api
 
 
 def init_app(app: Flask) -> None:
-    from .resources import blp, invites_blp
+    from .resources import blp
 
     api.register_blueprint(blp)
-    api.register_blueprint(invites_blp)
 
 
 def seed() -> None:
