@@ -75,8 +75,9 @@ def resolve(
     `within`, the name of an object resolved by a decorator above, `lookup(parent, value)` finds
     one inside it (a room's message), and `allowed` gets the parent too. The method receives the
     object as `into` (by default `argument` without its `_id`/`_ref`). Place it below
-    `auth_required` (a bad token is a 401 before any lookup) and above `@blp.arguments` (a caller
-    refused gets the 403, not a 422 about a body they may not send).
+    `auth_required` (a bad token is a 401 before any lookup) and `@blp.arguments` (input is
+    checked first, as the API always did: a malformed request is a 400 or 422 whatever it names),
+    and above `rate_limited`, which then sees the objects.
     """
     name = into or argument.removesuffix("_id").removesuffix("_ref")
 

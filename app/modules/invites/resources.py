@@ -57,10 +57,10 @@ class Invites(MethodView):
 
     @blp.doc(operationId="createInvite")
     @blp.auth_required("rooms:write")
-    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.may_invite)
     @blp.arguments(
         CreateInviteParameters, example={"expires_in": 86400, "max_uses": 10, "requires_approval": True}
     )
+    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.may_invite)
     @blp.response(201, NewInviteSchema, links=INVITE_LINKS)
     def post(self, args: dict[str, Any], room: Room) -> tuple[Invite, int, dict[str, str]]:
         """Create an invite link (owner and admins); its `code` and `url` are shown this once
@@ -103,8 +103,8 @@ class InviteByCode(MethodView):
 class JoinRequests(MethodView):
     @blp.doc(operationId="listJoinRequests")
     @blp.auth_required("rooms:read")
-    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.manages_invites)
     @blp.arguments(JoinRequestListParameters, location="query")
+    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.manages_invites)
     @blp.response(200, JoinRequestSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], room: Room, pagination_parameters: Any) -> list[JoinRequest]:

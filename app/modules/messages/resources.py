@@ -69,8 +69,8 @@ def _scheduled(result: ScheduledMessage | Message, created: bool) -> Any:
 class Messages(MethodView):
     @blp.doc(operationId="listRoomMessages")
     @blp.auth_required("messages:read")
-    @IN_ROOM
     @blp.arguments(HistoryParameters, location="query")
+    @IN_ROOM
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
     def get(self, args: dict[str, Any], room: Room) -> Any:
         """History, oldest first: the newest `limit` by default, or just `before`/`after` a message id
@@ -82,11 +82,11 @@ class Messages(MethodView):
 
     @blp.doc(operationId="sendMessage")
     @blp.auth_required("messages:write")
-    @IN_ROOM
     @blp.arguments(
         SendMessageParameters,
         example={"body": "Hello, everyone!", "client_msg_id": "3f1c2a9e-7d41-4d0e-9a55-1b2c3d4e5f60"},
     )
+    @IN_ROOM
     @blp.rate_limited("GENERAL_POST_RATE_LIMIT", "general-posts", applies=rooms.is_general)
     @blp.response(201, MessageSchema, links=MESSAGE_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="A repeated client_msg_id: the first message")
@@ -128,9 +128,9 @@ class MessageById(MethodView):
 
     @blp.doc(operationId="editMessage")
     @blp.auth_required("messages:write")
+    @blp.arguments(EditMessageParameters, example={"body": "Hello, everyone (edited)"})
     @IN_ROOM
     @blp.resolve("message_id", services.get_or_404, permissions.is_author, within="room")
-    @blp.arguments(EditMessageParameters, example={"body": "Hello, everyone (edited)"})
     @blp.response(200, MessageSchema)
     def patch(self, args: dict[str, Any], room: Room, message: Message) -> Message:
         """Edit your message (sets `edited_at`)
@@ -157,9 +157,9 @@ class MessageById(MethodView):
 class Replies(MethodView):
     @blp.doc(operationId="listMessageReplies")
     @blp.auth_required("messages:read")
+    @blp.arguments(HistoryParameters, location="query")
     @IN_ROOM
     @MESSAGE
-    @blp.arguments(HistoryParameters, location="query")
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
     def get(self, args: dict[str, Any], room: Room, message: Message) -> Any:
         """The replies to one message, oldest first, with the same cursors as the history
@@ -173,9 +173,9 @@ class Replies(MethodView):
 class ReactionByEmoji(MethodView):
     @blp.doc(operationId="addReaction")
     @blp.auth_required("messages:write")
+    @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
     @IN_ROOM
     @MESSAGE
-    @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
     @blp.response(201, MessageSchema, links=REACTION_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="You had given this reaction already")
     @blp.doc(responses={"409": "CONFLICT"})
@@ -191,9 +191,9 @@ class ReactionByEmoji(MethodView):
 
     @blp.doc(operationId="removeReaction")
     @blp.auth_required("messages:write")
+    @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
     @IN_ROOM
     @MESSAGE
-    @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
     @blp.response(204)
     def delete(self, args: dict[str, Any], room: Room, message: Message, emoji: str) -> None:
         """Take your reaction back (404 if you had not given it)

@@ -113,8 +113,8 @@ class RoomById(MethodView):
 
     @blp.doc(operationId="updateRoom")
     @blp.auth_required("rooms:write")
-    @blp.resolve("room_id", services.get_visible_or_404, permissions.may_change)
     @blp.arguments(UpdateRoomParameters, example={"topic": "Release planning", "message_ttl_seconds": 86400})
+    @blp.resolve("room_id", services.get_visible_or_404, permissions.may_change)
     @blp.response(200, RoomSchema)
     def patch(self, args: dict[str, Any], room: Room) -> Room:
         """Rename, change the topic or the message TTL (owner and admins)
@@ -153,8 +153,8 @@ class Join(MethodView):
 class Members(MethodView):
     @blp.doc(operationId="listRoomMembers")
     @blp.auth_required("rooms:read")
-    @blp.resolve("room_id", services.get_visible_or_404, permissions.is_member)
     @blp.arguments(MemberListParameters, location="query")
+    @blp.resolve("room_id", services.get_visible_or_404, permissions.is_member)
     @blp.response(200, ListedMemberSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], room: Room, pagination_parameters: Any) -> list[Membership]:
@@ -172,8 +172,8 @@ class Members(MethodView):
 
     @blp.doc(operationId="addRoomMember")
     @blp.auth_required("rooms:write")
-    @blp.resolve("room_id", services.get_visible_or_404, permissions.may_add_members)
     @blp.arguments(UsernameParameters, example={"username": "carol"})
+    @blp.resolve("room_id", services.get_visible_or_404, permissions.may_add_members)
     @blp.response(201, MemberSchema, links=MEMBER_LINKS)
     def post(self, args: dict[str, Any], room: Room) -> tuple[Membership, int, dict[str, str]]:
         """Add a user to the room (any member may)
@@ -209,9 +209,9 @@ class MemberById(MethodView):
 
     @blp.doc(operationId="updateRoomMember")
     @blp.auth_required("rooms:write")
+    @blp.arguments(UpdateMemberParameters, example={"role": "admin"})
     @blp.resolve("room_id", services.get_visible_or_404, permissions.is_owner)
     @blp.resolve("user_ref", _member_of, within="room", into="member")
-    @blp.arguments(UpdateMemberParameters, example={"role": "admin"})
     @blp.response(200, MemberSchema)
     def patch(self, args: dict[str, Any], room: Room, member: Membership) -> Membership:
         """Change a member's role (owner); `owner` hands the room over
@@ -237,8 +237,8 @@ class MemberById(MethodView):
 class ReadMarker(MethodView):
     @blp.doc(operationId="markRoomRead")
     @blp.auth_required("rooms:write")
-    @blp.resolve("room_id", services.get_visible_or_404, permissions.is_member)
     @blp.arguments(ReadMarkerParameters, example={"message_id": 42})
+    @blp.resolve("room_id", services.get_visible_or_404, permissions.is_member)
     @blp.response(200, RoomSchema)
     def put(self, args: dict[str, Any], room: Room) -> Room:
         """Move your read marker forward to `message_id` (moving back is a no-op)
