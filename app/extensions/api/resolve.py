@@ -24,17 +24,13 @@ ERROR_CONTENT = {"application/json": {"schema": "Error"}}
 
 class Permission:
     """A predicate on `(object, caller)` (`(object, caller, parent)` for an object within another),
-    with the message its refusal gives. `a & b` checks `a`, then `b`: the first refusal is the answer.
-    Calling a permission answers whether it holds."""
+    with the message its refusal gives. `a & b` checks `a`, then `b`: the first refusal is the answer."""
 
     def __init__(self, *checks: tuple[Callable[..., bool], str]) -> None:
         self.checks = checks
 
     def __and__(self, other: Permission) -> Permission:
         return Permission(*self.checks, *other.checks)
-
-    def __call__(self, *args: Any) -> bool:
-        return self.refusal(*args) is None
 
     def refusal(self, *args: Any) -> str | None:
         """The message of the first check that does not hold, None when all do."""
