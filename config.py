@@ -81,6 +81,7 @@ class BaseConfig:
         "auth",
         "users",
         "rooms",
+        "invites",
         "messages",
         "moderation",
         "scheduled",

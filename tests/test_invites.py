@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.extensions.security import hash_secret
 from app.modules.events.models import Event
-from app.modules.rooms.models import Invite, JoinRequest
+from app.modules.invites.models import Invite, JoinRequest
 from tests.assertions import assert_error, assert_invalid
 from tests.conftest import User, bearer
 from tests.outbox import events_since, last_event_id

@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 
 from tests.assertions import assert_invalid
 from tests.conftest import User, basic, password_token
+from tests.rooms import ROOMS, create_room_id, messages_path, room_path
 from tests.test_docs import SCOPES
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
@@ -751,3 +752,41 @@ def test_invites_schedules_and_files_are_answered_as_documented(
     )
     api.call(alice, "delete", "/api/v1/rooms/{room_id}", 204, ids=ids)
     assert len(api.checked) == 17
+
+
+# --- refusals: what a caller who may not act is told, and the document says -----------------------
+
+
+def operation_by_id(document: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    return next(op for _, _, op in operations(document) if op["operationId"] == operation_id)
+
+
+def test_each_refusal_of_a_room_member_is_a_403_its_operation_documents(
+    client: FlaskClient, alice: User, bob: User, carol: User, document: dict[str, Any]
+) -> None:
+    """The 403 of an operation names, in the document, every refusal it may answer with."""
+    room = create_room_id(client, alice, members=["bob", "carol"])
+    direct = client.post(f"{ROOMS}/direct", headers=alice.headers, json={"username": "bob"}).get_json()["id"]
+    message = client.post(messages_path(room), headers=alice.headers, json={"body": "mine"}).get_json()["id"]
+    refused = {
+        "updateRoom": client.patch(room_path(room), headers=bob.headers, json={"topic": "bob's"}),
+        "deleteRoom": client.delete(room_path(room), headers=bob.headers),
+        "createInvite": client.post(room_path(direct, "invites"), headers=alice.headers, json={}),
+        "addRoomMember": client.post(
+            room_path(direct, "members"), headers=alice.headers, json={"username": "carol"}
+        ),
+        "removeRoomMember": client.delete(room_path(room, "members", carol.id), headers=bob.headers),
+        "editMessage": client.patch(
+            messages_path(room, message), headers=bob.headers, json={"body": "bob's"}
+        ),
+        "deleteMessage": client.delete(messages_path(room, message), headers=bob.headers),
+        "joinRoom": client.post(room_path(room, "join"), headers=bob.headers),
+    }
+    undocumented = {
+        operation_id: answer.get_json()["message"]
+        for operation_id, answer in refused.items()
+        if answer.status_code != 403
+        or answer.get_json()["message"]
+        not in deref(document, operation_by_id(document, operation_id)["responses"]["403"])["description"]
+    }
+    assert undocumented == {}

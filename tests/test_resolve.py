@@ -1,6 +1,6 @@
 """`@blp.resolve`, the extension every resource resolves its URL's objects with, on a small API of
 its own (boxes holding notes): the object or the lookup's 404, the permission or a 403 naming what
-is refused, before the body is read, and both answers in the OpenAPI document."""
+is refused, after the input is validated, and both answers in the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -65,8 +65,8 @@ class BoxById(MethodView):
         return {"name": box["name"]}
 
     @blp.doc(operationId="renameBox")
-    @blp.resolve("box_id", box_or_404, is_open)
     @blp.arguments(RenameParameters)
+    @blp.resolve("box_id", box_or_404, is_open)
     def patch(self, args: dict[str, Any], box: dict[str, Any]) -> Any:
         return {"name": args["name"]}
 
@@ -105,9 +105,10 @@ def test_an_object_the_lookup_does_not_find_is_its_404(boxes):
     assert assert_error(answer, 404)["message"] == "No such note in this box."
 
 
-def test_a_refused_permission_is_a_403_saying_what_is_not_allowed_before_the_body_is_read(boxes):
-    answer = boxes.test_client().patch("/boxes/2", json={"unknown": 1})
+def test_a_refused_permission_is_a_403_saying_what_is_not_allowed_after_the_input_is_checked(boxes):
+    answer = boxes.test_client().patch("/boxes/2", json={"name": "new"})
     assert assert_error(answer, 403)["message"] == "This box is locked."
+    assert_error(boxes.test_client().patch("/boxes/2", json={"unknown": 1}), 422)
     assert boxes.test_client().patch("/boxes/1", json={"name": "new"}).get_json() == {"name": "new"}
 
 

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.modules.invites.models import Invite
 from app.modules.messages.models import Message
 from app.modules.messages.services import delete_message, send_message
-from app.modules.rooms.models import Invite, Membership
+from app.modules.rooms.models import Membership
 from app.modules.rooms.models import Room as RoomRow
 from app.modules.users.models import User as UserRow
 from tests import outbox

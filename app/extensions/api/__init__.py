@@ -1,7 +1,7 @@
 """The smorest `Api` and the `Blueprint` every module mounts its resources on."""
 
 from ..errors import abort
-from .api import MAX_ID, MAX_PAGE_SIZE, Api, api
+from .api import MAX_ID, MAX_PAGE_SIZE, Api, api, row_id
 from .blueprint import Blueprint
 from .document import links_to
 from .pagination import LINK_HEADER, Timeline, keyset_page, paginate_query, pagination_links
@@ -24,5 +24,6 @@ __all__ = [
     "pagination_links",
     "permission",
     "require",
+    "row_id",
     "unstorable_fields",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,12 @@ MAX_ID = 2**31 - 1
 MAX_PAGE_SIZE = 100
 # What the examples of errors say that werkzeug's defaults do not: which limit a 429 is about.
 ERROR_EXAMPLE_DESCRIPTIONS = {429: "600 per 1 minute"}
+ROW_ID = re.compile(r"[0-9]{1,10}")
+
+
+def row_id(ref: str) -> int | None:
+    """`ref` as a row id (1 to MAX_ID), or None when it is something else (`me`, a code)."""
+    return int(ref) if ROW_ID.fullmatch(ref) and 1 <= int(ref) <= MAX_ID else None
 
 
 class IdConverter(IntegerConverter):

@@ -159,6 +159,8 @@ class Blueprint(flask_smorest.Blueprint):
     ) -> Callable[[Callable], Callable]:
         """Spend one of the caller's `setting` (a config key) when `applies(**path)`, else 429.
 
+        `path` holds the URL's values, or the objects `resolve` (above) made of them.
+
         Place it below `@blp.arguments` (an invalid body costs nothing) and above
         `@blp.response`, whose statuses get the X-RateLimit-* headers in the document.
         """

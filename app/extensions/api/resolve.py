@@ -38,9 +38,6 @@ class Permission:
     def __and__(self, other: Permission) -> Permission:
         return Permission(*self.checks, *other.checks)
 
-    def __call__(self, *args: Any) -> bool:
-        return self.refusal(*args) is None
-
     def refusal(self, *args: Any) -> str | None:
         """The message of the first check that does not hold, None when all do."""
         return next((denied for test, denied in self.checks if not test(*args)), None)

@@ -40,19 +40,19 @@ class Files(MethodView):
 class FileById(MethodView):
     @blp.doc(operationId="downloadFile")
     @blp.auth_required("messages:read")
+    @blp.resolve("file_id", services.get_readable_or_404)
     @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
-    def get(self, file_id: int) -> ResponseReturnValue:
+    def get(self, file: Attachment) -> ResponseReturnValue:
         """Download a file: yours before it is attached, then anyone who can read its message
 
         Served as an attachment with its original name and type; a file you may not read is a 404, like one
         that does not exist.
         """
-        attachment, path = services.get_readable_or_404(file_id, current_user)
         response = send_file(
-            path,
-            mimetype=attachment.content_type,
+            services.path_of(file),
+            mimetype=file.content_type,
             as_attachment=True,
-            download_name=attachment.filename,
+            download_name=file.filename,
             max_age=0,
         )
         # Never rendered by the browser as the type the uploader claimed (no stored XSS).

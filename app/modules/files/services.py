@@ -67,7 +67,7 @@ def store(upload: FileStorage, uploader: User) -> Attachment:
     return attachment
 
 
-def get_readable_or_404(file_id: int, user: User) -> tuple[Attachment, Path]:
+def get_readable_or_404(file_id: int, user: User) -> Attachment:
     """The uploader sees it until it is attached; then whoever can read the message carrying it.
 
     A message past its room's TTL is read by nobody: its files neither, before the sweep too.
@@ -88,7 +88,11 @@ def get_readable_or_404(file_id: int, user: User) -> tuple[Attachment, Path]:
         visible = False
     if attachment is None or not visible:
         abort(404, "No such file.")
-    return attachment, _path(attachment.storage_key)
+    return attachment
+
+
+def path_of(attachment: Attachment) -> Path:
+    return _path(attachment.storage_key)
 
 
 def _attachable(author: User, attachment_ids: list[int]) -> list[Attachment]:

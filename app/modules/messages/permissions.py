@@ -1,19 +1,20 @@
-"""Who may change a message."""
+"""Who may change a message of a room (the caller is a member: `rooms.permissions.is_member`)."""
 
 from __future__ import annotations
 
-from app.extensions.api import abort
+from typing import Any
+
+from app.extensions.api import permission
 from app.modules.rooms.models import MANAGERS, Room
-from app.modules.users.models import User
 
 from .models import Message
 
 
-def require_author(message: Message, user: User) -> None:
-    if message.author_id != user.id:
-        abort(403, "Only the author may edit a message.")
+@permission("Only the author may edit a message.")
+def is_author(message: Message, user: Any, room: Room) -> bool:
+    return message.author_id == user.id
 
 
-def require_author_or_manager(message: Message, user: User, room: Room) -> None:
-    if message.author_id != user.id and room.my_role not in MANAGERS:
-        abort(403, "Only the author or the room's owner and admins may delete a message.")
+@permission("Only the author or the room's owner and admins may delete a message.")
+def is_author_or_manager(message: Message, user: Any, room: Room) -> bool:
+    return message.author_id == user.id or room.my_role in MANAGERS

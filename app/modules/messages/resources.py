@@ -37,10 +37,9 @@ REACTION_LINKS = links_to(
 )
 
 
-def _member_room(room_id: int) -> Room:
-    room = rooms.get_with_role_or_404(room_id, current_user)
-    room_permissions.require_member(room)
-    return room
+# A room of the caller's, with just their role (one query on the hot paths); then a message of it.
+IN_ROOM = blp.resolve("room_id", rooms.get_with_role_or_404, room_permissions.is_member)
+MESSAGE = blp.resolve("message_id", services.get_or_404, within="room")
 
 
 def _shown(message: Message) -> Message:
@@ -71,14 +70,15 @@ class Messages(MethodView):
     @blp.doc(operationId="listRoomMessages")
     @blp.auth_required("messages:read")
     @blp.arguments(HistoryParameters, location="query")
+    @IN_ROOM
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
-    def get(self, args: dict[str, Any], room_id: int) -> Any:
+    def get(self, args: dict[str, Any], room: Room) -> Any:
         """History, oldest first: the newest `limit` by default, or just `before`/`after` a message id
 
         Keyset pages: follow the `Link` header's `prev` (older) and `next` (newer) URLs rather than building
         offsets, so new messages never shift a page. Deleted messages appear as tombstones.
         """
-        return _page("messages.Messages", args, _member_room(room_id), room_id=room_id)
+        return _page("messages.Messages", args, room, room_id=room.id)
 
     @blp.doc(operationId="sendMessage")
     @blp.auth_required("messages:write")
@@ -86,6 +86,7 @@ class Messages(MethodView):
         SendMessageParameters,
         example={"body": "Hello, everyone!", "client_msg_id": "3f1c2a9e-7d41-4d0e-9a55-1b2c3d4e5f60"},
     )
+    @IN_ROOM
     @blp.rate_limited("GENERAL_POST_RATE_LIMIT", "general-posts", applies=rooms.is_general)
     @blp.response(201, MessageSchema, links=MESSAGE_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="A repeated client_msg_id: the first message")
@@ -96,17 +97,16 @@ class Messages(MethodView):
         links=links_to("cancelScheduledMessage", scheduled_id="$response.body#/id"),
     )
     @blp.doc(responses={"409": "CONFLICT"})
-    def post(self, args: dict[str, Any], room_id: int) -> Any:
+    def post(self, args: dict[str, Any], room: Room) -> Any:
         """Send a message, or a reply with `parent_id`; or schedule it with `send_at`
 
         Idempotent with `client_msg_id`: a retry returns the first message (200), never a duplicate. `send_at`
         up to 30 days ahead schedules it (202). Posting in `general` is rate-limited per user.
         """
-        room = _member_room(room_id)
         if args.get("send_at") is not None:
             return _scheduled(*scheduled.schedule(room, current_user, **args))
         message, created = services.send_message(room, current_user, **args)
-        location = url_for("messages.MessageById", room_id=room_id, message_id=message.id)
+        location = url_for("messages.MessageById", room_id=message.room_id, message_id=message.id)
         if created:  # nobody has reacted to it yet
             return message, 201, {"Location": location}
         return _shown(message), 200, {"Location": location}
@@ -116,39 +116,40 @@ class Messages(MethodView):
 class MessageById(MethodView):
     @blp.doc(operationId="getMessage")
     @blp.auth_required("messages:read")
+    @IN_ROOM
+    @MESSAGE
     @blp.response(200, MessageSchema)
-    def get(self, room_id: int, message_id: int) -> Message:
+    def get(self, room: Room, message: Message) -> Message:
         """One message
 
         A message past its room's TTL is not found, as everywhere.
         """
-        return _shown(services.get_or_404(_member_room(room_id), message_id))
+        return _shown(message)
 
     @blp.doc(operationId="editMessage")
     @blp.auth_required("messages:write")
     @blp.arguments(EditMessageParameters, example={"body": "Hello, everyone (edited)"})
+    @IN_ROOM
+    @blp.resolve("message_id", services.get_or_404, permissions.is_author, within="room")
     @blp.response(200, MessageSchema)
-    def patch(self, args: dict[str, Any], room_id: int, message_id: int) -> Message:
+    def patch(self, args: dict[str, Any], room: Room, message: Message) -> Message:
         """Edit your message (sets `edited_at`)
 
         Only the author may edit; every member's stream gets `message.updated`.
         """
-        message = services.get_or_404(_member_room(room_id), message_id)
-        permissions.require_author(message, current_user)
         return _shown(services.edit_message(message, args["body"], by=current_user))
 
     @blp.doc(operationId="deleteMessage")
     @blp.auth_required("messages:write")
+    @IN_ROOM
+    @blp.resolve("message_id", services.get_or_404, permissions.is_author_or_manager, within="room")
     @blp.response(204)
-    def delete(self, room_id: int, message_id: int) -> None:
+    def delete(self, room: Room, message: Message) -> None:
         """Delete a message (author, or the room's owner and admins): a tombstone stays in history
 
         The body and attachments are removed; the message keeps its place in history as `deleted: true`, so
         replies keep their parent.
         """
-        room = _member_room(room_id)
-        message = services.get_or_404(room, message_id)
-        permissions.require_author_or_manager(message, current_user, room)
         services.delete_message(message)
 
 
@@ -157,15 +158,15 @@ class Replies(MethodView):
     @blp.doc(operationId="listMessageReplies")
     @blp.auth_required("messages:read")
     @blp.arguments(HistoryParameters, location="query")
+    @IN_ROOM
+    @MESSAGE
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
-    def get(self, args: dict[str, Any], room_id: int, message_id: int) -> Any:
+    def get(self, args: dict[str, Any], room: Room, message: Message) -> Any:
         """The replies to one message, oldest first, with the same cursors as the history
 
         A reply thread is paged like the room's history, with `Link` cursors.
         """
-        room = _member_room(room_id)
-        parent = services.get_or_404(room, message_id)
-        return _page("messages.Replies", args, room, parent, room_id=room_id, message_id=message_id)
+        return _page("messages.Replies", args, room, message, room_id=room.id, message_id=message.id)
 
 
 @blp.route("/<id:room_id>/messages/<id:message_id>/reactions/<emoji>")
@@ -173,30 +174,32 @@ class ReactionByEmoji(MethodView):
     @blp.doc(operationId="addReaction")
     @blp.auth_required("messages:write")
     @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
+    @IN_ROOM
+    @MESSAGE
     @blp.response(201, MessageSchema, links=REACTION_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="You had given this reaction already")
     @blp.doc(responses={"409": "CONFLICT"})
-    def put(self, args: dict[str, Any], room_id: int, message_id: int, emoji: str) -> Any:
+    def put(self, args: dict[str, Any], room: Room, message: Message, emoji: str) -> Any:
         """React to a message: the answer is the message with its reactions (409: deleted, or too many)
 
         Idempotent: giving the same reaction again answers 200. `emoji` is one emoji grapheme or a
         `:short_name:`.
         """
-        message = services.get_or_404(_member_room(room_id), message_id)
+        location = url_for("messages.ReactionByEmoji", room_id=room.id, message_id=message.id, emoji=emoji)
         created = reactions.add_reaction(message, current_user, args["emoji"])
-        location = url_for("messages.ReactionByEmoji", room_id=room_id, message_id=message_id, emoji=emoji)
         return _shown(message), 201 if created else 200, {"Location": location}
 
     @blp.doc(operationId="removeReaction")
     @blp.auth_required("messages:write")
     @blp.arguments(ReactionPath, location="path", unknown=EXCLUDE)
+    @IN_ROOM
+    @MESSAGE
     @blp.response(204)
-    def delete(self, args: dict[str, Any], room_id: int, message_id: int, emoji: str) -> None:
+    def delete(self, args: dict[str, Any], room: Room, message: Message, emoji: str) -> None:
         """Take your reaction back (404 if you had not given it)
 
         Only your own reaction is removed; others' stay.
         """
-        message = services.get_or_404(_member_room(room_id), message_id)
         reactions.remove_reaction(message, current_user, args["emoji"])
 
 
@@ -204,10 +207,11 @@ class ReactionByEmoji(MethodView):
 class Typing(MethodView):
     @blp.doc(operationId="announceTyping")
     @blp.auth_required("messages:write")
+    @IN_ROOM
     @blp.response(204)
-    def post(self, room_id: int) -> None:
+    def post(self, room: Room) -> None:
         """Say you are typing: the room's members get an ephemeral `typing` event (expires after 6 s)
 
         Call it again while typing continues; nothing is stored or replayed.
         """
-        services.announce_typing(_member_room(room_id), current_user)
+        services.announce_typing(room, current_user)

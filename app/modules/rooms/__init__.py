@@ -1,4 +1,4 @@
-"""Rooms: public, private and direct rooms, roles, invites with approval, read markers."""
+"""Rooms: public, private and direct rooms, roles, read markers (invites: the invites module)."""
 
 from flask import Flask
 
@@ -9,12 +9,11 @@ def init_app(app: Flask) -> None:
     from app.modules.events.services import AUDIENCES
 
     from .models import MANAGERS
-    from .resources import blp, invites_blp
+    from .resources import blp
 
     AUDIENCES["managers"] = frozenset(MANAGERS)
 
     api.register_blueprint(blp)
-    api.register_blueprint(invites_blp)
 
 
 def seed() -> None:

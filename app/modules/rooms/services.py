@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, Select, String, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Integer, Select, String, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload, with_expression
 
 from app.extensions.api import abort, paginate_query
 from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
-from app.extensions.security import generate_secret, hash_secret
 from app.modules.events.services import record
 from app.modules.files import services as files
 from app.modules.messages.models import Message, with_reply_counts
@@ -23,8 +21,8 @@ from app.modules.users.schemas import UserSchema
 from app.modules.users.signals import user_created, user_deleted, user_renamed
 
 from . import permissions
-from .models import CODE_PREFIX_LENGTH, Invite, JoinRequest, Membership, Room, execution_time, within_ttl
-from .schemas import InviteSchema, JoinRequestSchema, MemberSchema, RoomSchema
+from .models import Membership, Room, execution_time, within_ttl
+from .schemas import MemberSchema, RoomSchema
 
 ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at")
 
@@ -130,7 +128,7 @@ def get_with_role_or_404(room_id: int, user: User) -> Room:
     return room
 
 
-def _reload(room: Room, user: User) -> Room:
+def reload(room: Room, user: User) -> Room:
     """The room again, with the caller's computed fields fresh after a change."""
     return db.session.scalar(_seen_room(True), {VIEWER: user.id, "room_id": room.id})
 
@@ -181,7 +179,7 @@ def _count_members(room_id: int, change: int) -> None:
     )
 
 
-def _add_membership(room: Room, user: User, role: str = "member") -> Membership | None:
+def add_membership(room: Room, user: User, role: str = "member") -> Membership | None:
     """Make `user` a member, None if they already are one; `member.added` only when they were not.
 
     The read marker starts at the room's newest message: nothing from before is unread, though
@@ -234,12 +232,12 @@ def create_room(
     room = Room(name=name, kind=kind, topic=topic, owner_id=owner.id, message_ttl_seconds=message_ttl_seconds)
     db.session.add(room)
     db.session.flush()
-    _add_membership(room, owner, "owner")
+    add_membership(room, owner, "owner")
     for user in others:
-        _add_membership(room, user)
+        add_membership(room, user)
     record("room.created", _room_data(room), room_id=room.id)  # after the members: they all hear it
     db.session.commit()
-    return _reload(room, owner)
+    return reload(room, owner)
 
 
 def update_room(room: Room, by: User, changes: dict[str, Any]) -> Room:
@@ -250,7 +248,7 @@ def update_room(room: Room, by: User, changes: dict[str, Any]) -> Room:
         setattr(room, field, value if field != "topic" else (value or ""))
     record("room.updated", _room_data(room), room_id=room.id)
     db.session.commit()
-    return _reload(room, by)
+    return reload(room, by)
 
 
 def delete_room(room: Room, *, commit: bool = True) -> None:
@@ -284,7 +282,7 @@ def get_or_create_direct_room(user: User, username: str) -> tuple[Room, bool]:
     key = f"{min(user.id, other.id)}:{max(user.id, other.id)}"
     existing = db.session.scalar(select(Room).where(Room.direct_key == key))
     if existing is not None:
-        if _add_membership(existing, user) is not None:  # they had left: back in
+        if add_membership(existing, user) is not None:  # they had left: back in
             db.session.commit()
         return get_visible_or_404(existing.id, user), False
     room = Room(name="", kind="direct", direct_key=key, owner_id=None)
@@ -296,20 +294,18 @@ def get_or_create_direct_room(user: User, username: str) -> tuple[Room, bool]:
         return get_visible_or_404(
             db.session.execute(select(Room.id).where(Room.direct_key == key)).scalar_one(), user
         ), False
-    _add_membership(room, user)
-    _add_membership(room, other)
+    add_membership(room, user)
+    add_membership(room, other)
     record("room.created", _room_data(room), room_id=room.id)
     db.session.commit()
-    return _reload(room, user), True
+    return reload(room, user), True
 
 
 def join_public_room(room: Room, user: User) -> Room:
     """Join a public room; joining again, even at the same moment, changes nothing."""
-    if room.kind != "public":
-        abort(403, "Only public rooms can be joined without an invite.")
-    if room.my_role is None and _add_membership(room, user) is not None:
+    if room.my_role is None and add_membership(room, user) is not None:
         db.session.commit()
-    return _reload(room, user)
+    return reload(room, user)
 
 
 # --- members ----------------------------------------------------------------------------------
@@ -319,9 +315,7 @@ def add_member(room: Room, username: str) -> Membership:
     user = users.get_by_username(username)
     if user is None:
         abort(422, "No such user.", errors={"json": {"username": ["No such user."]}})
-    if room.kind == "direct":
-        abort(403, "Direct rooms have exactly two members.")
-    membership = _add_membership(room, user)
+    membership = add_membership(room, user)
     if membership is None:
         abort(409, "That user is already a member.")
     db.session.commit()
@@ -344,19 +338,14 @@ def change_role(room: Room, by: User, membership: Membership, role: str) -> Memb
     return membership
 
 
-def remove_member(room: Room, by: User, membership: Membership) -> None:
-    """Leave (yourself) or kick (owner: anyone; admin: plain members).
+def remove_member(membership: Membership, by: User) -> None:
+    """Leave (yourself) or remove `membership` (who may: `permissions.may_remove`).
 
     The delete decides who removed the member: a concurrent repeat finds no member (404) and
     records no second `member.removed`.
     """
-    leaving = membership.user_id == by.id
-    if leaving and membership.role == "owner":
+    if membership.user_id == by.id and membership.role == "owner":
         abort(409, "The owner must transfer ownership before leaving.")
-    if not leaving:
-        permissions.require_manager(room)
-        if membership.role == "owner" or (membership.role == "admin" and room.my_role != "owner"):
-            abort(403, "Only the owner may remove an admin, and nobody may remove the owner.")
     removed = rows_changed(
         delete(Membership)
         .where(Membership.room_id == membership.room_id, Membership.user_id == membership.user_id)
@@ -386,178 +375,7 @@ def mark_read(room: Room, user: User, message_id: int) -> Room:
         membership.last_read_message_id = message_id
         record("read.updated", {"room_id": room.id, "last_read_message_id": message_id}, user_id=user.id)
         db.session.commit()
-    return _reload(room, user)
-
-
-# --- invites and join requests ----------------------------------------------------------------
-
-
-def create_invite(
-    room: Room,
-    by: User,
-    *,
-    expires_in: int | None = None,
-    max_uses: int | None = None,
-    requires_approval: bool = True,
-) -> Invite:
-    """A new invite link; its code is on the returned invite only, and stored hashed.
-
-    `invite.created` reaches the room's managers without the code: the outbox is kept for
-    replays, and a code in it would be a usable secret stored in plaintext.
-    """
-    code = generate_secret(12)
-    invite = Invite(
-        code_hash=hash_secret(code),
-        code_prefix=code[:CODE_PREFIX_LENGTH],
-        room_id=room.id,
-        created_by=by.id,
-        max_uses=max_uses,
-        uses=0,
-        requires_approval=requires_approval,
-        expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
-    )
-    db.session.add(invite)
-    db.session.flush()
-    _invite_event("invite.created", invite)
-    db.session.commit()
-    invite.code = code
-    return invite
-
-
-def _invite_event(type_: str, invite: Invite) -> None:
-    record(type_, InviteSchema().dump(invite), room_id=invite.room_id, audience="managers")
-
-
-def invites_statement(room: Room) -> Select:
-    return select(Invite).where(Invite.room_id == room.id).order_by(Invite.id.desc())
-
-
-def _invite_by_code(code: str) -> Invite | None:
-    return db.session.scalar(select(Invite).where(Invite.code_hash == hash_secret(code)))
-
-
-def get_invite_or_404(room: Room, ref: int | str) -> Invite:
-    """An invite of the room by its id (int) or its code (str)."""
-    invite = db.session.get(Invite, ref) if isinstance(ref, int) else _invite_by_code(ref)
-    if invite is None or invite.room_id != room.id:
-        abort(404, "No such invite.")
-    return invite
-
-
-def delete_invite(invite: Invite) -> None:
-    """Withdraw an invite; of concurrent withdrawals one records `invite.deleted`, the others 404."""
-    removed = rows_changed(
-        delete(Invite).where(Invite.id == invite.id).execution_options(synchronize_session=False)
-    )
-    if removed == 0:
-        abort(404, "No such invite.")
-    _invite_event("invite.deleted", invite)
-    db.session.commit()
-
-
-def _count_use(invite: Invite) -> bool:
-    """Count one use unless the invite is used up: the row decides, so `max_uses` holds under races."""
-    counted = rows_changed(
-        update(Invite)
-        .where(Invite.id == invite.id, or_(Invite.max_uses.is_(None), Invite.uses < Invite.max_uses))
-        .values(uses=Invite.uses + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return counted == 1
-
-
-def _pending_request(room: Room, user: User) -> JoinRequest | None:
-    return db.session.scalar(
-        select(JoinRequest).where(
-            JoinRequest.room_id == room.id, JoinRequest.user_id == user.id, JoinRequest.status == "pending"
-        )
-    )
-
-
-def accept_invite(code: str, user: User) -> tuple[Room | None, JoinRequest | None]:
-    """Join at once, or file a join request when the invite needs approval.
-
-    Safe under concurrent accepts: the use is counted by a conditional update, and the
-    membership or the pending request (one per user and room) is inserted only if absent;
-    a repeat that loses undoes its counted use.
-    """
-    invite = _invite_by_code(code)
-    room = db.session.get(Room, invite.room_id) if invite is not None else None
-    if invite is None or room is None:  # a room's invites go with it
-        abort(404, "This invite does not exist or was withdrawn.")
-    if db.session.get(Membership, (room.id, user.id)) is not None:
-        abort(409, "You are already a member of this room.")
-    pending = _pending_request(room, user)
-    if pending is not None:
-        return None, pending
-    if invite.expires_at is not None and invite.expires_at <= utcnow():
-        abort(410, "This invite has expired.")
-    if not _count_use(invite):
-        abort(410, "This invite has been used up.")
-    if not invite.requires_approval:
-        if _add_membership(room, user) is None:
-            db.session.rollback()
-            abort(409, "You are already a member of this room.")
-        db.session.commit()
-        return _reload(room, user), None
-    filed = insert_if_absent(
-        JoinRequest,
-        room_id=room.id,
-        user_id=user.id,
-        invite_id=invite.id,
-        status="pending",
-        created_at=utcnow(),
-    )
-    if not filed:
-        db.session.rollback()
-        return None, _pending_request(room, user)
-    pending = _pending_request(room, user)
-    assert pending is not None  # filed just above, in this transaction
-    _join_request_event("join_request.created", pending)
-    db.session.commit()
-    return None, pending
-
-
-def _join_request_event(type_: str, join_request: JoinRequest) -> None:
-    data = JoinRequestSchema(exclude=PUBLIC_USER).dump(join_request)
-    # The room's owner and admins hear it; the requester (not a member yet) directly.
-    record(type_, data, room_id=join_request.room_id, user_id=join_request.user_id, audience="managers")
-
-
-def join_requests_statement(room: Room, status: str | None) -> Select:
-    stmt = select(JoinRequest).where(JoinRequest.room_id == room.id)
-    if status:
-        stmt = stmt.where(JoinRequest.status == status)
-    return stmt.order_by(JoinRequest.created_at, JoinRequest.id)
-
-
-def own_join_requests_statement(user: User) -> Select:
-    return select(JoinRequest).where(JoinRequest.user_id == user.id).order_by(JoinRequest.id.desc())
-
-
-def get_join_request_or_404(room: Room, request_id: int) -> JoinRequest:
-    join_request = db.session.get(JoinRequest, request_id)
-    if join_request is None or join_request.room_id != room.id:
-        abort(404, "No such join request.")
-    return join_request
-
-
-def resolve_join_request(room: Room, by: User, join_request: JoinRequest, approve: bool) -> JoinRequest:
-    """Approve or reject a pending request; the first of concurrent decisions holds, the rest 409."""
-    decided = rows_changed(
-        update(JoinRequest)
-        .where(JoinRequest.id == join_request.id, JoinRequest.status == "pending")
-        .values(status="approved" if approve else "rejected", resolved_at=utcnow(), resolved_by=by.id)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(join_request)
-    if decided == 0:
-        abort(409, f"This request was already {join_request.status}.")
-    if approve:
-        _add_membership(room, join_request.user)
-    _join_request_event("join_request.resolved", join_request)
-    db.session.commit()
-    return join_request
+    return reload(room, user)
 
 
 # --- the general room and accounts ------------------------------------------------------------
@@ -574,9 +392,9 @@ def general_room() -> Room | None:
     return db.session.scalar(_general(Room), {"name": current_app.config["GENERAL_ROOM_NAME"]})
 
 
-def is_general(room_id: int) -> bool:
-    """Whether `room_id` is the general room, whose posts have a budget per user."""
-    return db.session.scalar(_general(Room.id), {"name": current_app.config["GENERAL_ROOM_NAME"]}) == room_id
+def is_general(room: Room) -> bool:
+    """Whether `room` is the general room, whose posts have a budget per user."""
+    return db.session.scalar(_general(Room.id), {"name": current_app.config["GENERAL_ROOM_NAME"]}) == room.id
 
 
 def ensure_general_room() -> Room:
@@ -598,7 +416,7 @@ def ensure_general_room() -> Room:
 def _join_general(user: User) -> None:
     room = general_room()
     if room is not None:
-        _add_membership(room, user)
+        add_membership(room, user)
 
 
 def _hand_over(room: Room, leaving: User) -> bool:

@@ -13,6 +13,7 @@ from app.extensions.auth import current_user
 from app.modules.messages.parameters import HistoryParameters
 
 from . import services
+from .models import ScheduledMessage
 from .schemas import ScheduledMessageSchema
 
 blp = Blueprint(
@@ -47,10 +48,11 @@ class ScheduledMessages(MethodView):
 class ScheduledMessageById(MethodView):
     @blp.doc(operationId="cancelScheduledMessage")
     @blp.auth_required("messages:write")
+    @blp.resolve("scheduled_id", services.get_own_or_404, into="scheduled_message")
     @blp.response(204)
-    def delete(self, scheduled_id: int) -> None:
+    def delete(self, scheduled_message: ScheduledMessage) -> None:
         """Cancel a pending message (or dismiss a failed one); 404 once it was sent
 
         A sent message is deleted like any other message instead.
         """
-        services.cancel(services.get_own_or_404(current_user, scheduled_id))
+        services.cancel(scheduled_message)

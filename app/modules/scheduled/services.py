@@ -116,7 +116,7 @@ def own_page(
     )
 
 
-def get_own_or_404(author: User, scheduled_id: int) -> ScheduledMessage:
+def get_own_or_404(scheduled_id: int, author: User) -> ScheduledMessage:
     scheduled = db.session.scalar(
         select(ScheduledMessage).where(
             ScheduledMessage.id == scheduled_id, ScheduledMessage.author_id == author.id

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from app.extensions.api import Blueprint, paginate_query
+from app.extensions.api import Blueprint, paginate_query, require
 from app.extensions.auth import current_user
 from app.modules.messages import reactions
 from app.modules.messages.models import Message
@@ -35,10 +35,10 @@ class Search(MethodView):
         with `X-Pagination`.
         """
         room = None
-        if "room_id" in args:
-            # As everywhere: a room you may not see is not found, a public one you have not joined is 403.
-            room = rooms.get_visible_or_404(args["room_id"], current_user)
-            room_permissions.require_member(room)
+        if "room_id" in args:  # as everywhere: 404 for a room you may not see, 403 for one you are not in
+            room = require(
+                room_permissions.is_member, rooms.get_visible_or_404(args["room_id"], current_user)
+            )
         statement = services.search_statement(current_user, args["q"], room)
         found = paginate_query(statement, pagination_parameters)
         reactions.attach(found, current_user)
