@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -54,9 +55,9 @@ class Delivery:
     item_rooms: tuple[frozenset[int], ...] = ()
 
     @cached_property
-    def json(self) -> str:
-        """`data` serialised once, however many streams send it."""
-        return json.dumps(self.data, separators=(",", ":"))
+    def frame(self) -> bytes:
+        """The SSE frame, serialised and encoded once however many streams send it."""
+        return sse_frame(self.type, self.id, json.dumps(self.data, separators=(",", ":")))
 
     @cached_property
     def _items_by_room(self) -> dict[int, list[int]]:
@@ -109,15 +110,20 @@ class Delivery:
 CLOSED = Delivery(type="closed", data={})
 
 
+def sse_frame(type_: str, event_id: int | None, data: str) -> bytes:
+    head = f"id: {event_id}\nevent: {type_}" if event_id is not None else f"event: {type_}"
+    return f"{head}\ndata: {data}\n\n".encode()
+
+
 class Subscriber:
     """One open stream (or long-poll) of one user: a queue of what that user may see.
 
-    Until `start`, it buffers every event unfiltered: the stream has not yet read the
-    point (`floor`) its replay ends at, nor the rooms the user was in at that point.
+    Until `start`, it buffers every event unfiltered: the stream has not yet read whose it
+    is, the point (`floor`) its replay ends at, nor the rooms the user was in at that point.
     """
 
-    def __init__(self, user_id: int, max_queue: int) -> None:
-        self.user_id = user_id
+    def __init__(self, max_queue: int) -> None:
+        self.user_id = 0  # no user's, until `start`
         self.rooms: dict[int, str] | None = None
         self.floor = 0
         self.max_queue = max_queue
@@ -125,8 +131,8 @@ class Subscriber:
         self._pending: list[Delivery] = []
         self._queue: queue.Queue[Delivery] = queue.Queue()
 
-    def start(self, rooms: dict[int, str], floor: int) -> None:
-        self.rooms, self.floor = rooms, floor
+    def start(self, user_id: int, rooms: dict[int, str], floor: int) -> None:
+        self.user_id, self.rooms, self.floor = user_id, rooms, floor
         pending, self._pending = self._pending, []
         for delivery in pending:
             self.offer(delivery)
@@ -211,6 +217,7 @@ class Hub:
         self.poll_interval = app.config["EVENTS_POLL_SECONDS"]
         self.max_queue = app.config["EVENTS_MAX_QUEUE"]
         self._subscribers: set[Subscriber] = set()
+        self._per_user = Counter[int]()  # started subscribers of each user
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._last_id: int | None = None
@@ -222,12 +229,10 @@ class Hub:
 
     # --- subscribers (called from request handlers, inside an app context) ---
 
-    def subscribe(self, user_id: int, most: int) -> Subscriber | None:
-        """A new subscriber, or None when the user already has `most` here."""
-        subscriber = Subscriber(user_id, self.max_queue)
+    def subscribe(self) -> Subscriber:
+        """A new subscriber, buffering from now on: `start` says whose it is once that has been read."""
+        subscriber = Subscriber(self.max_queue)
         with self._lock:
-            if sum(1 for s in self._subscribers if s.user_id == user_id) >= most:
-                return None
             if self._closed:
                 subscriber.close()
                 return subscriber
@@ -237,13 +242,30 @@ class Hub:
             self._ensure_reader()
         return subscriber
 
-    def start(self, subscriber: Subscriber, rooms: dict[int, str], floor: int) -> None:
+    def start(
+        self, subscriber: Subscriber, user_id: int, rooms: dict[int, str], floor: int, most: int
+    ) -> bool:
+        """Hand the subscriber to its user; False (and no longer subscribed) when they have `most` here."""
         with self._lock:
-            subscriber.start(rooms, floor)
+            if self._per_user[user_id] >= most:
+                self._unsubscribe(subscriber)
+                return False
+            if subscriber in self._subscribers:  # else closed already: the hub is shutting down
+                self._per_user[user_id] += 1
+            subscriber.start(user_id, rooms, floor)
+        return True
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         with self._lock:
-            self._subscribers.discard(subscriber)
+            self._unsubscribe(subscriber)
+
+    def _unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber in self._subscribers:
+            self._subscribers.remove(subscriber)
+            if subscriber.rooms is not None:
+                self._per_user[subscriber.user_id] -= 1
+                if not self._per_user[subscriber.user_id]:
+                    del self._per_user[subscriber.user_id]
             if not self._subscribers:
                 self._last_id = None
 

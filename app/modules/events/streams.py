@@ -24,7 +24,7 @@ from app.modules.users.models import User
 
 from . import presence, services
 from .broker import hub
-from .hub import CLOSED, Delivery, Hub, Subscriber
+from .hub import CLOSED, Delivery, Hub, Subscriber, sse_frame
 
 REPLAY_PAGE = 500
 # Events whose resource carries fields that differ per receiver (unread count, role).
@@ -43,21 +43,42 @@ class Subscription:
     reset: bool  # the resume point is gone: the client must refetch its state
 
 
-def subscribe(user: User, since: int | None) -> Subscription:
-    """Register for live events first, then fix the point where replay ends and live begins."""
+def listen() -> Subscriber:
+    """Register for live events before reading anything: what commits from now on is kept for the stream."""
+    return hub().subscribe()
+
+
+def subscribe(
+    user: User,
+    since: int | None,
+    subscriber: Subscriber | None = None,
+    start: tuple[int, dict[int, str]] | None = None,
+) -> Subscription:
+    """Start a subscriber (listening already, or now) at the user's resume point (`start`, or read now).
+
+    The resume point is read after the subscriber listens, so nothing falls between replay and live.
+    """
     local = hub()
-    most = current_app.config["EVENTS_MAX_STREAMS_PER_USER"]
-    subscriber = local.subscribe(user.id, most)
-    if subscriber is None:
-        retry = str(math.ceil(current_app.config["EVENTS_RETRY_MS"] / 1000))
-        message = f"You have {most} event streams open here already; close one."
-        abort(429, message, headers={"Retry-After": retry})
-    upto, rooms = services.resume_point(user.id)
-    local.start(subscriber, rooms, upto)
-    reset = bool(since and not services.is_known(since))
+    subscriber = local.subscribe() if subscriber is None else subscriber
+    try:
+        upto, rooms = services.resume_point(user.id) if start is None else start
+        most = current_app.config["EVENTS_MAX_STREAMS_PER_USER"]
+        if not local.start(subscriber, user.id, rooms, upto, most):
+            retry = str(math.ceil(current_app.config["EVENTS_RETRY_MS"] / 1000))
+            message = f"You have {most} event streams open here already; close one."
+            abort(429, message, headers={"Retry-After": retry})
+        reset = bool(since and not services.is_known(since))
+    except BaseException:
+        local.unsubscribe(subscriber)
+        raise
     after = upto if since is None or reset else since
     db.session.close()
     return Subscription(user, local, subscriber, after, upto, reset)
+
+
+def forget(subscriber: Subscriber) -> None:
+    """A listening subscriber whose stream will not open."""
+    hub().unsubscribe(subscriber)
 
 
 def unsubscribe(subscription: Subscription) -> None:
@@ -127,14 +148,15 @@ def as_json(delivery: Delivery, user: User) -> dict[str, Any]:
 # --- Server-Sent Events -----------------------------------------------------------------------
 
 
-def frame(delivery: Delivery, user: User) -> str:
-    personal = delivery.type in _ROOM_VIEWS or _has_reactions(delivery)
-    data = json.dumps(render(delivery, user), separators=(",", ":")) if personal else delivery.json
-    event_id = f"id: {delivery.id}\n" if delivery.id is not None else ""
-    return f"{event_id}event: {delivery.type}\ndata: {data}\n\n"
+def frame(delivery: Delivery, user: User) -> bytes:
+    """The frame as this user gets it: most are the same for every receiver, and made once."""
+    if delivery.type in _ROOM_VIEWS or _has_reactions(delivery):
+        personal = json.dumps(render(delivery, user), separators=(",", ":"))
+        return sse_frame(delivery.type, delivery.id, personal)
+    return delivery.frame
 
 
-def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
+def sse(subscription: Subscription, token_id: int) -> Iterator[bytes]:
     """The stream's body: replay, then live events, while the access token behind it still grants access.
 
     Every keep-alive interval the token is read again: a stream ends within that interval of
@@ -145,7 +167,7 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
     interval = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
     presence.connected(user.id)
     try:
-        yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n"
+        yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n".encode()
         if subscription.reset:
             yield frame(reset_event(subscription), user)
         for replayed in replay(subscription):
@@ -164,7 +186,7 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
                 if not alive:
                     return
                 if delivery is None:
-                    yield ": keep-alive\n\n"
+                    yield b": keep-alive\n\n"
                 check_at = time.monotonic() + interval
     finally:
         presence.disconnected(user.id)
