@@ -5,6 +5,11 @@ between processes) says "there are new events"; the hub's reader fetches everyth
 after the last id it handled, in id order, and offers each event to every local
 subscriber. A subscriber decides what its user sees from the rooms it tracks, and
 follows membership changes in the same order, so a removal ends a room at once.
+
+Nor do streams keep time: every keep-alive interval one more thread of the hub reads the
+access tokens of all its streams in one statement, ends those whose token no longer grants
+access, and hands the others a keep-alive. So a thousand open streams cost one query per
+interval, and no timer each.
 """
 
 from __future__ import annotations
@@ -108,6 +113,7 @@ class Delivery:
 
 
 CLOSED = Delivery(type="closed", data={})
+KEEPALIVE = Delivery(type="keep-alive", data={})
 
 
 def sse_frame(type_: str, event_id: int | None, data: str) -> bytes:
@@ -124,6 +130,7 @@ class Subscriber:
 
     def __init__(self, max_queue: int) -> None:
         self.user_id = 0  # no user's, until `start`
+        self.token_id: int | None = None  # a stream's: the access token it lives by (long-polls: none)
         self.rooms: dict[int, str] | None = None
         self.floor = 0
         self.max_queue = max_queue
@@ -131,8 +138,8 @@ class Subscriber:
         self._pending: list[Delivery] = []
         self._queue: queue.Queue[Delivery] = queue.Queue()
 
-    def start(self, user_id: int, rooms: dict[int, str], floor: int) -> None:
-        self.user_id, self.rooms, self.floor = user_id, rooms, floor
+    def start(self, user_id: int, token_id: int | None, rooms: dict[int, str], floor: int) -> None:
+        self.user_id, self.token_id, self.rooms, self.floor = user_id, token_id, rooms, floor
         pending, self._pending = self._pending, []
         for delivery in pending:
             self.offer(delivery)
@@ -193,6 +200,14 @@ class Subscriber:
         self.closed = True
         self._queue.put(CLOSED)
 
+    def keep_alive(self) -> None:
+        if not self.closed:
+            self._queue.put(KEEPALIVE)
+
+    def next(self) -> Delivery:
+        """The next delivery, however long it takes (a stream's: the hub's keep-alives come in between)."""
+        return self._queue.get()
+
     def get(self, timeout: float) -> Delivery | None:
         """The next delivery, or None when `timeout` passes first."""
         try:
@@ -243,7 +258,13 @@ class Hub:
         return subscriber
 
     def start(
-        self, subscriber: Subscriber, user_id: int, rooms: dict[int, str], floor: int, most: int
+        self,
+        subscriber: Subscriber,
+        user_id: int,
+        token_id: int | None,
+        rooms: dict[int, str],
+        floor: int,
+        most: int,
     ) -> bool:
         """Hand the subscriber to its user; False (and no longer subscribed) when they have `most` here."""
         with self._lock:
@@ -252,7 +273,7 @@ class Hub:
                 return False
             if subscriber in self._subscribers:  # else closed already: the hub is shutting down
                 self._per_user[user_id] += 1
-            subscriber.start(user_id, rooms, floor)
+            subscriber.start(user_id, token_id, rooms, floor)
         return True
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -293,6 +314,8 @@ class Hub:
         if self._reader is None:
             self._reader = threading.Thread(target=self._read_forever, name="parley-events-hub", daemon=True)
             self._reader.start()
+            name = "parley-events-keepalive"
+            threading.Thread(target=self._keep_alive_forever, name=name, daemon=True).start()
             for hook in self.on_first_subscriber:
                 hook()
 
@@ -310,6 +333,38 @@ class Hub:
             except Exception:
                 log.exception("reading new events failed; retrying")
                 time.sleep(1)
+
+    def _keep_alive_forever(self) -> None:
+        """Check the streams every keep-alive interval; a changed interval (tests) holds within 0.1 s."""
+        checked = time.monotonic()
+        while not self._closed:
+            due = checked + self.app.config["EVENTS_KEEPALIVE_SECONDS"] - time.monotonic()
+            if due > 0:
+                time.sleep(min(due, 0.1))
+                continue
+            checked = time.monotonic()
+            self._check_streams()
+
+    def _check_streams(self) -> None:
+        """End the streams whose access token no longer grants access; send the others a keep-alive."""
+        with self._lock:
+            streams = [s for s in self._subscribers if s.token_id is not None]
+        if not streams:
+            return
+        alive = None  # unknown: the database is away, and the streams stay
+        try:
+            with self.app.app_context():
+                alive = services.live_tokens({s.token_id for s in streams if s.token_id is not None})
+        except (OperationalError, PoolTimeoutError) as error:
+            unavailable(self.app, error)
+        except Exception:
+            log.exception("checking the streams' tokens failed; keeping them until the next check")
+        with self._lock:
+            for stream in streams:
+                if alive is None or stream.token_id in alive:
+                    stream.keep_alive()
+                else:
+                    stream.close()
 
     def _read_batch(self) -> bool:
         """Hand out the next events; True when there may be more."""

@@ -108,9 +108,9 @@ class Stream(MethodView):
         """
         user, token_id, subscriber, start = g.stream_caller
         resume = last_event_id if last_event_id is not None else since
-        subscription = streams.subscribe(user, resume, subscriber, start)
+        subscription = streams.subscribe(user, resume, subscriber, start, token_id)
         response = Response(
-            stream_with_context(streams.sse(subscription, token_id)),
+            stream_with_context(streams.sse(subscription)),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

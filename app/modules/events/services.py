@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -110,6 +110,17 @@ def pop_written(session: Session) -> int | None:
 
 def latest_id() -> int:
     return db.session.scalar(select(func.max(Event.id))) or 0
+
+
+def live_tokens(token_ids: Collection[int]) -> set[int]:
+    """Which of these access tokens still grant access (as `access_token_alive`), read afresh in bulk."""
+    ids, alive = sorted(token_ids), set[int]()
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        stmt = select(OAuth2Token).where(OAuth2Token.id.in_(ids[start : start + 500]))
+        tokens = db.session.scalars(stmt.execution_options(populate_existing=True))
+        alive.update(token.id for token in tokens if not token.is_expired() and not token.is_revoked())
+    db.session.close()
+    return alive
 
 
 def is_known(event_id: int) -> bool:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import bisect
 import json
 import math
-import random
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +13,6 @@ from flask import current_app
 
 from app.extensions.api import abort
 from app.extensions.database import db
-from app.modules.auth.models import access_token_alive
 from app.modules.messages import reactions
 from app.modules.rooms.models import Room
 from app.modules.rooms.schemas import RoomSchema
@@ -24,7 +21,7 @@ from app.modules.users.models import User
 
 from . import presence, services
 from .broker import hub
-from .hub import CLOSED, Delivery, Hub, Subscriber, sse_frame
+from .hub import CLOSED, KEEPALIVE, Delivery, Hub, Subscriber, sse_frame
 
 REPLAY_PAGE = 500
 # Events whose resource carries fields that differ per receiver (unread count, role).
@@ -53,17 +50,19 @@ def subscribe(
     since: int | None,
     subscriber: Subscriber | None = None,
     start: tuple[int, dict[int, str]] | None = None,
+    token_id: int | None = None,
 ) -> Subscription:
     """Start a subscriber (listening already, or now) at the user's resume point (`start`, or read now).
 
     The resume point is read after the subscriber listens, so nothing falls between replay and live.
+    A stream's subscriber lives by its access token (`token_id`): the hub checks it every keep-alive.
     """
     local = hub()
     subscriber = local.subscribe() if subscriber is None else subscriber
     try:
         upto, rooms = services.resume_point(user.id) if start is None else start
         most = current_app.config["EVENTS_MAX_STREAMS_PER_USER"]
-        if not local.start(subscriber, user.id, rooms, upto, most):
+        if not local.start(subscriber, user.id, token_id, rooms, upto, most):
             retry = str(math.ceil(current_app.config["EVENTS_RETRY_MS"] / 1000))
             message = f"You have {most} event streams open here already; close one."
             abort(429, message, headers={"Retry-After": retry})
@@ -156,15 +155,14 @@ def frame(delivery: Delivery, user: User) -> bytes:
     return delivery.frame
 
 
-def sse(subscription: Subscription, token_id: int) -> Iterator[bytes]:
+def sse(subscription: Subscription) -> Iterator[bytes]:
     """The stream's body: replay, then live events, while the access token behind it still grants access.
 
-    Every keep-alive interval the token is read again: a stream ends within that interval of
-    its token expiring or being revoked (or its user being deleted); the client reconnects
-    with a fresh token and `Last-Event-ID`. An idle stream gets a comment at each check.
+    Every keep-alive interval the hub reads the token again (`Hub`): a stream ends within that
+    interval of its token expiring or being revoked (or its user being deleted); the client
+    reconnects with a fresh token and `Last-Event-ID`. Each check sends a comment.
     """
     user = subscription.user
-    interval = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
     presence.connected(user.id)
     try:
         yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n".encode()
@@ -172,22 +170,8 @@ def sse(subscription: Subscription, token_id: int) -> Iterator[bytes]:
             yield frame(reset_event(subscription), user)
         for replayed in replay(subscription):
             yield frame(replayed, user)
-        # Spread over the interval: streams opened together do not all check (and write) at once.
-        check_at = time.monotonic() + interval * random.uniform(0.5, 1.0)  # noqa: S311
-        while True:
-            delivery = subscription.subscriber.get(timeout=max(0.0, check_at - time.monotonic()))
-            if delivery is CLOSED:
-                return
-            if delivery is not None:
-                yield frame(delivery, user)
-            if time.monotonic() >= check_at:
-                alive = access_token_alive(token_id)
-                db.session.close()
-                if not alive:
-                    return
-                if delivery is None:
-                    yield b": keep-alive\n\n"
-                check_at = time.monotonic() + interval
+        while (delivery := subscription.subscriber.next()) is not CLOSED:
+            yield b": keep-alive\n\n" if delivery is KEEPALIVE else frame(delivery, user)
     finally:
         presence.disconnected(user.id)
 
