@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from app.extensions.auth import current_token, current_user, protector
 from app.extensions.security import hash_secret
 
 from . import services, streams
-from .parameters import PollParameters, StreamHeaders, StreamParameters
+from .parameters import MAX_EVENT_ID, PollParameters, StreamHeaders, StreamParameters
 from .schemas import PollSchema, TicketSchema
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Real-time events")
@@ -50,7 +51,10 @@ def _stream_caller(view: Callable) -> Callable:
     """A bearer token, or a stream ticket (`EventSource` cannot send headers); before the arguments.
 
     Listens first, so that the bearer token, its user and their resume point come in one statement.
+    What streams send when they (re)connect, nothing or a plain `Last-Event-ID`, is read here,
+    without the argument parsers; anything else goes through them, and their errors.
     """
+    unparsed = inspect.unwrap(view)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -62,12 +66,25 @@ def _stream_caller(view: Callable) -> Callable:
                 g.stream_caller = (token.user, token.id, subscriber, tuple(start))
             else:
                 g.stream_caller = (*services.redeem_ticket(ticket), subscriber, None)
-            return view(*args, **kwargs)
+            plain = _plain_arguments()
+            return view(*args, **kwargs) if plain is None else unparsed(*args, **kwargs, **plain)
         except BaseException:
             streams.forget(subscriber)
             raise
 
     return wrapper
+
+
+def _plain_arguments() -> dict[str, int] | None:
+    """The arguments when there is no query string and `Last-Event-ID` is absent or a plain event id."""
+    if request.query_string:
+        return None
+    last_event_id = request.headers.get("Last-Event-ID")
+    if last_event_id is None:
+        return {}
+    if last_event_id.isascii() and last_event_id.isdigit() and int(last_event_id) <= MAX_EVENT_ID:
+        return {"last_event_id": int(last_event_id)}
+    return None
 
 
 def _bearer_with_resume_point() -> tuple[Any, int, dict[int, str]]:

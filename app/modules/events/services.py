@@ -145,7 +145,9 @@ def open_stream(digest: str) -> tuple[OAuth2Token | None, int, dict[int, str]]:
     The token and user are transient, holding what the token check and the stream read
     (whether the token grants access, and whose it is) and nothing else.
     """
-    rows = db.session.execute(_opening_statement(), {"digest": digest}).all()
+    # On the session's connection: a Core statement needs none of the ORM's execution machinery.
+    # On the session's connection: a Core statement needs none of the ORM's execution machinery.
+    rows = db.session.connection().execute(_opening_statement(), {"digest": digest}).all()
     first, token = rows[0], None
     if first.token_id is not None:
         user = None
