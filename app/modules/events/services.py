@@ -146,8 +146,9 @@ def open_stream(digest: str) -> tuple[OAuth2Token | None, int, dict[int, str]]:
     (whether the token grants access, and whose it is) and nothing else.
     """
     # On the session's connection: a Core statement needs none of the ORM's execution machinery.
-    # On the session's connection: a Core statement needs none of the ORM's execution machinery.
-    rows = db.session.connection().execute(_opening_statement(), {"digest": digest}).all()
+    # Outside the session: a Core statement needs none of the ORM's transaction machinery.
+    with db.engine.connect() as connection:
+        rows = connection.execute(_opening_statement(), {"digest": digest}).all()
     first, token = rows[0], None
     if first.token_id is not None:
         user = None
