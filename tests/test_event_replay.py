@@ -6,12 +6,16 @@ reconnecting stream gets. Live delivery over real sockets is in tests/test_event
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
 from app.extensions import db
@@ -359,6 +363,35 @@ def test_an_idle_stream_sends_one_keep_alive_per_interval(app, client, alice, mo
     assert set(keep_alives) == {b": keep-alive\n\n"}
     # About ten in a second (the first comes after 50 to 100 ms); a busy loop would send thousands.
     assert 5 <= len(keep_alives) <= 12
+
+
+def test_one_statement_checks_the_tokens_of_every_open_stream_at_each_keep_alive(
+    app, live_server, alice, bob, carol, monkeypatch
+):
+    """A thousand open streams cost one token check per interval, not a thousand (every thread counts)."""
+    monkeypatch.setitem(app.config, "EVENTS_KEEPALIVE_SECONDS", 0.5)
+    checks: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "oauth2_tokens" in statement:
+            checks.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    with contextlib.ExitStack() as streams, httpx.Client(base_url=live_server, timeout=10) as http:
+        for user in (carol, bob, alice):  # each served by a thread of its own, read or not
+            response = streams.enter_context(http.stream("GET", "/api/v1/events", headers=user.headers))
+            assert response.status_code == 200
+        lines = response.iter_lines()  # alice's
+        assert next(lines) == "retry: 3000"
+        keep_alive = functools.partial(next, (line for line in lines if line == ": keep-alive"))
+        keep_alive()
+        sa_event.listen(engine, "before_cursor_execute", count)
+        try:
+            keep_alive()  # the next check, and only it, in between
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", count)
+    assert len(checks) == 1, "\n\n".join(checks)
 
 
 @pytest.mark.parametrize("how", ["bearer", "ticket"])

@@ -475,6 +475,8 @@ def test_a_stream_refuses_a_bad_resume_point(scene):
         ({"since": "abc"}, {}, "query", "since"),
         ({}, {"Last-Event-ID": "-5"}, "headers", "Last-Event-ID"),
         ({}, {"Last-Event-ID": "later"}, "headers", "Last-Event-ID"),
+        ({}, {"Last-Event-ID": str(2**63)}, "headers", "Last-Event-ID"),  # past 64 bits
+        ({}, {"Last-Event-ID": "7.5"}, "headers", "Last-Event-ID"),
     ]:
         response = refused(alice.http, params=params, headers=headers)
         assert name in assert_error(response, 422)["errors"][where], (params, headers)

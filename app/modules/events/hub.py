@@ -5,6 +5,11 @@ between processes) says "there are new events"; the hub's reader fetches everyth
 after the last id it handled, in id order, and offers each event to every local
 subscriber. A subscriber decides what its user sees from the rooms it tracks, and
 follows membership changes in the same order, so a removal ends a room at once.
+
+Nor do streams keep time: every keep-alive interval one more thread of the hub reads the
+access tokens of all its streams in one statement, ends those whose token no longer grants
+access, and hands the others a keep-alive. So a thousand open streams cost one query per
+interval, and no timer each.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import queue
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,9 +61,9 @@ class Delivery:
     item_rooms: tuple[frozenset[int], ...] = ()
 
     @cached_property
-    def json(self) -> str:
-        """`data` serialised once, however many streams send it."""
-        return json.dumps(self.data, separators=(",", ":"))
+    def frame(self) -> bytes:
+        """The SSE frame, serialised and encoded once however many streams send it."""
+        return sse_frame(self.type, self.id, json.dumps(self.data, separators=(",", ":")))
 
     @cached_property
     def _items_by_room(self) -> dict[int, list[int]]:
@@ -109,17 +115,24 @@ class Delivery:
 
 
 CLOSED = Delivery(type="closed", data={})
+KEEPALIVE = Delivery(type="keep-alive", data={})
+
+
+def sse_frame(type_: str, event_id: int | None, data: str) -> bytes:
+    head = f"id: {event_id}\nevent: {type_}" if event_id is not None else f"event: {type_}"
+    return f"{head}\ndata: {data}\n\n".encode()
 
 
 class Subscriber:
     """One open stream (or long-poll) of one user: a queue of what that user may see.
 
-    Until `start`, it buffers every event unfiltered: the stream has not yet read the
-    point (`floor`) its replay ends at, nor the rooms the user was in at that point.
+    Until `start`, it buffers every event unfiltered: the stream has not yet read whose it
+    is, the point (`floor`) its replay ends at, nor the rooms the user was in at that point.
     """
 
-    def __init__(self, user_id: int, max_queue: int) -> None:
-        self.user_id = user_id
+    def __init__(self, max_queue: int) -> None:
+        self.user_id = 0  # no user's, until `start`
+        self.token_id: int | None = None  # a stream's: the access token it lives by (long-polls: none)
         self.rooms: dict[int, str] | None = None
         self.floor = 0
         self.max_queue = max_queue
@@ -127,8 +140,8 @@ class Subscriber:
         self._pending: list[Delivery] = []
         self._queue: queue.Queue[Delivery] = queue.Queue()
 
-    def start(self, rooms: dict[int, str], floor: int) -> None:
-        self.rooms, self.floor = rooms, floor
+    def start(self, user_id: int, token_id: int | None, rooms: dict[int, str], floor: int) -> None:
+        self.user_id, self.token_id, self.rooms, self.floor = user_id, token_id, rooms, floor
         pending, self._pending = self._pending, []
         for delivery in pending:
             self.offer(delivery)
@@ -191,6 +204,14 @@ class Subscriber:
         self.closed = True
         self._queue.put(CLOSED)
 
+    def keep_alive(self) -> None:
+        if not self.closed:
+            self._queue.put(KEEPALIVE)
+
+    def next(self) -> Delivery:
+        """The next delivery, however long it takes (a stream's: the hub's keep-alives come in between)."""
+        return self._queue.get()
+
     def get(self, timeout: float) -> Delivery | None:
         """The next delivery, or None when `timeout` passes first."""
         try:
@@ -215,6 +236,7 @@ class Hub:
         self.poll_interval = app.config["EVENTS_POLL_SECONDS"]
         self.max_queue = app.config["EVENTS_MAX_QUEUE"]
         self._subscribers: set[Subscriber] = set()
+        self._per_user = Counter[int]()  # started subscribers of each user
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._last_id: int | None = None
@@ -226,12 +248,10 @@ class Hub:
 
     # --- subscribers (called from request handlers, inside an app context) ---
 
-    def subscribe(self, user_id: int, most: int) -> Subscriber | None:
-        """A new subscriber, or None when the user already has `most` here."""
-        subscriber = Subscriber(user_id, self.max_queue)
+    def subscribe(self) -> Subscriber:
+        """A new subscriber, buffering from now on: `start` says whose it is once that has been read."""
+        subscriber = Subscriber(self.max_queue)
         with self._lock:
-            if sum(1 for s in self._subscribers if s.user_id == user_id) >= most:
-                return None
             if self._closed:
                 subscriber.close()
                 return subscriber
@@ -241,13 +261,36 @@ class Hub:
             self._ensure_reader()
         return subscriber
 
-    def start(self, subscriber: Subscriber, rooms: dict[int, str], floor: int) -> None:
+    def start(
+        self,
+        subscriber: Subscriber,
+        user_id: int,
+        token_id: int | None,
+        rooms: dict[int, str],
+        floor: int,
+        most: int,
+    ) -> bool:
+        """Hand the subscriber to its user; False (and no longer subscribed) when they have `most` here."""
         with self._lock:
-            subscriber.start(rooms, floor)
+            if self._per_user[user_id] >= most:
+                self._unsubscribe(subscriber)
+                return False
+            if subscriber in self._subscribers:  # else closed already: the hub is shutting down
+                self._per_user[user_id] += 1
+            subscriber.start(user_id, token_id, rooms, floor)
+        return True
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         with self._lock:
-            self._subscribers.discard(subscriber)
+            self._unsubscribe(subscriber)
+
+    def _unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber in self._subscribers:
+            self._subscribers.remove(subscriber)
+            if subscriber.rooms is not None:
+                self._per_user[subscriber.user_id] -= 1
+                if not self._per_user[subscriber.user_id]:
+                    del self._per_user[subscriber.user_id]
             if not self._subscribers:
                 self._last_id = None
 
@@ -275,6 +318,8 @@ class Hub:
         if self._reader is None:
             self._reader = threading.Thread(target=self._read_forever, name="parley-events-hub", daemon=True)
             self._reader.start()
+            name = "parley-events-keepalive"
+            threading.Thread(target=self._keep_alive_forever, name=name, daemon=True).start()
             for hook in self.on_first_subscriber:
                 hook()
 
@@ -292,6 +337,38 @@ class Hub:
             except Exception:
                 log.exception("reading new events failed; retrying")
                 time.sleep(1)
+
+    def _keep_alive_forever(self) -> None:
+        """Check the streams every keep-alive interval; a changed interval (tests) holds within 0.1 s."""
+        checked = time.monotonic()
+        while not self._closed:
+            due = checked + self.app.config["EVENTS_KEEPALIVE_SECONDS"] - time.monotonic()
+            if due > 0:
+                time.sleep(min(due, 0.1))
+                continue
+            checked = time.monotonic()
+            self._check_streams()
+
+    def _check_streams(self) -> None:
+        """End the streams whose access token no longer grants access; send the others a keep-alive."""
+        with self._lock:
+            streams = [s for s in self._subscribers if s.token_id is not None]
+        if not streams:
+            return
+        alive = None  # unknown: the database is away, and the streams stay
+        try:
+            with self.app.app_context():
+                alive = services.live_tokens({s.token_id for s in streams if s.token_id is not None})
+        except (OperationalError, PoolTimeoutError) as error:
+            unavailable(self.app, error)
+        except Exception:
+            log.exception("checking the streams' tokens failed; keeping them until the next check")
+        with self._lock:
+            for stream in streams:
+                if alive is None or stream.token_id in alive:
+                    stream.keep_alive()
+                else:
+                    stream.close()
 
     def _read_batch(self) -> bool:
         """Hand out the next events; True when there may be more."""

@@ -8,11 +8,13 @@ from marshmallow import fields, validate
 
 from app.extensions.schemas import QuerySchema
 
+MAX_EVENT_ID = 2**63 - 1
+
 
 def event_id(description: str, **kwargs: Any) -> fields.Integer:
     """An event id to resume after (64-bit); 0 means "from the oldest event still kept"."""
     return fields.Integer(
-        validate=validate.Range(min=0, max=2**63 - 1), metadata={"description": description}, **kwargs
+        validate=validate.Range(min=0, max=MAX_EVENT_ID), metadata={"description": description}, **kwargs
     )
 
 

@@ -83,8 +83,7 @@ class Presence:
 
     def _elsewhere(self, redis: Redis, user_id: int) -> bool:
         """Whether another live process has a stream of this user (or had one, within the grace)."""
-        live = redis.zrangebyscore(self._key(user_id), time.time(), "+inf")
-        return any(member != PROCESS.encode() for member in live)
+        return _others(redis.zrangebyscore(self._key(user_id), time.time(), "+inf"))
 
     def _failed(self, error: RedisError, user_ids: Iterable[int] = ()) -> None:
         redis_health(self.app).failed("unreachable", error)
@@ -104,9 +103,12 @@ class Presence:
             return
         elsewhere = back  # never announced offline: nothing to announce
         if self.redis is not None:
-            try:
-                elsewhere = back or self._elsewhere(self.redis, user_id)
-                self.redis.zadd(self._key(user_id), {PROCESS: self._lapse()})
+            try:  # who else has the user, and this process's entry, in one round trip
+                with self.redis.pipeline(transaction=False) as pipeline:
+                    pipeline.zrangebyscore(self._key(user_id), time.time(), "+inf")
+                    pipeline.zadd(self._key(user_id), {PROCESS: self._lapse()})
+                    live, _ = pipeline.execute()
+                elsewhere = back or _others(live)
             except RedisError as error:
                 self._failed(error, [user_id])
         if not elsewhere:
@@ -168,7 +170,7 @@ class Presence:
                 redis_health(self.app).failed("unreachable", error)
             else:
                 for user_id, live, when in zip(users, lives, stored, strict=True):
-                    if any(member.decode() != PROCESS for member in live):
+                    if _others(live):
                         online.add(user_id)
                     if when is not None:
                         seen[user_id] = max(float(when), seen[user_id] or 0.0)
@@ -297,6 +299,11 @@ class Presence:
             time.sleep(2 * LISTEN_RETRY_SECONDS)
         for user_id in lapsed | unsettled:
             self._change(user_id, online=self.is_online(user_id))
+
+
+def _others(live: Iterable[Any]) -> bool:
+    """Whether a user's live entries name a process other than this one."""
+    return any(member != PROCESS.encode() for member in live)
 
 
 def batch(items: list[dict[str, Any]], item_rooms: list[frozenset[int]]) -> Delivery:

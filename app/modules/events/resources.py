@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.requests import JsonRequest
 from flask import Response, g, request, stream_with_context
 from flask.views import MethodView
 
 from app.extensions.api import Blueprint
 from app.extensions.auth import current_token, current_user, protector
+from app.extensions.security import hash_secret
 
 from . import services, streams
-from .parameters import PollParameters, StreamHeaders, StreamParameters
+from .parameters import MAX_EVENT_ID, PollParameters, StreamHeaders, StreamParameters
 from .schemas import PollSchema, TicketSchema
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Real-time events")
@@ -44,19 +48,60 @@ SSE_DOC = {
 
 
 def _stream_caller(view: Callable) -> Callable:
-    """A bearer token, or a stream ticket (`EventSource` cannot send headers); before the arguments."""
+    """A bearer token, or a stream ticket (`EventSource` cannot send headers); before the arguments.
+
+    Listens first, so that the bearer token, its user and their resume point come in one statement.
+    What streams send when they (re)connect, nothing or a plain `Last-Event-ID`, is read here,
+    without the argument parsers; anything else goes through them, and their errors.
+    """
+    unparsed = inspect.unwrap(view)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ticket = request.args.get("ticket")
-        if ticket is None:
-            token = protector.require([SCOPE])
-            g.stream_caller = (token.user, token.id)
-        else:
-            g.stream_caller = services.redeem_ticket(ticket)
-        return view(*args, **kwargs)
+        subscriber = streams.listen()
+        try:
+            ticket = request.args.get("ticket")
+            if ticket is None:
+                token, *start = _bearer_with_resume_point()
+                g.stream_caller = (token.user, token.id, subscriber, tuple(start))
+            else:
+                g.stream_caller = (*services.redeem_ticket(ticket), subscriber, None)
+            plain = _plain_arguments()
+            return view(*args, **kwargs) if plain is None else unparsed(*args, **kwargs, **plain)
+        except BaseException:
+            streams.forget(subscriber)
+            raise
 
     return wrapper
+
+
+def _plain_arguments() -> dict[str, int] | None:
+    """The arguments when there is no query string and `Last-Event-ID` is absent or a plain event id."""
+    if request.query_string:
+        return None
+    last_event_id = request.headers.get("Last-Event-ID")
+    if last_event_id is None:
+        return {}
+    if last_event_id.isascii() and last_event_id.isdigit() and int(last_event_id) <= MAX_EVENT_ID:
+        return {"last_event_id": int(last_event_id)}
+    return None
+
+
+def _bearer_with_resume_point() -> tuple[Any, int, dict[int, str]]:
+    """`protector.require(SCOPE)`, with the token read in the statement that reads the resume point.
+
+    A token without a user (a client's own) is no stream's caller: invalid here.
+    """
+    try:
+        validator, token_string = protector.parse_request_authorization(
+            JsonRequest(request.method, request.path, request.headers)
+        )
+        token, upto, rooms = services.open_stream(hash_secret(token_string))
+        validator.validate_token(token if token is None or token.user else None, [SCOPE], request)
+    except OAuth2Error as error:
+        protector.raise_error_response(error)
+        raise  # not reached: the response above raises
+    return token, upto, rooms
 
 
 @blp.route("")
@@ -78,11 +123,11 @@ class Stream(MethodView):
         gets one `reset` event. Keep-alive comments every 15 s. Authenticate with the
         bearer header, or with `?ticket=` from `POST /api/v1/events/ticket`.
         """
-        user, token_id = g.stream_caller
+        user, token_id, subscriber, start = g.stream_caller
         resume = last_event_id if last_event_id is not None else since
-        subscription = streams.subscribe(user, resume)
+        subscription = streams.subscribe(user, resume, subscriber, start, token_id)
         response = Response(
-            stream_with_context(streams.sse(subscription, token_id)),
+            stream_with_context(streams.sse(subscription)),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

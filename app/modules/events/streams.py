@@ -5,8 +5,6 @@ from __future__ import annotations
 import bisect
 import json
 import math
-import random
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +14,6 @@ from flask import current_app
 from app.extensions import metrics
 from app.extensions.api import abort
 from app.extensions.database import db
-from app.modules.auth.models import access_token_alive
 from app.modules.messages import reactions
 from app.modules.rooms.models import Room
 from app.modules.rooms.schemas import RoomSchema
@@ -25,7 +22,7 @@ from app.modules.users.models import User
 
 from . import presence, services
 from .broker import hub
-from .hub import CLOSED, Delivery, Hub, Subscriber
+from .hub import CLOSED, KEEPALIVE, Delivery, Hub, Subscriber, sse_frame
 
 REPLAY_PAGE = 500
 # Events whose resource carries fields that differ per receiver (unread count, role).
@@ -44,21 +41,44 @@ class Subscription:
     reset: bool  # the resume point is gone: the client must refetch its state
 
 
-def subscribe(user: User, since: int | None) -> Subscription:
-    """Register for live events first, then fix the point where replay ends and live begins."""
+def listen() -> Subscriber:
+    """Register for live events before reading anything: what commits from now on is kept for the stream."""
+    return hub().subscribe()
+
+
+def subscribe(
+    user: User,
+    since: int | None,
+    subscriber: Subscriber | None = None,
+    start: tuple[int, dict[int, str]] | None = None,
+    token_id: int | None = None,
+) -> Subscription:
+    """Start a subscriber (listening already, or now) at the user's resume point (`start`, or read now).
+
+    The resume point is read after the subscriber listens, so nothing falls between replay and live.
+    A stream's subscriber lives by its access token (`token_id`): the hub checks it every keep-alive.
+    """
     local = hub()
-    most = current_app.config["EVENTS_MAX_STREAMS_PER_USER"]
-    subscriber = local.subscribe(user.id, most)
-    if subscriber is None:
-        retry = str(math.ceil(current_app.config["EVENTS_RETRY_MS"] / 1000))
-        message = f"You have {most} event streams open here already; close one."
-        abort(429, message, headers={"Retry-After": retry})
-    upto, rooms = services.resume_point(user.id)
-    local.start(subscriber, rooms, upto)
-    reset = bool(since and not services.is_known(since))
+    subscriber = local.subscribe() if subscriber is None else subscriber
+    try:
+        upto, rooms = services.resume_point(user.id) if start is None else start
+        most = current_app.config["EVENTS_MAX_STREAMS_PER_USER"]
+        if not local.start(subscriber, user.id, token_id, rooms, upto, most):
+            retry = str(math.ceil(current_app.config["EVENTS_RETRY_MS"] / 1000))
+            message = f"You have {most} event streams open here already; close one."
+            abort(429, message, headers={"Retry-After": retry})
+        reset = bool(since and not services.is_known(since))
+    except BaseException:
+        local.unsubscribe(subscriber)
+        raise
     after = upto if since is None or reset else since
     db.session.close()
     return Subscription(user, local, subscriber, after, upto, reset)
+
+
+def forget(subscriber: Subscriber) -> None:
+    """A listening subscriber whose stream will not open."""
+    hub().unsubscribe(subscriber)
 
 
 def unsubscribe(subscription: Subscription) -> None:
@@ -128,48 +148,37 @@ def as_json(delivery: Delivery, user: User) -> dict[str, Any]:
 # --- Server-Sent Events -----------------------------------------------------------------------
 
 
-def frame(delivery: Delivery, user: User) -> str:
-    personal = delivery.type in _ROOM_VIEWS or _has_reactions(delivery)
-    data = json.dumps(render(delivery, user), separators=(",", ":")) if personal else delivery.json
-    event_id = f"id: {delivery.id}\n" if delivery.id is not None else ""
-    return f"{event_id}event: {delivery.type}\ndata: {data}\n\n"
+def frame(delivery: Delivery, user: User) -> bytes:
+    """The frame as this user gets it: most are the same for every receiver, and made once."""
+    if delivery.type in _ROOM_VIEWS or _has_reactions(delivery):
+        personal = json.dumps(render(delivery, user), separators=(",", ":"))
+        return sse_frame(delivery.type, delivery.id, personal)
+    return delivery.frame
 
 
-def sse(subscription: Subscription, token_id: int) -> Iterator[str]:
+def sse(subscription: Subscription) -> Iterator[bytes]:
     """The stream's body: replay, then live events, while the access token behind it still grants access.
 
-    Every keep-alive interval the token is read again: a stream ends within that interval of
-    its token expiring or being revoked (or its user being deleted); the client reconnects
-    with a fresh token and `Last-Event-ID`. An idle stream gets a comment at each check.
+    Every keep-alive interval the hub reads the token again (`Hub`): a stream ends within that
+    interval of its token expiring or being revoked (or its user being deleted); the client
+    reconnects with a fresh token and `Last-Event-ID`. Each check sends a comment.
     """
     user = subscription.user
-    interval = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
     presence.connected(user.id)
     metrics.stream_opened()
     try:
-        yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n"
+        yield f"retry: {current_app.config['EVENTS_RETRY_MS']}\n\n".encode()
         if subscription.reset:
             yield frame(reset_event(subscription), user)
         for replayed in replay(subscription):
             yield frame(replayed, user)
-        # Spread over the interval: streams opened together do not all check (and write) at once.
-        check_at = time.monotonic() + interval * random.uniform(0.5, 1.0)  # noqa: S311
-        while True:
-            delivery = subscription.subscriber.get(timeout=max(0.0, check_at - time.monotonic()))
-            if delivery is CLOSED:
-                return
-            if delivery is not None:
-                if delivery.id is not None and delivery.written_at is not None:
-                    metrics.event_delivered(delivery.id, delivery.written_at)
-                yield frame(delivery, user)
-            if time.monotonic() >= check_at:
-                alive = access_token_alive(token_id)
-                db.session.close()
-                if not alive:
-                    return
-                if delivery is None:
-                    yield ": keep-alive\n\n"
-                check_at = time.monotonic() + interval
+        while (delivery := subscription.subscriber.next()) is not CLOSED:
+            if delivery is KEEPALIVE:
+                yield b": keep-alive\n\n"
+                continue
+            if delivery.id is not None and delivery.written_at is not None:
+                metrics.event_delivered(delivery.id, delivery.written_at)
+            yield frame(delivery, user)
     finally:
         metrics.stream_closed()
         presence.disconnected(user.id)
