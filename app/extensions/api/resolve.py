@@ -38,6 +38,9 @@ class Permission:
     def __and__(self, other: Permission) -> Permission:
         return Permission(*self.checks, *other.checks)
 
+    def __call__(self, *args: Any) -> bool:
+        return self.refusal(*args) is None
+
     def refusal(self, *args: Any) -> str | None:
         """The message of the first check that does not hold, None when all do."""
         return next((denied for test, denied in self.checks if not test(*args)), None)
@@ -77,8 +80,9 @@ def resolve(
     `within`, the name of an object resolved by a decorator above, `lookup(parent, value)` finds
     one inside it (a room's message), and `allowed` gets the parent too. The method receives the
     object as `into` (by default `argument` without its `_id`/`_ref`). Place it below
-    `auth_required` (a bad token is a 401 before any lookup) and above `@blp.arguments` (a caller
-    refused gets the 403, not a 422 about a body they may not send).
+    `auth_required` (a bad token is a 401 before any lookup) and `@blp.arguments` (input is
+    checked first, as the API always did: a malformed request is a 400 or 422 whatever it names),
+    and above `rate_limited`, which then sees the objects.
     """
     name = into or argument.removesuffix("_id").removesuffix("_ref")
 
