@@ -48,6 +48,14 @@ def test_a_room_list_is_dumped_with_a_few_marshmallow_calls_per_room(client, ali
     assert calls / rooms_with_messages <= 40
 
 
+def test_your_own_account_is_dumped_without_reading_through_the_current_user_proxy(client, alice):
+    """`/users/me` answers `current_user`, a proxy that has `__getitem__`: marshmallow's lookup tried
+    `proxy[name]` for each field and fell back on the attribute after a TypeError."""
+    response, calls = calls_into(MARSHMALLOW, lambda: client.get("/api/v1/users/me", headers=alice.headers))
+    assert response.get_json()["username"] == "alice"
+    assert calls <= 8  # the Method and DateTime fields' own formatting (15 through the proxy)
+
+
 def test_the_compiled_dump_answers_exactly_what_marshmallows_loop_answers(
     client, alice, bob, rooms_with_messages, monkeypatch
 ):

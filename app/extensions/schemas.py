@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, ValidationError, fields, missing, pre_load
 from marshmallow import Schema as _Schema
 from marshmallow.utils import get_value
+from werkzeug.local import LocalProxy
 
 # Values these exact field classes would dump unchanged: a value of this type skips the field's call.
 PASSTHROUGH: dict[type[fields.Field], type] = {fields.Integer: int, fields.String: str, fields.Boolean: bool}
@@ -44,6 +45,9 @@ class Schema(_Schema):
         `get_attribute` keep marshmallow's path.
         """
         dump_one = self.__dict__.get("_dump_one") or self._compile_dump()
+        # `current_user`: through the proxy, each field would try `proxy[name]` first and fail.
+        if isinstance(obj, LocalProxy):
+            obj = obj._get_current_object()
         if many and obj is not None:
             return [dump_one(item) for item in obj]
         return dump_one(obj)
