@@ -18,11 +18,12 @@ import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from app import create_app
 from app.extensions import db
 from app.extensions.jobs import run_all
-from app.extensions.ratelimit import limiter
+from app.extensions.ratelimit import DATABASE_STORAGE_URI, limiter
 from app.provisioning import prepare_database
 from tests.assertions import assert_error
 from tests.conftest import PASSWORD, bearer
@@ -491,3 +492,24 @@ def test_parley_ratelimit_enabled_0_switches_every_limit_off(processes, server_d
 
     statuses = [response.status_code for response in signed_up + guessed + posted]
     assert statuses == [201, 201, 400, 400, 201, 201]
+
+
+def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
+    """The increment returns when its window ends: the X-RateLimit-Reset of every write once needed a
+    second statement, on the store's own connection, beside the write's."""
+    http = limited(**OPEN_DOOR, RATELIMIT_STORAGE_URI=DATABASE_STORAGE_URI)
+    carol = token_of(http, "carol")
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = limiter.limiter.storage.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        room = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert room.status_code == 201
+    assert_limit_headers(room, limit=600, remaining=599, within=60)
+    assert len(statements) == 1, "\n\n".join(statements)
