@@ -8,12 +8,16 @@ server processes started by the test.
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import flask_limiter
 import httpx
 import pytest
 from flask import Flask
@@ -513,3 +517,17 @@ def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
     assert room.status_code == 201
     assert_limit_headers(room, limit=600, remaining=599, within=60)
     assert len(statements) == 1, "\n\n".join(statements)
+
+
+def test_a_read_skips_flask_limiters_check(limited):
+    """Flask-Limiter's limits count POSTs only, so its before-request check, which found that out
+    afresh on each request, runs for POSTs only: a read leaves it only its header and clean-up hooks."""
+    http = limited(**OPEN_DOOR)
+    carol = token_of(http, "carol")
+    profiler = cProfile.Profile()
+    read = profiler.runcall(http.get, "/api/v1/users/me", headers=carol)
+    assert read.status_code == 200
+    package = str(Path(flask_limiter.__file__).parent)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    calls = sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path.startswith(package))
+    assert calls <= 15  # 31 with the check
