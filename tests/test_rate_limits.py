@@ -332,6 +332,45 @@ def test_every_write_of_a_user_spends_one_ceiling_and_reads_spend_nothing(limite
     assert http.post("/api/v1/rooms", headers=dave, json={"name": "den"}).status_code == 201
 
 
+# Above the tests that pick the database store: the `limiter` singleton keeps a store's options
+# (its engine) for the apps made after it, which a Redis store then refuses.
+def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
+    """The increment returns when its window ends: the X-RateLimit-Reset of every write once needed a
+    second statement, on the store's own connection, beside the write's."""
+    http = limited(**OPEN_DOOR)
+    if not isinstance(limiter.limiter.storage, DatabaseStorage):
+        pytest.skip("the store is Redis (REDIS_URL is set): the database store is not in use")
+    carol = token_of(http, "carol")
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = limiter.limiter.storage.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        room = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert room.status_code == 201
+    assert_limit_headers(room, limit=600, remaining=599, within=60)
+    assert len(statements) == 1, "\n\n".join(statements)
+
+
+def test_a_read_skips_flask_limiters_check(limited):
+    """Flask-Limiter's limits count POSTs only, so its before-request check, which found that out
+    afresh on each request, runs for POSTs only: a read leaves it only its header and clean-up hooks."""
+    http = limited(**OPEN_DOOR)
+    carol = token_of(http, "carol")
+    profiler = cProfile.Profile()
+    read = profiler.runcall(http.get, "/api/v1/users/me", headers=carol)
+    assert read.status_code == 200
+    package = str(Path(flask_limiter.__file__).parent)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    calls = sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path.startswith(package))
+    assert calls <= 15  # 31 with the check
+
+
 def test_the_openapi_document_declares_the_limits_where_they_apply(client):
     document = client.get("/api/v1/openapi.json").get_json()
     paths = document["paths"]
@@ -496,40 +535,3 @@ def test_parley_ratelimit_enabled_0_switches_every_limit_off(processes, server_d
 
     statuses = [response.status_code for response in signed_up + guessed + posted]
     assert statuses == [201, 201, 400, 400, 201, 201]
-
-
-def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
-    """The increment returns when its window ends: the X-RateLimit-Reset of every write once needed a
-    second statement, on the store's own connection, beside the write's."""
-    http = limited(**OPEN_DOOR)
-    if not isinstance(limiter.limiter.storage, DatabaseStorage):
-        pytest.skip("the store is Redis (REDIS_URL is set): the database store is not in use")
-    carol = token_of(http, "carol")
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    engine = limiter.limiter.storage.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        room = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"})
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert room.status_code == 201
-    assert_limit_headers(room, limit=600, remaining=599, within=60)
-    assert len(statements) == 1, "\n\n".join(statements)
-
-
-def test_a_read_skips_flask_limiters_check(limited):
-    """Flask-Limiter's limits count POSTs only, so its before-request check, which found that out
-    afresh on each request, runs for POSTs only: a read leaves it only its header and clean-up hooks."""
-    http = limited(**OPEN_DOOR)
-    carol = token_of(http, "carol")
-    profiler = cProfile.Profile()
-    read = profiler.runcall(http.get, "/api/v1/users/me", headers=carol)
-    assert read.status_code == 200
-    package = str(Path(flask_limiter.__file__).parent)
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    calls = sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path.startswith(package))
-    assert calls <= 15  # 31 with the check
