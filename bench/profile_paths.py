@@ -6,6 +6,10 @@ authentication, the queries and their building, the dumping. Growth: `--messages
 `--users` add rows in bulk (Core inserts, as bench/fixtures.py's `grow`) before measuring,
 so running at 10³ and 10⁶ shows whether a path's cost follows the table size.
 
+The app does what a production worker does per request: the rate limiter counts writes, and
+the app's own objects are frozen out of garbage collection (gunicorn.conf.py). CPU time moves
+with the machine's load; the Python calls per request, printed beside it, do not.
+
     .venv/bin/python -m bench.profile_paths                       # a fresh SQLite file
     .venv/bin/python -m bench.profile_paths --messages 1000000 --users 100000
     .venv/bin/python -m bench.profile_paths --database postgresql+psycopg://…/scratch
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import pstats
 import statistics
@@ -35,15 +40,24 @@ from sqlalchemy import insert, text, update
 
 PASSWORD = "profile-paths-password"  # noqa: S105
 ROOMS = 50  # the user's rooms, `general` included
+HISTORY_PAGE = 20  # messages per history request
 BATCH = 10_000  # rows per bulk insert
 WORDS = ("hello", "lunch", "deploy", "review", "coffee", "release", "meeting", "question")
 
 
 def make_app(database: str) -> Flask:
+    """The testing configuration with production's per-request work: writes counted (never refused)."""
     from app import create_app
     from app.provisioning import prepare_database
+    from bench.http import UNLIMITED_WRITES
 
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database, LOG_LEVEL="WARNING")
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=database,
+        LOG_LEVEL="WARNING",
+        RATELIMIT_ENABLED=True,
+        USER_WRITE_RATE_LIMIT=UNLIMITED_WRITES,
+    )
     prepare_database(app)
     return app
 
@@ -58,14 +72,14 @@ def sign_up(client: FlaskClient, username: str) -> dict[str, str]:
 
 
 def populate(client: FlaskClient) -> dict[str, Any]:
-    """The measured user in ROOMS rooms with a peer, a message in each; the first room's id."""
+    """The measured user in ROOMS rooms with a peer, a message in each and a page of them in the first."""
     me, peer = sign_up(client, "profiler"), sign_up(client, "peer")
     room_ids = []
     for number in range(ROOMS - 1):
         asked = {"name": f"room {number}", "members": ["profiler"]}
         room = client.post("/api/v1/rooms", headers=peer, json=asked)
         room_ids.append(room.get_json()["id"])
-    for room_id in room_ids:
+    for room_id in [*room_ids, *[room_ids[0]] * (HISTORY_PAGE - 1)]:  # a full history page in the first
         client.post(f"/api/v1/rooms/{room_id}/messages", headers=peer, json={"body": "hello there"})
     return {"me": me, "room_id": room_ids[0], "room_ids": room_ids}
 
@@ -130,7 +144,7 @@ def paths(setup: dict[str, Any]) -> dict[str, Callable[[FlaskClient], Any]]:
     bodies = (f"message {number}" for number in range(10**9))
     return {
         "users/me": lambda c: c.get("/api/v1/users/me", headers=me),
-        "history": lambda c: c.get(f"{history}?limit=20", headers=me),
+        "history": lambda c: c.get(f"{history}?limit={HISTORY_PAGE}", headers=me),
         "rooms": lambda c: c.get("/api/v1/rooms?page_size=50", headers=me),
         "post": lambda c: c.post(history, headers=me, json={"body": next(bodies)}),
         "search": lambda c: c.get("/api/v1/messages/search?q=there", headers=me),
@@ -151,6 +165,14 @@ def measure(client: FlaskClient, request: Callable[[FlaskClient], Any], repeat: 
     return statistics.median(samples) * 1000
 
 
+def calls(client: FlaskClient, request: Callable[[FlaskClient], Any], repeat: int = 10) -> int:
+    """Python function calls per request: unlike CPU time, the same on a busy machine as on a quiet one."""
+    profiler = cProfile.Profile()
+    for _ in range(repeat):
+        profiler.runcall(request, client)
+    return round(pstats.Stats(profiler).total_calls / repeat)  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", help="an empty throwaway database URL (default: a fresh SQLite file)")
@@ -166,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         setup = populate(client)
         grow(app, setup["room_ids"], args.messages, args.users)
         measured = paths(setup)
+        gc.freeze()  # as gunicorn.conf.py's post_worker_init: collections skip the app's own objects
         if args.profile:
             profiler = cProfile.Profile()
             profiler.runcall(measure, client, measured[args.profile], args.repeat)
@@ -173,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
             return
         print(f"{args.messages} extra messages, {args.users} extra users, median of {args.repeat}")
         for name, request in measured.items():
-            print(f"{name:12} {measure(client, request, args.repeat):7.2f} ms CPU/request")
+            cpu, counted = measure(client, request, args.repeat), calls(client, request)
+            print(f"{name:12} {cpu:7.2f} ms CPU/request {counted:8,} calls/request")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.conftest import User
+from tests.rooms import create_room, messages_path
 from tests.statements import counted_statements
 
 
@@ -77,3 +78,17 @@ def test_a_resumed_stream_still_replays_what_was_missed(app, client, alice, bob,
         assert b"event: room.created" in replayed
     finally:
         response.close()
+
+
+def test_sending_a_message_without_files_never_asks_for_its_files(app, client, alice, bob):
+    """A message just inserted has no attachments unless the request named some: its answer and its
+    event are dumped without a SELECT to find that out."""
+    room = create_room(client, alice, members=["bob"])
+    with counted_statements(app) as statements:
+        sent = client.post(messages_path(room["id"]), headers=alice.headers, json={"body": "hello"})
+    assert sent.status_code == 201
+    assert sent.get_json()["attachments"] == []
+    assert not [s for s in statements if "FROM attachments" in s], "\n\n".join(statements)
+    # The token with its user, whether the room is `general` (a budget of its own), the room with your
+    # role, its row lock, the INSERT, the room's and your read marker's UPDATEs, the two events.
+    assert len(statements) == 9, "\n\n".join(statements)

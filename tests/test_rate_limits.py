@@ -8,21 +8,26 @@ server processes started by the test.
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import flask_limiter
 import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from app import create_app
 from app.extensions import db
 from app.extensions.jobs import run_all
-from app.extensions.ratelimit import limiter
+from app.extensions.ratelimit import DatabaseStorage, limiter
 from app.provisioning import prepare_database
 from tests.assertions import assert_error
 from tests.conftest import PASSWORD, bearer
@@ -325,6 +330,45 @@ def test_every_write_of_a_user_spends_one_ceiling_and_reads_spend_nothing(limite
     assert read.status_code == 200
     assert "X-RateLimit-Limit" not in read.headers
     assert http.post("/api/v1/rooms", headers=dave, json={"name": "den"}).status_code == 201
+
+
+# Above the tests that pick the database store: the `limiter` singleton keeps a store's options
+# (its engine) for the apps made after it, which a Redis store then refuses.
+def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
+    """The increment returns when its window ends: the X-RateLimit-Reset of every write once needed a
+    second statement, on the store's own connection, beside the write's."""
+    http = limited(**OPEN_DOOR)
+    if not isinstance(limiter.limiter.storage, DatabaseStorage):
+        pytest.skip("the store is Redis (REDIS_URL is set): the database store is not in use")
+    carol = token_of(http, "carol")
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = limiter.limiter.storage.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        room = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert room.status_code == 201
+    assert_limit_headers(room, limit=600, remaining=599, within=60)
+    assert len(statements) == 1, "\n\n".join(statements)
+
+
+def test_a_read_skips_flask_limiters_check(limited):
+    """Flask-Limiter's limits count POSTs only, so its before-request check, which found that out
+    afresh on each request, runs for POSTs only: a read leaves it only its header and clean-up hooks."""
+    http = limited(**OPEN_DOOR)
+    carol = token_of(http, "carol")
+    profiler = cProfile.Profile()
+    read = profiler.runcall(http.get, "/api/v1/users/me", headers=carol)
+    assert read.status_code == 200
+    package = str(Path(flask_limiter.__file__).parent)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    calls = sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path.startswith(package))
+    assert calls <= 15  # 31 with the check
 
 
 def test_the_openapi_document_declares_the_limits_where_they_apply(client):

@@ -1,10 +1,17 @@
-"""Base schemas: JSON bodies refuse unknown fields and loose booleans, query strings ignore extras."""
+"""Base schemas: JSON bodies refuse unknown fields and loose booleans, query strings ignore extras;
+answers are dumped by a loop compiled once per schema."""
 
+from collections.abc import Callable
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, RAISE, ValidationError, fields, missing, pre_load
 from marshmallow import Schema as _Schema
 from marshmallow.experimental.context import Context
+from marshmallow.utils import get_value
+from werkzeug.local import LocalProxy
+
+# Values these exact field classes would dump unchanged: a value of this type skips the field's call.
+PASSTHROUGH: dict[type[fields.Field], type] = {fields.Integer: int, fields.String: str, fields.Boolean: bool}
 
 #: What an answer is dumped for: `{"viewer": the user it is shown to}`, entered by the blueprint
 #: around each view. A schema that shows a field to some viewers only reads the viewer here, never
@@ -39,9 +46,80 @@ class Schema(_Schema):
             raise ValidationError(loose)
         return data
 
+    def _serialize(self, obj: Any, *, many: bool = False) -> Any:
+        """marshmallow's dumping loop with each field's reading and formatting resolved once.
+
+        marshmallow finds a value through four calls per field (`serialize`, `get_value`,
+        `get_attribute`, `utils.get_value`) and formats it through a fifth: a list of 50 rooms
+        made about 1,300 such walks, 40 % of the request's CPU. The output is the same: fields with
+        their own `serialize` or `get_value`, dotted attributes and schemas with their own
+        `get_attribute` keep marshmallow's path.
+        """
+        dump_one = self.__dict__.get("_dump_one") or self._compile_dump()
+        # `current_user`: through the proxy, each field would try `proxy[name]` first and fail.
+        if isinstance(obj, LocalProxy):
+            obj = obj._get_current_object()
+        if many and obj is not None:
+            return [dump_one(item) for item in obj]
+        return dump_one(obj)
+
+    def _compile_dump(self) -> Callable[[Any], dict[str, Any]]:
+        own_accessor = type(self).get_attribute is not _Schema.get_attribute
+        steps = tuple(
+            (
+                name if field.data_key is None else field.data_key,
+                _field_dumper(name, field, self.get_attribute if own_accessor else None),
+            )
+            for name, field in self.dump_fields.items()
+        )
+
+        def dump_one(obj: Any) -> dict[str, Any]:
+            dumped = {}
+            for key, dump_field in steps:
+                value = dump_field(obj)
+                if value is not missing:
+                    dumped[key] = value
+            return dumped
+
+        self._dump_one = dump_one
+        return dump_one
+
 
 class QuerySchema(_Schema):
     """Query strings tolerate extra parameters (cache busters, pagination read elsewhere)."""
 
     class Meta:
         unknown = EXCLUDE
+
+
+def _field_dumper(
+    name: str, field: fields.Field, accessor: Callable[..., Any] | None
+) -> Callable[[Any], Any]:
+    """What `field.serialize(name, obj)` returns, for any obj, with the lookups done here once."""
+    attribute = name if field.attribute is None else field.attribute
+    kind = type(field)
+    custom = kind.serialize is not fields.Field.serialize or kind.get_value is not fields.Field.get_value
+    if custom or accessor is not None or "." in attribute:
+        return lambda obj: field.serialize(name, obj, accessor=accessor)
+    serialize = field._serialize
+    if not field._CHECK_ATTRIBUTE:  # Method and Function fields read the object themselves
+        return lambda obj: serialize(None, name, obj)
+    passthrough = PASSTHROUGH.get(kind)
+    if getattr(field, "as_string", False):
+        passthrough = None
+
+    def dump_field(obj: Any) -> Any:
+        if hasattr(obj, "__getitem__"):
+            value = get_value(obj, attribute, missing)
+        else:
+            value = getattr(obj, attribute, missing)
+        if value is missing:
+            default = field.dump_default
+            value = default() if callable(default) else default
+            if value is missing:
+                return missing
+        if type(value) is passthrough:
+            return value
+        return serialize(value, name, obj)
+
+    return dump_field

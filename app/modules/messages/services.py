@@ -179,6 +179,8 @@ def send_message(
         return repeat(room_id, first), False
     if attachment_ids:
         files.attach(message, author, attachment_ids)
+    else:  # known to be none: dumping it must not SELECT them
+        set_committed_value(message, "attachments", [])
     room.last_activity_at = message.created_at
     room.last_message_id = message.id
     # What you wrote yourself is not unread for you, on any of your devices.

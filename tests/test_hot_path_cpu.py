@@ -1,0 +1,104 @@
+"""What the hottest requests cost in Python calls: a count that does not move with the machine's load,
+where CPU time would. The bench (bench/profile_paths.py, bench/http.py) measures the time itself."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+from collections.abc import Callable
+from pathlib import Path
+
+import marshmallow
+import pytest
+import sqlalchemy.sql.coercions
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from app.extensions.schemas import Schema
+from tests.rooms import ROOMS, create_room, messages_path
+
+MARSHMALLOW = str(Path(marshmallow.__file__).parent)
+# What building a statement (not running one built before) goes through for each of its parts.
+STATEMENT_BUILDING = sqlalchemy.sql.coercions.__file__
+
+
+def calls_into(package: str, request: Callable[[], TestResponse]) -> tuple[TestResponse, int]:
+    """The answer, and how many calls its request made to functions of `package`."""
+    profiler = cProfile.Profile()
+    response = profiler.runcall(request)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    return response, sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path.startswith(package))
+
+
+@pytest.fixture
+def rooms_with_messages(client: FlaskClient, alice, bob) -> int:
+    """Alice in ten rooms of Bob's besides `general`, the last message of each Bob's."""
+    for number in range(10):
+        room = create_room(client, bob, f"room {number}", members=["alice"])
+        sent = client.post(messages_path(room["id"]), headers=bob.headers, json={"body": "hi"})
+        assert sent.status_code == 201
+    return 11
+
+
+def test_a_room_list_is_dumped_with_a_few_marshmallow_calls_per_room(client, alice, rooms_with_messages):
+    """marshmallow's own loop made about 160 calls per room (five per field, its message's included);
+    the compiled loop of app.extensions.schemas calls marshmallow only for Method, Nested and DateTime
+    fields."""
+    listed = lambda: client.get(f"{ROOMS}?page_size=50", headers=alice.headers)  # noqa: E731
+    response, calls = calls_into(MARSHMALLOW, listed)
+    assert response.status_code == 200
+    assert len(response.get_json()) == rooms_with_messages
+    assert calls / rooms_with_messages <= 40
+
+
+def test_your_own_account_is_dumped_without_reading_through_the_current_user_proxy(client, alice):
+    """`/users/me` answers `current_user`, a proxy that has `__getitem__`: marshmallow's lookup tried
+    `proxy[name]` for each field and fell back on the attribute after a TypeError."""
+    response, calls = calls_into(MARSHMALLOW, lambda: client.get("/api/v1/users/me", headers=alice.headers))
+    assert response.get_json()["username"] == "alice"
+    assert calls <= 8  # the Method and DateTime fields' own formatting (15 through the proxy)
+
+
+def test_the_compiled_dump_answers_exactly_what_marshmallows_loop_answers(
+    client, alice, bob, rooms_with_messages, monkeypatch
+):
+    room_id = client.get(ROOMS, headers=alice.headers).get_json()[0]["id"]
+    message_id = client.get(messages_path(room_id), headers=alice.headers).get_json()[0]["id"]
+    reply = {"body": "and you", "parent_id": message_id}
+    assert client.post(messages_path(room_id), headers=alice.headers, json=reply).status_code == 201
+    reacted = client.put(messages_path(room_id, message_id, "reactions", "👍"), headers=alice.headers)
+    assert reacted.status_code in (200, 201)
+    paths = [
+        f"{ROOMS}?page_size=50",
+        messages_path(room_id),
+        f"{ROOMS}/{room_id}/members",
+        "/api/v1/users/me",
+        f"/api/v1/users/{bob.id}",
+        "/api/v1/messages/search?q=hi",
+    ]
+    compiled = [client.get(path, headers=alice.headers) for path in paths]
+    monkeypatch.setattr(Schema, "_serialize", marshmallow.Schema._serialize)
+    for path, answer in zip(paths, compiled, strict=True):
+        assert answer.status_code == 200, path
+        assert answer.get_json() == client.get(path, headers=alice.headers).get_json(), path
+
+
+def test_a_history_page_with_reactions_does_not_build_their_statement_again(client, alice, bob):
+    """Statements built once per process (the timeline's, the bearer check's, the reactions') cost
+    no building per request: a page of 20 with reactions makes 22 coercions of statement parts
+    (on SQLite and PostgreSQL alike), 73 when the reactions' statement was built for each page."""
+    room = create_room(client, alice, members=["bob"])
+    for number in range(20):
+        sent = client.post(messages_path(room["id"]), headers=bob.headers, json={"body": f"hi {number}"})
+        assert sent.status_code == 201
+        reacted = client.put(
+            messages_path(room["id"], sent.get_json()["id"], "reactions", "👍"), headers=alice.headers
+        )
+        assert reacted.status_code in (200, 201)
+    page = lambda: client.get(f"{messages_path(room['id'])}?limit=20", headers=alice.headers)  # noqa: E731
+    page()
+    response, calls = calls_into(STATEMENT_BUILDING, page)
+    assert [message["reactions"] for message in response.get_json()] == [
+        [{"emoji": "👍", "count": 1, "me": True}]
+    ] * 20
+    assert calls <= 30
