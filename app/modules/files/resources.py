@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from app.extensions.api import Blueprint, links_to
 from app.extensions.auth import current_user
+from app.modules.users.permissions import unbanned
 
 from . import services
 from .models import Attachment
@@ -26,6 +27,7 @@ class Files(MethodView):
     @blp.arguments(UploadParameters, location="files")
     @blp.response(201, AttachmentSchema, links=links_to("downloadFile", file_id="$response.body#/id"))
     @blp.doc(responses={"413": "REQUEST_ENTITY_TOO_LARGE"})
+    @unbanned
     def post(self, args: dict[str, Any]) -> tuple[Attachment, int, dict[str, str]]:
         """Upload a file (multipart `file`, 5 MB at most); attach it by sending its id in `attachment_ids`
 

@@ -12,7 +12,6 @@ from sqlalchemy import Integer, Select, bindparam, case, delete, func, select
 from app.extensions.api import abort
 from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
 from app.modules.events.services import record
-from app.modules.users import services as users
 from app.modules.users.models import User
 
 from .models import Message, Reaction
@@ -94,7 +93,6 @@ def _event(message: Message) -> None:
 
 def add_reaction(message: Message, user: User, emoji: str) -> bool:
     """Give `emoji` to the message; whether it is new (a repeat changes nothing and tells no one)."""
-    users.require_not_banned(user)
     if not _lock(message):
         db.session.rollback()
         abort(409, "A deleted message takes no reactions.")
@@ -116,7 +114,6 @@ def add_reaction(message: Message, user: User, emoji: str) -> bool:
 
 def remove_reaction(message: Message, user: User, emoji: str) -> None:
     """Take back the caller's `emoji` (404 if they never gave it)."""
-    users.require_not_banned(user)
     _lock(message)  # a deleted message has no reactions left to remove: 404 below
     removed = rows_changed(
         delete(Reaction).where(

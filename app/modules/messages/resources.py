@@ -17,6 +17,7 @@ from app.modules.rooms.models import Room
 from app.modules.scheduled import services as scheduled
 from app.modules.scheduled.models import ScheduledMessage
 from app.modules.scheduled.schemas import ScheduledMessageSchema
+from app.modules.users.permissions import unbanned
 
 from . import permissions, reactions, services
 from .models import Message
@@ -97,6 +98,7 @@ class Messages(MethodView):
         links=links_to("cancelScheduledMessage", scheduled_id="$response.body#/id"),
     )
     @blp.doc(responses={"409": "CONFLICT"})
+    @unbanned
     def post(self, args: dict[str, Any], room: Room) -> Any:
         """Send a message, or a reply with `parent_id`; or schedule it with `send_at`
 
@@ -132,6 +134,7 @@ class MessageById(MethodView):
     @IN_ROOM
     @blp.resolve("message_id", services.get_or_404, permissions.is_author, within="room")
     @blp.response(200, MessageSchema)
+    @unbanned
     def patch(self, args: dict[str, Any], room: Room, message: Message) -> Message:
         """Edit your message (sets `edited_at`)
 
@@ -179,6 +182,7 @@ class ReactionByEmoji(MethodView):
     @blp.response(201, MessageSchema, links=REACTION_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="You had given this reaction already")
     @blp.doc(responses={"409": "CONFLICT"})
+    @unbanned
     def put(self, args: dict[str, Any], room: Room, message: Message, emoji: str) -> Any:
         """React to a message: the answer is the message with its reactions (409: deleted, or too many)
 
@@ -195,6 +199,7 @@ class ReactionByEmoji(MethodView):
     @IN_ROOM
     @MESSAGE
     @blp.response(204)
+    @unbanned
     def delete(self, args: dict[str, Any], room: Room, message: Message, emoji: str) -> None:
         """Take your reaction back (404 if you had not given it)
 
@@ -209,6 +214,7 @@ class Typing(MethodView):
     @blp.auth_required("messages:write")
     @IN_ROOM
     @blp.response(204)
+    @unbanned
     def post(self, room: Room) -> None:
         """Say you are typing: the room's members get an ephemeral `typing` event (expires after 6 s)
 

@@ -18,7 +18,6 @@ from app.modules.events.broker import announce
 from app.modules.events.services import record
 from app.modules.files import services as files
 from app.modules.rooms.models import Membership, Room
-from app.modules.users import services as users
 from app.modules.users.models import User
 
 from . import reactions
@@ -55,7 +54,6 @@ def announce_typing(room: Room, user: User) -> None:
     A banned user puts nothing in a room, not even this. A client that says it more than once
     per `TYPING_THROTTLE_SECONDS` and room is answered as usual, and the repeats are dropped.
     """
-    users.require_not_banned(user)
     if not throttle.first_in(f"typing:{user.id}:{room.id}", current_app.config["TYPING_THROTTLE_SECONDS"]):
         return
     data = {
@@ -154,7 +152,6 @@ def send_message(
     `send_at`: the time it was scheduled for, when the scheduler sends it.
     """
     room_id = room.id  # still readable after a rollback has expired `room`
-    users.require_not_banned(author)
     if client_msg_id and (first := first_with_client_id(author, client_msg_id)) is not None:
         return repeat(room_id, first), False
     require_reply_target(room_id, parent_id)
@@ -197,7 +194,6 @@ def send_message(
 
 def edit_message(message: Message, body: str, *, by: User) -> Message:
     """Replace the text (the author's call); a ban stops editing as it stops posting."""
-    users.require_not_banned(by)
     if message.deleted:
         abort(409, "A deleted message cannot be edited.")
     message.body = body

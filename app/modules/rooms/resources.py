@@ -11,6 +11,7 @@ from app.extensions.api import Blueprint, abort, links_to, paginate_query, row_i
 from app.extensions.auth import current_user
 from app.modules.events import presence
 from app.modules.messages import reactions
+from app.modules.users import permissions as users
 from app.modules.users.services import attach_presence
 
 from . import permissions, services
@@ -122,6 +123,8 @@ class RoomById(MethodView):
 
         Direct rooms cannot be changed. `message_ttl_seconds: null` keeps messages until deleted.
         """
+        if args.keys() & {"name", "topic"}:  # content the members read: a ban stops it, not a TTL
+            users.require_not_banned(current_user)
         return _shown(services.update_room(room, current_user, args))
 
     @blp.doc(operationId="deleteRoom")

@@ -241,9 +241,8 @@ def create_room(
 
 
 def update_room(room: Room, by: User, changes: dict[str, Any]) -> Room:
-    """A room's name and topic are content its members read: a ban stops them too (its TTL is not)."""
-    if changes.keys() & {"name", "topic"}:
-        users.require_not_banned(by)
+    """Apply the changes and tell the members (who may: permissions.may_change; a ban stops a
+    rename or a new topic, content the members read, but not a TTL: the resource checks it)."""
     for field, value in changes.items():
         setattr(room, field, value if field != "topic" else (value or ""))
     record("room.updated", _room_data(room), room_id=room.id)

@@ -22,7 +22,6 @@ from app.modules.files import services as files
 from app.modules.messages import services as messages
 from app.modules.messages.models import Message
 from app.modules.rooms.models import Membership, Room
-from app.modules.users import services as users
 from app.modules.users.models import User
 from app.modules.users.signals import user_deleted
 
@@ -76,7 +75,6 @@ def schedule(
     A repeated `client_msg_id` returns what the first request made: the pending message, or
     the message itself once sent (through send_message, which also refuses another room).
     """
-    users.require_not_banned(author)
     if client_msg_id:
         if messages.first_with_client_id(author, client_msg_id) is not None:
             return messages.send_message(room, author, body=body, client_msg_id=client_msg_id)

@@ -165,13 +165,3 @@ def search_page(q: str | None, pagination: Any) -> list[User]:
     matches = stmt.with_only_columns(User.id).order_by(None).limit(cap)
     total = select(func.count()).select_from(matches.subquery())
     return paginate_query(stmt, pagination, total=total)
-
-
-def require_not_banned(user: User) -> None:
-    if user.banned_until is not None and user.banned_until > utcnow():
-        until = user.banned_until.isoformat()
-        abort(
-            403,
-            f"Reports have stopped you putting anything in rooms until {until}.",
-            headers={"X-Banned-Until": until},
-        )
