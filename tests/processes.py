@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -85,10 +86,29 @@ def signal_group(process: subprocess.Popen, signum: int) -> None:
         os.killpg(process.pid, signum)
 
 
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+# Ports for test servers: just below the range the kernel draws outgoing connections' local ports
+# from, so no client socket of this run (or of the CI pass running beside it) can take a port
+# between the moment it is handed out and the moment its server binds it.
+SERVER_PORTS = range(max(1024, _ephemeral_floor() - 12000), _ephemeral_floor())
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on now, picked at random so that concurrent runs rarely meet."""
+    while True:
+        port = random.choice(SERVER_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind((LOOPBACK, port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_until(ready: Callable[[], bool], service: Service, timeout: float = 30) -> None:

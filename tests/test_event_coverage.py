@@ -39,9 +39,11 @@ SILENT_COMMITS = {
     ("messages/services.py", "_sweep_batch"): "expired messages, hidden since they expired",
     # An upload is private until a message carries it (message.created shows it).
     ("files/services.py", "store"): "unattached upload",
-    # Recorded by the rooms module's handlers of users.signals (member.added, member.removed).
+    # Recorded by the rooms module's handlers of users.signals (member.added, member.removed,
+    # user.updated).
     ("users/services.py", "create_user"): "user_created signal",
     ("users/services.py", "delete_account"): "user_deleted signal",
+    ("users/services.py", "update_profile"): "user_renamed signal (user.updated)",
 }
 
 
