@@ -14,16 +14,18 @@ from collections.abc import Callable
 from copy import deepcopy
 from typing import Any, TypeVar
 
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound
+
 from ..auth import current_user
-from ..errors import abort
+from ..errors import abort, error_payload
 from .document import add_manual_doc
 
 T = TypeVar("T")
 
 
-def _error_content(code: int, status: str, message: str) -> dict[str, Any]:
-    """An inline error answer, with the example its operation's refusal would give."""
-    example = {"code": code, "status": status, "message": message}
+def _error_content(error: HTTPException) -> dict[str, Any]:
+    """An inline error answer, with the body `error` gives as its example."""
+    example, _ = error_payload(error)
     return {"application/json": {"schema": "Error", "example": example}}
 
 
@@ -114,13 +116,13 @@ def _document(wrapper: Callable, name: str, refusals: list[str]) -> None:
     responses: dict[str, Any] = {
         "404": {
             "description": f"Not found: no such {', or '.join(missing)} that you may see",
-            "content": _error_content(404, "Not Found", f"No such {missing[0]}."),
+            "content": _error_content(NotFound(f"No such {missing[0]}.")),
         }
     }
     if refused:
         reasons = " ".join(refused)
         responses["403"] = {
             "description": f"Forbidden: the token lacks the operation's scope, or: {reasons}",
-            "content": _error_content(403, "Forbidden", refused[0]),
+            "content": _error_content(Forbidden(refused[0])),
         }
     add_manual_doc(wrapper, responses=responses)
