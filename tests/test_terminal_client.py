@@ -10,15 +10,18 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tasks.client import SDK
+from tests.concurrency import TIMES
 
 
 @pytest.fixture
@@ -156,8 +159,29 @@ def test_terminal_client_refreshes_its_tokens_and_keeps_them_private(
     assert Session.saved().tokens["access_token"] != revoked["token"]
 
 
+def test_terminal_client_refreshes_once_when_its_threads_find_the_token_due_together(
+    chat: Any, live_server: str, bob: Any
+) -> None:
+    from parley_client.chat.session import Session
+
+    # The UI and the event stream's thread share one session: were each to refresh, all but the first
+    # would present a used refresh token, and the server would revoke the whole chain.
+    session = Session(live_server)
+    session.login("bob", bob.password)
+    session.tokens["expires_at"] = 0
+    barrier = threading.Barrier(TIMES)
+
+    def me(_: int) -> str:
+        barrier.wait(timeout=10)
+        return str(session.me().username)
+
+    with ThreadPoolExecutor(TIMES) as threads:
+        assert list(threads.map(me, range(TIMES))) == ["bob"] * TIMES
+    session.refresh()  # the chain lives on
+
+
 def test_terminal_client_asks_for_the_password_when_its_saved_tokens_are_dead(
-    chat: Any, live_server: str, bob: Any, tmp_path: Path
+    chat: Any, live_server: str, client: Any, bob: Any
 ) -> None:
     from parley_client.chat.session import Session
 
@@ -175,6 +199,17 @@ def test_terminal_client_asks_for_the_password_when_its_saved_tokens_are_dead(
             await until(pilot, lambda: isinstance(app.screen, chat.LoginScreen))
             assert isinstance(app.screen, chat.LoginScreen)
 
+            # A wrong password: the token endpoint's own words, and still the login screen.
+            app.screen.query_one("#username").value = "bob"
+            app.screen.query_one("#password").value = "not bob's password"
+            await pilot.click("#login-button")
+            refusal = app.screen.query_one("#login-error")
+            await until(pilot, lambda: str(refusal.content).startswith("Could not log in"))
+            assert str(refusal.content) == f"Could not log in: {wrong['error_description']}"
+            assert isinstance(app.screen, chat.LoginScreen)
+
+    wrong = {"grant_type": "password", "username": "bob", "password": "x" * 8, "client_id": "documentation"}
+    wrong = client.post("/auth/oauth2/token", data=wrong).get_json()
     asyncio.run(scenario())
 
 

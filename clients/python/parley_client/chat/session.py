@@ -144,9 +144,10 @@ class Session:
     def _grant(self, grant: TokenRequestParametersGrantType, **form: str) -> None:
         body = TokenRequestParameters(grant_type=grant, client_id=CLIENT_ID, **form)
         answer = issue_token.sync(client=self.api, body=body)
+        if isinstance(answer, OAuth2Error):
+            raise LoginError(answer.error_description or answer.error)
         if not isinstance(answer, Token):
-            refused = answer.error_description if isinstance(answer, OAuth2Error) else None
-            raise LoginError(refused if isinstance(refused, str) else "login failed")
+            raise LoginError(answer.message if answer else "no answer from the server")
         self._save(answer)
 
     def login(self, username: str, password: str) -> None:
