@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import httpx
 from textual import on, work
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
@@ -102,7 +103,8 @@ class ParleyChat(App[None]):
     BINDINGS: ClassVar = [
         ("ctrl+q", "quit", "Quit"),
         ("ctrl+r", "reload", "Reload rooms"),
-        ("pageup", "older", "Older messages"),
+        # Above the scrolling that Page Up does in the widgets, which would otherwise hide it from the footer.
+        Binding("pageup", "older", "Older messages", priority=True),
     ]
     # Seconds between a dropped event stream and the next attempt (which resumes by event id).
     RECONNECT_DELAY = 1.0
