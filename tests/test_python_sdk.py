@@ -39,6 +39,9 @@ def test_the_committed_sdk_is_what_the_current_document_generates(
     said = write_sdk(client.get("/api/v1/openapi.json").get_json(), tmp_path / "python")
 
     assert said.split() == ["Generating", str(tmp_path / "python")], "no warnings"
+    assert not (tmp_path / "python" / HAND_WRITTEN).exists(), (
+        "what the comparison leaves out, generation never writes"
+    )
     generated, committed = tree(tmp_path / "python"), tree(SDK)
     differing = sorted(
         path for path in generated.keys() | committed.keys() if generated.get(path) != committed.get(path)
