@@ -68,10 +68,14 @@ def notices(app: Any) -> list[str]:
 
 
 async def logged_in(pilot: Any, user: Any) -> None:
+    """Log in on the login screen with the password's Enter (a click could land before its layout)."""
+    await until(pilot, lambda: pilot.app.screen.query("#password"))
     pilot.app.screen.query_one("#username").value = user.username
-    pilot.app.screen.query_one("#password").value = user.password
-    await pilot.click("#login-button")
-    await until(pilot, lambda: pilot.app.query("#rooms ListItem"))
+    password = pilot.app.screen.query_one("#password")
+    password.value = user.password
+    password.focus()
+    await pilot.press("enter")
+    await until(pilot, lambda: pilot.app.screen.query("#rooms ListItem"))  # the rooms' screen, filled
 
 
 def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
@@ -88,9 +92,7 @@ def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
     async def scenario() -> None:
         app = chat.ParleyChat(live_server)
         async with app.run_test(size=(120, 40)) as pilot:
-            app.screen.query_one("#username").value = "bob"
-            app.screen.query_one("#password").value = bob.password
-            await pilot.click("#login-button")
+            await logged_in(pilot, bob)
             await until(pilot, lambda: "den (2)" in lines(app, "#rooms"))
             tokens = tmp_path / "parley" / "tokens.json"
             assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
@@ -210,6 +212,32 @@ def test_terminal_client_asks_for_the_password_when_its_saved_tokens_are_dead(
 
     wrong = {"grant_type": "password", "username": "bob", "password": "x" * 8, "client_id": "documentation"}
     wrong = client.post("/auth/oauth2/token", data=wrong).get_json()
+    asyncio.run(scenario())
+
+
+def test_terminal_client_asks_for_the_password_when_its_tokens_die_while_it_runs(
+    chat: Any, live_server: str, bob: Any
+) -> None:
+    from parley_client.chat.session import Session
+
+    session = Session(live_server)
+    session.login("bob", bob.password)
+
+    async def scenario() -> None:
+        app = chat.ParleyChat(live_server, session)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: session.stream_socket is not None)
+            # Logged in again elsewhere with the same refresh token: this one is used up, and the
+            # access token lapses; the stream drops and cannot come back without the password.
+            used = session.tokens["refresh_token"]
+            Session(live_server, dict(session.tokens)).refresh()
+            session.tokens.update(refresh_token=used, expires_at=0)
+            session.close_stream()
+            await until(pilot, lambda: isinstance(app.screen, chat.LoginScreen))
+
+            await logged_in(pilot, bob)
+            assert app.session is not session
+
     asyncio.run(scenario())
 
 

@@ -62,6 +62,10 @@ class StreamEvent(TextualMessage):
         self.data = data
 
 
+class LoggedOut(TextualMessage):
+    """The stream's thread found the session's tokens dead (the refresh token refused)."""
+
+
 class LoginScreen(Screen[Session]):
     """Server, username and password; dismissed with a logged-in session."""
 
@@ -271,9 +275,17 @@ class ParleyChat(App[None]):
                         self.last_event_id = event.id
                     if event.data:
                         self.post_message(StreamEvent(event.event, json.loads(event.data)))
-            except (httpx.HTTPError, LoginError):
+            except LoginError:
+                self.post_message(LoggedOut())
+                return
+            except httpx.HTTPError:
                 pass
             time.sleep(self.RECONNECT_DELAY)
+
+    @on(LoggedOut)
+    def log_in_again(self) -> None:
+        """Ask for the password rather than retry forever with tokens the server no longer takes."""
+        self.push_screen(LoginScreen(self.server), self.start)
 
     def on_unmount(self) -> None:
         if self.session is not None:
