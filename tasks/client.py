@@ -1,6 +1,9 @@
 """The Python SDK (clients/python/): generated from the OpenAPI document by openapi-python-client.
 
 A collection of its own, `client`: `clients` is the OAuth2 clients registered with the server.
+One subpackage of the SDK is written by hand, the terminal client (`HAND_WRITTEN`): the generator
+never writes there, and `generate` carries it over into each new tree; the SDK's pyproject.toml
+comes from our template (`TEMPLATES`), which adds its console script and its `chat` extra.
 """
 
 import json
@@ -28,6 +31,10 @@ GENERATOR_CONFIG = {
 }
 # Its metadata: a PEP 621 pyproject.toml, so that `pip install clients/python` works.
 META = "pdm"
+# Templates that replace the generator's own of the same name (openapi-python-client's supported way).
+TEMPLATES = ROOT / "tasks" / "sdk_templates"
+# parley-chat, inside the SDK's distribution but not generated (tests/test_terminal_client.py).
+HAND_WRITTEN = Path("parley_client") / "chat"
 
 
 def write_sdk(document: dict[str, Any], output: Path) -> str:
@@ -48,6 +55,8 @@ def write_sdk(document: dict[str, Any], output: Path) -> str:
                 "config.json",
                 "--meta",
                 META,
+                "--custom-template-path",
+                str(TEMPLATES),
                 "--fail-on-warning",
                 "--output-path",
                 str(output.resolve()),
@@ -66,13 +75,15 @@ def write_sdk(document: dict[str, Any], output: Path) -> str:
 
 @task
 def generate(c: Context) -> None:
-    """Regenerate clients/python/ from the current OpenAPI document (replacing it)."""
+    """Regenerate clients/python/ from the current OpenAPI document (replacing all but `HAND_WRITTEN`)."""
     from app.extensions import api
 
     with app_context("development"):
         document = api.spec.to_dict()
     with tempfile.TemporaryDirectory(dir=SDK.parent) as work:
         said = write_sdk(document, Path(work) / "python")
+        caches = shutil.ignore_patterns("__pycache__", ".ruff_cache", ".mypy_cache")
+        shutil.copytree(SDK / HAND_WRITTEN, Path(work) / "python" / HAND_WRITTEN, ignore=caches)
         shutil.rmtree(SDK, ignore_errors=True)
         (Path(work) / "python").rename(SDK)
     print(said.strip())

@@ -1,30 +1,37 @@
-"""The terminal client (clients/terminal, `parley-chat`) driven by Textual's own harness against a live
-server: it logs in, lists rooms with unread counts, follows a room live, sends, replies, resumes its event
-stream after a drop, starts a direct conversation and accepts an invite."""
+"""The terminal client (`parley-chat`, parley_client.chat in the SDK's package) driven by Textual's own
+harness against a live server: it logs in, lists rooms with unread counts, follows a room live, pages back
+through history, sends, replies, resumes its event stream after a drop, starts a direct conversation and
+accepts an invite, or asks to join when the invite needs approval."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import stat
+import subprocess
+import sys
+import threading
 import time
+import tomllib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-TERMINAL = Path(__file__).resolve().parent.parent / "clients" / "terminal"
+from tasks.client import SDK
+from tests.concurrency import TIMES
 
 
 @pytest.fixture
 def chat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    """The parley_chat package, with the user's config directory in a temporary folder."""
-    monkeypatch.syspath_prepend(str(TERMINAL))
+    """The terminal client's app module, with the user's config directory in a temporary folder."""
+    monkeypatch.syspath_prepend(str(SDK))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    import parley_chat.app
+    import parley_client.chat.app
 
-    return parley_chat.app
+    return parley_client.chat.app
 
 
 async def until(pilot: Any, condition: Callable[[], bool], seconds: float = 10) -> None:
@@ -41,7 +48,9 @@ def lines(app: Any, selector: str) -> list[str]:
 
 async def say(pilot: Any, line: str) -> None:
     """Enter a line in the compose box (filled at once: typing it key by key costs a frame a key)."""
-    pilot.app.query_one("#compose").value = line
+    compose = pilot.app.query_one("#compose")
+    compose.focus()
+    compose.value = line
     await pilot.press("enter")
 
 
@@ -51,6 +60,22 @@ def shows(app: Any, text: str) -> bool:
 
 def history(client: Any, user: Any, room_id: int) -> list[dict[str, Any]]:
     return client.get(f"/api/v1/rooms/{room_id}/messages", headers=user.headers).get_json()
+
+
+def notices(app: Any) -> list[str]:
+    """The notifications the app shows now (Textual keeps them on the app, not in the DOM it tests)."""
+    return [notification.message for notification in app._notifications]
+
+
+async def logged_in(pilot: Any, user: Any) -> None:
+    """Log in on the login screen with the password's Enter (a click could land before its layout)."""
+    await until(pilot, lambda: pilot.app.screen.query("#password"))
+    pilot.app.screen.query_one("#username").value = user.username
+    password = pilot.app.screen.query_one("#password")
+    password.value = user.password
+    password.focus()
+    await pilot.press("enter")
+    await until(pilot, lambda: pilot.app.screen.query("#rooms ListItem"))  # the rooms' screen, filled
 
 
 def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
@@ -67,9 +92,7 @@ def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
     async def scenario() -> None:
         app = chat.ParleyChat(live_server)
         async with app.run_test(size=(120, 40)) as pilot:
-            app.screen.query_one("#username").value = "bob"
-            app.screen.query_one("#password").value = bob.password
-            await pilot.click("#login-button")
+            await logged_in(pilot, bob)
             await until(pilot, lambda: "den (2)" in lines(app, "#rooms"))
             tokens = tmp_path / "parley" / "tokens.json"
             assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
@@ -119,14 +142,14 @@ def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
 def test_terminal_client_refreshes_its_tokens_and_keeps_them_private(
     chat: Any, live_server: str, client: Any, bob: Any, tmp_path: Path
 ) -> None:
-    from parley_chat.session import Session
+    from parley_client.chat.session import Session
 
     session = Session(live_server)
     session.login("bob", bob.password)
     first = dict(session.tokens)
 
     session.tokens["expires_at"] = time.time()  # about to lapse: refreshed before the request
-    assert session.me()["username"] == "bob"
+    assert session.me().username == "bob"
     saved = Session.saved()
     assert saved is not None and saved.tokens["refresh_token"] != first["refresh_token"]
     assert stat.S_IMODE((tmp_path / "parley" / "tokens.json").stat().st_mode) == 0o600
@@ -134,14 +157,35 @@ def test_terminal_client_refreshes_its_tokens_and_keeps_them_private(
     # Revoked early (or expired before its announced time): the 401 gets one refresh and a retry.
     revoked = {"token": saved.tokens["access_token"], "client_id": "documentation"}
     assert client.post("/auth/oauth2/revoke", data=revoked).status_code == 200
-    assert saved.me()["username"] == "bob"
+    assert saved.me().username == "bob"
     assert Session.saved().tokens["access_token"] != revoked["token"]
 
 
-def test_terminal_client_asks_for_the_password_when_its_saved_tokens_are_dead(
-    chat: Any, live_server: str, bob: Any, tmp_path: Path
+def test_terminal_client_refreshes_once_when_its_threads_find_the_token_due_together(
+    chat: Any, live_server: str, bob: Any
 ) -> None:
-    from parley_chat.session import Session
+    from parley_client.chat.session import Session
+
+    # The UI and the event stream's thread share one session: were each to refresh, all but the first
+    # would present a used refresh token, and the server would revoke the whole chain.
+    session = Session(live_server)
+    session.login("bob", bob.password)
+    session.tokens["expires_at"] = 0
+    barrier = threading.Barrier(TIMES)
+
+    def me(_: int) -> str:
+        barrier.wait(timeout=10)
+        return str(session.me().username)
+
+    with ThreadPoolExecutor(TIMES) as threads:
+        assert list(threads.map(me, range(TIMES))) == ["bob"] * TIMES
+    session.refresh()  # the chain lives on
+
+
+def test_terminal_client_asks_for_the_password_when_its_saved_tokens_are_dead(
+    chat: Any, live_server: str, client: Any, bob: Any
+) -> None:
+    from parley_client.chat.session import Session
 
     # Expired, with a refresh token the server no longer knows (its user logged in again elsewhere
     # and that one was used up): the client cannot refresh, so it asks for the password again.
@@ -157,4 +201,110 @@ def test_terminal_client_asks_for_the_password_when_its_saved_tokens_are_dead(
             await until(pilot, lambda: isinstance(app.screen, chat.LoginScreen))
             assert isinstance(app.screen, chat.LoginScreen)
 
+            # A wrong password: the token endpoint's own words, and still the login screen.
+            app.screen.query_one("#username").value = "bob"
+            app.screen.query_one("#password").value = "not bob's password"
+            await pilot.click("#login-button")
+            refusal = app.screen.query_one("#login-error")
+            await until(pilot, lambda: str(refusal.content).startswith("Could not log in"))
+            assert str(refusal.content) == f"Could not log in: {wrong['error_description']}"
+            assert isinstance(app.screen, chat.LoginScreen)
+
+    wrong = {"grant_type": "password", "username": "bob", "password": "x" * 8, "client_id": "documentation"}
+    wrong = client.post("/auth/oauth2/token", data=wrong).get_json()
     asyncio.run(scenario())
+
+
+def test_terminal_client_asks_for_the_password_when_its_tokens_die_while_it_runs(
+    chat: Any, live_server: str, bob: Any
+) -> None:
+    from parley_client.chat.session import Session
+
+    session = Session(live_server)
+    session.login("bob", bob.password)
+
+    async def scenario() -> None:
+        app = chat.ParleyChat(live_server, session)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: session.stream_socket is not None)
+            # Logged in again elsewhere with the same refresh token: this one is used up, and the
+            # access token lapses; the stream drops and cannot come back without the password.
+            used = session.tokens["refresh_token"]
+            Session(live_server, dict(session.tokens)).refresh()
+            session.tokens.update(refresh_token=used, expires_at=0)
+            session.close_stream()
+            await until(pilot, lambda: isinstance(app.screen, chat.LoginScreen))
+
+            await logged_in(pilot, bob)
+            assert app.session is not session
+
+    asyncio.run(scenario())
+
+
+def test_terminal_client_pages_back_through_older_history(
+    chat: Any, live_server: str, client: Any, alice: Any, bob: Any
+) -> None:
+    den = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
+    den = den.get_json()["id"]
+    for n in range(53):  # one page of 50 is shown on opening; three are older than it
+        client.post(f"/api/v1/rooms/{den}/messages", json={"body": f"m{n}"}, headers=alice.headers)
+
+    async def scenario() -> None:
+        app = chat.ParleyChat(live_server)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await logged_in(pilot, bob)
+            await pilot.click(f"#room-{den}")
+            await until(pilot, lambda: shows(app, "alice: m52"))
+            assert lines(app, "#messages")[0].endswith("alice: m3")
+
+            await pilot.press("pageup")
+            await until(pilot, lambda: shows(app, "alice: m0"))
+            shown = [line.rsplit(" ", 1)[-1] for line in lines(app, "#messages")]
+            assert shown == [f"m{n}" for n in range(53)]
+
+            await pilot.press("pageup")  # nothing older: said so, nothing added
+            await until(pilot, lambda: "No older messages" in notices(app))
+            assert len(lines(app, "#messages")) == 53
+
+    asyncio.run(scenario())
+
+
+def test_terminal_client_asks_to_join_when_the_invite_needs_approval(
+    chat: Any, live_server: str, client: Any, alice: Any, bob: Any
+) -> None:
+    attic = client.post("/api/v1/rooms", json={"name": "attic"}, headers=alice.headers).get_json()["id"]
+    invite = client.post(
+        f"/api/v1/rooms/{attic}/invites", json={"requires_approval": True}, headers=alice.headers
+    )
+
+    async def scenario() -> None:
+        app = chat.ParleyChat(live_server)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await logged_in(pilot, bob)
+            await say(pilot, f"/join {invite.get_json()['code']}")
+            await until(pilot, lambda: any(notice.startswith("Join request sent") for notice in notices(app)))
+            assert app.room_id is None
+            assert all(not line.startswith("attic") for line in lines(app, "#rooms"))
+
+    asyncio.run(scenario())
+    requests = client.get(f"/api/v1/rooms/{attic}/join-requests", headers=alice.headers).get_json()
+    assert [(request["user"]["username"], request["status"]) for request in requests] == [("bob", "pending")]
+
+
+def test_parley_chat_is_the_sdk_packages_console_script_and_python_m_of_it() -> None:
+    project = tomllib.loads((SDK / "pyproject.toml").read_text())["project"]
+    assert project["scripts"] == {"parley-chat": "parley_client.chat.app:main"}
+    assert {requirement.split(">")[0] for requirement in project["optional-dependencies"]["chat"]} == {
+        "textual",
+        "httpx-sse",
+    }
+
+    ran = subprocess.run(
+        [sys.executable, "-m", "parley_client.chat", "--help"],
+        env={"PYTHONPATH": str(SDK), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("usage: parley-chat")

@@ -1,7 +1,8 @@
 """The Textual application: rooms on the left, the open room's messages, and a line to type in.
 
 What is typed is sent to the open room, except the commands `/reply <message id> <text>`,
-`/dm <username>` (a direct conversation) and `/join <invite link or code>`.
+`/dm <username>` (a direct conversation) and `/join <invite link or code>`. Page Up shows the page
+of history older than what is shown.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from typing import Any, ClassVar
 import httpx
 from textual import on, work
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
+from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ListItem, ListView
 from textual.worker import get_current_worker
 
-from parley_chat.session import LoginError, Session
+from parley_client.chat.session import LoginError, Session
+from parley_client.models import Error, JoinRequest, Message, Room, ScheduledMessage
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 # Events after which the room list (names, unread counts, membership) is fetched again.
@@ -35,20 +38,32 @@ ROOM_EVENTS = {
 }
 
 
-def message_line(message: dict[str, Any]) -> str:
-    author = message["author"]["username"] if message.get("author") else "deleted user"
-    reply = f" ↳#{message['parent_id']}" if message.get("parent_id") else ""
-    body = "(deleted)" if message.get("deleted") else message["body"]
-    return f"#{message['id']}{reply} {author}: {body}"
+# Events whose data is a message, as the REST API shows it.
+MESSAGE_EVENTS = {"message.created", "message.updated", "message.deleted"}
 
 
-class StreamEvent(Message):
+def message_line(message: Message) -> str:
+    author = message.author.username if message.author else "deleted user"
+    reply = f" ↳#{message.parent_id}" if message.parent_id else ""
+    body = "(deleted)" if message.deleted else message.body
+    return f"#{message.id}{reply} {author}: {body}"
+
+
+def message_item(message: Message) -> ListItem:
+    return ListItem(Label(message_line(message)), id=f"message-{message.id}")
+
+
+class StreamEvent(TextualMessage):
     """One event from the stream, handed from the reading thread to the app's loop."""
 
     def __init__(self, kind: str, data: dict[str, Any]) -> None:
         super().__init__()
         self.kind = kind
         self.data = data
+
+
+class LoggedOut(TextualMessage):
+    """The stream's thread found the session's tokens dead (the refresh token refused)."""
 
 
 class LoginScreen(Screen[Session]):
@@ -89,7 +104,12 @@ class ParleyChat(App[None]):
     #messages { height: 1fr; }
     #login { width: 60; height: auto; margin: 2 4; }
     """
-    BINDINGS: ClassVar = [("ctrl+q", "quit", "Quit"), ("ctrl+r", "reload", "Reload rooms")]
+    BINDINGS: ClassVar = [
+        ("ctrl+q", "quit", "Quit"),
+        ("ctrl+r", "reload", "Reload rooms"),
+        # Above the scrolling that Page Up does in the widgets, which would otherwise hide it from the footer.
+        Binding("pageup", "older", "Older messages", priority=True),
+    ]
     # Seconds between a dropped event stream and the next attempt (which resumes by event id).
     RECONNECT_DELAY = 1.0
 
@@ -99,6 +119,8 @@ class ParleyChat(App[None]):
         self.session = session
         self.room_id: int | None = None
         self.shown: set[int] = set()
+        # Where the page older than the oldest message shown starts (the history's `Link` cursor).
+        self.older: int | None = None
         self.last_event_id: str | None = None
         # Event handlers and key presses interleave at each await: one of them redraws a list at a time.
         self.redrawing = asyncio.Lock()
@@ -126,7 +148,7 @@ class ParleyChat(App[None]):
             self.push_screen(LoginScreen(self.server), self.start)
             return
         self.session = session
-        self.sub_title = f"{me['username']} @ {session.server}"
+        self.sub_title = f"{me.username} @ {session.server}"
         await self.action_reload()
         self.follow_events()
 
@@ -138,8 +160,8 @@ class ParleyChat(App[None]):
             index = rooms.index
             await rooms.clear()
             for room in found:
-                unread = f" ({room['unread_count']})" if room["unread_count"] else ""
-                await rooms.append(ListItem(Label(f"{room['name']}{unread}"), id=f"room-{room['id']}"))
+                unread = f" ({room.unread_count})" if room.unread_count else ""
+                await rooms.append(ListItem(Label(f"{room.name}{unread}"), id=f"room-{room.id}"))
             rooms.index = index
 
     @on(ListView.Selected, "#rooms")
@@ -150,28 +172,42 @@ class ParleyChat(App[None]):
     async def open_room(self, room_id: int) -> None:
         assert self.session is not None
         self.room_id = room_id
-        room = self.session.request("GET", f"/api/v1/rooms/{room_id}").json()
-        self.query_one("#room-title", Label).update(f"{room['name']} — {room.get('topic') or ''}")
-        history = self.session.history(room_id)
+        room = self.session.room(room_id)
+        if isinstance(room, Room):
+            self.query_one("#room-title", Label).update(f"{room.name} — {room.topic or ''}")
+        history, self.older = self.session.history(room_id)
         async with self.redrawing:
             await self.query_one("#messages", ListView).clear()
             self.shown.clear()
             for message in history:
                 await self.append(message)
         if history:
-            self.session.mark_read(room_id, history[-1]["id"])
+            self.session.mark_read(room_id, history[-1].id)
         self.query_one("#compose", Input).focus()
 
-    async def show(self, message: dict[str, Any]) -> None:
+    async def action_older(self) -> None:
+        """Put the page of history just older than the oldest message shown above it."""
+        if self.session is None or self.room_id is None or self.older is None:
+            self.notify("No older messages")
+            return
+        page, self.older = self.session.history(self.room_id, before=self.older)
+        async with self.redrawing:
+            older = [message for message in page if message.id not in self.shown]
+            self.shown.update(message.id for message in older)
+            messages = self.query_one("#messages", ListView)
+            await messages.insert(0, [message_item(message) for message in older])
+            messages.scroll_home(animate=False)
+
+    async def show(self, message: Message) -> None:
         async with self.redrawing:
             await self.append(message)
 
-    async def append(self, message: dict[str, Any]) -> None:
-        if message["id"] in self.shown:
+    async def append(self, message: Message) -> None:
+        if message.id in self.shown:
             return
-        self.shown.add(message["id"])
+        self.shown.add(message.id)
         messages = self.query_one("#messages", ListView)
-        await messages.append(ListItem(Label(message_line(message)), id=f"message-{message['id']}"))
+        await messages.append(message_item(message))
         messages.scroll_end(animate=False)
 
     @on(Input.Submitted, "#compose")
@@ -183,7 +219,7 @@ class ParleyChat(App[None]):
         if command == "/dm":
             await self.open_answer(self.session.direct(rest.strip()))
         elif command == "/join":
-            await self.open_answer(self.session.accept_invite(rest))
+            await self.open_answer(self.session.accept_invite(rest).parsed)
         elif self.room_id is None:
             self.notify("Open a room first")
         elif command == "/reply":
@@ -192,32 +228,32 @@ class ParleyChat(App[None]):
         elif text.strip():
             await self.sent(self.session.send(self.room_id, text))
 
-    async def sent(self, response: httpx.Response) -> None:
-        if response.status_code in (200, 201):
-            await self.show(response.json())
+    async def sent(self, answer: Message | ScheduledMessage | Error | None) -> None:
+        if isinstance(answer, Message):
+            await self.show(answer)
         else:
-            self.notify(response.json().get("message", f"HTTP {response.status_code}"))
+            self.notify(answer.message if isinstance(answer, Error) else "Not sent")
 
-    async def open_answer(self, response: httpx.Response) -> None:
+    async def open_answer(self, answer: Room | JoinRequest | Error | None) -> None:
         """Open the room a direct-room or invite answer is (an invite needing approval opens none)."""
-        body = response.json()
-        if response.status_code == 202:
+        if isinstance(answer, JoinRequest):
             self.notify("Join request sent: the room's managers will approve it")
-        elif response.status_code in (200, 201):
+        elif isinstance(answer, Room):
             await self.action_reload()
-            await self.open_room(int(body["id"]))
+            await self.open_room(answer.id)
         else:
-            self.notify(body.get("message", f"HTTP {response.status_code}"))
+            self.notify(answer.message if answer else "No answer")
 
     @on(StreamEvent)
     async def handle_event(self, event: StreamEvent) -> None:
-        kind, data = event.kind, event.data
-        if kind == "message.created" and data.get("room_id") == self.room_id:
-            await self.show(data)
-            assert self.session is not None and self.room_id is not None
-            self.session.mark_read(self.room_id, data["id"])
-        elif kind in ("message.updated", "message.deleted") and data.get("id") in self.shown:
-            self.query_one(f"#message-{data['id']} Label", Label).update(message_line(data))
+        kind = event.kind
+        message = Message.from_dict(event.data) if kind in MESSAGE_EVENTS else None
+        if kind == "message.created" and message and message.room_id == self.room_id:
+            await self.show(message)
+            assert self.session is not None
+            self.session.mark_read(message.room_id, message.id)
+        elif message and kind != "message.created" and message.id in self.shown:
+            self.query_one(f"#message-{message.id} Label", Label).update(message_line(message))
         elif kind == "message.created" or kind in ROOM_EVENTS:
             await self.action_reload()
         elif kind == "reset":
@@ -239,9 +275,17 @@ class ParleyChat(App[None]):
                         self.last_event_id = event.id
                     if event.data:
                         self.post_message(StreamEvent(event.event, json.loads(event.data)))
-            except (httpx.HTTPError, LoginError):
+            except LoginError:
+                self.post_message(LoggedOut())
+                return
+            except httpx.HTTPError:
                 pass
             time.sleep(self.RECONNECT_DELAY)
+
+    @on(LoggedOut)
+    def log_in_again(self) -> None:
+        """Ask for the password rather than retry forever with tokens the server no longer takes."""
+        self.push_screen(LoginScreen(self.server), self.start)
 
     def on_unmount(self) -> None:
         if self.session is not None:

@@ -1,1 +1,0 @@
-"""parley-chat: Parley in a terminal (Textual), over its REST API and event stream."""
