@@ -13,7 +13,8 @@ each as soon as the last answer is in: closed loop, no pause, so the server is s
 the latencies say how long a client waits then.
 
 Afterwards the room's whole history is read back: every message the server acknowledged (201)
-must be there exactly once. The run fails (exit status 1) on any 5xx, any acknowledged message
+must be there exactly once. The report says when the 5xx answers came (a burst at the start, or
+throughout). The run fails (exit status 1) on any 5xx, any acknowledged message
 missing or doubled, or any request that got no answer. `--checkout` runs the server from another
 checkout of Parley (a `git worktree` of an older commit), for a before/after comparison with the
 same client; `--write` puts the report into docs/benchmarks.md under "Soak", keyed by `--label`.
@@ -80,6 +81,7 @@ class Kind:
     statuses: Counter[int] = field(default_factory=Counter)
     unanswered: Counter[str] = field(default_factory=Counter)  # by why: timeout, closed
     retried: int = 0  # sent again after the connection ended unanswered
+    failed_at: list[float] = field(default_factory=list)  # seconds into the run of each 5xx answer
 
     @property
     def server_errors(self) -> int:
@@ -87,6 +89,12 @@ class Kind:
 
     def ms(self, fraction: float) -> float:
         return percentile(sorted(self.latencies_us), fraction) / 1000
+
+    def when_failed(self) -> str:
+        """When the 5xx answers came, to tell a burst (the start) from a steady fault."""
+        if not self.failed_at:
+            return ""
+        return f" (between {min(self.failed_at):.0f} s and {max(self.failed_at):.0f} s)"
 
 
 @dataclass
@@ -169,6 +177,8 @@ async def client(
                 kind.unanswered[failure] += 1
                 continue
             kind.statuses[status] += 1
+            if status >= 500:
+                kind.failed_at.append(time.monotonic() - deadline + plan.duration)
             kind.latencies_us.append(round(elapsed * 1_000_000))
             if kind is outcome.sends and status in (200, 201):  # 200: the retry of a send that got in
                 outcome.acknowledged.append(body)
@@ -283,7 +293,7 @@ def render(plan: Plan, outcome: Outcome, database: str, workers: int) -> str:
         count = len(kind.latencies_us)
         lines.append(
             f"| {name} | {count:,} | {count / outcome.seconds:,.0f} | {kind.ms(0.5):,.0f} ms | "
-            f"{kind.ms(0.99):,.0f} ms | {kind.server_errors} | {kind.retried} | "
+            f"{kind.ms(0.99):,.0f} ms | {kind.server_errors}{kind.when_failed()} | {kind.retried} | "
             f"{', '.join(f'{n} {why}' for why, n in kind.unanswered.items()) or 0} |"
         )
     statuses = outcome.sends.statuses + outcome.reads.statuses

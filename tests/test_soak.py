@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from bench.soak import Kind, Outcome, write_report
+from bench.soak import Kind, Outcome, Plan, render, write_report
 from tests.processes import ROOT
 
 
@@ -64,3 +64,11 @@ def test_the_report_goes_under_its_label_in_the_soak_section(tmp_path):
     assert "first before" not in text
     assert text.index("second before") < text.index("after\n") < text.index("<!-- soak:end -->")
     assert text.endswith("<!-- soak:end -->\n## Later\n")
+
+
+def test_the_report_says_when_the_5xx_answers_came():
+    failing = Outcome(seconds=60, sends=Kind(latencies_us=[1000] * 3, statuses=Counter({201: 1, 503: 2})))
+    failing.sends.failed_at = [4.2, 23.4]
+    report = render(Plan(), failing, "PostgreSQL", 5)
+    assert "| sends | 3 | 0 | 1 ms | 1 ms | 2 (between 4 s and 23 s) | 0 | 0 |" in report
+    assert "| reads | 0 | 0 | 0 ms | 0 ms | 0 | 0 | 0 |" in report
