@@ -14,8 +14,9 @@ the latencies say how long a client waits then.
 
 Afterwards the room's whole history is read back: every message the server acknowledged (201)
 must be there exactly once. The report says when the 5xx answers came (a burst at the start, or
-throughout) and, on PostgreSQL, what the server's connections waited for (`BackendSampler`). The run fails (exit status 1) on any 5xx, any acknowledged message
-missing or doubled, or any request that got no answer. `--checkout` runs the server from another
+throughout) and, on PostgreSQL, what the server's connections waited for (`BackendSampler`).
+The run fails (exit status 1) on any 5xx, any acknowledged message missing or doubled, or any
+request that got no answer. `--checkout` runs the server from another
 checkout of Parley (a `git worktree` of an older commit), for a before/after comparison with the
 same client; `--write` puts the report into docs/benchmarks.md under "Soak", keyed by `--label`.
 """
