@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -51,6 +52,7 @@ from tests.processes import LOOPBACK, ROOT, Processes, free_port
 REPORT = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "benchmarks.svg"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+ACCESS_STATUS = re.compile(r" parley\.access: [A-Z]+ \S+ (\d{3}) ")  # app/extensions/logging.py's line
 WRK_INSTALL = "apt-get install wrk (Debian, Ubuntu), brew install wrk (macOS)"
 # wrk calls `done` once per run, after its own timing: no per-request Lua, so no extra cost.
 WRK_SCRIPT = """
@@ -461,8 +463,10 @@ def measure(tool: LoadTool, settings: Settings, server: Server, label: str, requ
         server.wait_idle()
     server_before, busy_before = server.cpu_seconds(), machine_busy_seconds()
     client_before, started = client_cpu_seconds(), time.monotonic()
+    logged = server.log.stat().st_size
     result = tool.run(server.port, request, settings.duration, label)
     server_after, busy_after = server.cpu_seconds(), machine_busy_seconds()
+    name_statuses(result, refused_in(server.log, logged))
     client_used, wall = client_cpu_seconds() - client_before, time.monotonic() - started
     if server_before is not None and server_after is not None:
         server_used = server_after - server_before
@@ -475,6 +479,27 @@ def measure(tool: LoadTool, settings: Settings, server: Server, label: str, requ
         f"other processes {result.other_cpus if result.other_cpus is not None else float('nan'):.2f} CPUs"
     )
     return result
+
+
+def refused_in(log: Path, offset: int) -> Counter[int]:
+    """The statuses >= 400 a server answered after byte `offset` of its log, from its access lines."""
+    with log.open("rb") as lines:
+        lines.seek(offset)
+        logged = lines.read().decode(errors="replace")
+    return Counter(status for status in map(int, ACCESS_STATUS.findall(logged)) if status >= 400)
+
+
+def name_statuses(result: Result, refused: Counter[int]) -> None:
+    """Say which statuses the load tool's `status` errors were (it counts answers >= 400, unnamed).
+
+    From the server's access lines (LOG_LEVEL=INFO, as production logs): they become
+    `HTTP 503` and the like, the server's own count. Without them, `status` stays, as `HTTP >= 400`.
+    """
+    unnamed = result.errors.pop("status", 0)
+    if refused:
+        result.errors.update({f"HTTP {status}": n for status, n in sorted(refused.items())})
+    elif unnamed:
+        result.errors["HTTP >= 400"] = unnamed
 
 
 def client_cpu_seconds() -> float:
@@ -861,7 +886,7 @@ def _others(report: Report) -> str:
 def _errors(result: Result) -> str:
     if not result.error_count:
         return "0"
-    return f"{result.error_count:,} (" + ", ".join(f"{k} {v:,}" for k, v in result.errors.items() if v) + ")"
+    return f"{result.error_count:,} (" + ", ".join(f"{k}: {v:,}" for k, v in result.errors.items() if v) + ")"
 
 
 def _redis(settings: Settings) -> str:

@@ -13,8 +13,10 @@ each as soon as the last answer is in: closed loop, no pause, so the server is s
 the latencies say how long a client waits then.
 
 Afterwards the room's whole history is read back: every message the server acknowledged (201)
-must be there exactly once. The run fails (exit status 1) on any 5xx, any acknowledged message
-missing or doubled, or any request that got no answer. `--checkout` runs the server from another
+must be there exactly once. The report says when the 5xx answers came (a burst at the start, or
+throughout) and, on PostgreSQL, what the server's connections waited for (`BackendSampler`).
+The run fails (exit status 1) on any 5xx, any acknowledged message missing or doubled, or any
+request that got no answer. `--checkout` runs the server from another
 checkout of Parley (a `git worktree` of an older commit), for a before/after comparison with the
 same client; `--write` puts the report into docs/benchmarks.md under "Soak", keyed by `--label`.
 """
@@ -29,6 +31,7 @@ import platform
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -80,6 +83,7 @@ class Kind:
     statuses: Counter[int] = field(default_factory=Counter)
     unanswered: Counter[str] = field(default_factory=Counter)  # by why: timeout, closed
     retried: int = 0  # sent again after the connection ended unanswered
+    failed_at: list[float] = field(default_factory=list)  # seconds into the run of each 5xx answer
 
     @property
     def server_errors(self) -> int:
@@ -87,6 +91,12 @@ class Kind:
 
     def ms(self, fraction: float) -> float:
         return percentile(sorted(self.latencies_us), fraction) / 1000
+
+    def when_failed(self) -> str:
+        """When the 5xx answers came, to tell a burst (the start) from a steady fault."""
+        if not self.failed_at:
+            return ""
+        return f" (between {min(self.failed_at):.0f} s and {max(self.failed_at):.0f} s)"
 
 
 @dataclass
@@ -98,6 +108,7 @@ class Outcome:
     server_cpu: float | None = None
     other_cpus: float | None = None  # CPUs kept busy by everything but the server and this client
     history: Counter[str] = field(default_factory=Counter)  # soak bodies found, with how often
+    backends: dict[str, float] | None = None  # PostgreSQL: the server's connections, by what they do
 
     @property
     def missing(self) -> int:
@@ -169,6 +180,8 @@ async def client(
                 kind.unanswered[failure] += 1
                 continue
             kind.statuses[status] += 1
+            if status >= 500:
+                kind.failed_at.append(time.monotonic() - deadline + plan.duration)
             kind.latencies_us.append(round(elapsed * 1_000_000))
             if kind is outcome.sends and status in (200, 201):  # 200: the retry of a send that got in
                 outcome.acknowledged.append(body)
@@ -201,6 +214,48 @@ def read_history(port: int, room_id: int, token: str, tag: str) -> Counter[str]:
         after = page[-1]["id"]
 
 
+# The server's connections by what they wait for (a lock, by kind) or do, one row per kind.
+BACKENDS = """
+SELECT coalesce(waiting.locktype || ' lock', activity.state) AS doing, count(*) AS n
+FROM pg_stat_activity AS activity
+LEFT JOIN pg_locks AS waiting ON waiting.pid = activity.pid AND NOT waiting.granted
+WHERE activity.datname = current_database() AND activity.pid <> pg_backend_pid()
+  AND activity.backend_type = 'client backend'
+GROUP BY 1
+"""
+
+
+class BackendSampler(threading.Thread):
+    """Where the server's PostgreSQL connections are, every 100 ms of the load: what proves where
+    requests wait (`tuple`/`transactionid` lock: a row lock, such as a room's; `advisory` lock:
+    the outbox's ordering lock; `idle in transaction`: waiting for the worker between queries)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(name="soak-backends", daemon=True)
+        self.url = url
+        self.done = threading.Event()
+        self.seen: Counter[str] = Counter()
+        self.samples = 0
+
+    def run(self) -> None:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine(self.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                while not self.done.wait(0.1):
+                    self.seen.update({doing: n for doing, n in connection.execute(text(BACKENDS))})
+                    self.samples += 1
+        finally:
+            engine.dispose()
+
+    def averages(self) -> dict[str, float]:
+        self.done.set()
+        self.join()
+        return {doing: n / self.samples for doing, n in self.seen.most_common()} if self.samples else {}
+
+
 def run(plan: Plan) -> tuple[str, Outcome]:
     with tempfile.TemporaryDirectory(prefix="parley-soak-") as directory, terminated_cleanly():
         processes = Processes(Path(directory))
@@ -222,7 +277,12 @@ def _run(plan: Plan, processes: Processes, workdir: Path) -> tuple[str, Outcome]
     )
     progress(f"{plan.clients} clients for {plan.duration:g} s")
     cpu_before, busy_before, own_before = server.cpu_seconds(), machine_busy_seconds(), time.process_time()
+    sampler = BackendSampler(url) if url.startswith("postgresql") else None
+    if sampler:
+        sampler.start()
     outcome = asyncio.run(load(plan, server.port, seeded["room_id"], seeded["tokens"], tag))
+    if sampler:
+        outcome.backends = sampler.averages()
     cpu_after, busy_after, own = (
         server.cpu_seconds(),
         machine_busy_seconds(),
@@ -283,7 +343,7 @@ def render(plan: Plan, outcome: Outcome, database: str, workers: int) -> str:
         count = len(kind.latencies_us)
         lines.append(
             f"| {name} | {count:,} | {count / outcome.seconds:,.0f} | {kind.ms(0.5):,.0f} ms | "
-            f"{kind.ms(0.99):,.0f} ms | {kind.server_errors} | {kind.retried} | "
+            f"{kind.ms(0.99):,.0f} ms | {kind.server_errors}{kind.when_failed()} | {kind.retried} | "
             f"{', '.join(f'{n} {why}' for why, n in kind.unanswered.items()) or 0} |"
         )
     statuses = outcome.sends.statuses + outcome.reads.statuses
@@ -294,6 +354,9 @@ def render(plan: Plan, outcome: Outcome, database: str, workers: int) -> str:
         f"there more than once: {outcome.doubled}. Other statuses: {unusual or 'none'}. "
         f"Verdict: **{'FAILED' if outcome.failed else 'passed'}**.",
     ]
+    if outcome.backends is not None:
+        doing = ", ".join(f"{n:.1f} {what}" for what, n in outcome.backends.items()) or "none seen"
+        lines += ["", f"The server's PostgreSQL connections during the load, on average: {doing}."]
     return "\n".join(lines) + "\n"
 
 

@@ -147,3 +147,35 @@ def test_a_waiting_long_poll_holds_no_database_connection(small_pool: tuple[Parl
         time.sleep(0.5)  # subscribed, and waiting for events
         assert [me(parley, bob).status_code for _ in range(3)] == [200] * 3
         assert polling.result().status_code == 200
+
+
+def test_sends_queueing_for_a_room_leave_the_pool_to_other_requests(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Three sends to one room and a pool of two: only the first waits in the database.
+
+    A room's sends take turns (its history must follow commit order); before, each waited on
+    a pooled connection of its own, so a busy room left none for anything else (the PostgreSQL
+    soak's 503s). Now the others wait in the process with none: the pool still serves.
+    """
+    gunicorn = bool(os.environ.get("TEST_DATABASE_URL"))  # the production worker, where it can wait
+    # A pool timeout with room for a loaded machine: the two later sends read on one connection.
+    settings = SMALL_POOL | {"PARLEY_DB_POOL_SIZE": "2", "PARLEY_DB_POOL_TIMEOUT": "1.5"}
+    with new_server_database(request, tmp_path_factory.mktemp("queue")) as url:
+        processes = Processes(tmp_path_factory.mktemp("queue-logs"))
+        try:
+            parley = start_parley(processes, "parley", url, gunicorn=gunicorn, **settings)
+            alice = parley.sign_up("alice")
+            room = create_room(parley, alice, "queue", [])
+            with ThreadPoolExecutor(3) as pool:
+                with write_lock(url) as message_waits:
+                    sending = [pool.submit(post_message, parley, alice, room)]
+                    wait_for(message_waits)
+                    sending += [pool.submit(post_message, parley, alice, room) for _ in range(2)]
+                    time.sleep(1.7)  # in, and past the pool timeout had they waited on connections
+                    answers = [me(parley, alice).status_code for _ in range(3)]
+                sent = [future.result() for future in sending]
+            assert answers == [200] * 3, "a send waiting for the room held a second connection"
+            assert [answer.status_code for answer in sent] == [201] * 3, [answer.text for answer in sent]
+        finally:
+            processes.stop_all()

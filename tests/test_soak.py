@@ -7,13 +7,18 @@ the first pass only (the script's PostgreSQL path is bench/http.py's), and what 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
-from bench.soak import Kind, Outcome, write_report
+from bench.soak import BackendSampler, Kind, Outcome, Plan, render, write_report
 from tests.processes import ROOT
 
 
@@ -64,3 +69,34 @@ def test_the_report_goes_under_its_label_in_the_soak_section(tmp_path):
     assert "first before" not in text
     assert text.index("second before") < text.index("after\n") < text.index("<!-- soak:end -->")
     assert text.endswith("<!-- soak:end -->\n## Later\n")
+
+
+def test_the_report_says_when_the_5xx_answers_came():
+    failing = Outcome(seconds=60, sends=Kind(latencies_us=[1000] * 3, statuses=Counter({201: 1, 503: 2})))
+    failing.sends.failed_at = [4.2, 23.4]
+    report = render(Plan(), failing, "PostgreSQL", 5)
+    assert "| sends | 3 | 0 | 1 ms | 1 ms | 2 (between 4 s and 23 s) | 0 | 0 |" in report
+    assert "| reads | 0 | 0 | 0 ms | 0 ms | 0 | 0 | 0 |" in report
+
+
+def test_on_postgresql_the_soak_sees_which_lock_the_servers_connections_wait_for():
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("pg_locks is PostgreSQL's")
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    sampler = BackendSampler(url)
+    try:
+        with engine.connect() as holder, engine.connect() as waiter, ThreadPoolExecutor(1) as pool:
+            holder.execute(text("SELECT pg_advisory_lock(7240099)"))
+            waiting = pool.submit(waiter.execute, text("SELECT pg_advisory_lock(7240099)"))
+            sampler.start()
+            time.sleep(0.5)
+            backends = sampler.averages()
+            holder.execute(text("SELECT pg_advisory_unlock(7240099)"))
+            waiting.result()
+            waiter.execute(text("SELECT pg_advisory_unlock(7240099)"))
+    finally:
+        engine.dispose()
+    assert 0.5 <= backends["advisory lock"] <= 1, backends
+    report = render(Plan(), Outcome(seconds=1, backends=backends), "", 1)
+    assert "The server's PostgreSQL connections during the load, on average: " in report

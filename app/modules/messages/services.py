@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Protocol, TypeVar
@@ -13,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions.api import Timeline, abort
 from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.locks import KeyedLocks
 from app.modules.events import throttle
 from app.modules.events.broker import announce
 from app.modules.events.services import record
@@ -25,6 +28,7 @@ from .models import Message, live, live_in, with_reply_counts
 from .schemas import AuthorSchema, MessageSchema
 
 SWEEP_BATCH = 500  # expired messages deleted per transaction
+_ROOM_TURNS = KeyedLocks()  # this process's senders, by room (`_turn_in_room`)
 
 
 # Made once: a schema's construction (copying its fields, then its nested schemas' on first
@@ -137,6 +141,23 @@ def _lock_room_history(room_id: int) -> None:
         abort(404, "No such room.")
 
 
+@contextmanager
+def _turn_in_room(room_id: int, *, release: bool) -> Iterator[None]:
+    """This process's turn to write to the room: wait for it holding no pooled connection.
+
+    A room's senders queue on its row lock (`_lock_room_history`), each on a pooled connection:
+    two hundred senders in one room took every connection, and reads got 503 (bench/soak.py on
+    PostgreSQL). So the senders of one process take turns here first, with the read-only
+    transaction of their checks ended (`release`: its connection goes back to the pool, and
+    `expire_on_commit` is off, so what was read stays loaded): at most one connection per
+    process and room waits in the database, and the others serve reads meanwhile.
+    """
+    if release:
+        db.session.commit()  # nothing written yet: this only hands the connection back
+    with _ROOM_TURNS.holding(room_id):
+        yield
+
+
 def send_message(
     room: Room,
     author: User,
@@ -149,46 +170,49 @@ def send_message(
 ) -> tuple[Message, bool]:
     """Post a message; returns it and whether it is new (a repeated `client_msg_id` is not).
 
-    `send_at`: the time it was scheduled for, when the scheduler sends it.
+    `send_at`: the time it was scheduled for, when the scheduler sends it. Its transaction has
+    already claimed the pending row, so it keeps its connection while it waits for the room; a
+    client's send has only read until then, and waits with none (`_turn_in_room`).
     """
     room_id = room.id  # still readable after a rollback has expired `room`
     if client_msg_id and (first := first_with_client_id(author, client_msg_id)) is not None:
         return repeat(room_id, first), False
     require_reply_target(room_id, parent_id)
-    _lock_room_history(room_id)
-    message = Message(
-        room_id=room.id,
-        author_id=author.id,
-        author=author,
-        body=body,
-        parent_id=parent_id,
-        client_msg_id=client_msg_id,
-        send_at=send_at,
-    )
-    db.session.add(message)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same client_msg_id, sent concurrently, won the race
-        db.session.rollback()
-        first = first_with_client_id(author, client_msg_id) if client_msg_id else None
-        if first is None:  # not the client_msg_id's unique index: nothing to answer with
-            raise
-        return repeat(room_id, first), False
-    if attachment_ids:
-        files.attach(message, author, attachment_ids)
-    else:  # known to be none: dumping it must not SELECT them
-        set_committed_value(message, "attachments", [])
-    room.last_activity_at = message.created_at
-    room.last_message_id = message.id
-    # What you wrote yourself is not unread for you, on any of your devices.
-    db.session.execute(
-        update(Membership)
-        .where(Membership.room_id == room.id, Membership.user_id == author.id)
-        .values(last_read_message_id=message.id)
-    )
-    _event("message.created", message)
-    record("read.updated", {"room_id": room.id, "last_read_message_id": message.id}, user_id=author.id)
-    db.session.commit()
+    with _turn_in_room(room_id, release=send_at is None):
+        _lock_room_history(room_id)
+        message = Message(
+            room_id=room.id,
+            author_id=author.id,
+            author=author,
+            body=body,
+            parent_id=parent_id,
+            client_msg_id=client_msg_id,
+            send_at=send_at,
+        )
+        db.session.add(message)
+        try:
+            db.session.flush()
+        except IntegrityError:  # the same client_msg_id, sent concurrently, won the race
+            db.session.rollback()
+            first = first_with_client_id(author, client_msg_id) if client_msg_id else None
+            if first is None:  # not the client_msg_id's unique index: nothing to answer with
+                raise
+            return repeat(room_id, first), False
+        if attachment_ids:
+            files.attach(message, author, attachment_ids)
+        else:  # known to be none: dumping it must not SELECT them
+            set_committed_value(message, "attachments", [])
+        room.last_activity_at = message.created_at
+        room.last_message_id = message.id
+        # What you wrote yourself is not unread for you, on any of your devices.
+        db.session.execute(
+            update(Membership)
+            .where(Membership.room_id == room.id, Membership.user_id == author.id)
+            .values(last_read_message_id=message.id)
+        )
+        _event("message.created", message)
+        record("read.updated", {"room_id": room.id, "last_read_message_id": message.id}, user_id=author.id)
+        db.session.commit()
     return (_reloaded(message) if attachment_ids else message), True
 
 
