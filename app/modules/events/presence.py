@@ -71,6 +71,7 @@ class Presence:
         self.lock = threading.Lock()
         self.renew_now = threading.Event()
         self.write_now = threading.Event()
+        self.writing = threading.Lock()  # an entry write or a renewal, never both at once
         self.thread: threading.Thread | None = None
         broker.receivers[EVENT] = self.heard_from_elsewhere
 
@@ -201,6 +202,8 @@ class Presence:
             self.renew_now.clear()
             try:
                 with app.app_context():
+                    if self.redis is not None:
+                        self._write_arrivals()
                     if self.redis is not None and (recovered or time.monotonic() >= renew_at):
                         renew_at = time.monotonic() + app.config["EVENTS_KEEPALIVE_SECONDS"]
                         self._renew(self.redis, recovered=recovered)
@@ -267,9 +270,15 @@ class Presence:
     # --- entries (with Redis) ---
 
     def _arrivals(self) -> None:
-        """Write the entries of the users who arrived here, all of those since the last write at once."""
+        """Write the entries of the users who arrived here, all of those since the last write at once.
+
+        A write waits a tenth of the batch interval for others to come: streams open a few
+        milliseconds apart, and a round trip each would be most of their cost. No announcement
+        is later for it (each batch writes what is waiting first), only other processes' answers.
+        """
         while True:
             self.write_now.wait()
+            time.sleep(self.app.config["PRESENCE_INTERVAL_SECONDS"] / 10)
             self.write_now.clear()
             try:
                 self._write_arrivals()
@@ -282,24 +291,26 @@ class Presence:
         A user who left again before the write keeps the entry their leaving wrote (`disconnected`).
         """
         assert self.redis is not None
-        with self.lock:
-            arrived = {user_id: back for user_id, back in self.arrived.items() if self.local[user_id] > 0}
-            self.arrived = {}
-        if not arrived:
-            return
-        now, lapse = time.time(), self._lapse()
-        elsewhere = dict(arrived)  # without Redis: only a reconnect within the grace was online already
-        try:
-            with self.redis.pipeline(transaction=False) as pipeline:
-                for user_id in arrived:
-                    pipeline.zrangebyscore(self._key(user_id), now, "+inf")
-                    pipeline.zadd(self._key(user_id), {PROCESS: lapse})
-                replies = pipeline.execute()
-        except RedisError as error:
-            self._failed(error, arrived)
-        else:
-            for (user_id, back), live in zip(arrived.items(), replies[::2], strict=True):
-                elsewhere[user_id] = back or _others(live)
+        elsewhere: dict[int, bool] = {}  # without Redis: only a reconnect within the grace was online
+        with self.writing:
+            with self.lock:
+                arrived = {user_id: back for user_id, back in self.arrived.items() if self.local[user_id] > 0}
+                self.arrived = {}
+            if not arrived:
+                return
+            now, lapse = time.time(), self._lapse()
+            try:
+                with self.redis.pipeline(transaction=False) as pipeline:
+                    for user_id in arrived:
+                        pipeline.zrangebyscore(self._key(user_id), now, "+inf")
+                        pipeline.zadd(self._key(user_id), {PROCESS: lapse})
+                    replies = pipeline.execute()
+            except RedisError as error:
+                self._failed(error, arrived)
+                elsewhere = arrived
+            else:
+                for (user_id, back), live in zip(arrived.items(), replies[::2], strict=True):
+                    elsewhere[user_id] = back or _others(live)
         with self.lock:
             for user_id, online_already in elsewhere.items():
                 if not online_already:
@@ -313,26 +324,28 @@ class Presence:
         An entry found missing or lapsed (Redis restarted, or renewals failed for a while) means the
         other processes took the user for offline: they hear again that the user is online. Just
         after an outage that is said only once the other processes listen again (pub/sub keeps
-        nothing for a process that is not subscribed yet).
+        nothing for a process that is not subscribed yet). Users whose entry is still to be written
+        are left to that write (`_write_arrivals`), which they would otherwise seem to have lost.
         """
-        with self.lock:
-            users = list(self.local)
-            unsettled, self.unsettled = self.unsettled, set()
-            leaving = set(self.leaving)
         recovered = recovered or redis_health(self.app).down  # this round may be what finds Redis back
-        now, lapse = time.time(), self._lapse()
-        pipeline = redis.pipeline(transaction=False)
-        for user_id in users:
-            pipeline.zscore(self._key(user_id), PROCESS)
-            pipeline.zadd(self._key(user_id), {PROCESS: lapse})
-            pipeline.expire(self._key(user_id), 3600)
-        for user_id in unsettled.difference(users, leaving):
-            pipeline.zrem(self._key(user_id), PROCESS)
-        try:
-            replies = pipeline.execute()
-        except RedisError as error:
-            self._failed(error, unsettled)
-            return
+        with self.writing:
+            with self.lock:
+                users = [user_id for user_id in self.local if user_id not in self.arrived]
+                unsettled, self.unsettled = self.unsettled, set()
+                kept = set(self.local) | set(self.leaving)
+            now, lapse = time.time(), self._lapse()
+            pipeline = redis.pipeline(transaction=False)
+            for user_id in users:
+                pipeline.zscore(self._key(user_id), PROCESS)
+                pipeline.zadd(self._key(user_id), {PROCESS: lapse})
+                pipeline.expire(self._key(user_id), 3600)
+            for user_id in unsettled - kept:
+                pipeline.zrem(self._key(user_id), PROCESS)
+            try:
+                replies = pipeline.execute()
+            except RedisError as error:
+                self._failed(error, unsettled)
+                return
         redis_health(self.app).answered()
         scores = replies[0 : 3 * len(users) : 3]
         lapsed = {user for user, score in zip(users, scores, strict=True) if score is None or score < now}
