@@ -1,4 +1,5 @@
-"""gunicorn's gevent worker, plus: on SIGTERM, end the event streams so the worker can drain.
+"""gunicorn's gevent worker, plus: on SIGTERM, end the event streams so the worker can drain;
+and each response's head goes out with its first body bytes.
 
 Streams never finish on their own; without this a graceful shutdown would wait out
 `graceful_timeout` and then cut them. Clients reconnect (to another worker) with
@@ -8,13 +9,20 @@ class before any worker has patched the standard library, so it must not import 
 
 from __future__ import annotations
 
+from socket import socket
 from types import FrameType
 
 import gevent
+from gunicorn.http import wsgi
 from gunicorn.workers.ggevent import GeventWorker
 
 
 class StreamingGeventWorker(GeventWorker):
+    def init_process(self) -> None:
+        """`wsgi.create`, which every request goes through, makes its responses of the class it names."""
+        wsgi.Response = HeadWithFirstBytes
+        super().init_process()
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         gevent.spawn(_close_streams)  # out of the signal handler: it takes locks
@@ -24,3 +32,47 @@ def _close_streams() -> None:
     from app.modules.events.hub import close_all
 
     close_all()
+
+
+class HeadWithFirstBytes(wsgi.Response):
+    """gunicorn's response, whose head waits for the first body bytes to leave in the same send.
+
+    gunicorn sends the head, then each chunk: two sends (and two TCP segments) where one does,
+    for every JSON answer and for every event stream's head and `retry:` frame. A head with no
+    body bytes after it (or one sent by `sendfile` or `close`) still leaves on its own.
+    """
+
+    held: bytes | None = None  # the head, while `write` holds it for the body bytes it was given
+
+    def write(self, arg: bytes) -> None:
+        if self.headers_sent:
+            super().write(arg)
+            return
+        self.held = b""
+        try:
+            super().write(arg)
+        finally:
+            head, self.held = self.held, None
+            if head:  # no body bytes went with it
+                _send(self.sock, head)
+
+    def send_headers(self) -> None:
+        if self.held is None or self.headers_sent:
+            super().send_headers()
+            return
+        lines = [*self.default_headers(), *(f"{name}: {value}\r\n" for name, value in self.headers)]
+        self.held = f"{''.join(lines)}\r\n".encode("latin-1")
+        self.headers_sent = True
+
+    def _emit_body(self, data: bytes) -> None:
+        framed = b"%X\r\n%b\r\n" % (len(data), data) if self.chunked else data
+        if self.held:
+            framed, self.held = self.held + framed, b""
+        _send(self.sock, framed)
+
+
+def _send(sock: socket, data: bytes) -> None:
+    """`sendall`, with one `send` when that takes it all (gevent's `sendall` asks the buffer size first)."""
+    sent = sock.send(data)
+    if sent < len(data):
+        sock.sendall(data[sent:])

@@ -11,6 +11,8 @@ httpx-sse in background threads; every wait has a generous deadline and ends as 
 from __future__ import annotations
 
 import signal
+import socket
+import struct
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +23,7 @@ import pytest
 from httpx_sse import connect_sse
 
 from tests.conftest import new_server_database
-from tests.processes import Processes, free_port
+from tests.processes import LOOPBACK, Processes, free_port
 from tests.servers import (
     Parley,
     assert_clean_log,
@@ -148,6 +150,30 @@ def test_a_change_on_one_process_reaches_a_stream_on_the_other(linked_servers: t
         assert via_b.get(f"/api/v1/users/{carol.id}").json()["presence"] == "online"
     assert_clean_log(a.service)
     assert_clean_log(b.service)
+
+
+def data_segments_received(sock: socket.socket) -> int:
+    """TCP segments with data that reached this socket (Linux's `tcp_info.tcpi_data_segs_in`)."""
+    return struct.unpack_from("I", sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256), 152)[0]
+
+
+@pytest.mark.parametrize(("path", "first"), [("/readyz", b'"status"'), ("/api/v1/events", b"retry: 3000")])
+def test_an_answer_s_head_reaches_the_client_with_its_first_body_bytes(
+    linked_servers: tuple[Parley, Parley], path: str, first: bytes
+) -> None:
+    """One send (one segment) for the head and the first bytes: a JSON answer, or a stream's `retry:`."""
+    a, _ = linked_servers
+    erin = a.sign_up(f"erin{len(path)}")
+    with socket.create_connection((LOOPBACK, a.port), timeout=DEADLINE) as sock:
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: parley\r\nAuthorization: Bearer {erin.token}\r\n\r\n".encode()
+        )
+        received = b""
+        while first not in received:
+            received += sock.recv(65536)
+        segments = data_segments_received(sock)
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n"), received
+    assert segments == 1 + received.count(b"\nevent: "), received  # a presence frame may follow at once
 
 
 # --- resuming after a crash ---------------------------------------------------------------------------

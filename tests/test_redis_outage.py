@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import redis
 
 from tests.processes import Processes
 from tests.servers import Account, Parley, create_room, kill, send, start_parley, start_redis
@@ -112,3 +113,28 @@ def test_streams_typing_and_long_polls_work_while_redis_is_down_and_presence_set
         assert log.count("Redis: answers again") == 1, log[-6000:]
         assert "Traceback" not in log, log[-6000:]
     assert watcher.error is None and carols.error is None, f"{watcher.describe()}\n{carols.describe()}"
+
+
+def test_a_stream_opens_without_waiting_for_redis_and_its_user_is_announced_once_redis_answers(
+    processes: Processes, server_database: str
+) -> None:
+    """A user's first stream writes its presence entry in the background, with those of every stream
+    opened meanwhile: opening a stream never waits for a Redis round trip (a thousand at once made a
+    thousand round trips)."""
+    redis_url = start_redis(processes)
+    parley = start_parley(processes, "parley", server_database, gunicorn=True, REDIS_URL=redis_url, **FAST)
+    alice, bob = parley.sign_up("alice"), parley.sign_up("bob")
+    create_room(parley, alice, "slow Redis", ["bob"])
+    watcher = Stream(parley, bob.token, name="bob")
+    watcher.wait_until(lambda s: presence_told(s, bob) == [True], "bob online, on his own stream")
+
+    pause = 4.0
+    with redis.Redis.from_url(redis_url) as client:
+        client.execute_command("CLIENT", "PAUSE", int(pause * 1000), "WRITE")  # writes wait; reads answer
+    started = time.monotonic()
+    alices = Stream(parley, alice.token, name="alice")
+    assert time.monotonic() - started < pause / 2, "the stream waited for Redis to take writes again"
+
+    watcher.wait_until(lambda s: presence_told(s, alice) == [True], "alice online, once Redis writes again")
+    assert presence(parley, bob, alice) == "online"
+    assert watcher.error is None and alices.error is None, f"{watcher.describe()}\n{alices.describe()}"

@@ -11,7 +11,10 @@ Each process counts its own open streams per user. With Redis, each process that
 stream (or had, within the grace period) is also a member of that user's sorted set, scored by
 when it lapses; the same thread that sends the batches renews all of its entries in a single
 pipeline every keep-alive interval, so a killed process leaves nobody online for long, and Redis
-sees one write per process per interval rather than one per stream. When a user was last seen
+sees one write per process per interval rather than one per stream. A user's first stream here
+adds the entry without waiting for it: one more thread writes the entries of every user who
+arrived since its last write in one pipeline, so a thousand streams opening at once cost a few
+round trips, not one each, and no stream waits for Redis. When a user was last seen
 is kept in one Redis hash (and in the process, which answers alone without Redis).
 
 Presence is best effort, and never ends a stream: while Redis is down each process answers
@@ -64,8 +67,11 @@ class Presence:
         self.heard: dict[int, tuple[dict[str, Any], frozenset[int]]] = {}  # from other processes
         self.seen: dict[int, float] = {}  # user: last seen, as this process knows it
         self.unsettled: set[int] = set()  # users whose change Redis or the other processes may have missed
+        self.arrived: dict[int, bool] = {}  # user: back within their grace here, for the next entry write
         self.lock = threading.Lock()
         self.renew_now = threading.Event()
+        self.write_now = threading.Event()
+        self.writing = threading.Lock()  # an entry write or a renewal, never both at once
         self.thread: threading.Thread | None = None
         broker.receivers[EVENT] = self.heard_from_elsewhere
 
@@ -93,26 +99,20 @@ class Presence:
     # --- what the streams call ---
 
     def connected(self, user_id: int) -> None:
-        """Count a new stream; the user's first (anywhere) makes them online, unless still in grace."""
+        """Count a new stream; the user's first (anywhere) makes them online, unless still in grace.
+
+        With Redis, whether another process has them is known once their entry is written (`_arrivals`).
+        """
         with self.lock:
             self.local[user_id] += 1
             first_here = self.local[user_id] == 1
-            back = self.leaving.pop(user_id, None) is not None
+            back = self.leaving.pop(user_id, None) is not None  # never announced offline
             self._ensure_thread()
-        if not first_here:
-            return
-        elsewhere = back  # never announced offline: nothing to announce
-        if self.redis is not None:
-            try:  # who else has the user, and this process's entry, in one round trip
-                with self.redis.pipeline(transaction=False) as pipeline:
-                    pipeline.zrangebyscore(self._key(user_id), time.time(), "+inf")
-                    pipeline.zadd(self._key(user_id), {PROCESS: self._lapse()})
-                    live, _ = pipeline.execute()
-                elsewhere = back or _others(live)
-            except RedisError as error:
-                self._failed(error, [user_id])
-        if not elsewhere:
-            self._change(user_id, online=True)
+            if first_here and self.redis is not None:
+                self.arrived.setdefault(user_id, back)  # one who left and came back: as they first came
+                self.write_now.set()
+            elif first_here and not back:
+                self.changes[user_id] = True
 
     def disconnected(self, user_id: int) -> None:
         """Count a closed stream; after the user's last here, they stay online for the grace period."""
@@ -189,6 +189,7 @@ class Presence:
         if self.thread is None:
             if self.redis is not None:
                 redis_health(self.app).on_recovery.append(self.renew_now.set)
+                threading.Thread(target=self._arrivals, name="parley-presence-entries", daemon=True).start()
             self.thread = threading.Thread(target=self._run, name="parley-presence", daemon=True)
             self.thread.start()
 
@@ -201,6 +202,8 @@ class Presence:
             self.renew_now.clear()
             try:
                 with app.app_context():
+                    if self.redis is not None:
+                        self._write_arrivals()
                     if self.redis is not None and (recovered or time.monotonic() >= renew_at):
                         renew_at = time.monotonic() + app.config["EVENTS_KEEPALIVE_SECONDS"]
                         self._renew(self.redis, recovered=recovered)
@@ -264,6 +267,55 @@ class Presence:
                 item_rooms.append(its_rooms)
         self.broker.hub.deliver_ephemeral(batch(items, item_rooms))
 
+    # --- entries (with Redis) ---
+
+    def _arrivals(self) -> None:
+        """Write the entries of the users who arrived here, all of those since the last write at once.
+
+        A write waits a tenth of the batch interval for others to come: streams open a few
+        milliseconds apart, and a round trip each would be most of their cost. No announcement
+        is later for it (each batch writes what is waiting first), only other processes' answers.
+        """
+        while True:
+            self.write_now.wait()
+            time.sleep(self.app.config["PRESENCE_INTERVAL_SECONDS"] / 10)
+            self.write_now.clear()
+            try:
+                self._write_arrivals()
+            except Exception:  # presence must outlive any one write
+                log.exception("presence: writing the entries of new streams failed")
+
+    def _write_arrivals(self) -> None:
+        """Who else has each user, and this process's entry, in one round trip for them all.
+
+        A user who left again before the write keeps the entry their leaving wrote (`disconnected`).
+        """
+        assert self.redis is not None
+        elsewhere: dict[int, bool] = {}  # without Redis: only a reconnect within the grace was online
+        with self.writing:
+            with self.lock:
+                arrived = {user_id: back for user_id, back in self.arrived.items() if self.local[user_id] > 0}
+                self.arrived = {}
+            if not arrived:
+                return
+            now, lapse = time.time(), self._lapse()
+            try:
+                with self.redis.pipeline(transaction=False) as pipeline:
+                    for user_id in arrived:
+                        pipeline.zrangebyscore(self._key(user_id), now, "+inf")
+                        pipeline.zadd(self._key(user_id), {PROCESS: lapse})
+                    replies = pipeline.execute()
+            except RedisError as error:
+                self._failed(error, arrived)
+                elsewhere = arrived
+            else:
+                for (user_id, back), live in zip(arrived.items(), replies[::2], strict=True):
+                    elsewhere[user_id] = back or _others(live)
+        with self.lock:
+            for user_id, online_already in elsewhere.items():
+                if not online_already:
+                    self.changes[user_id] = True
+
     # --- renewal (with Redis) ---
 
     def _renew(self, redis: Redis, *, recovered: bool) -> None:
@@ -272,26 +324,28 @@ class Presence:
         An entry found missing or lapsed (Redis restarted, or renewals failed for a while) means the
         other processes took the user for offline: they hear again that the user is online. Just
         after an outage that is said only once the other processes listen again (pub/sub keeps
-        nothing for a process that is not subscribed yet).
+        nothing for a process that is not subscribed yet). Users whose entry is still to be written
+        are left to that write (`_write_arrivals`), which they would otherwise seem to have lost.
         """
-        with self.lock:
-            users = list(self.local)
-            unsettled, self.unsettled = self.unsettled, set()
-            leaving = set(self.leaving)
         recovered = recovered or redis_health(self.app).down  # this round may be what finds Redis back
-        now, lapse = time.time(), self._lapse()
-        pipeline = redis.pipeline(transaction=False)
-        for user_id in users:
-            pipeline.zscore(self._key(user_id), PROCESS)
-            pipeline.zadd(self._key(user_id), {PROCESS: lapse})
-            pipeline.expire(self._key(user_id), 3600)
-        for user_id in unsettled.difference(users, leaving):
-            pipeline.zrem(self._key(user_id), PROCESS)
-        try:
-            replies = pipeline.execute()
-        except RedisError as error:
-            self._failed(error, unsettled)
-            return
+        with self.writing:
+            with self.lock:
+                users = [user_id for user_id in self.local if user_id not in self.arrived]
+                unsettled, self.unsettled = self.unsettled, set()
+                kept = set(self.local) | set(self.leaving)
+            now, lapse = time.time(), self._lapse()
+            pipeline = redis.pipeline(transaction=False)
+            for user_id in users:
+                pipeline.zscore(self._key(user_id), PROCESS)
+                pipeline.zadd(self._key(user_id), {PROCESS: lapse})
+                pipeline.expire(self._key(user_id), 3600)
+            for user_id in unsettled - kept:
+                pipeline.zrem(self._key(user_id), PROCESS)
+            try:
+                replies = pipeline.execute()
+            except RedisError as error:
+                self._failed(error, unsettled)
+                return
         redis_health(self.app).answered()
         scores = replies[0 : 3 * len(users) : 3]
         lapsed = {user for user, score in zip(users, scores, strict=True) if score is None or score < now}
