@@ -8,6 +8,7 @@ The master migrates and seeds the database once, before any worker starts.
 import gc
 import math
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -32,7 +33,8 @@ wsgi_app = "wsgi:app"
 bind = f"{os.environ.get('PARLEY_HOST', '127.0.0.1')}:{os.environ.get('PARLEY_PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", available_cpus() * 2 + 1))
 worker_class = "gunicorn_worker.StreamingGeventWorker"
-# Streams plus the requests beside them; each idle stream costs ~21 KB.
+# Streams plus the requests beside them, per worker; each idle stream costs ~21 KB. Each is an
+# open file too: see open_files below.
 worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "2000"))
 # SIGTERM: stop accepting, let in-flight requests finish, close streams within this many seconds.
 graceful_timeout = 20
@@ -49,8 +51,21 @@ def on_starting(server: object) -> None:
     gevent workers patch the standard library, would leave every worker's database
     calls blocking its whole event loop.
     """
+    open_files()
     subprocess.run([sys.executable, "-m", "app.provisioning"], check=True)
     share_metrics()
+
+
+def open_files() -> None:
+    """Lift the soft limit on open files to the hard one; the workers inherit it.
+
+    Every open stream is a socket: with a shell's or a service manager's usual soft limit of
+    1,024 a worker would refuse connections (EMFILE) long before `worker_connections`, while the
+    hard limit (systemd's 524,288, a container's 1,048,576) is there to be taken.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard and hard != resource.RLIM_INFINITY:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 made_metrics_dir: list[str] = []  # the temporary one share_metrics made, if any

@@ -10,6 +10,7 @@ httpx-sse in background threads; every wait has a generous deadline and ends as 
 
 from __future__ import annotations
 
+import resource
 import signal
 import socket
 import struct
@@ -17,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -246,6 +248,26 @@ def test_resume_after_a_kill_replays_what_was_missed_on_any_process(
 
 
 # --- shutdown and concurrency under gunicorn -------------------------------------------------------
+
+
+def test_gunicorn_workers_may_hold_as_many_streams_as_the_hard_open_file_limit_allows(
+    processes: Processes, server_database: str
+) -> None:
+    """Started under a shell's usual soft limit (1,024 open files), a worker would refuse the
+    thousand-and-first stream: gunicorn.conf.py lifts the limit to the hard one for every worker."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 2048:
+        pytest.skip(f"the hard open-file limit ({hard}) leaves nothing to lift")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # inherited by the server's processes
+    try:
+        parley = start_parley(processes, "parley", server_database, gunicorn=True)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    master = parley.service.process.pid
+    workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    assert workers
+    for pid in [master, *map(int, workers)]:
+        assert resource.prlimit(pid, resource.RLIMIT_NOFILE) == (hard, hard)
 
 
 def test_sigterm_ends_open_streams_cleanly_and_gunicorn_exits_zero(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import flask_migrate
+import pytest
 import sqlalchemy as sa
 
 from app import create_app
@@ -132,3 +133,12 @@ def test_user_search_finds_prefixes_through_indexes_and_scans_no_table(app, alic
     scans = [line for line in found if re.search(r"\bSCAN users\b|Seq Scan on users", line)]
     assert found and not scans, found
     assert any("_prefix" in line for line in found), found
+
+
+def test_postgresql_runs_the_apps_queries_without_jit_compilation(app):
+    """At 10⁶ messages the planner's estimates for `/rooms` pass `jit_above_cost`: the query then
+    ran in 5 ms and spent 2.1 s compiling, on every request (bench/growth.py, docs/benchmarks.md)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("JIT compilation is PostgreSQL's")
+        assert db.session.scalar(sa.text("SHOW jit")) == "off"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from app.extensions.api import abort
 from app.extensions.database import db, rows_changed, utcnow
 from app.extensions.security import generate_secret, hash_secret
-from app.modules.auth.models import OAuth2Token, access_token_alive
+from app.modules.auth.models import OAuth2Token, access_token_alive, grants_access
 from app.modules.rooms.models import Membership
 from app.modules.users.models import User
 
@@ -120,11 +121,14 @@ def latest_id() -> int:
 
 def live_tokens(token_ids: Collection[int]) -> set[int]:
     """Which of these access tokens still grant access (as `access_token_alive`), read afresh in bulk."""
-    ids, alive = sorted(token_ids), set[int]()
+    ids, alive, now = sorted(token_ids), set[int](), time.time()
     for start in range(0, len(ids), 500):  # bounded IN lists
-        stmt = select(OAuth2Token).where(OAuth2Token.id.in_(ids[start : start + 500]))
-        tokens = db.session.scalars(stmt.execution_options(populate_existing=True))
-        alive.update(token.id for token in tokens if not token.is_expired() and not token.is_revoked())
+        stmt = (
+            select(OAuth2Token.id)
+            .outerjoin(User, User.id == OAuth2Token.user_id)
+            .where(OAuth2Token.id.in_(ids[start : start + 500]), grants_access(now))
+        )
+        alive.update(db.session.scalars(stmt))
     db.session.close()
     return alive
 
