@@ -316,6 +316,17 @@ def test_the_21st_message_in_an_hour_in_general_is_429_with_retry_after(posting)
     assert_limit_headers(elsewhere, limit=600, remaining=600 - 23, within=60)  # the writes' ceiling
 
 
+def test_a_public_room_also_named_general_has_no_budget_of_its_own(limited):
+    """`general` is the first public room of that name: a later namesake posts like any other room."""
+    http = limited(**OPEN_DOOR, GENERAL_POST_RATE_LIMIT="1/hour")
+    carol = token_of(http, "carol")
+    general = general_id(http, carol)
+    namesake = http.post("/api/v1/rooms", headers=carol, json={"name": "general", "kind": "public"})
+    assert namesake.status_code == 201
+    assert [post(http, carol, namesake.get_json()["id"]).status_code for _ in range(2)] == [201, 201]
+    assert [post(http, carol, general).status_code for _ in range(2)] == [201, 429]
+
+
 def test_every_write_of_a_user_spends_one_ceiling_and_reads_spend_nothing(limited):
     http = limited(**OPEN_DOOR, USER_WRITE_RATE_LIMIT="3/minute")
     carol, dave = token_of(http, "carol"), token_of(http, "dave")

@@ -34,9 +34,10 @@ def _rooms_seen_by(viewer: Any) -> Select:
     """Rooms with the viewer's view of them: unread count, role, last message.
 
     One statement for any number of rooms, their last messages and authors joined (a selectin
-    load of them cost more than the joined columns). `viewer` is a user id, or a bind parameter for statements built once. The last message is loaded even
-    past the room's TTL: `Room.live_last_message` hides it (relationship criteria would
-    freeze the time a statement built once was built at).
+    load of them cost more than the joined columns). `viewer` is a user id, or a bind
+    parameter for statements built once. The last message is loaded even past the room's TTL:
+    `Room.live_last_message` hides it (relationship criteria would freeze the time a statement
+    built once was built at).
     """
     mine = aliased(Membership)
     unread = (
@@ -386,8 +387,9 @@ def mark_read(room: Room, user: User, message_id: int) -> Room:
 
 
 @cache
+@cache
 def _general(column: Any) -> Select:
-    """The general room (or its id): the first public room of its configured name."""
+    """The general room (or its id): the first public room of its configured name. Built once."""
     name = bindparam("name", type_=String)
     return select(column).where(Room.name == name, Room.kind == "public").order_by(Room.id).limit(1)
 
@@ -397,8 +399,14 @@ def general_room() -> Room | None:
 
 
 def is_general(room: Room) -> bool:
-    """Whether `room` is the general room, whose posts have a budget per user."""
-    return db.session.scalar(_general(Room.id), {"name": current_app.config["GENERAL_ROOM_NAME"]}) == room.id
+    """Whether `room` is the general room, whose posts have a budget per user.
+
+    Only a public room of that name can be: every other room is told without a query.
+    """
+    name = current_app.config["GENERAL_ROOM_NAME"]
+    if room.kind != "public" or room.name != name:
+        return False
+    return db.session.scalar(_general(Room.id), {"name": name}) == room.id
 
 
 def ensure_general_room() -> Room:
