@@ -45,13 +45,14 @@ def rooms_with_messages(client: FlaskClient, alice, bob) -> int:
 
 def test_a_room_list_is_dumped_with_a_few_marshmallow_calls_per_room(client, alice, rooms_with_messages):
     """marshmallow's own loop made about 160 calls per room (five per field, its message's included);
-    the compiled loop of app.extensions.schemas calls marshmallow only for Method, Nested and DateTime
-    fields."""
+    the compiled loop of app.extensions.schemas calls marshmallow only for Method fields: nested
+    objects go straight to their schema's loop and timestamps to their format (25 calls per room
+    when both went through marshmallow's `Nested` and `DateTime`)."""
     listed = lambda: client.get(f"{ROOMS}?page_size=50", headers=alice.headers)  # noqa: E731
     response, calls = calls_into(MARSHMALLOW, listed)
     assert response.status_code == 200
     assert len(response.get_json()) == rooms_with_messages
-    assert calls / rooms_with_messages <= 40
+    assert calls / rooms_with_messages <= 15
 
 
 def test_your_own_account_is_dumped_without_reading_through_the_current_user_proxy(client, alice):

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, ValidationError, fields, missing, pre_load
 from marshmallow import Schema as _Schema
+from marshmallow.decorators import POST_DUMP, PRE_DUMP
 from marshmallow.experimental.context import Context
 from marshmallow.utils import get_value
 from werkzeug.local import LocalProxy
@@ -107,6 +108,7 @@ def _field_dumper(
     passthrough = PASSTHROUGH.get(kind)
     if getattr(field, "as_string", False):
         passthrough = None
+    formatted = _formatter(field)
 
     def dump_field(obj: Any) -> Any:
         if hasattr(obj, "__getitem__"):
@@ -120,6 +122,33 @@ def _field_dumper(
                 return missing
         if type(value) is passthrough:
             return value
+        if formatted is not None:
+            return None if value is None else formatted(value)
         return serialize(value, name, obj)
 
     return dump_field
+
+
+def _formatter(field: fields.Field) -> Callable[[Any], Any] | None:
+    """What `field._serialize` makes of a value that is not None, for the fields whose formatting
+    reads neither the object nor the attribute's name; None for the others.
+
+    A nested object goes straight to its schema's compiled loop (marshmallow's `Nested` passes
+    through `Schema.dump` and its hook checks for each), a list of them item by item, a
+    timestamp to its format function (`DateTime` looks the format up for every value).
+    """
+    kind = type(field)
+    if kind is fields.Nested:
+        schema = field.schema  # type: ignore[attr-defined]
+        many = schema.many or field.many  # type: ignore[attr-defined]
+        if schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP]:
+            return lambda value: schema.dump(value, many=many)
+        return lambda value: schema._serialize(value, many=many)
+    if kind is fields.List:
+        item = _formatter(field.inner)  # type: ignore[attr-defined]
+        if item is None:
+            return None
+        return lambda values: [None if value is None else item(value) for value in values]
+    if isinstance(field, fields._TemporalField):
+        return field.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
+    return None
