@@ -160,7 +160,7 @@ def load_into(messages: Iterable[Message | None]) -> None:
         return
     found: dict[int, list[Attachment]] = {message_id: [] for message_id in by_id}
     for attachment in db.session.scalars(_attachments_of(), {"ids": list(by_id)}):
-        found[attachment.message_id].append(attachment)  # type: ignore[index]
+        found[attachment.message_id].append(attachment)
     for message_id, attachments in found.items():
         set_committed_value(by_id[message_id], "attachments", attachments)
 
