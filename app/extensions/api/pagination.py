@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..database import db
@@ -23,7 +23,8 @@ class Listing:
         if total is None:
             total = select(func.count()).select_from(stmt.order_by(None).subquery())
         self.total = total
-        limit, offset = bindparam("page_limit", type_=Integer), bindparam("page_offset", type_=Integer)
+        # BIGINT: the last page a client may ask for starts past PostgreSQL's INTEGER.
+        limit, offset = bindparam("page_limit", type_=Integer), bindparam("page_offset", type_=BigInteger)
         self.rows = stmt.limit(limit).offset(offset)
 
     def page(self, pagination: Any, params: dict[str, Any] | None = None) -> list[Any]:
