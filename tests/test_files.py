@@ -388,6 +388,15 @@ def test_attachments_show_in_history(client, alice, bob, lounge):
     }
 
 
+def test_a_rooms_last_message_shows_its_attachments_in_the_room_list(client, alice, bob, lounge):
+    first, second = uploaded(client, alice, b"1"), uploaded(client, alice, b"22")
+    sent(client, alice, lounge, attachment_ids=[second["id"], first["id"]])
+    listed = client.get(ROOMS, headers=bob.headers).get_json()
+    assert {room["id"]: room["last_message"]["attachments"] for room in listed if room["last_message"]} == {
+        lounge: [first, second]  # in the order uploaded, as everywhere else
+    }
+
+
 def test_a_reply_can_carry_attachments(client, alice, bob, lounge):
     parent = sent(client, alice, lounge, "question")
     body = uploaded(client, bob)

@@ -20,6 +20,7 @@ from typing import Any
 import flask_limiter
 import httpx
 import pytest
+import sqlalchemy.sql.coercions
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
@@ -316,6 +317,17 @@ def test_the_21st_message_in_an_hour_in_general_is_429_with_retry_after(posting)
     assert_limit_headers(elsewhere, limit=600, remaining=600 - 23, within=60)  # the writes' ceiling
 
 
+def test_a_public_room_also_named_general_has_no_budget_of_its_own(limited):
+    """`general` is the first public room of that name: a later namesake posts like any other room."""
+    http = limited(**OPEN_DOOR, GENERAL_POST_RATE_LIMIT="1/hour")
+    carol = token_of(http, "carol")
+    general = general_id(http, carol)
+    namesake = http.post("/api/v1/rooms", headers=carol, json={"name": "general", "kind": "public"})
+    assert namesake.status_code == 201
+    assert [post(http, carol, namesake.get_json()["id"]).status_code for _ in range(2)] == [201, 201]
+    assert [post(http, carol, general).status_code for _ in range(2)] == [201, 429]
+
+
 def test_every_write_of_a_user_spends_one_ceiling_and_reads_spend_nothing(limited):
     http = limited(**OPEN_DOOR, USER_WRITE_RATE_LIMIT="3/minute")
     carol, dave = token_of(http, "carol"), token_of(http, "dave")
@@ -355,6 +367,22 @@ def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
     assert room.status_code == 201
     assert_limit_headers(room, limit=600, remaining=599, within=60)
     assert len(statements) == 1, "\n\n".join(statements)
+
+
+def test_a_write_is_counted_with_a_statement_built_once(limited):
+    """Building the counter's upsert (two CASEs, ON CONFLICT) cost more than running it; a write
+    refused by its budget spends nothing else, so all the statement building it does is the count's."""
+    http = limited(**OPEN_DOOR, USER_WRITE_RATE_LIMIT="1/minute")
+    if not isinstance(limiter.limiter.storage, DatabaseStorage):
+        pytest.skip("the store is Redis (REDIS_URL is set): the database store is not in use")
+    carol = token_of(http, "carol")
+    write = lambda: http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"})  # noqa: E731
+    assert write().status_code == 201
+    profiler = cProfile.Profile()
+    assert profiler.runcall(write).status_code == 429
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    building = sqlalchemy.sql.coercions.__file__
+    assert sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path == building) <= 5
 
 
 def test_a_read_skips_flask_limiters_check(limited):

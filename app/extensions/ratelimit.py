@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
@@ -22,11 +23,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
-from sqlalchemy import Float, String, case, create_engine, delete, select
+from sqlalchemy import Float, String, bindparam, case, create_engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.dml import ReturningInsert
 from werkzeug.exceptions import TooManyRequests
 
 from . import jobs
@@ -82,6 +84,27 @@ def _stored_key(key: str) -> str:
     return key if len(key) <= KEY_LENGTH else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+@cache
+def _upsert(dialect: str) -> ReturningInsert[int, float]:
+    """Add `amount` to the counter `key`, or start it again if its window ended before `now`.
+
+    Built once per dialect: every counted write runs it, and building it (an upsert with two
+    CASEs) cost more than running it.
+    """
+    table = RateLimitCounter.__table__
+    insert = _INSERTS[dialect](table).values(
+        key=bindparam("key", type_=String), count=bindparam("amount"), expires_at=bindparam("expires_at")
+    )
+    expired = table.c.expires_at <= bindparam("now", type_=Float)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "count": case((expired, insert.excluded.count), else_=table.c.count + insert.excluded.count),
+            "expires_at": case((expired, insert.excluded.expires_at), else_=table.c.expires_at),
+        },
+    ).returning(table.c.count, table.c.expires_at)
+
+
 class DatabaseStorage(Storage):
     """`limits` counters in the application database, shared by every process that uses it.
 
@@ -107,20 +130,9 @@ class DatabaseStorage(Storage):
     def incr_with_expiry(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
         """`incr`, and when the counter's window ends: what `spend` needs, in one statement."""
         now = time.time()
-        table = RateLimitCounter.__table__
-        insert = _INSERTS[self.engine.dialect.name](table).values(
-            key=_stored_key(key), count=amount, expires_at=now + expiry
-        )
-        expired = table.c.expires_at <= now
-        upsert = insert.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "count": case((expired, insert.excluded.count), else_=table.c.count + insert.excluded.count),
-                "expires_at": case((expired, insert.excluded.expires_at), else_=table.c.expires_at),
-            },
-        ).returning(table.c.count, table.c.expires_at)
+        values = {"key": _stored_key(key), "amount": amount, "now": now, "expires_at": now + expiry}
         with self.engine.begin() as connection:
-            count, expires_at = connection.execute(upsert).one()
+            count, expires_at = connection.execute(_upsert(self.engine.dialect.name), values).one()
         return count, expires_at
 
     def _live(self, key: str, column: Any) -> Any:

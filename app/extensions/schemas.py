@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, ValidationError, fields, missing, pre_load
 from marshmallow import Schema as _Schema
+from marshmallow.decorators import POST_DUMP, PRE_DUMP
 from marshmallow.experimental.context import Context
 from marshmallow.utils import get_value
 from werkzeug.local import LocalProxy
@@ -65,18 +66,22 @@ class Schema(_Schema):
 
     def _compile_dump(self) -> Callable[[Any], dict[str, Any]]:
         own_accessor = type(self).get_attribute is not _Schema.get_attribute
+        accessor = self.get_attribute if own_accessor else None
         steps = tuple(
-            (
-                name if field.data_key is None else field.data_key,
-                _field_dumper(name, field, self.get_attribute if own_accessor else None),
-            )
+            (name if field.data_key is None else field.data_key, *_field_step(name, field, accessor))
             for name, field in self.dump_fields.items()
         )
 
         def dump_one(obj: Any) -> dict[str, Any]:
             dumped = {}
-            for key, dump_field in steps:
-                value = dump_field(obj)
+            read = get_value if hasattr(obj, "__getitem__") else getattr
+            for key, attribute, passthrough, finish in steps:
+                if attribute is None:  # the field reads the object its own way
+                    value = finish(obj)
+                else:
+                    value = read(obj, attribute, missing)
+                    if type(value) is not passthrough:
+                        value = finish(value, obj)
                 if value is not missing:
                     dumped[key] = value
             return dumped
@@ -92,34 +97,60 @@ class QuerySchema(_Schema):
         unknown = EXCLUDE
 
 
-def _field_dumper(
+def _field_step(
     name: str, field: fields.Field, accessor: Callable[..., Any] | None
-) -> Callable[[Any], Any]:
-    """What `field.serialize(name, obj)` returns, for any obj, with the lookups done here once."""
+) -> tuple[str | None, type | None, Callable[..., Any]]:
+    """How `dump_one` makes what `field.serialize(name, obj)` returns, with the lookups done here once.
+
+    `(attribute, passthrough, finish)`: the loop reads the attribute itself, keeps a value of
+    type `passthrough` as it is (what the field would dump unchanged: most fields of most
+    objects, at no call) and hands any other value to `finish(value, obj)`. A field that reads
+    the object its own way is `(None, None, finish)`, called `finish(obj)`.
+    """
     attribute = name if field.attribute is None else field.attribute
     kind = type(field)
     custom = kind.serialize is not fields.Field.serialize or kind.get_value is not fields.Field.get_value
     if custom or accessor is not None or "." in attribute:
-        return lambda obj: field.serialize(name, obj, accessor=accessor)
+        return None, None, lambda obj: field.serialize(name, obj, accessor=accessor)
     serialize = field._serialize
     if not field._CHECK_ATTRIBUTE:  # Method and Function fields read the object themselves
-        return lambda obj: serialize(None, name, obj)
-    passthrough = PASSTHROUGH.get(kind)
-    if getattr(field, "as_string", False):
-        passthrough = None
+        return None, None, lambda obj: serialize(None, name, obj)
+    passthrough = None if getattr(field, "as_string", False) else PASSTHROUGH.get(kind)
+    formatted = _formatter(field)
 
-    def dump_field(obj: Any) -> Any:
-        if hasattr(obj, "__getitem__"):
-            value = get_value(obj, attribute, missing)
-        else:
-            value = getattr(obj, attribute, missing)
+    def finish(value: Any, obj: Any) -> Any:
         if value is missing:
             default = field.dump_default
             value = default() if callable(default) else default
             if value is missing:
                 return missing
-        if type(value) is passthrough:
-            return value
+        if formatted is not None:
+            return None if value is None else formatted(value)
         return serialize(value, name, obj)
 
-    return dump_field
+    return attribute, passthrough, finish
+
+
+def _formatter(field: fields.Field) -> Callable[[Any], Any] | None:
+    """What `field._serialize` makes of a value that is not None, for the fields whose formatting
+    reads neither the object nor the attribute's name; None for the others.
+
+    A nested object goes straight to its schema's compiled loop (marshmallow's `Nested` passes
+    through `Schema.dump` and its hook checks for each), a list of them item by item, a
+    timestamp to its format function (`DateTime` looks the format up for every value).
+    """
+    kind = type(field)
+    if kind is fields.Nested:
+        schema = field.schema  # type: ignore[attr-defined]
+        many = schema.many or field.many  # type: ignore[attr-defined]
+        if schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP]:
+            return lambda value: schema.dump(value, many=many)
+        return lambda value: schema._serialize(value, many=many)
+    if kind is fields.List:
+        item = _formatter(field.inner)  # type: ignore[attr-defined]
+        if item is None:
+            return None
+        return lambda values: [None if value is None else item(value) for value in values]
+    if isinstance(field, fields._TemporalField):
+        return field.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
+    return None

@@ -4,7 +4,7 @@ from ..errors import abort
 from .api import MAX_ID, MAX_PAGE_SIZE, Api, api, row_id
 from .blueprint import Blueprint
 from .document import links_to
-from .pagination import LINK_HEADER, Timeline, keyset_page, paginate_query, pagination_links
+from .pagination import LINK_HEADER, Listing, Timeline, keyset_page, paginate_query, pagination_links
 from .parser import unstorable_fields
 from .resolve import Permission, permission, require
 
@@ -14,6 +14,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "Api",
     "Blueprint",
+    "Listing",
     "Permission",
     "Timeline",
     "abort",

@@ -253,7 +253,7 @@ def _timeline(by_parent: bool, expiring: bool) -> Timeline:
     scope = (Message.parent_id if by_parent else Message.room_id) == bindparam("scope_id", type_=Integer)
     if expiring:
         scope &= Message.created_at > bindparam("cutoff", type_=UTCDateTime())
-    return Timeline(_messages(), Message.id, scope)
+    return Timeline(_messages().options(files.LOADED_SEPARATELY), Message.id, scope)
 
 
 def history(
@@ -261,13 +261,16 @@ def history(
 ) -> tuple[list[Message], bool, bool]:
     """One page, oldest first, by keyset on id ((room_id, id) or (parent_id, id) index ranges).
 
-    Messages past the room's TTL are left out (`live_in`, as a parameter).
+    Messages past the room's TTL are left out (`live_in`, as a parameter); the page's files
+    come in one statement (`files.load_into`).
     """
     scope: dict[str, Any] = {"scope_id": parent.id if parent else room.id}
     if (cutoff := room.expiry_cutoff()) is not None:
         scope["cutoff"] = cutoff
     timeline = _timeline(parent is not None, cutoff is not None)
-    return timeline.page(before=before, after=after, limit=limit, **scope)
+    page, older, newer = timeline.page(before=before, after=after, limit=limit, **scope)
+    files.load_into(page)
+    return page, older, newer
 
 
 def _sweep_batch(room_id: int, cutoff: datetime) -> int:

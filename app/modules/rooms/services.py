@@ -8,9 +8,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Integer, Select, String, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload, with_expression
+from sqlalchemy.orm import aliased, defaultload, joinedload, with_expression
 
-from app.extensions.api import abort, paginate_query
+from app.extensions.api import Listing, abort
 from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -33,10 +33,11 @@ ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds",
 def _rooms_seen_by(viewer: Any) -> Select:
     """Rooms with the viewer's view of them: unread count, role, last message.
 
-    One statement (plus one to load last messages) for any number of rooms. `viewer` is a
-    user id, or a bind parameter for statements built once. The last message is loaded even
-    past the room's TTL: `Room.live_last_message` hides it (relationship criteria would
-    freeze the time a statement built once was built at).
+    One statement for any number of rooms, their last messages and authors joined (a selectin
+    load of them cost more than the joined columns). `viewer` is a user id, or a bind
+    parameter for statements built once. The last message is loaded even past the room's TTL:
+    `Room.live_last_message` hides it (relationship criteria would freeze the time a statement
+    built once was built at).
     """
     mine = aliased(Membership)
     unread = (
@@ -56,7 +57,7 @@ def _rooms_seen_by(viewer: Any) -> Select:
         .options(
             with_expression(Room.my_role, mine.role),
             with_expression(Room.unread_count, case((mine.user_id.is_(None), 0), else_=unread)),
-            selectinload(Room.last_message).options(with_reply_counts()),
+            joinedload(Room.last_message).options(with_reply_counts()),
         )
     )
 
@@ -76,7 +77,7 @@ def _seen_rooms() -> Select:
 
 
 @cache
-def _listing(scope: str) -> tuple[Select, Select]:
+def _listing(scope: str) -> Listing:
     """The caller's rooms (or the public ones), most recently active first; and their count."""
     viewer = bindparam(VIEWER, type_=Integer)
     if scope == "public":
@@ -86,13 +87,18 @@ def _listing(scope: str) -> tuple[Select, Select]:
         mine = select(Membership.room_id).where(Membership.user_id == viewer)
         rooms = _seen_rooms().where(Room.id.in_(mine))
         total = select(func.count()).select_from(Membership).where(Membership.user_id == viewer)
-    return rooms.order_by(Room.last_activity_at.desc(), Room.id.desc()), total
+    rooms = rooms.options(defaultload(Room.last_message).options(files.LOADED_SEPARATELY))
+    return Listing(rooms.order_by(Room.last_activity_at.desc(), Room.id.desc()), total)
 
 
 def list_page(user: User, scope: str, pagination: Any) -> list[Room]:
-    """One page of `_listing`: the count is of the caller's memberships, not of the listing."""
-    rooms, total = _listing(scope)
-    return paginate_query(rooms, pagination, {VIEWER: user.id}, total=total)
+    """One page of `_listing`: the count is of the caller's memberships, not of the listing.
+
+    The last messages' files come in one statement for the page (`files.load_into`).
+    """
+    rooms = _listing(scope).page(pagination, {VIEWER: user.id})
+    files.load_into(room.last_message for room in rooms)
+    return rooms
 
 
 @cache
@@ -381,8 +387,9 @@ def mark_read(room: Room, user: User, message_id: int) -> Room:
 
 
 @cache
+@cache
 def _general(column: Any) -> Select:
-    """The general room (or its id): the first public room of its configured name."""
+    """The general room (or its id): the first public room of its configured name. Built once."""
     name = bindparam("name", type_=String)
     return select(column).where(Room.name == name, Room.kind == "public").order_by(Room.id).limit(1)
 
@@ -392,8 +399,14 @@ def general_room() -> Room | None:
 
 
 def is_general(room: Room) -> bool:
-    """Whether `room` is the general room, whose posts have a budget per user."""
-    return db.session.scalar(_general(Room.id), {"name": current_app.config["GENERAL_ROOM_NAME"]}) == room.id
+    """Whether `room` is the general room, whose posts have a budget per user.
+
+    Only a public room of that name can be: every other room is told without a query.
+    """
+    name = current_app.config["GENERAL_ROOM_NAME"]
+    if room.kind != "public" or room.name != name:
+        return False
+    return db.session.scalar(_general(Room.id), {"name": name}) == room.id
 
 
 def ensure_general_room() -> Room:
