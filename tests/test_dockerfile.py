@@ -40,9 +40,7 @@ from tests.dockerfile import (
 )
 from tests.processes import ROOT
 
-# Independent of the engine under test, and long (a virtualenv built, servers started): it runs in
-# the second CI pass, which would otherwise end minutes before the first.
-pytestmark = pytest.mark.second_pass
+pytestmark = pytest.mark.engine_independent
 
 DOCKERFILE = ROOT / "Dockerfile"
 PASSWORD = "correct horse battery"
