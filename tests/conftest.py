@@ -34,7 +34,8 @@ PASSWORD = "correct horse battery"
 
 IN_CI = os.environ.get("CI") == "true"
 # The second CI pass runs the application on PostgreSQL + Redis; tests marked engine_independent
-# ran in the first on the very same services, and are skipped in it.
+# ran in the first on the very same services, and are skipped in it, unless also marked second_pass
+# (the first pass deselects those).
 SECOND_PASS = bool(os.environ.get("TEST_DATABASE_URL"))
 
 
@@ -54,7 +55,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if SECOND_PASS:
         skip = pytest.mark.skip(reason="independent of TEST_DATABASE_URL: ran in the SQLite pass")
         for item in items:
-            if "engine_independent" in item.keywords:
+            if "engine_independent" in item.keywords and "second_pass" not in item.keywords:
                 item.add_marker(skip)
 
 

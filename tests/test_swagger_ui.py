@@ -16,8 +16,9 @@ import pytest
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
 
 # What the browser shows depends on the document and the answers' statuses, not on the engine
-# under them (the API's own tests cover both): about 150 s, so it runs in the first pass only.
-pytestmark = pytest.mark.engine_independent
+# under them (the API's own tests cover both): about 100 s, so it runs once, in the second CI pass,
+# which would otherwise end minutes before the first.
+pytestmark = [pytest.mark.engine_independent, pytest.mark.second_pass]
 SCREENSHOT = Path("/tmp/swagger-try-it-out.png")
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 # The event stream never ends: Swagger UI waits for the whole body, so it shows "Loading" forever.
