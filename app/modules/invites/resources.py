@@ -41,11 +41,17 @@ def _invite_of(room: Room, ref: str) -> Invite:
     return services.get_invite_or_404(room, row_id(ref) or ref)
 
 
+# A room whose invites the caller manages (owner and admins); then an invite or a join request of it.
+MANAGED_ROOM = blp.resolve("room_id", rooms.get_visible_or_404, permissions.manages_invites)
+INVITE = blp.resolve("code", _invite_of, within="room", into="invite")
+JOIN_REQUEST = blp.resolve("request_id", services.get_join_request_or_404, within="room", into="join_request")
+
+
 @blp.route("/rooms/<id:room_id>/invites", tags=IN_ROOMS)
 class Invites(MethodView):
     @blp.doc(operationId="listRoomInvites")
     @blp.auth_required("rooms:read")
-    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.manages_invites)
+    @MANAGED_ROOM
     @blp.response(200, InviteSchema(many=True))
     @blp.paginate()
     def get(self, room: Room, pagination_parameters: Any) -> list[Invite]:
@@ -76,8 +82,8 @@ class Invites(MethodView):
 class InviteByCode(MethodView):
     @blp.doc(operationId="getInvite")
     @blp.auth_required("rooms:read")
-    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.manages_invites)
-    @blp.resolve("code", _invite_of, within="room", into="invite")
+    @MANAGED_ROOM
+    @INVITE
     @blp.response(200, InviteSchema)
     def get(self, room: Room, invite: Invite) -> Invite:
         """One invite link, by its id or its code (owner and admins)
@@ -88,8 +94,8 @@ class InviteByCode(MethodView):
 
     @blp.doc(operationId="deleteInvite")
     @blp.auth_required("rooms:write")
-    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.manages_invites)
-    @blp.resolve("code", _invite_of, within="room", into="invite")
+    @MANAGED_ROOM
+    @INVITE
     @blp.response(204)
     def delete(self, room: Room, invite: Invite) -> None:
         """Withdraw an invite link, by its id or its code (owner and admins)
@@ -104,7 +110,7 @@ class JoinRequests(MethodView):
     @blp.doc(operationId="listJoinRequests")
     @blp.auth_required("rooms:read")
     @blp.arguments(JoinRequestListParameters, location="query")
-    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.manages_invites)
+    @MANAGED_ROOM
     @blp.response(200, JoinRequestSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], room: Room, pagination_parameters: Any) -> list[JoinRequest]:
@@ -120,8 +126,8 @@ class JoinRequests(MethodView):
 class ApproveJoinRequest(MethodView):
     @blp.doc(operationId="approveJoinRequest")
     @blp.auth_required("rooms:write")
-    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.manages_invites)
-    @blp.resolve("request_id", services.get_join_request_or_404, within="room", into="join_request")
+    @MANAGED_ROOM
+    @JOIN_REQUEST
     @blp.response(200, JoinRequestSchema)
     def post(self, room: Room, join_request: JoinRequest) -> JoinRequest:
         """Let the requester in (owner and admins)
@@ -135,8 +141,8 @@ class ApproveJoinRequest(MethodView):
 class RejectJoinRequest(MethodView):
     @blp.doc(operationId="rejectJoinRequest")
     @blp.auth_required("rooms:write")
-    @blp.resolve("room_id", rooms.get_visible_or_404, permissions.manages_invites)
-    @blp.resolve("request_id", services.get_join_request_or_404, within="room", into="join_request")
+    @MANAGED_ROOM
+    @JOIN_REQUEST
     @blp.response(200, JoinRequestSchema)
     def post(self, room: Room, join_request: JoinRequest) -> JoinRequest:
         """Turn the request down (owner and admins)
