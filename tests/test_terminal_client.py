@@ -215,6 +215,14 @@ def test_terminal_client_asks_for_the_password_when_its_saved_tokens_are_dead(
     asyncio.run(scenario())
 
 
+def kill_tokens(session: Any) -> None:
+    """Logged in again elsewhere with the same refresh token: the session's one is used up, and its
+    access token lapses; only the password brings it back."""
+    used = session.tokens["refresh_token"]
+    type(session)(session.server, dict(session.tokens)).refresh()
+    session.tokens.update(refresh_token=used, expires_at=0)
+
+
 def test_terminal_client_asks_for_the_password_when_its_tokens_die_while_it_runs(
     chat: Any, live_server: str, bob: Any
 ) -> None:
@@ -227,16 +235,49 @@ def test_terminal_client_asks_for_the_password_when_its_tokens_die_while_it_runs
         app = chat.ParleyChat(live_server, session)
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: session.stream_socket is not None)
-            # Logged in again elsewhere with the same refresh token: this one is used up, and the
-            # access token lapses; the stream drops and cannot come back without the password.
-            used = session.tokens["refresh_token"]
-            Session(live_server, dict(session.tokens)).refresh()
-            session.tokens.update(refresh_token=used, expires_at=0)
+            kill_tokens(session)  # the stream drops and cannot come back without the password
             session.close_stream()
             await until(pilot, lambda: isinstance(app.screen, chat.LoginScreen))
 
             await logged_in(pilot, bob)
             assert app.session is not session
+
+    asyncio.run(scenario())
+
+
+def test_terminal_client_asks_for_the_password_when_its_tokens_die_during_any_api_call(
+    chat: Any, live_server: str, client: Any, alice: Any, bob: Any
+) -> None:
+    den = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
+    den = den.get_json()["id"]
+    for n in range(51):  # a page older than the one shown on opening, for Page Up
+        client.post(f"/api/v1/rooms/{den}/messages", json={"body": f"m{n}"}, headers=alice.headers)
+
+    async def scenario() -> None:
+        app = chat.ParleyChat(live_server)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await logged_in(pilot, bob)
+
+            async def dies_during(call: Callable[[], Any]) -> None:
+                """Tokens dead (the stream still up), `call` makes an API call: the password is asked."""
+                kill_tokens(app.session)
+                await call()
+                await until(pilot, lambda: isinstance(app.screen, chat.LoginScreen))
+                await logged_in(pilot, bob)
+
+            def alice_says_hello() -> Any:
+                client.post(f"/api/v1/rooms/{den}/messages", json={"body": "hello"}, headers=alice.headers)
+                return pilot.pause()
+
+            await pilot.click(f"#room-{den}")  # stays open across the logins below
+            await until(pilot, lambda: shows(app, "alice: m50"))
+            await dies_during(lambda: pilot.press("pageup"))  # older history
+            await dies_during(lambda: say(pilot, "lost"))  # sending
+            await until(pilot, lambda: app.session.stream_socket is not None)
+            await dies_during(alice_says_hello)  # marking read what the stream brings
+            await dies_during(lambda: pilot.press("ctrl+r"))  # the room list
+            await dies_during(lambda: pilot.click(f"#room-{den}"))  # a room's history
+            assert history(client, alice, den)[-1]["body"] == "hello"
 
     asyncio.run(scenario())
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import time
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, Concatenate, ParamSpec
 
 import httpx
 from textual import on, work
@@ -63,7 +65,32 @@ class StreamEvent(TextualMessage):
 
 
 class LoggedOut(TextualMessage):
-    """The stream's thread found the session's tokens dead (the refresh token refused)."""
+    """The stream's thread found its session's tokens dead (the refresh token refused)."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+
+Arguments = ParamSpec("Arguments")
+
+
+def logs_in_again(
+    handler: Callable[Concatenate[ParleyChat, Arguments], Awaitable[None]],
+) -> Callable[Concatenate[ParleyChat, Arguments], Awaitable[None]]:
+    """For what Textual calls (a key's action, a handler): tokens found dead halfway through any
+    API call abandon the rest and show the login screen, rather than end the app with the error.
+
+    Only the outermost call catches, so nothing more is asked of a session known to be dead."""
+
+    @functools.wraps(handler)
+    async def guarded(app: ParleyChat, *args: Arguments.args, **kwargs: Arguments.kwargs) -> None:
+        try:
+            await handler(app, *args, **kwargs)
+        except LoginError:
+            app.log_in_again()
+
+    return guarded
 
 
 class LoginScreen(Screen[Session]):
@@ -138,21 +165,23 @@ class ParleyChat(App[None]):
     async def on_mount(self) -> None:
         await self.start(self.session)
 
+    @logs_in_again
     async def start(self, session: Session | None) -> None:
         """Begin with a logged-in session; without one (or with saved tokens now dead), log in first."""
-        try:
-            if session is None:
-                raise LoginError("not logged in")
-            me = session.me()
-        except LoginError:
-            self.push_screen(LoginScreen(self.server), self.start)
-            return
         self.session = session
+        if session is None:
+            self.log_in_again()
+            return
+        me = session.me()
         self.sub_title = f"{me.username} @ {session.server}"
-        await self.action_reload()
+        await self.reload_rooms()
         self.follow_events()
 
+    @logs_in_again
     async def action_reload(self) -> None:
+        await self.reload_rooms()
+
+    async def reload_rooms(self) -> None:
         assert self.session is not None
         found = self.session.rooms()
         async with self.redrawing:
@@ -165,6 +194,7 @@ class ParleyChat(App[None]):
             rooms.index = index
 
     @on(ListView.Selected, "#rooms")
+    @logs_in_again
     async def choose_room(self, event: ListView.Selected) -> None:
         assert event.item.id is not None
         await self.open_room(int(event.item.id.removeprefix("room-")))
@@ -185,6 +215,7 @@ class ParleyChat(App[None]):
             self.session.mark_read(room_id, history[-1].id)
         self.query_one("#compose", Input).focus()
 
+    @logs_in_again
     async def action_older(self) -> None:
         """Put the page of history just older than the oldest message shown above it."""
         if self.session is None or self.room_id is None or self.older is None:
@@ -211,6 +242,7 @@ class ParleyChat(App[None]):
         messages.scroll_end(animate=False)
 
     @on(Input.Submitted, "#compose")
+    @logs_in_again
     async def submit(self, event: Input.Submitted) -> None:
         assert self.session is not None
         text = event.value
@@ -239,12 +271,13 @@ class ParleyChat(App[None]):
         if isinstance(answer, JoinRequest):
             self.notify("Join request sent: the room's managers will approve it")
         elif isinstance(answer, Room):
-            await self.action_reload()
+            await self.reload_rooms()
             await self.open_room(answer.id)
         else:
             self.notify(answer.message if answer else "No answer")
 
     @on(StreamEvent)
+    @logs_in_again
     async def handle_event(self, event: StreamEvent) -> None:
         kind = event.kind
         message = Message.from_dict(event.data) if kind in MESSAGE_EVENTS else None
@@ -255,20 +288,21 @@ class ParleyChat(App[None]):
         elif message and kind != "message.created" and message.id in self.shown:
             self.query_one(f"#message-{message.id} Label", Label).update(message_line(message))
         elif kind == "message.created" or kind in ROOM_EVENTS:
-            await self.action_reload()
+            await self.reload_rooms()
         elif kind == "reset":
-            await self.action_reload()
+            await self.reload_rooms()
             if self.room_id is not None:
                 await self.open_room(self.room_id)
 
     @work(thread=True, exclusive=True, group="events")
     def follow_events(self) -> None:
         """Read the event stream; after a drop, reconnect with the last event id so nothing is lost."""
-        assert self.session is not None
+        session = self.session
+        assert session is not None
         worker = get_current_worker()
-        while not worker.is_cancelled:
+        while not (worker.is_cancelled or session.ended):
             try:
-                for event in self.session.events(self.last_event_id):
+                for event in session.events(self.last_event_id):
                     if worker.is_cancelled:
                         return
                     if event.id:
@@ -276,20 +310,29 @@ class ParleyChat(App[None]):
                     if event.data:
                         self.post_message(StreamEvent(event.event, json.loads(event.data)))
             except LoginError:
-                self.post_message(LoggedOut())
+                self.post_message(LoggedOut(session))
                 return
             except httpx.HTTPError:
                 pass
             time.sleep(self.RECONNECT_DELAY)
 
     @on(LoggedOut)
+    def stream_logged_out(self, event: LoggedOut) -> None:
+        if event.session is self.session:  # not a stream of a session already replaced
+            self.log_in_again()
+
     def log_in_again(self) -> None:
-        """Ask for the password rather than retry forever with tokens the server no longer takes."""
+        """Ask for the password rather than retry forever with tokens the server no longer takes: once,
+        however many calls find them dead; the dead session's stream is dropped with them."""
+        if isinstance(self.screen, LoginScreen):
+            return
+        if self.session is not None:
+            self.session.end()
         self.push_screen(LoginScreen(self.server), self.start)
 
     def on_unmount(self) -> None:
         if self.session is not None:
-            self.session.close_stream()
+            self.session.end()
 
 
 def main() -> None:

@@ -116,6 +116,8 @@ class Session:
             httpx_args={"auth": RefreshingBearer(self)},
         )
         self.stream_socket: socket.socket | None = None
+        # Set by `end`: no stream is read any more, not even one connecting meanwhile.
+        self.ended = False
 
     @property
     def path(self) -> Path:
@@ -215,7 +217,8 @@ class Session:
             source.response.raise_for_status()
             self.stream_socket = source.response.extensions["network_stream"].get_extra_info("socket")
             try:
-                yield from source.iter_sse()
+                if not self.ended:  # else ended while this one connected, too early for `end` to shut it
+                    yield from source.iter_sse()
             finally:
                 self.stream_socket = None
 
@@ -229,3 +232,9 @@ class Session:
         if stream_socket is not None:
             with contextlib.suppress(OSError):
                 stream_socket.shutdown(socket.SHUT_RDWR)
+
+    def end(self) -> None:
+        """Stop reading events for good (at exit, or once the tokens are dead), the stream still
+        connecting included: left open, its thread would wait for an event that may never come."""
+        self.ended = True
+        self.close_stream()
