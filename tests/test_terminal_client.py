@@ -78,6 +78,13 @@ async def logged_in(pilot: Any, user: Any) -> None:
     await until(pilot, lambda: pilot.app.screen.query("#rooms ListItem"))  # the rooms' screen, filled
 
 
+async def in_room(pilot: Any, user: Any, room_id: int, newest: str) -> None:
+    """Logged in, with a room open once its newest message (the end of its line) shows."""
+    await logged_in(pilot, user)
+    await pilot.click(f"#room-{room_id}")
+    await until(pilot, lambda: shows(pilot.app, newest))
+
+
 def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
     chat: Any, live_server: str, client: Any, alice: Any, bob: Any, carol: Any, tmp_path: Path
 ) -> None:
@@ -256,7 +263,6 @@ def test_terminal_client_asks_for_the_password_when_its_tokens_die_during_any_ap
     async def scenario() -> None:
         app = chat.ParleyChat(live_server)
         async with app.run_test(size=(120, 40)) as pilot:
-            await logged_in(pilot, bob)
 
             async def dies_during(call: Callable[[], Any]) -> None:
                 """Tokens dead (the stream still up), `call` makes an API call: the password is asked."""
@@ -269,8 +275,7 @@ def test_terminal_client_asks_for_the_password_when_its_tokens_die_during_any_ap
                 client.post(f"/api/v1/rooms/{den}/messages", json={"body": "hello"}, headers=alice.headers)
                 return pilot.pause()
 
-            await pilot.click(f"#room-{den}")  # stays open across the logins below
-            await until(pilot, lambda: shows(app, "alice: m50"))
+            await in_room(pilot, bob, den, "alice: m50")  # stays open across the logins below
             await dies_during(lambda: pilot.press("pageup"))  # older history
             await dies_during(lambda: say(pilot, "lost"))  # sending
             await until(pilot, lambda: app.session.stream_socket is not None)
@@ -279,6 +284,44 @@ def test_terminal_client_asks_for_the_password_when_its_tokens_die_during_any_ap
             await dies_during(lambda: pilot.click(f"#room-{den}"))  # a room's history
             assert history(client, alice, den)[-1]["body"] == "hello"
 
+    asyncio.run(scenario())
+
+
+def test_terminal_client_reacts_to_the_highlighted_message_and_shows_others_reactions_live(
+    chat: Any, live_server: str, client: Any, alice: Any, bob: Any
+) -> None:
+    den = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
+    den = den.get_json()["id"]
+    sent = [
+        client.post(f"/api/v1/rooms/{den}/messages", json={"body": body}, headers=alice.headers)
+        for body in "ab"
+    ]
+    first, second = (answer.get_json()["id"] for answer in sent)
+
+    def reactions(message_id: int) -> list[tuple[str, int]]:
+        message = client.get(f"/api/v1/rooms/{den}/messages/{message_id}", headers=alice.headers).get_json()
+        return [(reaction["emoji"], reaction["count"]) for reaction in message["reactions"]]
+
+    async def scenario() -> None:
+        app = chat.ParleyChat(live_server)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await in_room(pilot, bob, den, "alice: b")
+
+            await say(pilot, "/react :tada:")  # nothing highlighted: the newest message
+            await until(pilot, lambda: shows(app, "alice: b [:tada: 1]"))
+            assert reactions(second) == [(":tada:", 1)]
+
+            await pilot.click(f"#message-{first}")
+            await say(pilot, "/react :thumbsup:")
+            await until(pilot, lambda: reactions(first) == [(":thumbsup:", 1)])
+            client.put(f"/api/v1/rooms/{den}/messages/{first}/reactions/:thumbsup:", headers=alice.headers)
+            await until(pilot, lambda: shows(app, "alice: a [:thumbsup: 2]"))
+
+            await say(pilot, "/react not-an-emoji")  # the server's refusal, in its words
+            await until(pilot, lambda: refusal["message"] in notices(app))
+
+    refusal = client.put(f"/api/v1/rooms/{den}/messages/{first}/reactions/not-an-emoji", headers=bob.headers)
+    refusal = refusal.get_json()
     asyncio.run(scenario())
 
 
@@ -293,9 +336,7 @@ def test_terminal_client_pages_back_through_older_history(
     async def scenario() -> None:
         app = chat.ParleyChat(live_server)
         async with app.run_test(size=(120, 40)) as pilot:
-            await logged_in(pilot, bob)
-            await pilot.click(f"#room-{den}")
-            await until(pilot, lambda: shows(app, "alice: m52"))
+            await in_room(pilot, bob, den, "alice: m52")
             assert lines(app, "#messages")[0].endswith("alice: m3")
 
             await pilot.press("pageup")

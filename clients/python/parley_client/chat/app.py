@@ -1,8 +1,9 @@
 """The Textual application: rooms on the left, the open room's messages, and a line to type in.
 
 What is typed is sent to the open room, except the commands `/reply <message id> <text>`,
-`/dm <username>` (a direct conversation) and `/join <invite link or code>`. Page Up shows the page
-of history older than what is shown.
+`/react <emoji>` (to the message highlighted in the list, else the newest), `/dm <username>` (a
+direct conversation) and `/join <invite link or code>`. Page Up shows the page of history older
+than what is shown.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, ListItem, List
 from textual.worker import get_current_worker
 
 from parley_client.chat.session import LoginError, Session
-from parley_client.models import Error, JoinRequest, Message, Room, ScheduledMessage
+from parley_client.models import Error, JoinRequest, Message, Reaction, Room, ScheduledMessage
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 # Events after which the room list (names, unread counts, membership) is fetched again.
@@ -48,7 +49,8 @@ def message_line(message: Message) -> str:
     author = message.author.username if message.author else "deleted user"
     reply = f" ↳#{message.parent_id}" if message.parent_id else ""
     body = "(deleted)" if message.deleted else message.body
-    return f"#{message.id}{reply} {author}: {body}"
+    reactions = "".join(f" [{reaction.emoji} {reaction.count}]" for reaction in message.reactions)
+    return f"#{message.id}{reply} {author}: {body}{reactions}"
 
 
 def message_item(message: Message) -> ListItem:
@@ -145,7 +147,7 @@ class ParleyChat(App[None]):
         self.server = server
         self.session = session
         self.room_id: int | None = None
-        self.shown: set[int] = set()
+        self.shown: dict[int, Message] = {}
         # Where the page older than the oldest message shown starts (the history's `Link` cursor).
         self.older: int | None = None
         self.last_event_id: str | None = None
@@ -224,7 +226,7 @@ class ParleyChat(App[None]):
         page, self.older = self.session.history(self.room_id, before=self.older)
         async with self.redrawing:
             older = [message for message in page if message.id not in self.shown]
-            self.shown.update(message.id for message in older)
+            self.shown.update((message.id, message) for message in older)
             messages = self.query_one("#messages", ListView)
             await messages.insert(0, [message_item(message) for message in older])
             messages.scroll_home(animate=False)
@@ -236,7 +238,7 @@ class ParleyChat(App[None]):
     async def append(self, message: Message) -> None:
         if message.id in self.shown:
             return
-        self.shown.add(message.id)
+        self.shown[message.id] = message
         messages = self.query_one("#messages", ListView)
         await messages.append(message_item(message))
         messages.scroll_end(animate=False)
@@ -254,6 +256,8 @@ class ParleyChat(App[None]):
             await self.open_answer(self.session.accept_invite(rest).parsed)
         elif self.room_id is None:
             self.notify("Open a room first")
+        elif command == "/react":
+            await self.reacted(self.session.react(self.room_id, self.highlighted(), rest.strip()))
         elif command == "/reply":
             parent, _, body = rest.partition(" ")
             await self.sent(self.session.send(self.room_id, body, int(parent) if parent.isdigit() else None))
@@ -265,6 +269,25 @@ class ParleyChat(App[None]):
             await self.show(answer)
         else:
             self.notify(answer.message if isinstance(answer, Error) else "Not sent")
+
+    def highlighted(self) -> int | None:
+        """The message highlighted in the list, else the newest shown (None in an empty room)."""
+        item = self.query_one("#messages", ListView).highlighted_child
+        if item is not None and item.id is not None:
+            return int(item.id.removeprefix("message-"))
+        return max(self.shown, default=None)
+
+    async def reacted(self, answer: Message | Error | None) -> None:
+        if isinstance(answer, Message):
+            self.redraw(answer)
+        else:
+            self.notify(answer.message if isinstance(answer, Error) else "No message to react to")
+
+    def redraw(self, message: Message) -> None:
+        """Show a message's new state in its line, if it is shown."""
+        if message.id in self.shown:
+            self.shown[message.id] = message
+            self.query_one(f"#message-{message.id} Label", Label).update(message_line(message))
 
     async def open_answer(self, answer: Room | JoinRequest | Error | None) -> None:
         """Open the room a direct-room or invite answer is (an invite needing approval opens none)."""
@@ -285,8 +308,12 @@ class ParleyChat(App[None]):
             await self.show(message)
             assert self.session is not None
             self.session.mark_read(message.room_id, message.id)
-        elif message and kind != "message.created" and message.id in self.shown:
-            self.query_one(f"#message-{message.id} Label", Label).update(message_line(message))
+        elif message and kind != "message.created":
+            self.redraw(message)
+        elif kind == "reaction.updated" and event.data["message_id"] in self.shown:
+            reacted = self.shown[event.data["message_id"]]
+            reacted.reactions = [Reaction.from_dict(reaction) for reaction in event.data["reactions"]]
+            self.redraw(reacted)
         elif kind == "message.created" or kind in ROOM_EVENTS:
             await self.reload_rooms()
         elif kind == "reset":
