@@ -325,6 +325,36 @@ def test_terminal_client_reacts_to_the_highlighted_message_and_shows_others_reac
     asyncio.run(scenario())
 
 
+def test_terminal_client_says_it_is_typing_once_per_few_seconds_and_shows_who_else_is(
+    chat: Any, live_server: str, client: Any, alice: Any, bob: Any
+) -> None:
+    den = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
+    den = den.get_json()["id"]
+    client.post(f"/api/v1/rooms/{den}/messages", json={"body": "hi"}, headers=alice.headers)
+    announced: list[int] = []
+
+    def count(response: Any) -> None:
+        if response.request.url.path.endswith("/typing"):
+            announced.append(response.status_code)
+
+    async def scenario() -> None:
+        app = chat.ParleyChat(live_server)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await in_room(pilot, bob, den, "alice: hi")
+            app.session.api.get_httpx_client().event_hooks["response"].append(count)
+            await until(pilot, lambda: app.session.stream_socket is not None)
+
+            await pilot.press(*"hello")
+            assert announced == [204]  # one announcement for five keys
+            client.post(f"/api/v1/rooms/{den}/typing", headers=alice.headers)
+            await until(pilot, lambda: "alice" in str(app.query_one("#typing").content))
+            assert str(app.query_one("#typing").content) == "alice typing…"  # bob's own is not shown
+            await pilot.press("enter")
+            await until(pilot, lambda: shows(app, "bob: hello"))
+
+    asyncio.run(scenario())
+
+
 def test_terminal_client_pages_back_through_older_history(
     chat: Any, live_server: str, client: Any, alice: Any, bob: Any
 ) -> None:

@@ -3,7 +3,8 @@
 What is typed is sent to the open room, except the commands `/reply <message id> <text>`,
 `/react <emoji>` (to the message highlighted in the list, else the newest), `/dm <username>` (a
 direct conversation) and `/join <invite link or code>`. Page Up shows the page of history older
-than what is shown.
+than what is shown. Typing tells the room's members so (at most every `TYPING_EVERY` seconds),
+and who else is typing in the open room shows under its messages.
 """
 
 from __future__ import annotations
@@ -141,16 +142,24 @@ class ParleyChat(App[None]):
     ]
     # Seconds between a dropped event stream and the next attempt (which resumes by event id).
     RECONNECT_DELAY = 1.0
+    # Seconds between two "typing" announcements while typing goes on: well inside the 6 s the
+    # server keeps one alive, so the others' indicator does not flicker.
+    TYPING_EVERY = 3.0
 
     def __init__(self, server: str = DEFAULT_SERVER, session: Session | None = None) -> None:
         super().__init__()
         self.server = server
         self.session = session
         self.room_id: int | None = None
+        self.me: int | None = None  # the logged-in user's id
         self.shown: dict[int, Message] = {}
         # Where the page older than the oldest message shown starts (the history's `Link` cursor).
         self.older: int | None = None
         self.last_event_id: str | None = None
+        # When typing was last announced, and in which room.
+        self.announced: tuple[int | None, float] = (None, 0.0)
+        # Who else is typing in the open room, and until when (monotonic seconds).
+        self.typing: dict[str, float] = {}
         # Event handlers and key presses interleave at each await: one of them redraws a list at a time.
         self.redrawing = asyncio.Lock()
 
@@ -161,7 +170,9 @@ class ParleyChat(App[None]):
             with Vertical():
                 yield Label("Choose a room", id="room-title")
                 yield ListView(id="messages")
-                yield Input(placeholder="message, /reply <id> <text>, /dm <user>, /join <link>", id="compose")
+                yield Label("", id="typing")
+                commands = "message, /reply <id> <text>, /react <emoji>, /dm <user>, /join <link>"
+                yield Input(placeholder=commands, id="compose")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -175,6 +186,7 @@ class ParleyChat(App[None]):
             self.log_in_again()
             return
         me = session.me()
+        self.me = me.id
         self.sub_title = f"{me.username} @ {session.server}"
         await self.reload_rooms()
         self.follow_events()
@@ -204,6 +216,8 @@ class ParleyChat(App[None]):
     async def open_room(self, room_id: int) -> None:
         assert self.session is not None
         self.room_id = room_id
+        self.typing.clear()
+        self.show_typing()
         room = self.session.room(room_id)
         if isinstance(room, Room):
             self.query_one("#room-title", Label).update(f"{room.name} — {room.topic or ''}")
@@ -242,6 +256,24 @@ class ParleyChat(App[None]):
         messages = self.query_one("#messages", ListView)
         await messages.append(message_item(message))
         messages.scroll_end(animate=False)
+
+    @on(Input.Changed, "#compose")
+    @logs_in_again
+    async def announce_typing(self, event: Input.Changed) -> None:
+        room_id, at = self.announced
+        now = time.monotonic()
+        if self.session is None or self.room_id is None or event.value.startswith("/") or not event.value:
+            return
+        if room_id != self.room_id or now - at >= self.TYPING_EVERY:
+            self.announced = (self.room_id, now)
+            self.session.typing(self.room_id)
+
+    def show_typing(self) -> None:
+        """Name who is typing in the open room, dropping those whose announcement has expired."""
+        now = time.monotonic()
+        self.typing = {name: until for name, until in self.typing.items() if until > now}
+        names = ", ".join(sorted(self.typing))
+        self.query_one("#typing", Label).update(f"{names} typing…" if names else "")
 
     @on(Input.Submitted, "#compose")
     @logs_in_again
@@ -316,6 +348,13 @@ class ParleyChat(App[None]):
             self.redraw(reacted)
         elif kind == "message.created" or kind in ROOM_EVENTS:
             await self.reload_rooms()
+        elif (
+            kind == "typing" and event.data["room_id"] == self.room_id and event.data["user"]["id"] != self.me
+        ):
+            seconds = event.data["expires_in"]
+            self.typing[event.data["user"]["username"]] = time.monotonic() + seconds
+            self.show_typing()
+            self.set_timer(seconds, self.show_typing)
         elif kind == "reset":
             await self.reload_rooms()
             if self.room_id is not None:

@@ -27,7 +27,7 @@ from httpx_sse import ServerSentEvent, connect_sse
 
 from parley_client import AuthenticatedClient
 from parley_client.api.invites import accept_invite
-from parley_client.api.messages import add_reaction, list_room_messages, send_message
+from parley_client.api.messages import add_reaction, announce_typing, list_room_messages, send_message
 from parley_client.api.oauth2 import issue_token
 from parley_client.api.rooms import get_room, list_rooms, mark_room_read, open_direct_room
 from parley_client.api.users import get_current_user
@@ -203,6 +203,9 @@ class Session:
         if message_id is None:
             return None
         return add_reaction.sync(room_id, message_id, emoji, client=self.api)
+
+    def typing(self, room_id: int) -> None:
+        announce_typing.sync_detailed(room_id, client=self.api)
 
     def mark_read(self, room_id: int, message_id: int) -> None:
         marker = ReadMarkerParameters(message_id=message_id)
