@@ -260,10 +260,11 @@ class ParleyChat(App[None]):
     @on(Input.Changed, "#compose")
     @logs_in_again
     async def announce_typing(self, event: Input.Changed) -> None:
+        """Tell the open room that a message (not a command) is being typed, once per `TYPING_EVERY`."""
+        if self.session is None or self.room_id is None or not event.value or event.value.startswith("/"):
+            return
         room_id, at = self.announced
         now = time.monotonic()
-        if self.session is None or self.room_id is None or event.value.startswith("/") or not event.value:
-            return
         if room_id != self.room_id or now - at >= self.TYPING_EVERY:
             self.announced = (self.room_id, now)
             self.session.typing(self.room_id)
