@@ -19,7 +19,7 @@ from app.modules.scheduled.models import ScheduledMessage
 from app.modules.scheduled.schemas import ScheduledMessageSchema
 from app.modules.users.permissions import unbanned
 
-from . import permissions, reactions, services
+from . import history, permissions, reactions, services
 from .models import Message
 from .parameters import EditMessageParameters, HistoryParameters, ReactionPath, SendMessageParameters
 from .schemas import MessageSchema
@@ -50,10 +50,14 @@ def _shown(message: Message) -> Message:
 
 
 def _page(endpoint: str, args: dict[str, Any], room: Room, parent: Message | None = None, **path: Any) -> Any:
-    page, older, newer = services.history(
-        room, before=args.get("before"), after=args.get("after"), limit=args["limit"], parent=parent
+    page, older, newer = history.page(
+        room,
+        current_user,
+        before=args.get("before"),
+        after=args.get("after"),
+        limit=args["limit"],
+        parent=parent,
     )
-    reactions.attach(page, current_user)
     link_to = partial(url_for, endpoint, _external=True, limit=args["limit"], **path)
     headers = {"Link": links} if (links := pagination_links(link_to, page, older, newer)) else {}
     return page, 200, headers
