@@ -10,6 +10,7 @@ from pathlib import Path
 
 import marshmallow
 import pytest
+import sqlalchemy.orm.loading
 import sqlalchemy.sql.cache_key
 import sqlalchemy.sql.coercions
 from flask.testing import FlaskClient
@@ -25,6 +26,8 @@ DUMPING = app.extensions.schemas.__file__  # the compiled dump loop
 STATEMENT_BUILDING = sqlalchemy.sql.coercions.__file__
 # What running a statement that is not the one run before costs: walking it for its cache key.
 CACHE_KEYS = sqlalchemy.sql.cache_key.__file__
+# Where query results become ORM entities.
+ORM_LOADING = sqlalchemy.orm.loading.__file__
 
 
 def calls_into(package: str, request: Callable[[], TestResponse]) -> tuple[TestResponse, int]:
@@ -95,6 +98,23 @@ def test_a_history_page_dumps_its_empty_fields_without_a_call_of_their_own(histo
     response, calls = calls_into(DUMPING, history_page)
     assert len(response.get_json()) == 20
     assert calls / 20 <= 13
+
+
+def test_a_history_page_loads_no_orm_entity_of_its_own(history_page):
+    """The room with your role and the page are Core rows (`RoomWithRole`, `history.ShownMessage`): ORM
+    loading (identity map, instance states, joined entities) cost more than running their statements.
+    At most the bearer check's token and user are loaded as entities (3 loads when the room and the
+    page were too)."""
+    profiler = cProfile.Profile()
+    response = profiler.runcall(history_page)
+    assert len(response.get_json()) == 20
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    loads = sum(
+        calls
+        for (path, _, name), (_, calls, *_) in stats.items()
+        if (path, name) == (ORM_LOADING, "instances")
+    )
+    assert loads <= 1
 
 
 def test_your_own_account_is_dumped_without_reading_through_the_current_user_proxy(client, alice):

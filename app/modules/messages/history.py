@@ -18,7 +18,7 @@ from sqlalchemy import Integer, bindparam, func, select
 from app.extensions.api import Timeline
 from app.extensions.database import UTCDateTime
 from app.modules.files import services as files
-from app.modules.rooms.models import Room
+from app.modules.rooms.models import RoomWithRole
 from app.modules.users.models import User
 
 from . import reactions
@@ -116,7 +116,7 @@ def _timeline(by_parent: bool, expiring: bool) -> Timeline:
 
 
 def page(
-    room: Room,
+    room: RoomWithRole,
     viewer: User,
     *,
     before: int | None,

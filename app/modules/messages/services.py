@@ -19,7 +19,7 @@ from app.modules.events import throttle
 from app.modules.events.broker import announce
 from app.modules.events.services import record
 from app.modules.files import services as files
-from app.modules.rooms.models import Membership, Room
+from app.modules.rooms.models import Membership, Room, RoomWithRole
 from app.modules.users.models import User
 
 from . import reactions
@@ -71,7 +71,7 @@ def _messages() -> Select:
     return select(Message).options(with_reply_counts())
 
 
-def get_or_404(room: Room, message_id: int) -> Message:
+def get_or_404(room: Room | RoomWithRole, message_id: int) -> Message:
     """A message of `room` that is neither gone nor past the room's TTL."""
     message = db.session.scalar(
         _messages().where(Message.id == message_id, Message.room_id == room.id, live_in(room))
