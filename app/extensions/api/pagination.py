@@ -93,7 +93,8 @@ class Timeline:
 
 
 def _rows(stmt: Select, params: dict[str, Any]) -> Any:
-    return db.session.execute(stmt, params)
+    """All of a page's rows at once: iterating a result fetches them one call at a time."""
+    return db.session.execute(stmt, params).all()
 
 
 def keyset_page(
