@@ -91,13 +91,14 @@ def test_a_history_page_calls_its_schemas_methods_without_marshmallow(history_pa
     assert calls <= 40
 
 
-def test_a_history_page_dumps_its_empty_fields_without_a_call_of_their_own(history_page):
+def test_a_history_page_dumps_its_empty_fields_and_authors_with_few_calls(history_page):
     """None (`parent_id`, `edited_at`, `send_at` of most messages) is kept as it is, as an int or a string
-    is: a field that dumps None as None needs no call for it (19 calls per message when each None went
-    through the field's own formatting, 12 now)."""
+    is: a field that dumps None as None needs no call for it; an author goes straight to its schema's
+    compiled loop. 19 calls per message when each None went through its field's formatting and each
+    author through its schema's `_serialize`, 10 now."""
     response, calls = calls_into(DUMPING, history_page)
     assert len(response.get_json()) == 20
-    assert calls / 20 <= 13
+    assert calls / 20 <= 11
 
 
 def test_a_history_page_loads_no_orm_entity_of_its_own(history_page):

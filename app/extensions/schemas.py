@@ -149,8 +149,8 @@ def _formatter(field: fields.Field) -> Callable[[Any], Any] | None:
     """What `field._serialize` makes of a value that is not None, for the fields whose formatting
     reads neither the object nor the attribute's name; None for the others.
 
-    A nested object goes straight to its schema's compiled loop (marshmallow's `Nested` passes
-    through `Schema.dump` and its hook checks for each), a list of them item by item, a
+    A nested object goes straight to its schema's compiled loop, compiled with this one (marshmallow's
+    `Nested` passes through `Schema.dump` and its hook checks for each), a list of them item by item, a
     timestamp to its format function (`DateTime` looks the format up for every value).
     """
     kind = type(field)
@@ -159,7 +159,10 @@ def _formatter(field: fields.Field) -> Callable[[Any], Any] | None:
         many = schema.many or field.many  # type: ignore[attr-defined]
         if schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP]:
             return lambda value: schema.dump(value, many=many)
-        return lambda value: schema._serialize(value, many=many)
+        if not isinstance(schema, Schema):
+            return lambda value: schema._serialize(value, many=many)
+        dump_one = schema.__dict__.get("_dump_one") or schema._compile_dump()
+        return (lambda values: [dump_one(value) for value in values]) if many else dump_one
     if kind is fields.List:
         item = _formatter(field.inner)  # type: ignore[attr-defined]
         if item is None:
