@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
@@ -93,3 +94,49 @@ def test_sending_a_message_without_files_never_asks_for_its_files(app, client, a
     # read marker's UPDATEs, the two events. Whether the room is `general` (a budget of its own) needs
     # no query: it is not public, nor named so.
     assert len(statements) == 8, "\n\n".join(statements)
+
+
+def history_statements(app: Flask, client: FlaskClient, user: User, room_id: int) -> tuple[list, list[str]]:
+    """A history page as `user` sees it, and the statements it ran."""
+    with counted_statements(app) as statements:
+        response = client.get(messages_path(room_id), headers=user.headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json(), statements
+
+
+def test_a_history_page_without_reactions_or_files_runs_one_statement_for_its_messages(
+    app, client, alice, bob
+):
+    """Each row of the page says whether its message has reactions or files: their statements run only
+    for a page that has some, and most pages have none (two statements of each page found nothing)."""
+    room = create_room(client, alice, members=["bob"])
+    for number in range(3):
+        sent = client.post(messages_path(room["id"]), headers=alice.headers, json={"body": f"hi {number}"})
+        assert sent.status_code == 201
+    page, statements = history_statements(app, client, bob, room["id"])
+    assert [(m["body"], m["reactions"], m["attachments"]) for m in page] == [
+        (f"hi {number}", [], []) for number in range(3)
+    ]
+    # The token with its user, the room with your role, the page with its authors and reply counts.
+    assert len(statements) == 3, "\n\n".join(statements)
+
+
+def test_a_history_page_with_reactions_and_files_asks_for_each_once(app, client, alice, bob):
+    room = create_room(client, alice, members=["bob"])
+    file = {"file": (io.BytesIO(b"notes"), "a.txt")}
+    upload = client.post("/api/v1/files", headers=alice.headers, data=file)
+    assert upload.status_code == 201
+    file_id = upload.get_json()["id"]
+    bodies = [{"body": "with a file", "attachment_ids": [file_id]}, {"body": "liked"}, {"body": "plain"}]
+    ids = []
+    for body in bodies:
+        sent = client.post(messages_path(room["id"]), headers=alice.headers, json=body)
+        assert sent.status_code == 201
+        ids.append(sent.get_json()["id"])
+    liked = client.put(messages_path(room["id"], ids[1], "reactions", "👍"), headers=bob.headers)
+    assert liked.status_code == 201
+    page, statements = history_statements(app, client, bob, room["id"])
+    assert [[a["id"] for a in m["attachments"]] for m in page] == [[file_id], [], []]
+    assert [m["reactions"] for m in page] == [[], [{"emoji": "👍", "count": 1, "me": True}], []]
+    # The token with its user, the room with your role, the page, its reactions, its files.
+    assert len(statements) == 5, "\n\n".join(statements)

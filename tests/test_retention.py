@@ -123,6 +123,8 @@ def test_a_reply_outlives_its_parent_and_the_reply_count_drops_expired_replies(a
     assert history_ids(client, alice, room_id, f"/{parent['id']}/replies") == [new_reply["id"]]
     response = client.get(f"{ROOMS}/{room_id}/messages/{parent['id']}", headers=alice.headers)
     assert response.get_json()["reply_count"] == 1
+    page = client.get(f"{ROOMS}/{room_id}/messages", headers=alice.headers).get_json()
+    assert [message["reply_count"] for message in page if message["id"] == parent["id"]] == [1]
 
     age(app, parent["id"], seconds=TTL + 1)
     sweep(app)

@@ -13,6 +13,7 @@ from werkzeug.local import LocalProxy
 
 # Values these exact field classes would dump unchanged: a value of this type skips the field's call.
 PASSTHROUGH: dict[type[fields.Field], type] = {fields.Integer: int, fields.String: str, fields.Boolean: bool}
+NONE = type(None)
 
 #: What an answer is dumped for: `{"viewer": the user it is shown to}`, entered by the blueprint
 #: around each view. A schema that shows a field to some viewers only reads the viewer here, never
@@ -75,12 +76,12 @@ class Schema(_Schema):
         def dump_one(obj: Any) -> dict[str, Any]:
             dumped = {}
             read = get_value if hasattr(obj, "__getitem__") else getattr
-            for key, attribute, passthrough, finish in steps:
+            for key, attribute, kept, finish in steps:
                 if attribute is None:  # the field reads the object its own way
                     value = finish(obj)
                 else:
                     value = read(obj, attribute, missing)
-                    if type(value) is not passthrough:
+                    if type(value) not in kept:
                         value = finish(value, obj)
                 if value is not missing:
                     dumped[key] = value
@@ -99,24 +100,27 @@ class QuerySchema(_Schema):
 
 def _field_step(
     name: str, field: fields.Field, accessor: Callable[..., Any] | None
-) -> tuple[str | None, type | None, Callable[..., Any]]:
+) -> tuple[str | None, frozenset[type], Callable[..., Any]]:
     """How `dump_one` makes what `field.serialize(name, obj)` returns, with the lookups done here once.
 
-    `(attribute, passthrough, finish)`: the loop reads the attribute itself, keeps a value of
-    type `passthrough` as it is (what the field would dump unchanged: most fields of most
-    objects, at no call) and hands any other value to `finish(value, obj)`. A field that reads
-    the object its own way is `(None, None, finish)`, called `finish(obj)`.
+    `(attribute, kept, finish)`: the loop reads the attribute itself, keeps a value whose type
+    is in `kept` as it is (what the field would dump unchanged: most fields of most objects, and
+    None for the fields that dump None as None, at no call) and hands any other value to
+    `finish(value, obj)`. A field that reads the object its own way is `(None, kept, finish)`,
+    called `finish(obj)`: a Method field's own method, straight.
     """
     attribute = name if field.attribute is None else field.attribute
     kind = type(field)
     custom = kind.serialize is not fields.Field.serialize or kind.get_value is not fields.Field.get_value
     if custom or accessor is not None or "." in attribute:
-        return None, None, lambda obj: field.serialize(name, obj, accessor=accessor)
+        return None, frozenset(), lambda obj: field.serialize(name, obj, accessor=accessor)
     serialize = field._serialize
     if not field._CHECK_ATTRIBUTE:  # Method and Function fields read the object themselves
-        return None, None, lambda obj: serialize(None, name, obj)
-    passthrough = None if getattr(field, "as_string", False) else PASSTHROUGH.get(kind)
+        return None, frozenset(), _reader(name, field)
     formatted = _formatter(field)
+    kept = set() if getattr(field, "as_string", False) or kind not in PASSTHROUGH else {PASSTHROUGH[kind]}
+    if formatted is not None or kind in PASSTHROUGH:  # these dump None as None
+        kept.add(NONE)
 
     def finish(value: Any, obj: Any) -> Any:
         if value is missing:
@@ -128,15 +132,25 @@ def _field_step(
             return None if value is None else formatted(value)
         return serialize(value, name, obj)
 
-    return attribute, passthrough, finish
+    return attribute, frozenset(kept), finish
+
+
+def _reader(name: str, field: fields.Field) -> Callable[[Any], Any]:
+    """What a field that reads the object itself dumps of it: a Method field's method is called
+    directly (marshmallow's `Method._serialize` only calls it, or answers `missing` without one)."""
+    if type(field) is fields.Method:
+        method = field._serialize_method
+        return (lambda obj: missing) if method is None else method
+    serialize = field._serialize
+    return lambda obj: serialize(None, name, obj)
 
 
 def _formatter(field: fields.Field) -> Callable[[Any], Any] | None:
     """What `field._serialize` makes of a value that is not None, for the fields whose formatting
     reads neither the object nor the attribute's name; None for the others.
 
-    A nested object goes straight to its schema's compiled loop (marshmallow's `Nested` passes
-    through `Schema.dump` and its hook checks for each), a list of them item by item, a
+    A nested object goes straight to its schema's compiled loop, compiled with this one (marshmallow's
+    `Nested` passes through `Schema.dump` and its hook checks for each), a list of them item by item, a
     timestamp to its format function (`DateTime` looks the format up for every value).
     """
     kind = type(field)
@@ -145,7 +159,10 @@ def _formatter(field: fields.Field) -> Callable[[Any], Any] | None:
         many = schema.many or field.many  # type: ignore[attr-defined]
         if schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP]:
             return lambda value: schema.dump(value, many=many)
-        return lambda value: schema._serialize(value, many=many)
+        if not isinstance(schema, Schema):
+            return lambda value: schema._serialize(value, many=many)
+        dump_one = schema.__dict__.get("_dump_one") or schema._compile_dump()
+        return (lambda values: [dump_one(value) for value in values]) if many else dump_one
     if kind is fields.List:
         item = _formatter(field.inner)  # type: ignore[attr-defined]
         if item is None:

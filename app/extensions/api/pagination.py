@@ -49,19 +49,26 @@ class Timeline:
     import (or first use) with bind parameters for what changes between requests, and its
     pages only bind values. `scope` may hold bind parameters of its own, given to `page`.
     Each page is an index range scan on (scope, id): its cost does not grow with the
-    timeline's length.
+    timeline's length. With `rows`, pages are `stmt`'s rows (a Core statement of several
+    columns, one named `id`) rather than its entities.
     """
 
     def __init__(
-        self, stmt: Select, id_column: InstrumentedAttribute[int], scope: ColumnElement[bool]
+        self,
+        stmt: Select,
+        id_column: InstrumentedAttribute[int] | ColumnElement[int],
+        scope: ColumnElement[bool],
+        *,
+        rows: bool = False,
     ) -> None:
-        rows = stmt.where(scope)
+        self.read = _rows if rows else db.session.scalars
+        scoped = stmt.where(scope)
         limit = bindparam("limit", type_=Integer)
         after, before, first = (bindparam(name, type_=Integer) for name in ("after", "before", "first"))
-        self.newer = rows.where(id_column > after).order_by(id_column).limit(limit)
+        self.newer = scoped.where(id_column > after).order_by(id_column).limit(limit)
         self.older_than_first = select(id_column).where(scope, id_column < first).limit(1)
-        self.newest = rows.order_by(id_column.desc()).limit(limit)
-        self.older = rows.where(id_column < before).order_by(id_column.desc()).limit(limit)
+        self.newest = scoped.order_by(id_column.desc()).limit(limit)
+        self.older = scoped.where(id_column < before).order_by(id_column.desc()).limit(limit)
 
     def page(
         self, *, before: int | None, after: int | None, limit: int, **scope: Any
@@ -71,18 +78,23 @@ class Timeline:
         Neither cursor: the newest `limit`.
         """
         if after is not None:
-            rows = list(db.session.scalars(self.newer, {**scope, "after": after, "limit": limit + 1}))
+            rows = list(self.read(self.newer, {**scope, "after": after, "limit": limit + 1}))
             newer, page = len(rows) > limit, rows[:limit]
             older = bool(page) and (
                 db.session.scalar(self.older_than_first, {**scope, "first": page[0].id}) is not None
             )
             return page, older, newer
         if before is None:
-            rows = list(db.session.scalars(self.newest, {**scope, "limit": limit + 1}))
+            rows = list(self.read(self.newest, {**scope, "limit": limit + 1}))
         else:
-            rows = list(db.session.scalars(self.older, {**scope, "before": before, "limit": limit + 1}))
+            rows = list(self.read(self.older, {**scope, "before": before, "limit": limit + 1}))
         older, page = len(rows) > limit, rows[:limit]
         return page[::-1], older, before is not None
+
+
+def _rows(stmt: Select, params: dict[str, Any]) -> Any:
+    """All of a page's rows at once: iterating a result fetches them one call at a time."""
+    return db.session.execute(stmt, params).all()
 
 
 def keyset_page(

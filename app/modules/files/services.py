@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, Select, bindparam, delete, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.datastructures import FileStorage
@@ -150,6 +150,19 @@ def _attachments_of() -> Select:
     return select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
 
 
+def carries_any(message_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Whether the message `message_id` has files: a page asks for them (`attachments_of`) only then."""
+    return exists().where(Attachment.__table__.c.message_id == message_id)
+
+
+def attachments_of(message_ids: Iterable[int]) -> dict[int, list[Attachment]]:
+    """The files of each of these messages, in the order attached: one statement for all of them."""
+    found: dict[int, list[Attachment]] = {message_id: [] for message_id in message_ids}
+    for attachment in db.session.scalars(_attachments_of(), {"ids": list(found)}):
+        found[attachment.message_id].append(attachment)
+    return found
+
+
 def load_into(messages: Iterable[Message | None]) -> None:
     """Fill each message's `attachments` with one statement for all of them (None is passed over).
 
@@ -158,10 +171,7 @@ def load_into(messages: Iterable[Message | None]) -> None:
     by_id = {message.id: message for message in messages if message is not None}
     if not by_id:
         return
-    found: dict[int, list[Attachment]] = {message_id: [] for message_id in by_id}
-    for attachment in db.session.scalars(_attachments_of(), {"ids": list(by_id)}):
-        found[attachment.message_id].append(attachment)
-    for message_id, attachments in found.items():
+    for message_id, attachments in attachments_of(by_id).items():
         set_committed_value(by_id[message_id], "attachments", attachments)
 
 

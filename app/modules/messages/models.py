@@ -12,7 +12,7 @@ from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from app.extensions.database import Base, UTCDateTime, utcnow
 from app.modules.events.models import Event
-from app.modules.rooms.models import Room, execution_time, within_ttl
+from app.modules.rooms.models import Room, RoomWithRole, execution_time, within_ttl
 from app.modules.users.models import User
 
 
@@ -78,7 +78,7 @@ def live(message: Any = Message, *, now: ColumnElement[datetime] | None = None) 
     return within_ttl(message, now=now)
 
 
-def live_in(room: Room) -> ColumnElement[bool]:
+def live_in(room: Room | RoomWithRole) -> ColumnElement[bool]:
     """`live` for messages of one room whose TTL is known: a plain range on (room_id, created_at)."""
     cutoff = room.expiry_cutoff()
     return true() if cutoff is None else Message.created_at > cutoff

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, Select, bindparam, case, delete, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, delete, exists, func, select
 
 from app.extensions.api import abort
 from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
@@ -34,10 +34,16 @@ def _counts() -> Select:
     )
 
 
-def attach(messages: Iterable[Message | None], viewer: User) -> None:
+def given_any(message_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Whether the message `message_id` has reactions: a page counts them (`attach`) only then."""
+    return exists().where(Reaction.__table__.c.message_id == message_id)
+
+
+def attach(messages: Iterable[Any], viewer: User) -> None:
     """Fill each message's `reactions` as `viewer` sees them: one statement for a whole page.
 
-    None stands for a room's missing last message and is passed over.
+    Messages are `Message`s or history pages' rows (`history.ShownMessage`); None stands for a
+    room's missing last message and is passed over.
     Grouped by message and emoji, the counts and the viewer's own (`me`) come together,
     each message's emoji in the order they were first given.
     """

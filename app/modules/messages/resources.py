@@ -13,13 +13,13 @@ from app.extensions.api import LINK_HEADER, Blueprint, links_to, pagination_link
 from app.extensions.auth import current_user
 from app.modules.rooms import permissions as room_permissions
 from app.modules.rooms import services as rooms
-from app.modules.rooms.models import Room
+from app.modules.rooms.models import Room, RoomWithRole
 from app.modules.scheduled import services as scheduled
 from app.modules.scheduled.models import ScheduledMessage
 from app.modules.scheduled.schemas import ScheduledMessageSchema
 from app.modules.users.permissions import unbanned
 
-from . import permissions, reactions, services
+from . import history, permissions, reactions, services
 from .models import Message
 from .parameters import EditMessageParameters, HistoryParameters, ReactionPath, SendMessageParameters
 from .schemas import MessageSchema
@@ -40,6 +40,8 @@ REACTION_LINKS = links_to(
 
 # A room of the caller's, with just their role (one query on the hot paths); then a message of it.
 IN_ROOM = blp.resolve("room_id", rooms.get_with_role_or_404, room_permissions.is_member)
+# The same for the paths that only read its messages (a Core row, no ORM entity).
+READING_ROOM = blp.resolve("room_id", rooms.get_role_in_or_404, room_permissions.is_member)
 MESSAGE = blp.resolve("message_id", services.get_or_404, within="room")
 
 
@@ -49,11 +51,17 @@ def _shown(message: Message) -> Message:
     return message
 
 
-def _page(endpoint: str, args: dict[str, Any], room: Room, parent: Message | None = None, **path: Any) -> Any:
-    page, older, newer = services.history(
-        room, before=args.get("before"), after=args.get("after"), limit=args["limit"], parent=parent
+def _page(
+    endpoint: str, args: dict[str, Any], room: RoomWithRole, parent: Message | None = None, **path: Any
+) -> Any:
+    page, older, newer = history.page(
+        room,
+        current_user,
+        before=args.get("before"),
+        after=args.get("after"),
+        limit=args["limit"],
+        parent=parent,
     )
-    reactions.attach(page, current_user)
     link_to = partial(url_for, endpoint, _external=True, limit=args["limit"], **path)
     headers = {"Link": links} if (links := pagination_links(link_to, page, older, newer)) else {}
     return page, 200, headers
@@ -71,9 +79,9 @@ class Messages(MethodView):
     @blp.doc(operationId="listRoomMessages")
     @blp.auth_required("messages:read")
     @blp.arguments(HistoryParameters, location="query")
-    @IN_ROOM
+    @READING_ROOM
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
-    def get(self, args: dict[str, Any], room: Room) -> Any:
+    def get(self, args: dict[str, Any], room: RoomWithRole) -> Any:
         """History, oldest first: the newest `limit` by default, or just `before`/`after` a message id
 
         Keyset pages: follow the `Link` header's `prev` (older) and `next` (newer) URLs rather than building
@@ -161,10 +169,10 @@ class Replies(MethodView):
     @blp.doc(operationId="listMessageReplies")
     @blp.auth_required("messages:read")
     @blp.arguments(HistoryParameters, location="query")
-    @IN_ROOM
+    @READING_ROOM
     @MESSAGE
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
-    def get(self, args: dict[str, Any], room: Room, message: Message) -> Any:
+    def get(self, args: dict[str, Any], room: RoomWithRole, message: Message) -> Any:
         """The replies to one message, oldest first, with the same cursors as the history
 
         A reply thread is paged like the room's history, with `Link` cursors.

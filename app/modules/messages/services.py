@@ -5,22 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from flask import current_app
-from sqlalchemy import Integer, Select, bindparam, delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions.api import Timeline, abort
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.api import abort
+from app.extensions.database import db, utcnow
 from app.extensions.locks import KeyedLocks
 from app.modules.events import throttle
 from app.modules.events.broker import announce
 from app.modules.events.services import record
 from app.modules.files import services as files
-from app.modules.rooms.models import Membership, Room
+from app.modules.rooms.models import Membership, Room, RoomWithRole
 from app.modules.users.models import User
 
 from . import reactions
@@ -72,7 +71,7 @@ def _messages() -> Select:
     return select(Message).options(with_reply_counts())
 
 
-def get_or_404(room: Room, message_id: int) -> Message:
+def get_or_404(room: Room | RoomWithRole, message_id: int) -> Message:
     """A message of `room` that is neither gone nor past the room's TTL."""
     message = db.session.scalar(
         _messages().where(Message.id == message_id, Message.room_id == room.id, live_in(room))
@@ -245,32 +244,6 @@ def delete_message(message: Message) -> None:
     set_committed_value(message, "attachments", [])  # the bulk delete does not touch loaded lists
     _event("message.deleted", message)
     db.session.commit()
-
-
-@cache
-def _timeline(by_parent: bool, expiring: bool) -> Timeline:
-    """A room's history (or a message's replies), with or without a TTL cutoff: built once each."""
-    scope = (Message.parent_id if by_parent else Message.room_id) == bindparam("scope_id", type_=Integer)
-    if expiring:
-        scope &= Message.created_at > bindparam("cutoff", type_=UTCDateTime())
-    return Timeline(_messages().options(files.LOADED_SEPARATELY), Message.id, scope)
-
-
-def history(
-    room: Room, *, before: int | None, after: int | None, limit: int, parent: Message | None = None
-) -> tuple[list[Message], bool, bool]:
-    """One page, oldest first, by keyset on id ((room_id, id) or (parent_id, id) index ranges).
-
-    Messages past the room's TTL are left out (`live_in`, as a parameter); the page's files
-    come in one statement (`files.load_into`).
-    """
-    scope: dict[str, Any] = {"scope_id": parent.id if parent else room.id}
-    if (cutoff := room.expiry_cutoff()) is not None:
-        scope["cutoff"] = cutoff
-    timeline = _timeline(parent is not None, cutoff is not None)
-    page, older, newer = timeline.page(before=before, after=after, limit=limit, **scope)
-    files.load_into(page)
-    return page, older, newer
 
 
 def _sweep_batch(room_id: int, cutoff: datetime) -> int:

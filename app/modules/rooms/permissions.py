@@ -10,15 +10,15 @@ from typing import Any
 
 from app.extensions.api import permission
 
-from .models import MANAGERS, Membership, Room
+from .models import MANAGERS, Membership, Room, RoomWithRole
 
 
-def can_see(room: Room) -> bool:
+def can_see(room: Room | RoomWithRole) -> bool:
     return room.my_role is not None or room.kind == "public"
 
 
 @permission("Join this room first.")
-def is_member(room: Room, user: Any) -> bool:
+def is_member(room: Room | RoomWithRole, user: Any) -> bool:
     """A public room's outsider sees it, and learns here that they must join."""
     return room.my_role is not None
 

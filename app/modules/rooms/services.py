@@ -21,7 +21,7 @@ from app.modules.users.schemas import UserSchema
 from app.modules.users.signals import user_created, user_deleted, user_renamed
 
 from . import permissions
-from .models import Membership, Room, execution_time, within_ttl
+from .models import Membership, Room, RoomWithRole, execution_time, within_ttl
 from .schemas import MemberSchema, RoomSchema
 
 ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at")
@@ -130,6 +130,26 @@ def get_with_role_or_404(room_id: int, user: User) -> Room:
     """The room with just the caller's role (no counts): for the checks of the messages' hot paths."""
     room = db.session.scalar(_with_role(), {"room_id": room_id, "user_id": user.id})
     if room is None or not permissions.can_see(room):
+        abort(404, "No such room.")
+    return room
+
+
+@cache
+def _role_in() -> Select:
+    """`_with_role` as Core columns (`RoomWithRole`): built once."""
+    room, mine = Room.__table__.c, Membership.__table__.c
+    membership = and_(mine.room_id == room.id, mine.user_id == bindparam("user_id", type_=Integer))
+    return (
+        select(room.id, room.kind, room.message_ttl_seconds, mine.role)
+        .select_from(Room.__table__.outerjoin(Membership.__table__, membership))
+        .where(room.id == bindparam("room_id", type_=Integer))
+    )
+
+
+def get_role_in_or_404(room_id: int, user: User) -> RoomWithRole:
+    """`get_with_role_or_404` for paths that only read the room's messages: no ORM entity."""
+    row = db.session.execute(_role_in(), {"room_id": room_id, "user_id": user.id}).first()
+    if row is None or not permissions.can_see(room := RoomWithRole(*row)):
         abort(404, "No such room.")
     return room
 
