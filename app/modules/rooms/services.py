@@ -131,7 +131,7 @@ def _listing(scope: str) -> Listing:
     stmt = select(*room_columns, mine.c.role, unread.label("unread_count"), *last_columns).select_from(shown)
     if scope == "public":
         stmt = stmt.where(rooms.c.kind == "public")
-    return Listing(stmt.order_by(rooms.c.last_activity_at.desc(), rooms.c.id.desc()), total)
+    return Listing(stmt.order_by(rooms.c.last_activity_at.desc(), rooms.c.id.desc()), total, exact=True)
 
 
 def _unread(rooms: FromClause, mine: FromClause) -> ScalarSelect[int]:
