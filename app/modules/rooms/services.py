@@ -40,20 +40,13 @@ from app.modules.users.signals import user_created, user_deleted, user_renamed
 
 from . import permissions
 from .models import Membership, Room, execution_time, within_ttl
-from .schemas import MemberSchema, RoomSchema, listed_room
+from .schemas import LISTED_ROOM_ROW, MemberSchema, RoomSchema, listed_room
 
 ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at")
-# What a listed room shows of its last message, read as `last_<name>` (schemas.listed_room).
-LAST_MESSAGE_FIELDS = (
-    "id",
-    "author_id",
-    "body",
-    "parent_id",
-    "created_at",
-    "edited_at",
-    "send_at",
-    "deleted_at",
-)
+# Where `_listing`'s rows hold what `list_page` reads itself: after LISTED_ROOM_ROW, whether the last
+# message has files and reactions.
+LAST_ID, LAST_DELETED = LISTED_ROOM_ROW.index("last_id"), LISTED_ROOM_ROW.index("last_deleted")
+HAS_FILES, HAS_REACTIONS = len(LISTED_ROOM_ROW), len(LISTED_ROOM_ROW) + 1
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -126,9 +119,13 @@ def _listing(scope: str) -> Listing:
         shown = rooms.join(mine, joined)
         memberships = Membership.__table__
         total = select(func.count()).select_from(memberships).where(memberships.c.user_id == viewer)
-    room_columns = [*(rooms.c[name] for name in ROOM_FIELDS), rooms.c.member_count]
-    shown, last_columns = _with_last_message(shown, rooms)
-    stmt = select(*room_columns, mine.c.role, unread.label("unread_count"), *last_columns).select_from(shown)
+    shown, columns = _with_last_message(shown, rooms)
+    columns |= {name: rooms.c[name] for name in (*ROOM_FIELDS, "member_count")}
+    columns |= {"role": mine.c.role, "unread_count": unread}
+    ordered = [
+        columns[name].label(name) for name in (*LISTED_ROOM_ROW, "last_has_files", "last_has_reactions")
+    ]
+    stmt = select(*ordered).select_from(shown)
     if scope == "public":
         stmt = stmt.where(rooms.c.kind == "public")
     return Listing(stmt.order_by(rooms.c.last_activity_at.desc(), rooms.c.id.desc()), total, exact=True)
@@ -150,24 +147,28 @@ def _unread(rooms: FromClause, mine: FromClause) -> ScalarSelect[int]:
     )
 
 
-def _with_last_message(shown: Join, rooms: FromClause) -> tuple[Join, list[Any]]:
-    """`shown` (rooms) joined to their last messages and authors; the columns a listed room shows.
+def _with_last_message(shown: Join, rooms: FromClause) -> tuple[Join, dict[str, Any]]:
+    """`shown` (rooms) joined to their last messages and authors; what a listed room shows of them.
 
     The join finds it only while within the room's TTL (the sweep may not have removed it yet).
-    The columns are `last_<name>` (LAST_MESSAGE_FIELDS), its live replies, whether it has files
-    or reactions (so that most pages need no statement for either), and `author_<name>`.
+    The columns, by name, are the `last_*` and `author_*` of LISTED_ROOM_ROW, and whether the
+    message has files or reactions (so that most pages need no statement for either).
     """
     ttl = rooms.c.message_ttl_seconds
     message, author = Message.__table__.alias("last"), User.__table__.alias("author")
     found = and_(message.c.id == rooms.c.last_message_id, within_ttl(message.c, ttl, now=execution_time()))
     files, reactions = Attachment.__table__.c, Reaction.__table__.c
-    columns = [
-        *(message.c[name].label(f"last_{name}") for name in LAST_MESSAGE_FIELDS),
-        live_replies(message.c, ttl).label("last_reply_count"),
-        select(files.id).where(files.message_id == message.c.id).exists().label("last_has_files"),
-        select(reactions.id).where(reactions.message_id == message.c.id).exists().label("last_has_reactions"),
-        *(author.c[name].label(f"author_{name}") for name in ("username", "display_name", "deleted_at")),
-    ]
+    columns = {
+        **{f"last_{name}": message.c[name] for name in ("id", "author_id", "body", "parent_id")},
+        **{f"last_{name}": message.c[name] for name in ("created_at", "edited_at", "send_at")},
+        "last_deleted": message.c.deleted_at.is_not(None),
+        "last_reply_count": live_replies(message.c, ttl),
+        "last_has_files": select(files.id).where(files.message_id == message.c.id).exists(),
+        "last_has_reactions": select(reactions.id).where(reactions.message_id == message.c.id).exists(),
+        "author_username": author.c.username,
+        "author_display_name": author.c.display_name,
+        "author_deleted": author.c.deleted_at.is_not(None),
+    }
     return shown.outerjoin(message, found).outerjoin(author, author.c.id == message.c.author_id), columns
 
 
@@ -177,11 +178,11 @@ def list_page(user: User, scope: str, pagination: Any) -> Dumped:
     The files and reactions of the last messages that have any come in one statement each.
     """
     rows = _listing(scope).page_rows(pagination, {VIEWER: user.id})
-    attached = files.attached_to([row.last_id for row in rows if row.last_has_files])
-    given = [row.last_id for row in rows if row.last_has_reactions and row.last_deleted_at is None]
+    attached = files.attached_to([row[LAST_ID] for row in rows if row[HAS_FILES]])
+    given = [row[LAST_ID] for row in rows if row[HAS_REACTIONS] and not row[LAST_DELETED]]
     reactions = shown_reactions(given, user)
     return Dumped(
-        listed_room(row, attached.get(row.last_id, ()), reactions.get(row.last_id, [])) for row in rows
+        listed_room(row, attached.get(row[LAST_ID], ()), reactions.get(row[LAST_ID], [])) for row in rows
     )
 
 
