@@ -100,7 +100,7 @@ def live_in(room: Room) -> ColumnElement[bool]:
 def with_reply_counts() -> _AbstractLoad:
     """Loader option filling `Message.reply_count` (live, unexpired replies) in the same statement.
 
-    Built once: its aliased entity and correlated subquery cost more to build than to run.
+    Built once: its correlated subquery costs more to build than to run.
     """
     return with_expression(Message.reply_count, live_replies(Message))
 
