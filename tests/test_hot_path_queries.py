@@ -140,3 +140,29 @@ def test_a_history_page_with_reactions_and_files_asks_for_each_once(app, client,
     assert [m["reactions"] for m in page] == [[], [{"emoji": "👍", "count": 1, "me": True}], []]
     # The token with its user, the room with your role, the page, its reactions, its files.
     assert len(statements) == 5, "\n\n".join(statements)
+
+
+def test_a_room_list_runs_one_statement_for_its_rooms_and_none_for_files_or_reactions_they_lack(
+    app, client, alice, bob
+):
+    """The rooms come with their counts, last messages and authors, and with whether those messages
+    have files or reactions: a list where none has any needs no statement to find that out (5, with
+    the count, when both were always asked for)."""
+    for name in ("lobby", "den"):
+        room = create_room(client, bob, name, members=["alice"])
+        assert (
+            client.post(messages_path(room["id"]), headers=bob.headers, json={"body": "hi"}).status_code
+            == 201
+        )
+    with counted_statements(app) as statements:
+        listed = client.get("/api/v1/rooms", headers=alice.headers)
+    assert [room["name"] for room in listed.get_json()] == ["den", "lobby", "general"]
+    # The token with its user, and the page: it has room for more, so it holds every room (no count).
+    assert len(statements) == 2, "\n\n".join(statements)
+    message_id = listed.get_json()[0]["last_message"]["id"]
+    reacted = client.put(messages_path(room["id"], message_id, "reactions", "👍"), headers=alice.headers)
+    assert reacted.status_code == 201
+    with counted_statements(app) as statements:
+        listed = client.get("/api/v1/rooms", headers=alice.headers)
+    assert listed.get_json()[0]["last_message"]["reactions"] == [{"emoji": "👍", "count": 1, "me": True}]
+    assert len(statements) == 3, "\n\n".join(statements)

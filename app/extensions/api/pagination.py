@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Row, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..database import db
@@ -16,22 +17,49 @@ class Listing:
     A page's `limit`/`offset` are bind parameters: a statement limited anew for each request
     is a new statement, whose cache key SQLAlchemy walks again (half a millisecond for the
     room listing's). `total` counts the same rows more cheaply than counting `stmt`'s (which
-    may compute columns per row).
+    may compute columns per row), or caps the count.
+
+    `exact`: `total` counts exactly the rows of `stmt`. A page then asks for one row more than
+    it shows: when that row is not there, the page is the last and the total is known without
+    counting (most users' rooms fit on one page).
     """
 
-    def __init__(self, stmt: Select, total: Select | None = None) -> None:
+    def __init__(self, stmt: Select, total: Select | None = None, *, exact: bool = False) -> None:
         if total is None:
             total = select(func.count()).select_from(stmt.order_by(None).subquery())
-        self.total = total
+        self.total, self.extra_row = total, int(exact)
         # BIGINT: the last page a client may ask for starts past PostgreSQL's INTEGER.
         limit, offset = bindparam("page_limit", type_=Integer), bindparam("page_offset", type_=BigInteger)
         self.rows = stmt.limit(limit).offset(offset)
 
     def page(self, pagination: Any, params: dict[str, Any] | None = None) -> list[Any]:
         """Run one page and record the total for the `X-Pagination` header; `params` binds both."""
-        pagination.item_count = db.session.scalar(self.total, params)
-        bound = {**(params or {}), "page_limit": pagination.page_size, "page_offset": pagination.first_item}
-        return list(db.session.scalars(self.rows, bound))
+        return self._counted(
+            pagination, params, list(db.session.scalars(self.rows, self._bound(pagination, params)))
+        )
+
+    def page_rows(self, pagination: Any, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
+        """`page` for a statement of columns: its rows, not their first values."""
+        return self._counted(
+            pagination, params, db.session.execute(self.rows, self._bound(pagination, params)).all()
+        )
+
+    def _bound(self, pagination: Any, params: dict[str, Any] | None) -> dict[str, Any]:
+        """`params` with the page's: when the total is exact, one row more than the page shows."""
+        return {
+            **(params or {}),
+            "page_limit": pagination.page_size + self.extra_row,
+            "page_offset": pagination.first_item,
+        }
+
+    def _counted(self, pagination: Any, params: dict[str, Any] | None, rows: Sequence[Any]) -> list[Any]:
+        """The page of `rows`, with its total recorded: counted unless the rows tell it."""
+        start, size = pagination.first_item, pagination.page_size
+        if self.extra_row and len(rows) <= size and (rows or not start):
+            pagination.item_count = start + len(rows)
+        else:
+            pagination.item_count = db.session.scalar(self.total, params)
+        return list(rows[:size])
 
 
 def paginate_query(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -151,16 +151,8 @@ def _attachments_of() -> Select:
 
 
 def carries_any(message_id: ColumnElement[int]) -> ColumnElement[bool]:
-    """Whether the message `message_id` has files: a page asks for them (`attachments_of`) only then."""
+    """Whether the message `message_id` has files: a page asks for them (`attached_to`) only then."""
     return exists().where(Attachment.__table__.c.message_id == message_id)
-
-
-def attachments_of(message_ids: Iterable[int]) -> dict[int, list[Attachment]]:
-    """The files of each of these messages, in the order attached: one statement for all of them."""
-    found: dict[int, list[Attachment]] = {message_id: [] for message_id in message_ids}
-    for attachment in db.session.scalars(_attachments_of(), {"ids": list(found)}):
-        found[attachment.message_id].append(attachment)
-    return found
 
 
 def load_into(messages: Iterable[Message | None]) -> None:
@@ -169,10 +161,18 @@ def load_into(messages: Iterable[Message | None]) -> None:
     For messages loaded with `LOADED_SEPARATELY`: what `Message.attachments` would have loaded.
     """
     by_id = {message.id: message for message in messages if message is not None}
-    if not by_id:
-        return
-    for message_id, attachments in attachments_of(by_id).items():
+    for message_id, attachments in attached_to(by_id).items():
         set_committed_value(by_id[message_id], "attachments", attachments)
+
+
+def attached_to(message_ids: Collection[int]) -> dict[int, list[Attachment]]:
+    """Each message's files, in the order attached: one statement for all of them, none for none."""
+    if not message_ids:
+        return {}
+    found: dict[int, list[Attachment]] = {message_id: [] for message_id in message_ids}
+    for attachment in db.session.scalars(_attachments_of(), {"ids": list(message_ids)}):
+        found[attachment.message_id].append(attachment)
+    return found
 
 
 def reserve(attachment_ids: list[int], until: datetime) -> None:

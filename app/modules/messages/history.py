@@ -138,7 +138,7 @@ def page(
     )
     shown = [ShownMessage(row) for row in rows]
     if with_files := {message.id: message for message in shown if message.has_files}:
-        for message_id, attachments in files.attachments_of(with_files).items():
+        for message_id, attachments in files.attached_to(with_files).items():
             with_files[message_id].attachments = attachments
     reactions.attach([message for message in shown if message.has_reactions], viewer)
     return shown, older, newer

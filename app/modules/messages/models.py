@@ -6,8 +6,20 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, func, literal, or_, select, true
-from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship, with_expression
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    ScalarSelect,
+    String,
+    Text,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, with_expression
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from app.extensions.database import Base, UTCDateTime, utcnow
@@ -88,16 +100,28 @@ def live_in(room: Room | RoomWithRole) -> ColumnElement[bool]:
 def with_reply_counts() -> _AbstractLoad:
     """Loader option filling `Message.reply_count` (live, unexpired replies) in the same statement.
 
-    Built once: its aliased entity and correlated subquery cost more to build than to run.
+    Built once: its correlated subquery costs more to build than to run.
     """
-    reply = aliased(Message)
-    count = (
-        select(func.count(reply.id))
-        .where(reply.parent_id == Message.id, reply.deleted_at.is_(None), live(reply, now=execution_time()))
-        .correlate(Message)
+    return with_expression(Message.reply_count, live_replies(Message))
+
+
+def live_replies(parent: Any, ttl: Any = None) -> ScalarSelect[int]:
+    """How many live, unexpired replies `parent` has: a subquery correlated with it.
+
+    `parent` is the entity, or a table alias's columns (`.c`) for Core statements; `ttl` is its
+    room's `message_ttl_seconds` when the statement has the room at hand (see `within_ttl`).
+    """
+    reply = Message.__table__.alias("reply")
+    return (
+        select(func.count(reply.c.id))
+        .where(
+            reply.c.parent_id == parent.id,
+            reply.c.deleted_at.is_(None),
+            within_ttl(reply.c, ttl, now=execution_time()),
+        )
+        .correlate_except(reply)
         .scalar_subquery()
     )
-    return with_expression(Message.reply_count, count)
 
 
 def unexpired_event() -> ColumnElement[bool]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import cache
 from typing import Any
 
@@ -48,14 +48,19 @@ def attach(messages: Iterable[Any], viewer: User) -> None:
     each message's emoji in the order they were first given.
     """
     by_id = {message.id: message for message in messages if message is not None and not message.deleted}
-    if not by_id:
-        return
-    rows = db.session.execute(_counts(), {"ids": list(by_id), "viewer": viewer.id})
-    shown: dict[int, list[dict[str, Any]]] = {message_id: [] for message_id in by_id}
-    for message_id, emoji, count, mine in rows:
-        shown[message_id].append({"emoji": emoji, "count": count, "me": bool(mine)})
-    for message_id, reactions in shown.items():
+    for message_id, reactions in shown(by_id, viewer).items():
         by_id[message_id].reactions = reactions
+
+
+def shown(message_ids: Collection[int], viewer: User) -> dict[int, list[dict[str, Any]]]:
+    """Each message's reactions as `viewer` sees them (see `attach`): one statement, none for no ids."""
+    if not message_ids:
+        return {}
+    rows = db.session.execute(_counts(), {"ids": list(message_ids), "viewer": viewer.id})
+    found: dict[int, list[dict[str, Any]]] = {message_id: [] for message_id in message_ids}
+    for message_id, emoji, count, mine in rows:
+        found[message_id].append({"emoji": emoji, "count": count, "me": bool(mine)})
+    return found
 
 
 def reactors(message_id: int) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from app.extensions.api import Blueprint, abort, links_to, paginate_query, row_id
 from app.extensions.auth import current_user
+from app.extensions.schemas import Dumped
 from app.modules.events import presence
 from app.modules.messages import reactions
 from app.modules.users import permissions as users
@@ -59,14 +60,12 @@ class Rooms(MethodView):
     @blp.arguments(RoomListParameters, location="query")
     @blp.response(200, RoomSchema(many=True))
     @blp.paginate()
-    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Room]:
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> Dumped:
         """Your rooms, most recently active first; `?scope=public` lists public rooms to join
 
         Each room carries your `unread_count` and its `last_message`, so a room list needs no other request.
         """
-        listed = services.list_page(current_user, args["scope"], pagination_parameters)
-        reactions.attach((room.live_last_message for room in listed), current_user)
-        return listed
+        return services.list_page(current_user, args["scope"], pagination_parameters)
 
     @blp.doc(operationId="createRoom")
     @blp.auth_required("rooms:write")
