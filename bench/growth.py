@@ -68,8 +68,9 @@ class Timed:
 class ServerClock:
     """CPU seconds of the PostgreSQL processes serving the app, from /proc/<pid>/schedstat.
 
-    The database is a throwaway one: every process connected to it but this clock's own serves
-    the app. `watch` looks them up once the app's connections are open.
+    The database is a throwaway one: every client backend connected to it but this clock's own
+    serves the app (autovacuum, busy after a bulk insert, is not counted). `watch` looks them up
+    once the app's connections are open.
     """
 
     def __init__(self, database: str) -> None:
@@ -81,8 +82,8 @@ class ServerClock:
             self.pids = list(
                 connection.scalars(
                     text(
-                        "SELECT pid FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
                     )
                 )
             )
