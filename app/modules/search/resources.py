@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from app.extensions.api import Blueprint, paginate_query, require
+from app.extensions.api import Blueprint, require
 from app.extensions.auth import current_user
 from app.modules.messages import reactions
 from app.modules.messages.models import Message
@@ -39,7 +39,6 @@ class Search(MethodView):
             room = require(
                 room_permissions.is_member, rooms.get_visible_or_404(args["room_id"], current_user)
             )
-        statement = services.search_statement(current_user, args["q"], room)
-        found = paginate_query(statement, pagination_parameters)
+        found = services.search_page(current_user, args["q"], room, pagination_parameters)
         reactions.attach(found, current_user)
         return found
