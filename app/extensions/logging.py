@@ -10,6 +10,7 @@ import uuid
 from flask import Flask, Response, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -38,14 +39,19 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def assign_request_id() -> None:
-        """Keep a well-formed id from an upstream proxy, so logs join up; make one otherwise."""
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        """Keep a well-formed id from an upstream proxy, so logs join up; make one otherwise.
+
+        Read from the WSGI environ: a header lookup that misses raises and catches a KeyError.
+        """
+        incoming = request.environ.get(_REQUEST_ID_ENVIRON)
+        g.request_id = incoming if incoming is not None and _VALID_ID.match(incoming) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
 
     @app.after_request
     def echo_request_id(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "-")
-        elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms)
+        """The id on the answer, and the access line (formatted only when INFO is logged)."""
+        response.headers.add(REQUEST_ID_HEADER, g.get("request_id", "-"))
+        if access_log.isEnabledFor(logging.INFO):
+            elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+            access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms)
         return response
