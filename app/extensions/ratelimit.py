@@ -354,10 +354,12 @@ def _check_counted_methods_only(app: Flask) -> None:
     """
     if not limiter.enabled:
         return
-    check, release = limiter._check_request_limit, limiter._Limiter__release_context  # type: ignore[attr-defined]
-    inject_headers = next(
+    check: Callable[[], None] = limiter._check_request_limit
+    release: Callable[[BaseException | None], None] = limiter._Limiter__release_context  # type: ignore[attr-defined]
+    after: list[Any] = app.after_request_funcs[None]
+    inject_headers: Callable[[Response], Response] = next(
         hook
-        for hook in app.after_request_funcs[None]
+        for hook in after
         if getattr(hook, "func", None) is Limiter._Limiter__inject_headers  # type: ignore[attr-defined]
     )
 
@@ -372,9 +374,8 @@ def _check_counted_methods_only(app: Flask) -> None:
         if request.method in LIMITED_METHODS:
             release(error)
 
-    for hooks, hook, counted in (
-        (app.before_request_funcs[None], check, check_counted),
-        (app.after_request_funcs[None], inject_headers, inject_counted_headers),
-        (app.teardown_request_funcs[None], release, release_counted),
-    ):
-        hooks[hooks.index(hook)] = counted
+    before: list[Any] = app.before_request_funcs[None]
+    teardown: list[Any] = app.teardown_request_funcs[None]
+    before[before.index(check)] = check_counted
+    after[after.index(inject_headers)] = inject_counted_headers
+    teardown[teardown.index(release)] = release_counted
