@@ -152,6 +152,7 @@ def paths(setup: dict[str, Any]) -> dict[str, Callable[[FlaskClient], Any]]:
     history = f"/api/v1/rooms/{room_id}/messages"
     bodies = (f"message {number}" for number in range(10**9))
     return {
+        "healthz": lambda c: c.get("/healthz"),  # the fixed cost every request pays
         "users/me": lambda c: c.get("/api/v1/users/me", headers=me),
         "history": lambda c: c.get(f"{history}?limit={HISTORY_PAGE}", headers=me),
         "rooms": lambda c: c.get("/api/v1/rooms?page_size=50", headers=me),

@@ -345,16 +345,37 @@ def init_app(app: Flask) -> None:
 
 
 def _check_counted_methods_only(app: Flask) -> None:
-    """Run Flask-Limiter's before-request check for LIMITED_METHODS only.
+    """Run Flask-Limiter's request hooks for LIMITED_METHODS only.
 
-    Every other request is exempt (`_not_counted`), but the check found that out on each one
-    only after identifying its endpoint and view: 116 calls of a `GET /users/me`'s 2,290.
+    Every other request is exempt (`_not_counted`), but the before-request check found that out
+    on each one only after identifying its endpoint and view (116 calls of a `GET /users/me`'s
+    2,290), and the after-request and teardown hooks looked up the limiter's request context to
+    find it empty.
     """
-    check = limiter._check_request_limit
+    if not limiter.enabled:
+        return
+    check: Callable[[], None] = limiter._check_request_limit
+    release: Callable[[BaseException | None], None] = limiter._Limiter__release_context  # type: ignore[attr-defined]
+    after: list[Any] = app.after_request_funcs[None]
+    inject_headers: Callable[[Response], Response] = next(
+        hook
+        for hook in after
+        if getattr(hook, "func", None) is Limiter._Limiter__inject_headers  # type: ignore[attr-defined]
+    )
 
     def check_counted() -> None:
         if request.method in LIMITED_METHODS:
             check()
 
-    hooks = app.before_request_funcs.get(None, [])  # none while the limiter is disabled
-    app.before_request_funcs[None] = [check_counted if hook == check else hook for hook in hooks]
+    def inject_counted_headers(response: Response) -> Response:
+        return inject_headers(response) if request.method in LIMITED_METHODS else response
+
+    def release_counted(error: BaseException | None = None) -> None:
+        if request.method in LIMITED_METHODS:
+            release(error)
+
+    before: list[Any] = app.before_request_funcs[None]
+    teardown: list[Any] = app.teardown_request_funcs[None]
+    before[before.index(check)] = check_counted
+    after[after.index(inject_headers)] = inject_counted_headers
+    teardown[teardown.index(release)] = release_counted

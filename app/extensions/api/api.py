@@ -170,7 +170,13 @@ class Api(flask_smorest.Api):
 
 
 def _refuse_oversized_body() -> None:
-    """Answer 413 from the declared length, before any handler reads (or rejects) the body."""
+    """Answer 413 from the declared length, before any handler reads (or rejects) the body.
+
+    A request without Content-Length (most of them) is let through on one environ lookup:
+    `request.content_length` looks up two headers, each miss raising a KeyError.
+    """
+    if not request.environ.get("CONTENT_LENGTH"):
+        return
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is not None and request.content_length > limit:
         abort(413, f"Request bodies are limited to {limit} bytes.")

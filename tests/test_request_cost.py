@@ -1,0 +1,91 @@
+"""What every request pays around its view, in Python calls: a count that does not move with the
+machine's load, where CPU time would. bench/profile_paths.py measures the time (`healthz`,
+`users/me`). The app is called as a WSGI server calls it, so that the test client's own work
+(building the request, reading the answer) is not counted."""
+
+from __future__ import annotations
+
+import cProfile
+import inspect
+import pstats
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import itsdangerous
+import pytest
+import werkzeug.exceptions
+from flask import Flask
+from werkzeug.test import EnvironBuilder
+
+from app.extensions import db
+
+ITSDANGEROUS = str(Path(itsdangerous.__file__).parent)
+# Calls per request; before the fixed cost was cut: healthz 966, users/me 1,649 on SQLite and
+# 1,964 on PostgreSQL (whose driver makes more calls per statement).
+CALLS = {"healthz": {"sqlite": 700, "postgresql": 700}, "users/me": {"sqlite": 1350, "postgresql": 1680}}
+
+
+def served(app: Flask, path: str, headers: dict[str, str]) -> tuple[str, dict[str, int]]:
+    """The answer's status, and the calls the app made to answer it, by file."""
+    environ = EnvironBuilder(path=path, headers=headers).get_environ()
+    answered: list[str] = []
+
+    def serve() -> None:
+        body = app.wsgi_app(environ, lambda status, _headers, _exc_info=None: answered.append(status))
+        b"".join(body)
+        body.close()  # type: ignore[attr-defined]
+
+    profiler = cProfile.Profile()
+    profiler.runcall(serve)
+    calls: dict[str, int] = {}
+    for (file, _, _), (_, count, *_) in pstats.Stats(profiler).stats.items():  # type: ignore[attr-defined]
+        calls[file] = calls.get(file, 0) + count
+    return answered[0], calls
+
+
+@pytest.fixture
+def serve(app: Flask, alice: Any) -> Callable[[str], tuple[str, dict[str, int]]]:
+    """A request that needs nothing, or the cheapest one that reads the database (served once before)."""
+    requests = {"healthz": ("/healthz", {}), "users/me": ("/api/v1/users/me", alice.headers)}
+
+    def request(name: str) -> tuple[str, dict[str, int]]:
+        served(app, *requests[name])
+        return served(app, *requests[name])
+
+    return request
+
+
+@pytest.mark.parametrize("path", CALLS)
+def test_a_request_costs_a_bounded_number_of_calls(app, serve, path):
+    status, calls = serve(path)
+    assert status == "200 OK"
+    with app.app_context():
+        engine = db.engine.dialect.name
+    assert sum(calls.values()) <= CALLS[path][engine]
+
+
+@pytest.mark.parametrize("path", CALLS)
+def test_no_hook_or_view_is_tested_for_a_coroutine(serve, path):
+    """Parley has no async view or hook: Flask's `inspect.iscoroutinefunction` cost five calls
+    for each of them, 14 times a request."""
+    status, calls = serve(path)
+    assert status == "200 OK"
+    assert calls.get(inspect.__file__, 0) == 0
+
+
+@pytest.mark.parametrize("path", CALLS)
+def test_a_request_without_a_cookie_builds_no_session_signer(serve, path):
+    """No page keeps a Flask session: without a cookie there is none to verify (30 calls a request)."""
+    status, calls = serve(path)
+    assert status == "200 OK"
+    assert sum(count for file, count in calls.items() if file.startswith(ITSDANGEROUS)) == 0
+
+
+@pytest.mark.parametrize("path", CALLS)
+def test_no_header_lookup_misses(serve, path):
+    """A header that is not there costs werkzeug a KeyError (an HTTPException built and caught):
+    the request id, body size and security headers looked up seven that way."""
+    status, calls = serve(path)
+    assert status == "200 OK"
+    assert calls.get(werkzeug.exceptions.__file__, 0) == 0
