@@ -430,6 +430,29 @@ def test_a_stream_ends_once_its_token_no_longer_grants_access(app, client, alice
         stream.close()
 
 
+@pytest.mark.parametrize("end", ["revoked", "expired", "password changed"])
+def test_a_bearer_token_that_no_longer_grants_access_opens_no_stream(app, client, alice, end):
+    """The stream's opening statement decides it (`grants_access`), as the token check elsewhere does."""
+    token = alice.token_with("messages:read")  # another session's: a password change ends it
+    if end == "revoked":
+        revoke(client, token)
+    elif end == "expired":
+        age_tokens(app, app.config["ACCESS_TOKEN_EXPIRES_IN"] + 1)
+    else:
+        changed = client.patch(
+            "/api/v1/users/me",
+            json={"password": "a brand new passphrase", "current_password": PASSWORD},
+            headers=alice.headers,
+        )
+        assert changed.status_code == 200
+    response = open_stream(client, {}, bearer(token))
+    try:
+        assert_error(response, 401)
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="parley", error="invalid_token"'
+    finally:
+        response.close()
+
+
 @pytest.mark.parametrize("end", ["revoked", "expired", "deleted"])
 def test_a_ticket_whose_token_no_longer_grants_access_opens_nothing(app, client, alice, end):
     issued = ticket_for(client, alice)

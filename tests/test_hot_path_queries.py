@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import cProfile
 import io
+import pstats
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import sqlalchemy.orm
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -14,6 +18,8 @@ from werkzeug.test import TestResponse
 from tests.conftest import User
 from tests.rooms import create_room, messages_path
 from tests.statements import counted_statements
+
+ORM = str(Path(sqlalchemy.orm.__file__).parent)
 
 
 def test_the_bearer_check_reads_the_token_and_its_user_in_one_statement(app, client, alice):
@@ -63,6 +69,26 @@ def test_a_stream_without_a_resume_point_costs_one_statement_and_replays_nothing
     # The token with its user, and the resume point with the rooms at it; the keep-alive's token
     # check is the hub's, for every stream at once (tests/test_event_replay.py).
     assert len(statements) == 1, "\n\n".join(statements)
+
+
+def test_a_stream_opens_without_the_orm(client, alice, bob):
+    """Its token, user and resume point come as plain rows (the access rule decided in SQL): it
+    builds no token or user objects to check, and makes no session just to close it: 16 calls into
+    sqlalchemy.orm, 101 when it did (a thousand clients reconnecting together each pay them)."""
+    first, _ = open_stream(client, bob)  # the process's first stream also reads where the log ends
+
+    def opened() -> TestResponse:
+        response, chunks = open_stream(client, alice)
+        assert next(chunks).startswith(b"retry:")
+        return response
+
+    profiler = cProfile.Profile()
+    response = profiler.runcall(opened)
+    response.close()
+    first.close()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    orm = sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path.startswith(ORM))
+    assert orm <= 30
 
 
 def test_a_resumed_stream_still_replays_what_was_missed(app, client, alice, bob, quick_keep_alive):

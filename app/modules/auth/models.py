@@ -166,7 +166,7 @@ class OAuth2AuthorizationCode(Base, AuthorizationCodeMixin, UserBound):
         return self.scope
 
 
-def grants_access(now: float) -> ColumnElement[bool]:
+def grants_access(now: float | ColumnElement[float]) -> ColumnElement[bool]:
     """`access_token_alive`'s rule as SQL, over oauth2_tokens outer-joined to users.
 
     The event streams' keep-alive checks every open stream's token at once: with 10,000 streams

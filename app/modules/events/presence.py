@@ -14,8 +14,9 @@ pipeline every keep-alive interval, so a killed process leaves nobody online for
 sees one write per process per interval rather than one per stream. A user's first stream here
 adds the entry without waiting for it: one more thread writes the entries of every user who
 arrived since its last write in one pipeline, so a thousand streams opening at once cost a few
-round trips, not one each, and no stream waits for Redis. When a user was last seen
-is kept in one Redis hash (and in the process, which answers alone without Redis).
+round trips, not one each, and no stream waits for Redis. A user's last stream here closing
+shortens the entry to the grace period the same way, in the same writes. When a user was last
+seen is kept in one Redis hash (and in the process, which answers alone without Redis).
 
 Presence is best effort, and never ends a stream: while Redis is down each process answers
 from its own streams. What Redis (and the other processes' streams) could not hear meanwhile
@@ -68,6 +69,7 @@ class Presence:
         self.seen: dict[int, float] = {}  # user: last seen, as this process knows it
         self.unsettled: set[int] = set()  # users whose change Redis or the other processes may have missed
         self.arrived: dict[int, bool] = {}  # user: back within their grace here, for the next entry write
+        self.left: dict[int, float] = {}  # user: when their last stream here closed, for the next entry write
         self.lock = threading.Lock()
         self.renew_now = threading.Event()
         self.write_now = threading.Event()
@@ -115,7 +117,10 @@ class Presence:
                 self.changes[user_id] = True
 
     def disconnected(self, user_id: int) -> None:
-        """Count a closed stream; after the user's last here, they stay online for the grace period."""
+        """Count a closed stream; after the user's last here, they stay online for the grace period.
+
+        With Redis, their entry lapses at the end of it once written (`_write_entries`).
+        """
         now = time.time()
         with self.lock:
             self.local[user_id] -= 1
@@ -124,15 +129,9 @@ class Presence:
             del self.local[user_id]
             self.leaving[user_id] = now
             self.seen[user_id] = now
-        if self.redis is not None:
-            grace = self.app.config["PRESENCE_GRACE_SECONDS"]
-            try:
-                with self.redis.pipeline(transaction=False) as pipeline:
-                    pipeline.zadd(self._key(user_id), {PROCESS: now + grace})
-                    pipeline.hset(self._seen_key, str(user_id), now)
-                    pipeline.execute()
-            except RedisError as error:
-                self._failed(error, [user_id])
+            if self.redis is not None:
+                self.left[user_id] = now
+                self.write_now.set()
 
     def _change(self, user_id: int, *, online: bool) -> None:
         with self.lock:
@@ -189,7 +188,7 @@ class Presence:
         if self.thread is None:
             if self.redis is not None:
                 redis_health(self.app).on_recovery.append(self.renew_now.set)
-                threading.Thread(target=self._arrivals, name="parley-presence-entries", daemon=True).start()
+                threading.Thread(target=self._entries, name="parley-presence-entries", daemon=True).start()
             self.thread = threading.Thread(target=self._run, name="parley-presence", daemon=True)
             self.thread.start()
 
@@ -203,7 +202,7 @@ class Presence:
             try:
                 with app.app_context():
                     if self.redis is not None:
-                        self._write_arrivals()
+                        self._write_entries()
                     if self.redis is not None and (recovered or time.monotonic() >= renew_at):
                         renew_at = time.monotonic() + app.config["EVENTS_KEEPALIVE_SECONDS"]
                         self._renew(self.redis, recovered=recovered)
@@ -269,11 +268,11 @@ class Presence:
 
     # --- entries (with Redis) ---
 
-    def _arrivals(self) -> None:
-        """Write the entries of the users who arrived here, all of those since the last write at once.
+    def _entries(self) -> None:
+        """Write the entries of the users who arrived here or left, all of those since the last write at once.
 
-        A write waits a tenth of the batch interval for others to come: streams open a few
-        milliseconds apart, and a round trip each would be most of their cost. No announcement
+        A write waits a tenth of the batch interval for others to come: streams open (and close) a
+        few milliseconds apart, and a round trip each would be most of their cost. No announcement
         is later for it (each batch writes what is waiting first), only other processes' answers.
         """
         while True:
@@ -281,35 +280,45 @@ class Presence:
             time.sleep(self.app.config["PRESENCE_INTERVAL_SECONDS"] / 10)
             self.write_now.clear()
             try:
-                self._write_arrivals()
+                self._write_entries()
             except Exception:  # presence must outlive any one write
-                log.exception("presence: writing the entries of new streams failed")
+                log.exception("presence: writing the entries of new and closed streams failed")
 
-    def _write_arrivals(self) -> None:
-        """Who else has each user, and this process's entry, in one round trip for them all.
+    def _write_entries(self) -> None:
+        """Who else has each user who arrived, and this process's entries, in one round trip for them all.
 
-        A user who left again before the write keeps the entry their leaving wrote (`disconnected`).
+        Each user is written as they stand at the write: one who left again keeps an entry that
+        lapses with the grace period, one who came back within it a live one.
         """
         assert self.redis is not None
         elsewhere: dict[int, bool] = {}  # without Redis: only a reconnect within the grace was online
         with self.writing:
             with self.lock:
                 arrived = {user_id: back for user_id, back in self.arrived.items() if self.local[user_id] > 0}
-                self.arrived = {}
-            if not arrived:
+                left = {user_id: when for user_id, when in self.left.items() if self.local[user_id] == 0}
+                self.arrived, self.left = {}, {}
+            if not arrived and not left:
                 return
-            now, lapse = time.time(), self._lapse()
+            now, lapse, grace = time.time(), self._lapse(), self.app.config["PRESENCE_GRACE_SECONDS"]
             try:
                 with self.redis.pipeline(transaction=False) as pipeline:
                     for user_id in arrived:
                         pipeline.zrangebyscore(self._key(user_id), now, "+inf")
                         pipeline.zadd(self._key(user_id), {PROCESS: lapse})
+                    for user_id, when in left.items():
+                        pipeline.zadd(self._key(user_id), {PROCESS: when + grace})
+                    if left:
+                        pipeline.hset(
+                            self._seen_key, mapping={str(user_id): when for user_id, when in left.items()}
+                        )
                     replies = pipeline.execute()
             except RedisError as error:
-                self._failed(error, arrived)
+                self._failed(error, arrived.keys() | left.keys())
                 elsewhere = arrived
             else:
-                for (user_id, back), live in zip(arrived.items(), replies[::2], strict=True):
+                for (user_id, back), live in zip(
+                    arrived.items(), replies[: 2 * len(arrived) : 2], strict=True
+                ):
                     elsewhere[user_id] = back or _others(live)
         with self.lock:
             for user_id, online_already in elsewhere.items():
@@ -325,7 +334,7 @@ class Presence:
         other processes took the user for offline: they hear again that the user is online. Just
         after an outage that is said only once the other processes listen again (pub/sub keeps
         nothing for a process that is not subscribed yet). Users whose entry is still to be written
-        are left to that write (`_write_arrivals`), which they would otherwise seem to have lost.
+        are left to that write (`_write_entries`), which they would otherwise seem to have lost.
         """
         recovered = recovered or redis_health(self.app).down  # this round may be what finds Redis back
         with self.writing:

@@ -87,20 +87,18 @@ def _plain_arguments() -> dict[str, int] | None:
     return None
 
 
-def _bearer_with_resume_point() -> tuple[Any, int, dict[int, str]]:
-    """`protector.require(SCOPE)`, with the token read in the statement that reads the resume point.
-
-    A token without a user (a client's own) is no stream's caller: invalid here.
-    """
+def _bearer_with_resume_point() -> tuple[services.StreamBearer, int, dict[int, str]]:
+    """`protector.require(SCOPE)`, with the token read in the statement that reads the resume point."""
     try:
         validator, token_string = protector.parse_request_authorization(
             JsonRequest(request.method, request.path, request.headers)
         )
         token, upto, rooms = services.open_stream(hash_secret(token_string))
-        validator.validate_token(token if token is None or token.user else None, [SCOPE], request)
+        validator.validate_token(token, [SCOPE], request)
     except OAuth2Error as error:
         protector.raise_error_response(error)
         raise  # not reached: the response above raises
+    assert token is not None  # refused by `validate_token`
     return token, upto, rooms
 
 

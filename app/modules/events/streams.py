@@ -72,7 +72,7 @@ def subscribe(
         local.unsubscribe(subscriber)
         raise
     after = upto if since is None or reset else since
-    db.session.close()
+    db.session.remove()  # what it read is let go; a stream opened with its resume point made no session
     return Subscription(user, local, subscriber, after, upto, reset)
 
 
