@@ -96,7 +96,7 @@ def write_events(session: Session) -> None:
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COMMIT_ORDER_LOCK})
-    ids = session.scalars(_insert_events(), events).all()
+    ids = session.connection().scalars(_insert_events(), events).all()
     for event_id, event in zip(ids, events, strict=True):
         _follow_membership(session, event_id, event)
     session.info[WRITTEN] = ids[-1]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import ReturningInsert
 
+from app.extensions import ratelimit
 from app.extensions.api import Timeline, abort
 from app.extensions.database import UTCDateTime, db, utcnow
 from app.extensions.locks import KeyedLocks
@@ -176,7 +177,8 @@ def _written(room: Room, author: User, **values: Any) -> Message | None:
     """The message INSERTed in Core (the ORM's flush machinery cost more than the statements) and
     joined to the session as if loaded, with what it holds now; None if the room is gone."""
     values |= {"author_id": author.id, "created_at": utcnow()}
-    message_id = db.session.scalar(_insert_locking_room(), {"room": room.id, **values})
+    connection = db.session.connection()  # the transaction's: its statements need no ORM execution
+    message_id = connection.scalar(_insert_locking_room(), {"room": room.id, **values})
     if message_id is None:
         return None
     message = Message(
@@ -188,7 +190,7 @@ def _written(room: Room, author: User, **values: Any) -> Message | None:
     # The room's newest message; and what you wrote yourself is not unread for you, on any device.
     moved = {"room": room.id, "author": author.id, "message_id": message_id, "sent_at": message.created_at}
     for statement in _room_and_marker_moved():
-        db.session.execute(statement, moved)
+        connection.execute(statement, moved)
     set_committed_value(room, "last_message_id", message_id)
     set_committed_value(room, "last_activity_at", message.created_at)
     return message
@@ -232,6 +234,7 @@ def send_message(
         return repeat(room_id, first), False
     require_reply_target(room_id, parent_id)
     with _turn_in_room(room_id, release=send_at is None):
+        ratelimit.count_in_transaction()
         try:
             message = _written(
                 room, author, body=body, parent_id=parent_id, client_msg_id=client_msg_id, send_at=send_at
