@@ -379,27 +379,6 @@ def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
     assert len(statements) == 1, "\n\n".join(statements)
 
 
-def test_a_message_is_counted_in_the_transaction_that_writes_it(limited):
-    """A send's hits once took the store's own connection and commit: a second write per message
-    queueing for SQLite's one write lock. A send that ends before writing is counted all the same."""
-    http = limited(**OPEN_DOOR, USER_WRITE_RATE_LIMIT="3/minute")
-    carol = token_of(http, "carol")
-    room_id = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"}).get_json()["id"]
-    with statements_of_the_database_store() as statements:
-        sent = post(http, carol, room_id, "counted with its message")
-    assert sent.status_code == 201
-    assert_limit_headers(sent, limit=3, remaining=1, within=60)
-    assert statements == []
-
-    unknown = post(http, carol, room_id + 1000)
-    assert_error(unknown, 404)
-    assert_limit_headers(unknown, limit=3, remaining=0, within=60)
-    refused = post(http, carol, room_id, "one too many")
-    assert_rate_limited(refused, within=60)
-    history = http.get(f"/api/v1/rooms/{room_id}/messages", headers=carol).get_json()
-    assert [message["body"] for message in history] == ["counted with its message"]
-
-
 def test_a_scheduled_message_is_refused_past_the_writes_budget_and_kept_nowhere(limited):
     """Scheduling goes through the same POST as sending: it counts with its write too."""
     http = limited(**OPEN_DOOR, USER_WRITE_RATE_LIMIT="2/minute")
@@ -547,6 +526,27 @@ def test_a_client_address_of_any_length_is_counted_in_the_database_store(limited
         assert log_in(http, "carol", PASSWORD, address=address).status_code == 200
 
     assert_rate_limited(log_in(http, "carol", PASSWORD, address=address), within=60)
+
+
+def test_a_message_is_counted_in_the_transaction_that_writes_it(limited):
+    """A send's hits once took the store's own connection and commit: a second write per message
+    queueing for SQLite's one write lock. A send that ends before writing is counted all the same."""
+    http = limited(**OPEN_DOOR, RATELIMIT_STORAGE_URI="database://", USER_WRITE_RATE_LIMIT="3/minute")
+    carol = token_of(http, "carol")
+    room_id = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"}).get_json()["id"]
+    with statements_of_the_database_store() as statements:
+        sent = post(http, carol, room_id, "counted with its message")
+    assert sent.status_code == 201
+    assert_limit_headers(sent, limit=3, remaining=1, within=60)
+    assert statements == []
+
+    unknown = post(http, carol, room_id + 1000)
+    assert_error(unknown, 404)
+    assert_limit_headers(unknown, limit=3, remaining=0, within=60)
+    refused = post(http, carol, room_id, "one too many")
+    assert_rate_limited(refused, within=60)
+    history = http.get(f"/api/v1/rooms/{room_id}/messages", headers=carol).get_json()
+    assert [message["body"] for message in history] == ["counted with its message"]
 
 
 # --- a store that goes away ---------------------------------------------------------------------
