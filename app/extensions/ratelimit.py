@@ -117,7 +117,9 @@ class DatabaseStorage(Storage):
     Each hit is one atomic upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING, on SQLite and
     PostgreSQL alike) on a connection of its own that commits at once: concurrent hits from
     several workers never lose an increment, and a counted attempt stays counted when the
-    request that made it rolls back.
+    request that made it rolls back. A message's hits are the exception: counted in the
+    transaction that stores it (`count_in_transaction`), and on such a connection if that
+    transaction rolls back.
     """
 
     STORAGE_SCHEME = ["database"]
@@ -299,11 +301,11 @@ def counted_with_the_write(view: Callable[..., Any]) -> Callable[..., Any]:
     """`view`'s hits (`spend`) are counted in the transaction of its write, by its service's call
     of `count_in_transaction`: with the database store, one commit where there were two.
 
-    For a view that writes rarely besides one service call (sending a message): its own counter
-    commit on SQLite doubled the writes that queue for the database's one write lock. Place it
-    above `auth_required`. What ends before its write (a 404, 403 or 422, a repeated
-    `client_msg_id`) is counted as it answers (`_add_limit_headers`), so a caller past the
-    limit hears of that error first, then 429 once the request would write.
+    For a view whose every write goes through services that call it first (sending a message,
+    the hottest write): the counter's own commit doubled the writes that queue for SQLite's one
+    write lock. Place it above `auth_required`. What ends before its write (a 404, 403 or 422,
+    a repeated `client_msg_id`) is counted as it answers (`_add_limit_headers`), so a caller
+    past the limit hears of that error first, and 429 once the request would write.
     """
 
     @wraps(view)
