@@ -6,13 +6,14 @@ import functools
 import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    Table,
     and_,
     bindparam,
     delete,
@@ -70,13 +71,13 @@ def record(
 
 
 @functools.cache
-def _insert_events() -> ReturningInsert[tuple[int]]:
+def _insert_events() -> ReturningInsert[int]:
     """A transaction's events in one INSERT, their ids returned in the order recorded: built once.
 
     Core, not the ORM: nothing reads an event back as an object in the transaction that writes
     it, and the ORM's flush of the rows cost more than the statement.
     """
-    table = Event.__table__
+    table = cast(Table, Event.__table__)
     return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import Integer, Select, Update, bindparam, delete, insert, select, update
+from sqlalchemy import Integer, Select, Table, Update, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -133,7 +133,7 @@ _SENT_COLUMNS = ("author_id", "body", "parent_id", "client_msg_id", "created_at"
 
 
 @cache
-def _insert_locking_room() -> ReturningInsert[tuple[int]]:
+def _insert_locking_room() -> ReturningInsert[int]:
     """INSERT the message … SELECT from its room's row, locked: one round trip, built once.
 
     The room's row is held until commit, so its messages' ids follow their commit order. An
@@ -145,7 +145,7 @@ def _insert_locking_room() -> ReturningInsert[tuple[int]]:
     it, never before. SQLite has no row locks and needs none: its first write takes the
     database's write lock. A room deleted meanwhile yields no row (and no message).
     """
-    rooms, messages = Room.__table__, Message.__table__
+    rooms, messages = cast(Table, Room.__table__), cast(Table, Message.__table__)
     values = [bindparam(name, type_=messages.c[name].type) for name in _SENT_COLUMNS]
     room = (
         select(rooms.c.id, *values)
@@ -158,7 +158,7 @@ def _insert_locking_room() -> ReturningInsert[tuple[int]]:
 @cache
 def _room_and_marker_moved() -> tuple[Update, Update]:
     """The room's newest message and activity; the sender's read marker at it: built once."""
-    rooms, memberships = Room.__table__, Membership.__table__
+    rooms, memberships = cast(Table, Room.__table__), cast(Table, Membership.__table__)
     message_id = bindparam("message_id", type_=Integer)
     room = (
         update(rooms)
