@@ -224,3 +224,14 @@ def test_a_pages_files_and_last_messages_come_without_selectin_loads(client, ali
         assert response.status_code == 200
         stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
         assert not [function for (_, _, function) in stats if function == "_load_for_path"], path
+
+
+def test_sending_a_message_builds_none_of_its_writes(client, alice, bob):
+    """The INSERT with the room's lock, the room's and read marker's UPDATEs and the events' INSERT are
+    built once; the ORM's flush of the message and the events built each of them again per send."""
+    room = create_room(client, alice, members=["bob"])
+    send = lambda: client.post(messages_path(room["id"]), headers=alice.headers, json={"body": "hi"})  # noqa: E731
+    send()
+    response, calls = calls_into(STATEMENT_BUILDING, send)
+    assert response.status_code == 201
+    assert calls <= 8

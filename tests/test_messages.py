@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from sqlalchemy import event, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Engine
 
 from app.extensions import db
 from app.modules.events.models import Event
@@ -606,8 +606,9 @@ def a_send_held_open(url: str, user, body: str = "slow") -> Iterator[dict[str, A
     drawn, release = threading.Event(), threading.Event()
     answers: dict[str, Any] = {}
 
-    def hold(session: Session, _context: Any) -> None:
-        if any(isinstance(row, Message) and row.body == body for row in session.new):
+    def hold(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        if statement.startswith("INSERT INTO messages") and body in values:
             drawn.set()
             release.wait(10)
 
@@ -615,7 +616,7 @@ def a_send_held_open(url: str, user, body: str = "slow") -> Iterator[dict[str, A
         answers[body] = requests.post(url, headers=user.headers, json={"body": body}, timeout=30)
 
     sender = threading.Thread(target=send_it)
-    event.listen(Session, "after_flush", hold)
+    event.listen(Engine, "after_cursor_execute", hold)
     sender.start()
     try:
         assert drawn.wait(10), "the held message was never inserted"
@@ -623,7 +624,7 @@ def a_send_held_open(url: str, user, body: str = "slow") -> Iterator[dict[str, A
     finally:
         release.set()
         sender.join(30)
-        event.remove(Session, "after_flush", hold)  # not while a flush runs it
+        event.remove(Engine, "after_cursor_execute", hold)  # not while a statement runs it
 
 
 def in_background(answers: dict[str, Any], name: str, request: Callable[[], Any]) -> threading.Thread:

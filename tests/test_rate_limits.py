@@ -8,12 +8,14 @@ server processes started by the test.
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import os
 import pstats
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -344,15 +346,12 @@ def test_every_write_of_a_user_spends_one_ceiling_and_reads_spend_nothing(limite
     assert http.post("/api/v1/rooms", headers=dave, json={"name": "den"}).status_code == 201
 
 
-# Above the tests that pick the database store: the `limiter` singleton keeps a store's options
-# (its engine) for the apps made after it, which a Redis store then refuses.
-def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
-    """The increment returns when its window ends: the X-RateLimit-Reset of every write once needed a
-    second statement, on the store's own connection, beside the write's."""
-    http = limited(**OPEN_DOOR)
+@contextlib.contextmanager
+def statements_of_the_database_store() -> Iterator[list[str]]:
+    """The statements the database store runs on its own connections inside the block (skipped
+    when the store is Redis)."""
     if not isinstance(limiter.limiter.storage, DatabaseStorage):
         pytest.skip("the store is Redis (REDIS_URL is set): the database store is not in use")
-    carol = token_of(http, "carol")
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -361,12 +360,35 @@ def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
     engine = limiter.limiter.storage.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        room = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"})
+        yield statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+# Above the tests that pick the database store: the `limiter` singleton keeps a store's options
+# (its engine) for the apps made after it, which a Redis store then refuses.
+def test_a_write_is_counted_in_one_statement_of_the_database_store(limited):
+    """The increment returns when its window ends: the X-RateLimit-Reset of every write once needed a
+    second statement, on the store's own connection, beside the write's."""
+    http = limited(**OPEN_DOOR)
+    carol = token_of(http, "carol")
+    with statements_of_the_database_store() as statements:
+        room = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"})
     assert room.status_code == 201
     assert_limit_headers(room, limit=600, remaining=599, within=60)
     assert len(statements) == 1, "\n\n".join(statements)
+
+
+def test_a_scheduled_message_is_refused_past_the_writes_budget_and_kept_nowhere(limited):
+    """Scheduling goes through the same POST as sending: it counts with its write too."""
+    http = limited(**OPEN_DOOR, USER_WRITE_RATE_LIMIT="2/minute")
+    carol = token_of(http, "carol")
+    room_id = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"}).get_json()["id"]
+    later = {"body": "later", "send_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+    path = f"/api/v1/rooms/{room_id}/messages"
+    assert http.post(path, headers=carol, json=later).status_code == 202
+    assert_rate_limited(http.post(path, headers=carol, json=later), within=60)
+    assert len(http.get("/api/v1/users/me/scheduled", headers=carol).get_json()) == 1
 
 
 def test_a_write_is_counted_with_a_statement_built_once(limited):
@@ -505,6 +527,27 @@ def test_a_client_address_of_any_length_is_counted_in_the_database_store(limited
         assert log_in(http, "carol", PASSWORD, address=address).status_code == 200
 
     assert_rate_limited(log_in(http, "carol", PASSWORD, address=address), within=60)
+
+
+def test_a_message_is_counted_in_the_transaction_that_writes_it(limited):
+    """A send's hits once took the store's own connection and commit: a second write per message
+    queueing for SQLite's one write lock. A send that ends before writing is counted all the same."""
+    http = limited(**OPEN_DOOR, RATELIMIT_STORAGE_URI="database://", USER_WRITE_RATE_LIMIT="3/minute")
+    carol = token_of(http, "carol")
+    room_id = http.post("/api/v1/rooms", headers=carol, json={"name": "lounge"}).get_json()["id"]
+    with statements_of_the_database_store() as statements:
+        sent = post(http, carol, room_id, "counted with its message")
+    assert sent.status_code == 201
+    assert_limit_headers(sent, limit=3, remaining=1, within=60)
+    assert statements == []
+
+    unknown = post(http, carol, room_id + 1000)
+    assert_error(unknown, 404)
+    assert_limit_headers(unknown, limit=3, remaining=0, within=60)
+    refused = post(http, carol, room_id, "one too many")
+    assert_rate_limited(refused, within=60)
+    history = http.get(f"/api/v1/rooms/{room_id}/messages", headers=carol).get_json()
+    assert [message["body"] for message in history] == ["counted with its message"]
 
 
 # --- a store that goes away ---------------------------------------------------------------------

@@ -15,10 +15,10 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, wraps
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
@@ -27,12 +27,12 @@ from sqlalchemy import Float, String, bindparam, case, create_engine, delete, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import ReturningInsert
 from werkzeug.exceptions import TooManyRequests
 
 from . import jobs
-from .database import Base, db, rows_changed
+from .database import Base, db, on_every_session, rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,12 @@ def _stored_key(key: str) -> str:
     return key if len(key) <= KEY_LENGTH else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+def _hit(key: str, expiry: int, amount: int = 1) -> dict[str, Any]:
+    """The parameters of `_upsert`."""
+    now = time.time()
+    return {"key": _stored_key(key), "amount": amount, "now": now, "expires_at": now + expiry}
+
+
 @cache
 def _upsert(dialect: str) -> ReturningInsert[int, float]:
     """Add `amount` to the counter `key`, or start it again if its window ended before `now`.
@@ -111,7 +117,9 @@ class DatabaseStorage(Storage):
     Each hit is one atomic upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING, on SQLite and
     PostgreSQL alike) on a connection of its own that commits at once: concurrent hits from
     several workers never lose an increment, and a counted attempt stays counted when the
-    request that made it rolls back.
+    request that made it rolls back. A message's hits are the exception: counted in the
+    transaction that stores it (`count_in_transaction`), and on such a connection if that
+    transaction rolls back.
     """
 
     STORAGE_SCHEME = ["database"]
@@ -129,10 +137,10 @@ class DatabaseStorage(Storage):
 
     def incr_with_expiry(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
         """`incr`, and when the counter's window ends: what `spend` needs, in one statement."""
-        now = time.time()
-        values = {"key": _stored_key(key), "amount": amount, "now": now, "expires_at": now + expiry}
         with self.engine.begin() as connection:
-            count, expires_at = connection.execute(_upsert(self.engine.dialect.name), values).one()
+            count, expires_at = connection.execute(
+                _upsert(self.engine.dialect.name), _hit(key, expiry, amount)
+            ).one()
         return count, expires_at
 
     def _live(self, key: str, column: Any) -> Any:
@@ -252,26 +260,98 @@ def spend(setting: str, scope: str, identifier: str) -> None:
     the store three times on every write); the database store does both in one statement. The
     answer's `X-RateLimit-*` headers describe the tightest limit the request spent
     (`_add_limit_headers`): a message in `general` spends both the room's budget and the writes'
-    ceiling.
+    ceiling. Under `counted_with_the_write`, the database store counts it later, with the write.
     """
     if not limiter.enabled:
         return
     item = parse(current_app.config[setting])
-    storage = limiter.limiter.storage
     key = item.key_for(scope, identifier)
+    deferred = g.get(_DEFERRED)
+    if deferred is not None and isinstance(limiter.limiter.storage, DatabaseStorage):
+        deferred.append((item, scope, key))
+        return
+    _spent(item, scope, *_counted(item, key))
+
+
+def _counted(item: RateLimitItem, key: str) -> tuple[int, float]:
+    """The count after this hit, and when its window ends."""
+    storage = limiter.limiter.storage
     if isinstance(storage, DatabaseStorage):
-        count, reset_at = storage.incr_with_expiry(key, item.get_expiry())
-    else:
-        count, reset_at = storage.incr(key, item.get_expiry()), storage.get_expiry(key)
+        return storage.incr_with_expiry(key, item.get_expiry())
+    return storage.incr(key, item.get_expiry()), storage.get_expiry(key)
+
+
+def _spent(item: RateLimitItem, scope: str, count: int, reset_at: float, *, refuse: bool = True) -> None:
+    """Note the hit for the answer's headers; 429 past the limit, if it may still be refused."""
     remaining = max(0, item.amount - count)
     tightest = g.get("rate_limit")
     if count > item.amount or tightest is None or remaining < tightest[1]:
         g.rate_limit = (item.amount, remaining, math.ceil(reset_at))
-    if count > item.amount:
+    if count > item.amount and refuse:
         raise _too_many(item, scope, reset_at)
 
 
+# The hits a `counted_with_the_write` view has not counted yet (a Flask `g` attribute), and those
+# counted in the session's open transaction (a `session.info` key: lost if it rolls back, so
+# counted again then).
+_DEFERRED = "parley_hits_deferred"
+_IN_TRANSACTION = "parley_hits_in_transaction"
+
+
+def counted_with_the_write(view: Callable[..., Any]) -> Callable[..., Any]:
+    """`view`'s hits (`spend`) are counted in the transaction of its write, by its service's call
+    of `count_in_transaction`: with the database store, one commit where there were two.
+
+    For a view whose every write goes through services that call it first (sending a message,
+    the hottest write): the counter's own commit doubled the writes that queue for SQLite's one
+    write lock. Place it above `auth_required`. What ends before its write (a 404, 403 or 422,
+    a repeated `client_msg_id`) is counted as it answers (`_add_limit_headers`), so a caller
+    past the limit hears of that error first, and 429 once the request would write.
+    """
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        setattr(g, _DEFERRED, [])
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def count_in_transaction() -> None:
+    """Count the hits this request deferred in the session's transaction, before its first
+    write; or roll it back and stop with 429. Nothing to do outside a request (the scheduler)."""
+    if not has_request_context() or not (deferred := g.get(_DEFERRED)):
+        return
+    setattr(g, _DEFERRED, [])
+    db.session.info[_IN_TRANSACTION] = deferred
+    connection = db.session.connection()
+    statement = _upsert(connection.dialect.name)
+    try:
+        for item, scope, key in deferred:
+            _spent(item, scope, *connection.execute(statement, _hit(key, item.get_expiry())).one())
+    except TooManyRequests:
+        db.session.rollback()
+        raise
+
+
+def _committed(session: Session) -> None:
+    """The hits counted in this transaction are kept: a commit stores them.
+
+    They live in `session.info`, not `g`: every request's session ends this way, reads included,
+    and a plain dict costs none of the proxies' calls (`has_request_context`, `g`)."""
+    session.info.pop(_IN_TRANSACTION, None)
+
+
+def _rolled_back(session: Session) -> None:
+    if lost := session.info.pop(_IN_TRANSACTION, None):
+        g.get(_DEFERRED, []).extend(lost)
+
+
 def _add_limit_headers(response: Response) -> Response:
+    """The headers of the tightest limit spent; first counting what a `counted_with_the_write`
+    view never reached its write with (it answers as it was going to: the check came too late)."""
+    for item, scope, key in g.pop(_DEFERRED, ()):
+        _spent(item, scope, *_counted(item, key), refuse=False)
     if (spent := g.get("rate_limit")) is not None:
         for name, value in zip(LIMIT_HEADERS, spent, strict=True):
             response.headers[name] = str(value)
@@ -342,6 +422,8 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     _check_counted_methods_only(app)
     app.after_request(_add_limit_headers)
+    on_every_session("after_commit", _committed)
+    on_every_session("after_rollback", _rolled_back)
 
 
 def _check_counted_methods_only(app: Flask) -> None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import (
@@ -15,11 +15,13 @@ from sqlalchemy import (
     Float,
     Row,
     Select,
+    Table,
     and_,
     bindparam,
     delete,
     false,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from app.extensions.api import abort
 from app.extensions.database import db, rows_changed, utcnow
@@ -65,8 +68,19 @@ def record(
 
     The row is written as the transaction commits (`write_events`), in the order recorded.
     """
-    event = Event(type=type_, data=data, room_id=room_id, user_id=user_id, audience=audience)
+    event = {"type": type_, "data": data, "room_id": room_id, "user_id": user_id, "audience": audience}
     db.session.info.setdefault(PENDING, []).append(event)
+
+
+@functools.cache
+def _insert_events() -> ReturningInsert[int]:
+    """A transaction's events in one INSERT, their ids returned in the order recorded: built once.
+
+    Core, not the ORM: nothing reads an event back as an object in the transaction that writes
+    it, and the ORM's flush of the rows cost more than the statement.
+    """
+    table = cast(Table, Event.__table__)
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 def write_events(session: Session) -> None:
@@ -85,24 +99,24 @@ def write_events(session: Session) -> None:
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COMMIT_ORDER_LOCK})
-    session.add_all(events)
-    session.flush()
-    for event in events:
-        _follow_membership(session, event)
-    session.info[WRITTEN] = events[-1].id
+    ids = session.connection().scalars(_insert_events(), events).all()
+    for event_id, event in zip(ids, events, strict=True):
+        _follow_membership(session, event_id, event)
+    session.info[WRITTEN] = ids[-1]
 
 
-def _follow_membership(session: Session, event: Event) -> None:
+def _follow_membership(session: Session, event_id: int, event: dict[str, Any]) -> None:
     """Open or close the span of a room's events a user may see."""
-    if event.type == "member.added":
-        session.add(MembershipSpan(user_id=event.user_id, room_id=event.room_id, first_event_id=event.id))
-    elif event.type in ("member.removed", "room.deleted"):
+    type_, room_id, user_id = event["type"], event["room_id"], event["user_id"]
+    if type_ == "member.added":
+        session.add(MembershipSpan(user_id=user_id, room_id=room_id, first_event_id=event_id))
+    elif type_ in ("member.removed", "room.deleted"):
         spans = update(MembershipSpan).where(
-            MembershipSpan.room_id == event.room_id, MembershipSpan.last_event_id.is_(None)
+            MembershipSpan.room_id == room_id, MembershipSpan.last_event_id.is_(None)
         )
-        if event.type == "member.removed":
-            spans = spans.where(MembershipSpan.user_id == event.user_id)
-        session.execute(spans.values(last_event_id=event.id))
+        if type_ == "member.removed":
+            spans = spans.where(MembershipSpan.user_id == user_id)
+        session.execute(spans.values(last_event_id=event_id))
 
 
 def forget_events(session: Session) -> None:

@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE
 
 from app.extensions.api import LINK_HEADER, Blueprint, links_to, pagination_links
 from app.extensions.auth import current_user
+from app.extensions.ratelimit import counted_with_the_write
 from app.modules.rooms import permissions as room_permissions
 from app.modules.rooms import services as rooms
 from app.modules.rooms.models import Room, RoomWithRole
@@ -90,6 +91,7 @@ class Messages(MethodView):
         return _page("messages.Messages", args, room, room_id=room.id)
 
     @blp.doc(operationId="sendMessage")
+    @counted_with_the_write
     @blp.auth_required("messages:write")
     @blp.arguments(
         SendMessageParameters,

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from functools import cache
+from typing import Any, Protocol, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Integer, Select, Table, Update, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import ReturningInsert
 
+from app.extensions import ratelimit
 from app.extensions.api import abort
-from app.extensions.database import db, utcnow
+from app.extensions.database import UTCDateTime, db, utcnow
 from app.extensions.locks import KeyedLocks
 from app.modules.events import throttle
 from app.modules.events.broker import announce
@@ -125,26 +129,78 @@ def require_reply_target(room_id: int, parent_id: int | None) -> None:
         )
 
 
-def _lock_room_history(room_id: int) -> None:
-    """Hold the room's row until commit, so its messages' ids follow their commit order.
+_SENT_COLUMNS = ("author_id", "body", "parent_id", "client_msg_id", "created_at", "send_at")
 
-    An id is drawn at INSERT, but transactions commit in any order: without this a reader
+
+@cache
+def _insert_locking_room() -> ReturningInsert[int]:
+    """INSERT the message … SELECT from its room's row, locked: one round trip, built once.
+
+    The room's row is held until commit, so its messages' ids follow their commit order. An
+    id is drawn at INSERT, but transactions commit in any order: without this a reader
     following history with `after=<newest id seen>` (or a read marker) would skip a message
-    whose transaction committed after a newer id's. Taken before the INSERT draws the id,
-    FOR NO KEY UPDATE queues the room's senders and leaves foreign-key checks (FOR KEY SHARE)
-    of other tables free; the outbox's commit-order lock is taken after it, never before.
-    SQLite ignores it and needs nothing: its first INSERT takes the database's write lock.
+    whose transaction committed after a newer id's. The SELECT takes the lock before the
+    INSERT draws the id; FOR NO KEY UPDATE queues the room's senders and leaves foreign-key
+    checks (FOR KEY SHARE) of other tables free; the outbox's commit-order lock is taken after
+    it, never before. SQLite has no row locks and needs none: its first write takes the
+    database's write lock. A room deleted meanwhile yields no row (and no message).
     """
-    locked = db.session.scalar(select(Room.id).where(Room.id == room_id).with_for_update(key_share=True))
-    if locked is None:
-        abort(404, "No such room.")
+    rooms, messages = cast(Table, Room.__table__), cast(Table, Message.__table__)
+    values = [bindparam(name, type_=messages.c[name].type) for name in _SENT_COLUMNS]
+    room = (
+        select(rooms.c.id, *values)
+        .where(rooms.c.id == bindparam("room", type_=Integer))
+        .with_for_update(key_share=True)
+    )
+    return insert(messages).from_select(["room_id", *_SENT_COLUMNS], room).returning(messages.c.id)
+
+
+@cache
+def _room_and_marker_moved() -> tuple[Update, Update]:
+    """The room's newest message and activity; the sender's read marker at it: built once."""
+    rooms, memberships = cast(Table, Room.__table__), cast(Table, Membership.__table__)
+    message_id = bindparam("message_id", type_=Integer)
+    room = (
+        update(rooms)
+        .where(rooms.c.id == bindparam("room", type_=Integer))
+        .values(last_message_id=message_id, last_activity_at=bindparam("sent_at", type_=UTCDateTime()))
+    )
+    marker = (
+        update(memberships)
+        .where(memberships.c.room_id == bindparam("room"), memberships.c.user_id == bindparam("author"))
+        .values(last_read_message_id=message_id)
+    )
+    return room, marker
+
+
+def _written(room: Room, author: User, **values: Any) -> Message | None:
+    """The message INSERTed in Core (the ORM's flush machinery cost more than the statements) and
+    joined to the session as if loaded, with what it holds now; None if the room is gone."""
+    values |= {"author_id": author.id, "created_at": utcnow()}
+    connection = db.session.connection()  # the transaction's: its statements need no ORM execution
+    message_id = connection.scalar(_insert_locking_room(), {"room": room.id, **values})
+    if message_id is None:
+        return None
+    message = Message(
+        id=message_id, room_id=room.id, author=author, **values, edited_at=None, deleted_at=None
+    )
+    make_transient_to_detached(message)
+    db.session.add(message)
+    set_committed_value(message, "reply_count", 0)
+    # The room's newest message; and what you wrote yourself is not unread for you, on any device.
+    moved = {"room": room.id, "author": author.id, "message_id": message_id, "sent_at": message.created_at}
+    for statement in _room_and_marker_moved():
+        connection.execute(statement, moved)
+    set_committed_value(room, "last_message_id", message_id)
+    set_committed_value(room, "last_activity_at", message.created_at)
+    return message
 
 
 @contextmanager
 def _turn_in_room(room_id: int, *, release: bool) -> Iterator[None]:
     """This process's turn to write to the room: wait for it holding no pooled connection.
 
-    A room's senders queue on its row lock (`_lock_room_history`), each on a pooled connection:
+    A room's senders queue on its row lock (`_insert_locking_room`), each on a pooled connection:
     two hundred senders in one room took every connection, and reads got 503 (bench/soak.py on
     PostgreSQL). So the senders of one process take turns here first, with the read-only
     transaction of their checks ended (`release`: its connection goes back to the pool, and
@@ -178,39 +234,25 @@ def send_message(
         return repeat(room_id, first), False
     require_reply_target(room_id, parent_id)
     with _turn_in_room(room_id, release=send_at is None):
-        _lock_room_history(room_id)
-        message = Message(
-            room_id=room.id,
-            author_id=author.id,
-            author=author,
-            body=body,
-            parent_id=parent_id,
-            client_msg_id=client_msg_id,
-            send_at=send_at,
-        )
-        db.session.add(message)
+        ratelimit.count_in_transaction()
         try:
-            db.session.flush()
+            message = _written(
+                room, author, body=body, parent_id=parent_id, client_msg_id=client_msg_id, send_at=send_at
+            )
         except IntegrityError:  # the same client_msg_id, sent concurrently, won the race
             db.session.rollback()
             first = first_with_client_id(author, client_msg_id) if client_msg_id else None
             if first is None:  # not the client_msg_id's unique index: nothing to answer with
                 raise
             return repeat(room_id, first), False
+        if message is None:
+            abort(404, "No such room.")
         if attachment_ids:
             files.attach(message, author, attachment_ids)
         else:  # known to be none: dumping it must not SELECT them
             set_committed_value(message, "attachments", [])
-        room.last_activity_at = message.created_at
-        room.last_message_id = message.id
-        # What you wrote yourself is not unread for you, on any of your devices.
-        db.session.execute(
-            update(Membership)
-            .where(Membership.room_id == room.id, Membership.user_id == author.id)
-            .values(last_read_message_id=message.id)
-        )
         _event("message.created", message)
-        record("read.updated", {"room_id": room.id, "last_read_message_id": message.id}, user_id=author.id)
+        record("read.updated", {"room_id": room_id, "last_read_message_id": message.id}, user_id=author.id)
         db.session.commit()
     return (_reloaded(message) if attachment_ids else message), True
 

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import database
+from app.extensions import database, ratelimit
 from app.extensions.api import abort, keyset_page
 from app.extensions.database import db, rows_changed
 from app.modules.events.services import record
@@ -83,6 +83,7 @@ def schedule(
     _require_schedulable(send_at)
     messages.require_reply_target(room.id, parent_id)
     files.refuse_unattachable(files.unattachable(author, attachment_ids or []))
+    ratelimit.count_in_transaction()
     scheduled = ScheduledMessage(
         room_id=room.id,
         author_id=author.id,
