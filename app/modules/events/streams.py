@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import math
 from collections.abc import Iterator
@@ -156,6 +157,14 @@ def frame(delivery: Delivery, user: User) -> bytes:
     return delivery.frame
 
 
+def live_frame(delivery: Delivery, user: User) -> bytes:
+    if delivery is KEEPALIVE:
+        return b": keep-alive\n\n"
+    if delivery.id is not None and delivery.written_at is not None:
+        metrics.event_delivered(delivery.id, delivery.written_at)
+    return frame(delivery, user)
+
+
 def sse(subscription: Subscription) -> Iterator[bytes]:
     """The stream's body: replay, then live events, while the access token behind it still grants access.
 
@@ -172,13 +181,14 @@ def sse(subscription: Subscription) -> Iterator[bytes]:
             yield frame(reset_event(subscription), user)
         for replayed in replay(subscription):
             yield frame(replayed, user)
-        while (delivery := subscription.subscriber.next()) is not CLOSED:
-            if delivery is KEEPALIVE:
-                yield b": keep-alive\n\n"
-                continue
-            if delivery.id is not None and delivery.written_at is not None:
-                metrics.event_delivered(delivery.id, delivery.written_at)
-            yield frame(delivery, user)
+        while True:
+            # Whatever piled up while this stream waited for its turn leaves in one send.
+            taken = subscription.subscriber.take()
+            live = list(itertools.takewhile(lambda delivery: delivery is not CLOSED, taken))
+            if live:
+                yield b"".join(live_frame(delivery, user) for delivery in live)
+            if len(live) < len(taken):
+                return
     finally:
         metrics.stream_closed()
         presence.disconnected(user.id)
