@@ -2,8 +2,9 @@
 
 Streams never poll the database themselves. A broker (in-process, or Redis pub/sub
 between processes) says "there are new events"; the hub's reader fetches everything
-after the last id it handled, in id order, and offers each event to every local
-subscriber. A subscriber decides what its user sees from the rooms it tracks, and
+after the last id it handled, in id order, and offers each event to the local
+subscribers of its room and of its user (indexed, so an event costs its audience, not
+every stream). A subscriber decides what its user sees from the rooms it tracks, and
 follows membership changes in the same order, so a removal ends a room at once.
 
 Nor do streams keep time: every keep-alive interval one more thread of the hub reads the

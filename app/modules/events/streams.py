@@ -6,7 +6,7 @@ import bisect
 import itertools
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,11 +157,12 @@ def frame(delivery: Delivery, user: User) -> bytes:
     return delivery.frame
 
 
-def live_frame(delivery: Delivery, user: User) -> bytes:
+def live_frame(delivery: Delivery, user: User, lagged: Callable[[int, float], None] | None) -> bytes:
+    """A live delivery's frame; `lagged` (metrics on) hears of each stored event the stream sends."""
     if delivery is KEEPALIVE:
         return b": keep-alive\n\n"
-    if delivery.id is not None and delivery.written_at is not None:
-        metrics.event_delivered(delivery.id, delivery.written_at)
+    if lagged is not None and delivery.id is not None and delivery.written_at is not None:
+        lagged(delivery.id, delivery.written_at)
     return frame(delivery, user)
 
 
@@ -181,12 +182,13 @@ def sse(subscription: Subscription) -> Iterator[bytes]:
             yield frame(reset_event(subscription), user)
         for replayed in replay(subscription):
             yield frame(replayed, user)
+        lagged = metrics.lag_observer()
         while True:
             # Whatever piled up while this stream waited for its turn leaves in one send.
             taken = subscription.subscriber.take()
             live = list(itertools.takewhile(lambda delivery: delivery is not CLOSED, taken))
             if live:
-                yield b"".join(live_frame(delivery, user) for delivery in live)
+                yield b"".join(live_frame(delivery, user, lagged) for delivery in live)
             if len(live) < len(taken):
                 return
     finally:
