@@ -119,8 +119,11 @@ def next_message_frame(chunks: Iterator[bytes]) -> bytes:
     return frame
 
 
-def test_the_open_streams_gauge_follows_streams_and_each_live_event_records_its_lag_once(mclient, alice, bob):
-    room = mclient.post("/api/v1/rooms", json={"name": "lagging", "members": ["bob"]}, headers=alice.headers)
+def test_the_open_streams_gauge_follows_streams_and_each_live_event_records_its_lag_once(
+    mclient, alice, bob, carol
+):
+    members = {"name": "lagging", "members": ["bob", "carol"]}
+    room = mclient.post("/api/v1/rooms", json=members, headers=alice.headers)
     assert room.status_code == 201
     assert value(scrape(mclient), "parley_event_streams_open") == 0
     lag_before = value(scrape(mclient), "parley_event_lag_seconds_count")
@@ -129,8 +132,9 @@ def test_the_open_streams_gauge_follows_streams_and_each_live_event_records_its_
         for user, open_now in ((bob, 1), (alice, 2)):
             streams.append(open_stream(mclient, user))
             assert value(scrape(mclient), "parley_event_streams_open") == open_now
+        # Carol, streamless: a sender's stream would also send its read marker's event with the message.
         sent = mclient.post(
-            f"/api/v1/rooms/{room.get_json()['id']}/messages", json={"body": "hi"}, headers=alice.headers
+            f"/api/v1/rooms/{room.get_json()['id']}/messages", json={"body": "hi"}, headers=carol.headers
         )
         assert sent.status_code == 201
         for _, chunks in streams:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,18 @@ class Metrics:
         if observe is None:
             observe = self._observers[key] = self.requests.labels(method, route, str(status)).observe
         observe(seconds)
+
+    def event_delivered(self, event_id: int, written_at: float) -> None:
+        """The lag of a stored event to the first stream of this process that sends it live.
+
+        Once per event and process, not per stream: with thousands of streams the histogram would
+        cost more than the frames. Events reach a process's streams in id order, so the first
+        stream to send an event is the first to pass its id; the others follow within milliseconds.
+        `written_at` is the event's created_at as a Unix time.
+        """
+        if event_id > self.last_lagged:
+            self.last_lagged = event_id
+            self.event_lag.observe(max(0.0, time.time() - written_at))
 
     def exposition(self) -> bytes:
         from prometheus_client import CollectorRegistry, generate_latest
@@ -143,18 +156,14 @@ def stream_closed() -> None:
         metrics.streams.dec()
 
 
-def event_delivered(event_id: int, written_at: float) -> None:
-    """The lag of a stored event to the first stream of this process that sends it live.
+def lag_observer() -> Callable[[int, float], None] | None:
+    """What a stream calls with each stored event it sends live; None while metrics are off.
 
-    Once per event and process, not per stream: with thousands of streams the histogram would
-    cost more than the frames. Events reach a process's streams in id order, so the first
-    stream to send an event is the first to pass its id; the others follow within milliseconds.
-    `written_at` is the event's created_at as a Unix time.
+    Looked up once per stream: per frame, even finding out that metrics are off cost a
+    twentieth of a delivery.
     """
     metrics = _metrics()
-    if metrics is not None and event_id > metrics.last_lagged:
-        metrics.last_lagged = event_id
-        metrics.event_lag.observe(max(0.0, time.time() - written_at))
+    return None if metrics is None else metrics.event_delivered
 
 
 def job_ran(name: str, *, failed: bool) -> None:

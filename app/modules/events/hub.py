@@ -2,8 +2,9 @@
 
 Streams never poll the database themselves. A broker (in-process, or Redis pub/sub
 between processes) says "there are new events"; the hub's reader fetches everything
-after the last id it handled, in id order, and offers each event to every local
-subscriber. A subscriber decides what its user sees from the rooms it tracks, and
+after the last id it handled, in id order, and offers each event to the local
+subscribers of its room and of its user (indexed, so an event costs its audience, not
+every stream). A subscriber decides what its user sees from the rooms it tracks, and
 follows membership changes in the same order, so a removal ends a room at once.
 
 Nor do streams keep time: every keep-alive interval one more thread of the hub reads the
@@ -16,11 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 import weakref
-from collections import Counter
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -115,6 +115,8 @@ class Delivery:
 
 
 CLOSED = Delivery(type="closed", data={})
+# Stored events after which a stream's rooms (and so the hub's index of them) may differ.
+MEMBERSHIP_CHANGES = frozenset({"member.added", "member.updated", "member.removed", "room.deleted"})
 KEEPALIVE = Delivery(type="keep-alive", data={})
 
 
@@ -128,6 +130,10 @@ class Subscriber:
 
     Until `start`, it buffers every event unfiltered: the stream has not yet read whose it
     is, the point (`floor`) its replay ends at, nor the rooms the user was in at that point.
+
+    The queue is a deque and a flag rather than a `queue.Queue`: a put appends and sets the
+    flag (under gevent, a wake-up only when the stream waits), and the stream takes everything
+    queued at once (`take`): one wake-up and one send however many frames piled up.
     """
 
     def __init__(self, max_queue: int) -> None:
@@ -138,7 +144,8 @@ class Subscriber:
         self.max_queue = max_queue
         self.closed = False
         self._pending: list[Delivery] = []
-        self._queue: queue.Queue[Delivery] = queue.Queue()
+        self._queue: deque[Delivery] = deque()
+        self._ready = threading.Event()  # set after each put; the taker clears it before it looks
 
     def start(self, user_id: int, token_id: int | None, rooms: dict[int, str], floor: int) -> None:
         self.user_id, self.token_id, self.rooms, self.floor = user_id, token_id, rooms, floor
@@ -181,7 +188,7 @@ class Subscriber:
 
     def _follow(self, d: Delivery, rooms: dict[int, str]) -> None:
         """Keep the user's rooms as they are just after this event."""
-        if d.room_id is None:  # no membership change is about no room
+        if d.room_id is None or d.type not in MEMBERSHIP_CHANGES:
             return
         if d.type == "room.deleted":
             rooms.pop(d.room_id, None)
@@ -191,52 +198,70 @@ class Subscriber:
             rooms.pop(d.room_id, None)
 
     def _put(self, delivery: Delivery) -> None:
-        if self._queue.qsize() >= self.max_queue:
+        if len(self._queue) >= self.max_queue:
             # Too slow to keep up: end the stream; the client resumes from its last id.
             log.warning(
                 "closing a stream of user %s that fell %d events behind", self.user_id, self.max_queue
             )
             self.close()
             return
-        self._queue.put(delivery)
+        self._queue.append(delivery)
+        self._ready.set()
 
     def close(self) -> None:
         self.closed = True
-        self._queue.put(CLOSED)
+        self._queue.append(CLOSED)
+        self._ready.set()
 
     def keep_alive(self) -> None:
         if not self.closed:
-            self._queue.put(KEEPALIVE)
+            self._queue.append(KEEPALIVE)
+            self._ready.set()
 
-    def next(self) -> Delivery:
-        """The next delivery, however long it takes (a stream's: the hub's keep-alives come in between)."""
-        return self._queue.get()
+    def take(self) -> list[Delivery]:
+        """Everything queued, oldest first, once there is something (streams: keep-alives come in between)."""
+        self._wait(None)
+        return [self._queue.popleft() for _ in range(len(self._queue))]
 
     def get(self, timeout: float) -> Delivery | None:
         """The next delivery, or None when `timeout` passes first."""
-        try:
-            return self._queue.get_nowait()  # the common case under load; no timer to arm
-        except queue.Empty:
-            pass
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        return self._queue.popleft() if self._wait(timeout) else None
 
     def get_nowait(self) -> Delivery | None:
-        try:
-            return self._queue.get_nowait()
-        except queue.Empty:
-            return None
+        return self._queue.popleft() if self._queue else None
+
+    def _wait(self, timeout: float | None) -> bool:
+        """Until something is queued (True) or `timeout` seconds pass (False); None: however long it takes.
+
+        The flag is cleared before the queue is looked at, so a put after the look sets it again.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._ready.clear()
+            if self._queue:
+                return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            self._ready.wait(left)
 
 
 class Hub:
+    """This process's subscribers, indexed by user and room so that an event costs only its audience.
+
+    A started subscriber is in `_by_user` under its user and in `_by_room` under each room it
+    tracks; one not started yet is in `_waiting`, and is offered everything. After an event that
+    changes memberships, the subscribers it reached are indexed again under its room.
+    """
+
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.poll_interval = app.config["EVENTS_POLL_SECONDS"]
         self.max_queue = app.config["EVENTS_MAX_QUEUE"]
         self._subscribers: set[Subscriber] = set()
-        self._per_user = Counter[int]()  # started subscribers of each user
+        self._waiting: set[Subscriber] = set()  # not started: offered every event, to buffer
+        self._by_user: dict[int, set[Subscriber]] = {}
+        self._by_room: dict[int, set[Subscriber]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._last_id: int | None = None
@@ -258,6 +283,7 @@ class Hub:
             if self._last_id is None:  # idle until now: read on from the newest event
                 self._last_id = services.latest_id()
             self._subscribers.add(subscriber)
+            self._waiting.add(subscriber)
             self._ensure_reader()
         return subscriber
 
@@ -272,12 +298,15 @@ class Hub:
     ) -> bool:
         """Hand the subscriber to its user; False (and no longer subscribed) when they have `most` here."""
         with self._lock:
-            if self._per_user[user_id] >= most:
+            if len(self._by_user.get(user_id, ())) >= most:
                 self._unsubscribe(subscriber)
                 return False
-            if subscriber in self._subscribers:  # else closed already: the hub is shutting down
-                self._per_user[user_id] += 1
             subscriber.start(user_id, token_id, rooms, floor)
+            if subscriber in self._waiting:  # else closed already: the hub is shutting down
+                self._waiting.remove(subscriber)
+                self._by_user.setdefault(user_id, set()).add(subscriber)
+                for room_id in rooms:
+                    self._by_room.setdefault(room_id, set()).add(subscriber)
         return True
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -285,14 +314,45 @@ class Hub:
             self._unsubscribe(subscriber)
 
     def _unsubscribe(self, subscriber: Subscriber) -> None:
-        if subscriber in self._subscribers:
-            self._subscribers.remove(subscriber)
-            if subscriber.rooms is not None:
-                self._per_user[subscriber.user_id] -= 1
-                if not self._per_user[subscriber.user_id]:
-                    del self._per_user[subscriber.user_id]
-            if not self._subscribers:
-                self._last_id = None
+        if subscriber not in self._subscribers:
+            return
+        self._subscribers.remove(subscriber)
+        if subscriber in self._waiting:
+            self._waiting.remove(subscriber)
+        else:
+            _leave(self._by_user, subscriber.user_id, subscriber)
+            for room_id in subscriber.rooms or ():
+                _leave(self._by_room, room_id, subscriber)
+        if not self._subscribers:
+            self._last_id = None
+
+    def _offer(self, delivery: Delivery) -> None:
+        """Offer the delivery to its audience here (and to the waiting); with the lock held."""
+        if delivery.id is None:
+            rooms, users = delivery.room_ids, delivery.user_ids
+        else:
+            rooms = () if delivery.room_id is None else (delivery.room_id,)
+            users = () if delivery.user_id is None else (delivery.user_id,)
+        groups = [self._by_room[r] for r in rooms if r in self._by_room]
+        groups += [self._by_user[u] for u in users if u in self._by_user]
+        audience = groups[0] if len(groups) == 1 else set().union(*groups)
+        for subscriber in audience:
+            subscriber.offer(delivery)
+        for subscriber in self._waiting:
+            subscriber.offer(delivery)
+        if delivery.type in MEMBERSHIP_CHANGES and delivery.room_id is not None:
+            self._reindex(delivery.room_id, list(audience))  # a copy: it may be the room's own set
+
+    def _reindex(self, room_id: int, changed: list[Subscriber]) -> None:
+        """File the subscribers an event reached under its room again, as their rooms now say."""
+        in_room = self._by_room.setdefault(room_id, set())
+        for subscriber in changed:
+            if subscriber.rooms is not None and room_id in subscriber.rooms:
+                in_room.add(subscriber)
+            else:
+                in_room.discard(subscriber)
+        if not in_room:
+            del self._by_room[room_id]
 
     # --- what the broker calls ---
 
@@ -301,8 +361,7 @@ class Hub:
 
     def deliver_ephemeral(self, delivery: Delivery) -> None:
         with self._lock:
-            for subscriber in self._subscribers:
-                subscriber.offer(delivery)
+            self._offer(delivery)
 
     def close(self) -> None:
         """End every stream now (the worker is shutting down); clients reconnect elsewhere."""
@@ -385,10 +444,17 @@ class Hub:
             if self._last_id != last:  # everyone left meanwhile
                 return False
             for delivery in batch:
-                for subscriber in self._subscribers:
-                    subscriber.offer(delivery)
+                self._offer(delivery)
             self._last_id = batch[-1].id
         return len(batch) == BATCH
+
+
+def _leave(index: dict[int, set[Subscriber]], key: int, subscriber: Subscriber) -> None:
+    group = index.get(key)
+    if group is not None:
+        group.discard(subscriber)
+        if not group:
+            del index[key]
 
 
 def close_all() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +157,15 @@ def frame(delivery: Delivery, user: User) -> bytes:
     return delivery.frame
 
 
+def live_frame(delivery: Delivery, user: User, lagged: Callable[[int, float], None] | None) -> bytes:
+    """A live delivery's frame; `lagged` (metrics on) hears of each stored event the stream sends."""
+    if delivery is KEEPALIVE:
+        return b": keep-alive\n\n"
+    if lagged is not None and delivery.id is not None and delivery.written_at is not None:
+        lagged(delivery.id, delivery.written_at)
+    return frame(delivery, user)
+
+
 def sse(subscription: Subscription) -> Iterator[bytes]:
     """The stream's body: replay, then live events, while the access token behind it still grants access.
 
@@ -172,13 +182,15 @@ def sse(subscription: Subscription) -> Iterator[bytes]:
             yield frame(reset_event(subscription), user)
         for replayed in replay(subscription):
             yield frame(replayed, user)
-        while (delivery := subscription.subscriber.next()) is not CLOSED:
-            if delivery is KEEPALIVE:
-                yield b": keep-alive\n\n"
-                continue
-            if delivery.id is not None and delivery.written_at is not None:
-                metrics.event_delivered(delivery.id, delivery.written_at)
-            yield frame(delivery, user)
+        lagged = metrics.lag_observer()
+        while True:
+            # Whatever piled up while this stream waited for its turn leaves in one send.
+            taken = subscription.subscriber.take()
+            live = list(itertools.takewhile(lambda delivery: delivery is not CLOSED, taken))
+            if live:
+                yield b"".join(live_frame(delivery, user, lagged) for delivery in live)
+            if len(live) < len(taken):
+                return
     finally:
         metrics.stream_closed()
         presence.disconnected(user.id)

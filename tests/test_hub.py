@@ -1,0 +1,97 @@
+"""What handing out a live event costs the process that holds the streams: only its audience's
+streams are offered it, and a stream that fell behind catches up in one write.
+
+Streams are opened with the test client and read only when the test says so: each is a
+subscriber of this process's hub from the moment its request is answered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import pstats
+from collections.abc import Iterator
+from typing import Any
+
+import werkzeug.local
+
+from app.modules.events.hub import Delivery, Subscriber
+from tests.rooms import create_room, messages_path
+
+STREAM = "/api/v1/events"
+BEHIND = 10  # messages a stream has not read yet
+
+
+def say(client, user, room_id: int, body: str) -> None:
+    response = client.post(messages_path(room_id), json={"body": body}, headers=user.headers)
+    assert response.status_code == 201, response.get_json()
+
+
+def frames(chunk: bytes) -> list[bytes]:
+    return [frame for frame in chunk.split(b"\n\n") if frame]
+
+
+def read_until(stream: Any, body: str) -> list[bytes]:
+    """The stream's chunks up to the one that carries the message `body`."""
+    chunks = []
+    for chunk in stream.response:
+        chunks.append(chunk)
+        if f'"body":"{body}"'.encode() in chunk:
+            return chunks
+    raise AssertionError(f"the stream ended before {body!r}")
+
+
+@contextlib.contextmanager
+def streams_of(client, *users: Any) -> Iterator[list[Any]]:
+    opened: list[Any] = []
+    try:
+        for user in users:
+            opened.append(client.get(STREAM, headers=user.headers, buffered=False))
+            assert opened[-1].status_code == 200
+        yield opened
+    finally:
+        for stream in reversed(opened):  # the test client nests their contexts
+            stream.close()
+
+
+def test_an_event_is_offered_only_to_the_streams_of_those_who_may_see_it(
+    app, client, alice, bob, monkeypatch
+):
+    """Every event used to be offered to every stream of the process, which then looked whether its
+    user may see it: 10,000 streams in ten rooms cost 10,000 offers per message for 1,000 frames."""
+    monkeypatch.setitem(app.config, "EVENTS_MAX_STREAMS_PER_USER", 30)
+    offered: list[tuple[int, str]] = []
+    offer = Subscriber.offer
+
+    def counted(subscriber: Subscriber, delivery: Delivery) -> None:
+        offered.append((subscriber.user_id, delivery.type))
+        offer(subscriber, delivery)
+
+    monkeypatch.setattr(Subscriber, "offer", counted)
+    diary = create_room(client, alice, "diary")
+    with streams_of(client, *[bob] * 30, alice) as opened:
+        say(client, alice, diary["id"], "dear diary")
+        read_until(opened[-1], "dear diary")
+    assert [user for user, type_ in offered if type_ == "message.created"] == [alice.id]
+
+
+def test_frames_queued_while_a_stream_waits_leave_in_one_write_that_looks_nothing_up_per_frame(
+    app, client, alice, bob
+):
+    """One write (one send, one wake-up of the stream) for all that piled up, not one per frame; nor
+    does each frame look the application up (whether metrics are on cost a twentieth of a delivery)."""
+    lounge = create_room(client, alice, "lounge", members=["bob"])
+    with streams_of(client, alice, bob) as (alices, bobs):
+        assert next(alices.response).startswith(b"retry:")
+        for number in range(BEHIND):
+            say(client, bob, lounge["id"], f"message {number}")
+        # Bob hears the last one after the hub has queued every earlier one for Alice.
+        say(client, bob, lounge["id"], "after")
+        read_until(bobs, "after")
+        profiler = cProfile.Profile()
+        caught_up = profiler.runcall(next, alices.response)
+    sent = [frame for frame in frames(caught_up) if frame.startswith(b"id: ")]
+    assert [b'"body":"message %d"' % number in sent[number] for number in range(BEHIND)] == [True] * BEHIND
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    lookups = sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path == werkzeug.local.__file__)
+    assert lookups < BEHIND
