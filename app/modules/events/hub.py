@@ -21,7 +21,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -328,6 +328,8 @@ class Hub:
 
     def _offer(self, delivery: Delivery) -> None:
         """Offer the delivery to its audience here (and to the waiting); with the lock held."""
+        rooms: Collection[int]
+        users: Collection[int]
         if delivery.id is None:
             rooms, users = delivery.room_ids, delivery.user_ids
         else:
