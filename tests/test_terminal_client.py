@@ -23,6 +23,10 @@ import pytest
 from tasks.client import SDK
 from tests.concurrency import TIMES
 
+# A client of the API, driven against a live server: CI runs it once, in the pass on PostgreSQL +
+# Redis, to keep the two passes even.
+pytestmark = pytest.mark.second_pass
+
 
 @pytest.fixture
 def chat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
