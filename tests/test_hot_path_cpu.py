@@ -215,7 +215,7 @@ def test_a_room_list_page_runs_the_statement_built_once(client, alice, rooms_wit
 
 def test_a_pages_files_and_last_messages_come_without_selectin_loads(client, alice, rooms_with_messages):
     """A room list's last messages come joined to their rooms; its and a history page's files from a
-    statement built once (files.load_into). The relationships' selectin loads walked SQLAlchemy's
+    statement built once (files.attached_to). The relationships' selectin loads walked SQLAlchemy's
     loader machinery for each page (a fifth of a room list's CPU), though most pages carry no file."""
     room_id = client.get(ROOMS, headers=alice.headers).get_json()[0]["id"]
     for path in [f"{ROOMS}?page_size=50", messages_path(room_id)]:

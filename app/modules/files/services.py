@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -11,8 +11,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, delete, exists, or_, select, update
-from sqlalchemy.orm import Session, lazyload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from app.extensions.api import abort
@@ -137,12 +136,6 @@ def attach(message: Message, author: User, attachment_ids: list[int]) -> None:
         attachment.message_id = message.id
 
 
-# A loader option for statements whose messages get their files from `load_into`: the
-# relationship's own selectin load walks SQLAlchemy's loader machinery for every page (a fifth
-# of a room listing's CPU, for a page that usually carries no file at all).
-LOADED_SEPARATELY = lazyload(Message.attachments)
-
-
 @cache
 def _attachments_of() -> Select:
     """The files of a set of messages, in the order attached: built once (expanding IN)."""
@@ -153,16 +146,6 @@ def _attachments_of() -> Select:
 def carries_any(message_id: ColumnElement[int]) -> ColumnElement[bool]:
     """Whether the message `message_id` has files: a page asks for them (`attached_to`) only then."""
     return exists().where(Attachment.__table__.c.message_id == message_id)
-
-
-def load_into(messages: Iterable[Message | None]) -> None:
-    """Fill each message's `attachments` with one statement for all of them (None is passed over).
-
-    For messages loaded with `LOADED_SEPARATELY`: what `Message.attachments` would have loaded.
-    """
-    by_id = {message.id: message for message in messages if message is not None}
-    for message_id, attachments in attached_to(by_id).items():
-        set_committed_value(by_id[message_id], "attachments", attachments)
 
 
 def attached_to(message_ids: Collection[int]) -> dict[int, list[Attachment]]:
