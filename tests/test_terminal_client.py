@@ -62,6 +62,13 @@ def shows(app: Any, text: str) -> bool:
     return any(line.endswith(text) for line in lines(app, "#messages"))
 
 
+def make_den(client: Any, alice: Any) -> int:
+    """A private room of alice's, with bob in it: the room most tests follow."""
+    room = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
+    assert room.status_code == 201, room.get_json()
+    return room.get_json()["id"]
+
+
 def history(client: Any, user: Any, room_id: int) -> list[dict[str, Any]]:
     return client.get(f"/api/v1/rooms/{room_id}/messages", headers=user.headers).get_json()
 
@@ -92,8 +99,7 @@ async def in_room(pilot: Any, user: Any, room_id: int, newest: str) -> None:
 def test_terminal_client_logs_in_follows_a_room_sends_replies_and_joins(
     chat: Any, live_server: str, client: Any, alice: Any, bob: Any, carol: Any, tmp_path: Path
 ) -> None:
-    room = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
-    den = room.get_json()["id"]
+    den = make_den(client, alice)
     for body in ("first", "second"):
         client.post(f"/api/v1/rooms/{den}/messages", json={"body": body}, headers=alice.headers)
     attic = client.post("/api/v1/rooms", json={"name": "attic"}, headers=alice.headers).get_json()["id"]
@@ -259,8 +265,7 @@ def test_terminal_client_asks_for_the_password_when_its_tokens_die_while_it_runs
 def test_terminal_client_asks_for_the_password_when_its_tokens_die_during_any_api_call(
     chat: Any, live_server: str, client: Any, alice: Any, bob: Any
 ) -> None:
-    den = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
-    den = den.get_json()["id"]
+    den = make_den(client, alice)
     for n in range(51):  # a page older than the one shown on opening, for Page Up
         client.post(f"/api/v1/rooms/{den}/messages", json={"body": f"m{n}"}, headers=alice.headers)
 
@@ -294,8 +299,7 @@ def test_terminal_client_asks_for_the_password_when_its_tokens_die_during_any_ap
 def test_terminal_client_reacts_to_the_highlighted_message_and_shows_others_reactions_live(
     chat: Any, live_server: str, client: Any, alice: Any, bob: Any
 ) -> None:
-    den = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
-    den = den.get_json()["id"]
+    den = make_den(client, alice)
     sent = [
         client.post(f"/api/v1/rooms/{den}/messages", json={"body": body}, headers=alice.headers)
         for body in "ab"
@@ -332,8 +336,7 @@ def test_terminal_client_reacts_to_the_highlighted_message_and_shows_others_reac
 def test_terminal_client_says_it_is_typing_once_per_few_seconds_and_shows_who_else_is(
     chat: Any, live_server: str, client: Any, alice: Any, bob: Any
 ) -> None:
-    den = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
-    den = den.get_json()["id"]
+    den = make_den(client, alice)
     client.post(f"/api/v1/rooms/{den}/messages", json={"body": "hi"}, headers=alice.headers)
     announced: list[int] = []
 
@@ -362,8 +365,7 @@ def test_terminal_client_says_it_is_typing_once_per_few_seconds_and_shows_who_el
 def test_terminal_client_pages_back_through_older_history(
     chat: Any, live_server: str, client: Any, alice: Any, bob: Any
 ) -> None:
-    den = client.post("/api/v1/rooms", json={"name": "den", "members": ["bob"]}, headers=alice.headers)
-    den = den.get_json()["id"]
+    den = make_den(client, alice)
     for n in range(53):  # one page of 50 is shown on opening; three are older than it
         client.post(f"/api/v1/rooms/{den}/messages", json={"body": f"m{n}"}, headers=alice.headers)
 
