@@ -852,14 +852,18 @@ function inviteItem(invite) {
   );
 }
 
-/** "Copied" outlives the list being drawn again (an `invite.*` event redraws it). */
+/** "Copied" outlives the list being drawn again (an `invite.*` event redraws it), even when the
+ * redraw comes between the click and the clipboard's answer: every button of the invite says so. */
 function copyButton(inviteId, url) {
   const button = el("button", { type: "button" }, state.copiedInvite === inviteId ? "Copied" : "Copy");
+  button.dataset.copyInvite = String(inviteId);
   button.addEventListener("click", () =>
     navigator.clipboard.writeText(url).then(
       () => {
         state.copiedInvite = inviteId;
-        button.textContent = "Copied";
+        for (const shown of document.querySelectorAll(`button[data-copy-invite="${inviteId}"]`)) {
+          shown.textContent = "Copied";
+        }
       },
       () => showProblem(new ApiError(0, "This browser did not let the page copy: select the link and copy it.")),
     ),
