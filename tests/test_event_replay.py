@@ -347,8 +347,16 @@ def revoke(client, token: str) -> None:
 
 
 def without_presence(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """A stream's chunks but presence batches (alice's own, at the next interval, whenever that falls)."""
-    return (chunk for chunk in chunks if not chunk.startswith(b"event: presence.updated\n"))
+    """A stream's frames but presence batches (alice's own, at the next interval, whenever that falls).
+
+    Frames, not chunks: what piles up while a stream waits leaves in one write (a keep-alive and
+    a presence batch together)."""
+    return (
+        frame + b"\n\n"
+        for chunk in chunks
+        for frame in chunk.split(b"\n\n")
+        if frame and not frame.startswith(b"event: presence.updated\n")
+    )
 
 
 def test_an_idle_stream_sends_one_keep_alive_per_interval(app, client, alice, monkeypatch):
