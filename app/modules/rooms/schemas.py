@@ -46,7 +46,13 @@ LISTED_ROOM_ROW = (
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
+    """What `fields.DateTime` writes of a `UTCDateTime`, from the value as the driver read it.
+
+    A naive value (SQLite's) is UTC: its offset is written here rather than attached first.
+    """
+    if moment is None:
+        return None
+    return moment.isoformat() if moment.tzinfo else f"{moment.isoformat()}+00:00"
 
 
 def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -54,7 +60,8 @@ def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, 
 
     By hand, and the row read by position (by name, each value cost a lookup): the compiled
     loop, fed with entities, cost about 30 calls per room, and the ORM's loading of those
-    entities more. `attachments` and `reactions` are the last message's.
+    entities more. Timestamps come as the driver read them (see `_iso`). `attachments` and
+    `reactions` are the last message's.
     """
     (id_, name, topic, kind, owner_id, ttl, created_at, member_count, role, unread_count) = row[:10]
     (last_id, author_id, body, parent_id, reply_count, sent_at, edited_at, send_at, deleted) = row[10:19]
@@ -77,7 +84,7 @@ def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, 
             "reply_count": reply_count,
             "attachments": ATTACHMENTS.dump(attachments) if attachments else [],
             "reactions": reactions,
-            "created_at": sent_at.isoformat(),
+            "created_at": _iso(sent_at),
             "edited_at": _iso(edited_at),
             "send_at": _iso(send_at),
             "deleted": deleted,
@@ -93,7 +100,7 @@ def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, 
         "last_message": last,
         "message_ttl_seconds": ttl,
         "role": role,
-        "created_at": created_at.isoformat(),
+        "created_at": _iso(created_at),
     }
 
 

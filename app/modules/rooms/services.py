@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     FromClause,
     Integer,
     Join,
@@ -20,13 +21,14 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from app.extensions.api import Listing, abort
-from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
+from app.extensions.database import UTCDateTime, db, insert_if_absent, rows_changed, utcnow
 from app.extensions.schemas import Dumped
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -122,12 +124,23 @@ def _listing(scope: str) -> Listing:
     columns |= {name: rooms.c[name] for name in (*ROOM_FIELDS, "member_count")}
     columns |= {"role": mine.c.role, "unread_count": unread}
     ordered = [
-        columns[name].label(name) for name in (*LISTED_ROOM_ROW, "last_has_files", "last_has_reactions")
+        _as_stored(columns[name]).label(name)
+        for name in (*LISTED_ROOM_ROW, "last_has_files", "last_has_reactions")
     ]
     stmt = select(*ordered).select_from(shown)
     if scope == "public":
         stmt = stmt.where(rooms.c.kind == "public")
     return Listing(stmt.order_by(rooms.c.last_activity_at.desc(), rooms.c.id.desc()), total, exact=True)
+
+
+def _as_stored(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A `UTCDateTime` column read as the driver gives it (naive on SQLite), other columns as they are.
+
+    `UTCDateTime`'s result processing (two Python calls and a `replace` per value, four
+    timestamps a room) was a third of the listing's execution: `listed_room` writes the
+    offset itself.
+    """
+    return type_coerce(column, DateTime(timezone=True)) if isinstance(column.type, UTCDateTime) else column
 
 
 def _unread(rooms: FromClause, mine: FromClause) -> ScalarSelect[int]:
