@@ -21,6 +21,7 @@ from app.extensions.schemas import Schema
 from tests.rooms import ROOMS, create_room, messages_path
 
 MARSHMALLOW = str(Path(marshmallow.__file__).parent)
+SCHEMAS = marshmallow.schema.__file__  # where a schema is made
 DUMPING = app.extensions.schemas.__file__  # the compiled dump loop
 # What building a statement (not running one built before) goes through for each of its parts.
 STATEMENT_BUILDING = sqlalchemy.sql.coercions.__file__
@@ -91,6 +92,20 @@ def test_each_listed_room_costs_about_ten_python_calls(client, alice, bob, rooms
         )
     calls_per_list()
     assert (calls_per_list() - eleven) / 10 <= 12
+
+
+def test_a_page_parses_its_parameters_without_making_a_schema(client, alice, rooms_with_messages):
+    """smorest hands webargs the class of its pagination parameters' schema, and webargs made an
+    instance of it, deep-copying its fields, on every paginated request: 4 % of a room list."""
+    client.get(f"{ROOMS}?page_size=50", headers=alice.headers)
+    profiler = cProfile.Profile()
+    response = profiler.runcall(client.get, f"{ROOMS}?page_size=50", headers=alice.headers)
+    assert len(response.get_json()) == rooms_with_messages
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    made = sum(
+        calls for (path, _, name), (_, calls, *_) in stats.items() if path == SCHEMAS and name == "__init__"
+    )
+    assert made == 0
 
 
 def test_a_plain_value_is_dumped_without_a_call_of_its_own(client, alice, members_list):
