@@ -551,7 +551,9 @@ class Report:
 ME = "/api/v1/users/me"
 SEARCH = "/api/v1/users?q=a"
 MESSAGE_SEARCH = "/api/v1/messages/search?q=hello"
-MESSAGE = json.dumps({"body": "Hello from the benchmark"})
+# Without the word MESSAGE_SEARCH looks for: the POST scenarios' thousands of messages would
+# otherwise be matches by the larger-database run, which would time the matches, not the table.
+MESSAGE = json.dumps({"body": "Posted by the benchmark"})
 # Every scenario POSTs as fast as it can: production's per-user write limit would answer 429s.
 UNLIMITED_WRITES = "1000000/minute"
 
