@@ -15,7 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.conftest import User
+from tests.assertions import assert_error
+from tests.conftest import PASSWORD, User, age_tokens, bearer
 from tests.rooms import create_room, messages_path
 from tests.statements import counted_statements
 
@@ -30,12 +31,27 @@ def test_the_bearer_check_reads_the_token_and_its_user_in_one_statement(app, cli
     assert len(statements) == 1, "\n\n".join(statements)
 
 
-def test_a_revoked_token_is_refused_at_once(client, alice):
-    """The check is never answered from a cache: revocation takes effect on the next request."""
-    assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 200
-    revoked = client.post("/auth/oauth2/revoke", data={"token": alice.token, "client_id": "documentation"})
-    assert revoked.status_code == 200
-    assert client.get("/api/v1/users/me", headers=alice.headers).status_code == 401
+@pytest.mark.parametrize("end", ["revoked", "expired", "password changed", "account deleted"])
+def test_a_token_that_no_longer_grants_access_is_refused_at_once(app, client, alice, end):
+    """The check is never answered from a cache, and decides in SQL what the token's object did:
+    revocation, expiry, a password change and deletion take effect on the next request."""
+    token = alice.token_with("users:read")  # another session's: a password change ends it
+    assert client.get("/api/v1/users/me", headers=bearer(token)).status_code == 200
+    current = {"current_password": PASSWORD}
+    ended = {
+        "revoked": lambda: client.post(
+            "/auth/oauth2/revoke", data={"token": token, "client_id": "documentation"}
+        ),
+        "expired": lambda: age_tokens(app, app.config["ACCESS_TOKEN_EXPIRES_IN"] + 1),
+        "password changed": lambda: client.patch(
+            "/api/v1/users/me", json={"password": "a brand new passphrase", **current}, headers=alice.headers
+        ),
+        "account deleted": lambda: client.delete("/api/v1/users/me", json=current, headers=alice.headers),
+    }[end]()
+    assert ended is None or ended.status_code in (200, 204)
+    refused = client.get("/api/v1/users/me", headers=bearer(token))
+    assert_error(refused, 401)
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="parley", error="invalid_token"'
 
 
 def orm_calls(profiler: cProfile.Profile) -> int:
