@@ -11,6 +11,7 @@ import pytest
 from app.extensions import db
 from app.modules.users.models import User as UserRow
 from tests.assertions import assert_error, assert_invalid, assert_utc_timestamp
+from tests.bans import ban
 from tests.conftest import PASSWORD, bearer, password_token
 from tests.polls import mark, received
 
@@ -223,6 +224,26 @@ def test_me_shows_the_own_profile_with_email(client, make_user):
         is_admin=False,
     )
     assert_utc_timestamp(body["created_at"])
+
+
+@pytest.mark.parametrize("kind", ["plain", "with email and display name", "admin", "banned"])
+def test_me_reads_byte_for_byte_as_the_schema_dumps_the_account(app, client, make_user, admin, kind):
+    """`GET /users/me` dumps the caller read with the token by hand (users.schemas.MeSchema); a
+    profile change answers the account as the schema's own loop dumps it."""
+    user = {
+        "plain": lambda: make_user("carol", display_name=None),
+        "with email and display name": lambda: make_user("carol", email="c@example.com", display_name="C"),
+        "admin": lambda: admin,
+        "banned": lambda: make_user("carol"),
+    }[kind]()
+    if kind == "banned":
+        ban(app, client, make_user, user)
+    shown = client.get(ME, headers=user.headers)
+    changed = client.patch(ME, json={}, headers=user.headers)
+    assert (shown.status_code, changed.status_code) == (200, 200)
+    assert shown.data == changed.data
+    assert shown.get_json()["is_admin"] is (kind == "admin")
+    assert (shown.get_json()["banned_until"] is not None) is (kind == "banned")
 
 
 def test_a_public_profile_shows_id_username_display_name_and_created_at(client, alice, bob):

@@ -15,6 +15,7 @@ from flask.views import MethodView
 from app.extensions.api import Blueprint
 from app.extensions.auth import current_token, current_user, protector
 from app.extensions.security import hash_secret
+from app.modules.auth.models import Bearer
 
 from . import services, streams
 from .parameters import MAX_EVENT_ID, PollParameters, StreamHeaders, StreamParameters
@@ -87,7 +88,7 @@ def _plain_arguments() -> dict[str, int] | None:
     return None
 
 
-def _bearer_with_resume_point() -> tuple[services.StreamBearer, int, dict[int, str]]:
+def _bearer_with_resume_point() -> tuple[Bearer, int, dict[int, str]]:
     """`protector.require(SCOPE)`, with the token read in the statement that reads the resume point."""
     try:
         validator, token_string = protector.parse_request_authorization(

@@ -5,14 +5,12 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Row,
     Select,
     Table,
@@ -35,7 +33,14 @@ from sqlalchemy.sql.dml import ReturningInsert
 from app.extensions.api import abort
 from app.extensions.database import db, rows_changed, utcnow
 from app.extensions.security import generate_secret, hash_secret
-from app.modules.auth.models import OAuth2Token, access_token_alive, grants_access
+from app.modules.auth.models import (
+    Bearer,
+    OAuth2Token,
+    access_token_alive,
+    bearer_of,
+    bearer_statement,
+    grants_access,
+)
 from app.modules.rooms.models import Membership
 from app.modules.users.models import User
 
@@ -163,44 +168,16 @@ def resume_point(user_id: int) -> tuple[int, dict[int, str]]:
     return _resume(db.session.execute(_resume_statement(), {"user_id": user_id}).all())
 
 
-@dataclass(frozen=True)
-class StreamBearer:
-    """The access token a stream opens with, as its opening statement read it: one that grants access.
-
-    Whether it does is decided in that statement (`grants_access`, the rule of `is_expired` and
-    `is_revoked` in SQL), so no token or user is loaded as an object: a token that does not is
-    no bearer at all. What the token check asks of it beyond that is its scope.
-    """
-
-    id: int
-    scope: str
-    user: User
-
-    def is_expired(self) -> bool:
-        return False
-
-    def is_revoked(self) -> bool:
-        return False
-
-    def get_scope(self) -> str:
-        return self.scope
-
-
-def open_stream(digest: str) -> tuple[StreamBearer | None, int, dict[int, str]]:
+def open_stream(digest: str) -> tuple[Bearer | None, int, dict[int, str]]:
     """The user's access token of this hash if it grants access, and their resume point, in one round trip.
 
     For a stream opened with a bearer token: the same answer as the token check and
     `resume_point` one after the other, at the cost of one indexed query and no ORM loading.
-    The user is transient and holds only the id, all that a stream reads of it.
     """
     # Outside the session: a Core statement needs none of the ORM's transaction machinery.
     with db.engine.connect() as connection:
         rows = connection.execute(_opening_statement(), {"digest": digest, "now": time.time()}).all()
-    first = rows[0]
-    token = None
-    if first.token_id is not None:
-        token = StreamBearer(first.token_id, first.token_scope, User(id=first.user_id))
-    return token, *_resume(rows)
+    return bearer_of(rows[0]), *_resume(rows)
 
 
 def _resume(rows: Sequence[Row]) -> tuple[int, dict[int, str]]:
@@ -239,15 +216,10 @@ def _opening_statement() -> Select:
     by_hash = OAuth2Token.access_token_hash == bindparam("digest")
     owner = select(OAuth2Token.user_id).where(by_hash).scalar_subquery()
     resume = _resume_statement(owner).subquery()
-    token = (
-        select(
-            OAuth2Token.id.label("token_id"), OAuth2Token.scope.label("token_scope"), User.id.label("user_id")
-        )
-        .join(User, User.id == OAuth2Token.user_id)  # a client's own token is no stream's caller
-        .where(by_hash, grants_access(bindparam("now", type_=Float)))
-        .subquery()
-    )
-    # Outer-joined to the resume point, so that an unknown token still gets a row (of NULLs).
+    # A client's own token is no stream's caller.
+    token = bearer_statement().where(User.id.is_not(None)).subquery()
+    # Outer-joined to the resume point, so that an unknown token still gets a row (of NULLs): the
+    # token's columns first, as `bearer_of` reads them.
     return select(token, resume).select_from(resume).outerjoin(token, true())
 
 

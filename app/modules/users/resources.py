@@ -72,7 +72,7 @@ class Me(MethodView):
 
         A new password ends every other session: all your other tokens are revoked.
         """
-        return services.update_profile(current_user, args, token_id=current_token.id)
+        return services.update_profile(current_user.entity(), args, token_id=current_token.id)
 
     @blp.doc(operationId="deleteCurrentUser")
     @blp.auth_required("users:write")
@@ -84,7 +84,7 @@ class Me(MethodView):
 
         Irreversible; needs your current password.
         """
-        services.delete_account(current_user, args["current_password"])
+        services.delete_account(current_user.entity(), args["current_password"])
 
 
 @blp.route("/<id:user_id>")
