@@ -148,11 +148,14 @@ LINK_HEADER = {
 }
 
 
-def pagination_links(url_for_page: Any, page: list[Any], older: bool, newer: bool) -> str:
-    """The `Link` header: rel="prev" for older items, rel="next" for newer ones (id cursors)."""
+def pagination_links(url_for_page: Any, ids: Sequence[int], older: bool, newer: bool) -> str:
+    """The `Link` header: rel="prev" for older items, rel="next" for newer ones (id cursors).
+
+    `ids` are the page's, oldest first (only the first and the last are read).
+    """
     links = []
-    if page and older:
-        links.append(f'<{url_for_page(before=page[0].id)}>; rel="prev"')
-    if page and newer:
-        links.append(f'<{url_for_page(after=page[-1].id)}>; rel="next"')
+    if ids and older:
+        links.append(f'<{url_for_page(before=ids[0])}>; rel="prev"')
+    if ids and newer:
+        links.append(f'<{url_for_page(after=ids[-1])}>; rel="next"')
     return ", ".join(links)

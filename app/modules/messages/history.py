@@ -5,11 +5,11 @@ the joined author) than everything else the request did; a page needs none of it
 nothing on it is changed or lazily loaded. So the page is one Core statement, built once,
 whose rows carry what `MessageSchema` shows (author and reply count joined in) and whether
 each message has reactions or files: those statements run only for a page that has any.
+Each row is made the message's answer by hand (`schemas.shown_message`), not by the schema's loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -17,70 +17,17 @@ from sqlalchemy import Integer, bindparam, func, select
 
 from app.extensions.api import Timeline
 from app.extensions.database import UTCDateTime
+from app.extensions.schemas import Dumped
 from app.modules.files import services as files
 from app.modules.rooms.models import RoomWithRole
 from app.modules.users.models import User
 
 from . import reactions
 from .models import Message
+from .schemas import ATTACHMENTS, SHOWN_MESSAGE_ROW, shown_message
 
-
-class ShownAuthor:
-    """A message's author as a page shows it (`AuthorSchema`), read from the page's row."""
-
-    __slots__ = ("display_name", "id", "is_deleted", "username")
-
-    def __init__(self, id_: int, username: str, display_name: str | None, deleted: Any) -> None:
-        self.id, self.username, self.display_name = id_, username, display_name
-        self.is_deleted = bool(deleted)
-
-
-class ShownMessage:
-    """A message of a page: the attributes `MessageSchema` reads of a `Message`, from one row.
-
-    The row is unpacked by position: reading a `Row`'s fields by name cost about as much as
-    dumping them.
-    """
-
-    __slots__ = (
-        "attachments",
-        "author",
-        "body",
-        "created_at",
-        "deleted",
-        "edited_at",
-        "has_files",
-        "has_reactions",
-        "id",
-        "parent_id",
-        "reactions",
-        "reply_count",
-        "room_id",
-        "send_at",
-    )
-    id: int
-    has_files: bool
-    has_reactions: bool
-
-    def __init__(self, row: Sequence[Any]) -> None:
-        (
-            self.id,
-            self.room_id,
-            self.body,
-            self.parent_id,
-            self.created_at,
-            self.edited_at,
-            self.send_at,
-            deleted,
-            self.reply_count,
-            self.has_reactions,
-            self.has_files,
-            *author,
-        ) = row
-        self.deleted = bool(deleted)
-        self.author = None if author[0] is None else ShownAuthor(*author)
-        self.attachments: list[Any] = []
-        self.reactions: list[dict[str, Any]] = []
+# Where a page's rows say, after SHOWN_MESSAGE_ROW, whether the message has reactions and files.
+HAS_REACTIONS, HAS_FILES = len(SHOWN_MESSAGE_ROW), len(SHOWN_MESSAGE_ROW) + 1
 
 
 @cache
@@ -98,19 +45,12 @@ def _timeline(by_parent: bool, expiring: bool) -> Timeline:
     if expiring:
         counted = counted.where(reply.c.created_at > cutoff)
         scope &= message.created_at > cutoff
-    rows = select(  # in the order ShownMessage unpacks them
-        *(
-            message[name]
-            for name in ("id", "room_id", "body", "parent_id", "created_at", "edited_at", "send_at")
-        ),
-        message.deleted_at.is_not(None),
-        counted.scalar_subquery(),
+    rows = select(  # SHOWN_MESSAGE_ROW, then HAS_REACTIONS and HAS_FILES
+        *(message.id, message.author_id, message.body, message.parent_id, counted.scalar_subquery()),
+        *(message.created_at, message.edited_at, message.send_at, message.deleted_at.is_not(None)),
+        *(author.username, author.display_name, author.deleted_at.is_not(None)),
         reactions.given_any(message.id),
         files.carries_any(message.id),
-        message.author_id,
-        author.username,
-        author.display_name,
-        author.deleted_at.is_not(None),
     ).outerjoin(User.__table__, author.id == message.author_id)
     return Timeline(rows, message.id, scope, rows=True)
 
@@ -123,7 +63,7 @@ def page(
     after: int | None,
     limit: int,
     parent: Message | None = None,
-) -> tuple[list[ShownMessage], bool, bool]:
+) -> tuple[Dumped, bool, bool]:
     """One page, oldest first, by keyset on id ((room_id, id) or (parent_id, id) index ranges),
     with whether older and newer messages exist.
 
@@ -136,9 +76,15 @@ def page(
     rows, older, newer = _timeline(parent is not None, cutoff is not None).page(
         before=before, after=after, limit=limit, **scope
     )
-    shown = [ShownMessage(row) for row in rows]
-    if with_files := {message.id: message for message in shown if message.has_files}:
-        for message_id, attachments in files.attached_to(with_files).items():
-            with_files[message_id].attachments = attachments
-    reactions.attach([message for message in shown if message.has_reactions], viewer)
+    shown, with_reactions, with_files = Dumped(), {}, {}
+    for row in rows:
+        shown.append(message := shown_message(room.id, row))
+        if row[HAS_REACTIONS] and not message["deleted"]:
+            with_reactions[message["id"]] = message
+        if row[HAS_FILES]:
+            with_files[message["id"]] = message
+    for message_id, given in reactions.shown(with_reactions, viewer).items():
+        with_reactions[message_id]["reactions"] = given
+    for message_id, attachments in files.attached_to(with_files).items():
+        with_files[message_id]["attachments"] = ATTACHMENTS.dump(attachments)
     return shown, older, newer

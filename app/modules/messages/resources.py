@@ -64,7 +64,8 @@ def _page(
         parent=parent,
     )
     link_to = partial(url_for, endpoint, _external=True, limit=args["limit"], **path)
-    headers = {"Link": links} if (links := pagination_links(link_to, page, older, newer)) else {}
+    ids = [page[0]["id"], page[-1]["id"]] if page else []
+    headers = {"Link": links} if (links := pagination_links(link_to, ids, older, newer)) else {}
     return page, 200, headers
 
 

@@ -40,7 +40,8 @@ class ScheduledMessages(MethodView):
             current_user, before=args.get("before"), after=args.get("after"), limit=args["limit"]
         )
         link_to = partial(url_for, "scheduled.ScheduledMessages", _external=True, limit=args["limit"])
-        headers = {"Link": links} if (links := pagination_links(link_to, page, older, newer)) else {}
+        links = pagination_links(link_to, [item.id for item in page], older, newer)
+        headers = {"Link": links} if links else {}
         return page, 200, headers
 
 
