@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from flask import jsonify, url_for
@@ -52,9 +51,7 @@ def _shown(message: Message) -> Message:
     return message
 
 
-def _page(
-    endpoint: str, args: dict[str, Any], room: RoomWithRole, parent: Message | None = None, **path: Any
-) -> Any:
+def _page(args: dict[str, Any], room: RoomWithRole, parent: Message | None = None) -> Any:
     page, older, newer = history.page(
         room,
         current_user,
@@ -63,9 +60,8 @@ def _page(
         limit=args["limit"],
         parent=parent,
     )
-    link_to = partial(url_for, endpoint, _external=True, limit=args["limit"], **path)
     ids = [page[0]["id"], page[-1]["id"]] if page else []
-    headers = {"Link": links} if (links := pagination_links(link_to, ids, older, newer)) else {}
+    headers = {"Link": links} if (links := pagination_links(ids, older, newer, args["limit"])) else {}
     return page, 200, headers
 
 
@@ -89,7 +85,7 @@ class Messages(MethodView):
         Keyset pages: follow the `Link` header's `prev` (older) and `next` (newer) URLs rather than building
         offsets, so new messages never shift a page. Deleted messages appear as tombstones.
         """
-        return _page("messages.Messages", args, room, room_id=room.id)
+        return _page(args, room)
 
     @blp.doc(operationId="sendMessage")
     @counted_with_the_write
@@ -180,7 +176,7 @@ class Replies(MethodView):
 
         A reply thread is paged like the room's history, with `Link` cursors.
         """
-        return _page("messages.Replies", args, room, message, room_id=room.id, message_id=message.id)
+        return _page(args, room, message)
 
 
 @blp.route("/<id:room_id>/messages/<id:message_id>/reactions/<emoji>")
