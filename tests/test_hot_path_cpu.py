@@ -147,6 +147,22 @@ def test_each_message_of_a_history_page_costs_a_few_python_calls(client, alice, 
     assert (twenty - five) / 15 <= 9
 
 
+def test_a_history_page_costs_a_few_hundred_calls_more_than_your_own_account(client, alice, history_page):
+    """What a page of 19 (with a `Link`) pays beyond the bearer check and the fixed cost `/users/me`
+    pays too: the query string, the room with your role, the page, its dump and its Link. 1,218 calls
+    on SQLite (1,501 on PostgreSQL) when the page's rows became objects dumped by the compiled loop,
+    its timestamps took two calls each and its Link came from `url_for`; 545 (738) now."""
+    room_id = history_page().get_json()[0]["room_id"]
+
+    def calls(path: str) -> int:
+        client.get(path, headers=alice.headers)
+        profiler = cProfile.Profile()
+        assert profiler.runcall(client.get, path, headers=alice.headers).status_code == 200
+        return pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
+
+    assert calls(f"{messages_path(room_id)}?limit=19") - calls("/api/v1/users/me") <= 800
+
+
 def test_a_history_pages_links_are_the_requests_own_url_with_a_cursor(client, alice, history_page):
     """The `Link` URLs are joined from the request's parts: `url_for` built each from the endpoint's
     rule again (with `request.base_url`'s quoting, a tenth of a page's calls)."""

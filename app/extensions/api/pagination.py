@@ -122,8 +122,12 @@ class Timeline:
 
 
 def _rows(stmt: Select, params: dict[str, Any]) -> Any:
-    """All of a page's rows at once: iterating a result fetches them one call at a time."""
-    return db.session.execute(stmt, params).all()
+    """All of a page's rows at once: iterating a result fetches them one call at a time.
+
+    On the session's connection: `Session.execute` would look for an ORM plugin and for the bind of
+    each of the statement's tables first, a Core statement's rows need neither.
+    """
+    return db.session.connection().execute(stmt, params).all()
 
 
 def keyset_page(

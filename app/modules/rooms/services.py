@@ -230,8 +230,9 @@ def _role_in() -> Select:
 
 
 def get_role_in_or_404(room_id: int, user: User) -> RoomWithRole:
-    """`get_with_role_or_404` for paths that only read the room's messages: no ORM entity."""
-    row = db.session.execute(_role_in(), {"room_id": room_id, "user_id": user.id}).first()
+    """`get_with_role_or_404` for paths that only read the room's messages: no ORM entity (and a
+    Core row, read on the session's connection as `Timeline`'s pages are)."""
+    row = db.session.connection().execute(_role_in(), {"room_id": room_id, "user_id": user.id}).first()
     if row is None or not permissions.can_see(room := RoomWithRole(*row)):
         abort(404, "No such room.")
     return room
