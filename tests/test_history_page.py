@@ -17,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app.extensions.schemas import Schema
-from tests.assertions import ok
+from tests.assertions import assert_error, ok
 from tests.conftest import PASSWORD
 from tests.rooms import create_room, messages_path
 from tests.test_rooms_listing import sent
@@ -91,3 +91,19 @@ def test_a_page_shows_what_sets_each_message_apart(client, bob, varied_room):
 
 
 DELETED_AUTHOR = {"username": "deleted-user", "display_name": "Deleted user"}
+
+
+def test_a_history_is_read_by_members_only_whatever_it_holds(client, alice, bob, carol):
+    """The page's statement reads only a member's messages: when it finds none, the room is looked up
+    for the answer, as before the page was read."""
+    public = create_room(client, alice, "square", kind="public")["id"]
+    private = create_room(client, alice, "den", members=["carol"])["id"]
+    empty = create_room(client, alice, "quiet", members=["bob"])["id"]
+    for room in (public, private):
+        sent(client, alice, room, "members only")
+    refused = client.get(messages_path(public), headers=bob.headers)
+    assert refused.status_code == 403 and refused.get_json()["message"] == "Join this room first."
+    hidden = assert_error(client.get(messages_path(private), headers=bob.headers), 404)
+    assert hidden == assert_error(client.get(messages_path(999999), headers=bob.headers), 404)
+    assert page(client, bob, empty) == [] and page(client, bob, empty, after=0) == []
+    assert [message["body"] for message in page(client, carol, private)] == ["members only"]

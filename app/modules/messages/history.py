@@ -10,16 +10,17 @@ Each row is made the message's answer by hand (`schemas.shown_message`), not by 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import FromClause, Integer, Select, bindparam, exists, func, select
 
-from app.extensions.api import Timeline
+from app.extensions.api import Timeline, Unresolved
 from app.extensions.database import UTCDateTime
 from app.extensions.schemas import Dumped
 from app.modules.files import services as files
-from app.modules.rooms.models import RoomWithRole
+from app.modules.rooms.models import Membership, Room, RoomWithRole, execution_time, within_ttl
 from app.modules.users.models import User
 
 from . import reactions
@@ -30,55 +31,92 @@ from .schemas import ATTACHMENTS, SHOWN_MESSAGE_ROW, shown_message
 HAS_REACTIONS, HAS_FILES = len(SHOWN_MESSAGE_ROW), len(SHOWN_MESSAGE_ROW) + 1
 
 
-@cache
-def _timeline(by_parent: bool, expiring: bool) -> Timeline:
-    """A room's history (or a message's replies), with or without a TTL cutoff: built once each.
-
-    Replies are in their parent's room, so the room's cutoff also keeps expired replies out of
-    `reply_count` (what `models.with_reply_counts` finds through each reply's room).
-    """
+def _page_of(counted: Select) -> Select:
+    """A page's columns (SHOWN_MESSAGE_ROW, then HAS_REACTIONS and HAS_FILES), `counted` its
+    replies."""
     message, author = Message.__table__.c, User.__table__.c
-    reply = Message.__table__.alias("reply")
-    cutoff = bindparam("cutoff", type_=UTCDateTime())
-    counted = select(func.count()).where(reply.c.parent_id == message.id, reply.c.deleted_at.is_(None))
-    scope = (message.parent_id if by_parent else message.room_id) == bindparam("scope_id", type_=Integer)
-    if expiring:
-        counted = counted.where(reply.c.created_at > cutoff)
-        scope &= message.created_at > cutoff
-    rows = select(  # SHOWN_MESSAGE_ROW, then HAS_REACTIONS and HAS_FILES
+    return select(
         *(message.id, message.author_id, message.body, message.parent_id, counted.scalar_subquery()),
         *(message.created_at, message.edited_at, message.send_at, message.deleted_at.is_not(None)),
         *(author.username, author.display_name, author.deleted_at.is_not(None)),
         reactions.given_any(message.id),
         files.carries_any(message.id),
     ).outerjoin(User.__table__, author.id == message.author_id)
-    return Timeline(rows, message.id, scope, rows=True)
 
 
-def page(
-    room: RoomWithRole,
-    viewer: User,
-    *,
-    before: int | None,
-    after: int | None,
-    limit: int,
-    parent: Message | None = None,
-) -> tuple[Dumped, bool, bool]:
-    """One page, oldest first, by keyset on id ((room_id, id) or (parent_id, id) index ranges),
-    with whether older and newer messages exist.
+def _replies(reply: FromClause) -> Select:
+    message = Message.__table__.c
+    return select(func.count()).where(reply.c.parent_id == message.id, reply.c.deleted_at.is_(None))
 
-    Messages past the room's TTL are left out (the cutoff is a parameter); reactions are shown
-    as `viewer` sees them.
+
+@cache
+def _history() -> Timeline:
+    """A room's history as its members read it: built once.
+
+    Whether the caller is a member, and the room's TTL, are conditions of the statement (each a
+    lookup by primary key, made once): a page that finds messages needs no statement for the room
+    before it. One that finds none resolves the room (its 404 or 403, or an empty page).
     """
-    scope: dict[str, Any] = {"scope_id": parent.id if parent else room.id}
+    message, reply = Message.__table__.c, Message.__table__.alias("reply")
+    room_id = bindparam("scope_id", type_=Integer)
+    ttl = select(Room.message_ttl_seconds).where(Room.id == room_id).scalar_subquery()
+    member = exists().where(
+        Membership.room_id == room_id, Membership.user_id == bindparam("viewer", type_=Integer)
+    )
+    counted = _replies(reply).where(within_ttl(reply.c, ttl, now=execution_time()))
+    scope = (message.room_id == room_id) & member & within_ttl(message, ttl, now=execution_time())
+    return Timeline(_page_of(counted), message.id, scope, rows=True)
+
+
+@cache
+def _thread(expiring: bool) -> Timeline:
+    """A message's replies, with or without a TTL cutoff: built once each.
+
+    Replies are in their parent's room, so the room's cutoff also keeps expired replies out of
+    `reply_count` (what `models.with_reply_counts` finds through each reply's room).
+    """
+    message, reply = Message.__table__.c, Message.__table__.alias("reply")
+    cutoff = bindparam("cutoff", type_=UTCDateTime())
+    counted = _replies(reply)
+    scope = message.parent_id == bindparam("scope_id", type_=Integer)
+    if expiring:
+        counted = counted.where(reply.c.created_at > cutoff)
+        scope &= message.created_at > cutoff
+    return Timeline(_page_of(counted), message.id, scope, rows=True)
+
+
+def history(
+    room: Unresolved, viewer: User, *, before: int | None, after: int | None, limit: int
+) -> tuple[Dumped, bool, bool]:
+    """A page of a room's history, oldest first, by keyset on id (a (room_id, id) index range), with
+    whether older and newer messages exist; or the room's 404 or 403.
+
+    Messages past the room's TTL are left out; reactions are shown as `viewer` sees them.
+    """
+    rows, older, newer = _history().page(
+        before=before, after=after, limit=limit, scope_id=room.id, viewer=viewer.id
+    )
+    if not rows:
+        room.resolve()
+    return _shown(room.id, rows, viewer), older, newer
+
+
+def replies(
+    room: RoomWithRole, parent: Message, viewer: User, *, before: int | None, after: int | None, limit: int
+) -> tuple[Dumped, bool, bool]:
+    """A page of `parent`'s replies, as `history`'s (a (parent_id, id) index range)."""
+    scope: dict[str, Any] = {"scope_id": parent.id}
     if (cutoff := room.expiry_cutoff()) is not None:
         scope["cutoff"] = cutoff
-    rows, older, newer = _timeline(parent is not None, cutoff is not None).page(
-        before=before, after=after, limit=limit, **scope
-    )
+    rows, older, newer = _thread(cutoff is not None).page(before=before, after=after, limit=limit, **scope)
+    return _shown(room.id, rows, viewer), older, newer
+
+
+def _shown(room_id: int, rows: Sequence[Any], viewer: User) -> Dumped:
+    """The page's answer: each row's message, with reactions and files for those that have any."""
     shown, with_reactions, with_files = Dumped(), {}, {}
     for row in rows:
-        shown.append(message := shown_message(room.id, row))
+        shown.append(message := shown_message(room_id, row))
         if row[HAS_REACTIONS] and not message["deleted"]:
             with_reactions[message["id"]] = message
         if row[HAS_FILES]:
@@ -87,4 +125,4 @@ def page(
         with_reactions[message_id]["reactions"] = given
     for message_id, attachments in files.attached_to(with_files).items():
         with_files[message_id]["attachments"] = ATTACHMENTS.dump(attachments)
-    return shown, older, newer
+    return shown
