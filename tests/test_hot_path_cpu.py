@@ -118,9 +118,9 @@ def history_page(client: FlaskClient, alice, bob) -> Callable[[], TestResponse]:
 
 
 def test_a_history_page_calls_its_schemas_methods_without_marshmallow(history_page):
-    """Method fields (a message's body and reply count, its author's names) call their schema's method
-    straight from the compiled loop: marshmallow's `Method._serialize` only called it (137 calls into
-    marshmallow for a page of 20, 37 now: the query string's parsing and the dump's entry)."""
+    """A page's messages are made by hand (messages.schemas.shown_message): 137 calls into marshmallow
+    for a page of 20 through its own loop, 37 through the compiled loop that called Method fields
+    straight; the query string's parsing and the dump's entry now."""
     response, calls = calls_into(MARSHMALLOW, history_page)
     assert len(response.get_json()) == 20
     assert calls <= 40
@@ -177,7 +177,7 @@ def test_a_history_pages_links_are_the_requests_own_url_with_a_cursor(client, al
 
 
 def test_a_history_page_loads_no_orm_entity_of_its_own(history_page):
-    """The room with your role and the page are Core rows (`RoomWithRole`, `history.ShownMessage`): ORM
+    """The page is Core rows, and so is the room with your role when it is read (`RoomWithRole`): ORM
     loading (identity map, instance states, joined entities) cost more than running their statements.
     At most the bearer check's token and user are loaded as entities (3 loads when the room and the
     page were too)."""

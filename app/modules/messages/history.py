@@ -44,7 +44,8 @@ def _page_of(counted: Select) -> Select:
     ).outerjoin(User.__table__, author.id == message.author_id)
 
 
-def _replies(reply: FromClause) -> Select:
+def _reply_count(reply: FromClause) -> Select:
+    """The page's message's live replies (`reply` aliases messages), before any TTL."""
     message = Message.__table__.c
     return select(func.count()).where(reply.c.parent_id == message.id, reply.c.deleted_at.is_(None))
 
@@ -63,7 +64,7 @@ def _history() -> Timeline:
     member = exists().where(
         Membership.room_id == room_id, Membership.user_id == bindparam("viewer", type_=Integer)
     )
-    counted = _replies(reply).where(within_ttl(reply.c, ttl, now=execution_time()))
+    counted = _reply_count(reply).where(within_ttl(reply.c, ttl, now=execution_time()))
     scope = (message.room_id == room_id) & member & within_ttl(message, ttl, now=execution_time())
     return Timeline(_page_of(counted), message.id, scope, rows=True)
 
@@ -77,7 +78,7 @@ def _thread(expiring: bool) -> Timeline:
     """
     message, reply = Message.__table__.c, Message.__table__.alias("reply")
     cutoff = bindparam("cutoff", type_=UTCDateTime())
-    counted = _replies(reply)
+    counted = _reply_count(reply)
     scope = message.parent_id == bindparam("scope_id", type_=Integer)
     if expiring:
         counted = counted.where(reply.c.created_at > cutoff)
