@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, current_app
 from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -156,6 +157,26 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        """`process_result_value` after the dialect's own processing, in one call or none.
+
+        SQLAlchemy runs the two one after the other, for every timestamp of every row: a history
+        page's are most of its result processing. psycopg reads `timestamptz` as aware already.
+        """
+        if dialect.name == "sqlite":
+            return _utc_from_sqlite
+        if dialect.name == "postgresql":
+            return None
+        return super().result_processor(dialect, coltype)
+
+
+def _utc_from_sqlite(value: str | None) -> datetime | None:
+    """SQLite's text of a timestamp (what SQLAlchemy's SQLite dialect parses), read as UTC."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def render_migration_type(type_: str, obj: object, autogen_context: object) -> str | bool:

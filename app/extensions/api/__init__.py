@@ -6,7 +6,7 @@ from .blueprint import Blueprint
 from .document import links_to
 from .pagination import LINK_HEADER, Listing, Timeline, keyset_page, paginate_query, pagination_links
 from .parser import unstorable_fields
-from .resolve import Permission, permission, require
+from .resolve import Permission, Unresolved, permission, require
 
 __all__ = [
     "LINK_HEADER",
@@ -17,6 +17,7 @@ __all__ = [
     "Listing",
     "Permission",
     "Timeline",
+    "Unresolved",
     "abort",
     "api",
     "keyset_page",

@@ -68,6 +68,16 @@ def require(allowed: Permission, obj: T, *context: Any) -> T:
     return obj
 
 
+class Unresolved:
+    """What `resolve(..., deferred=True)` hands a view: the URL's id, and `resolve()`, which looks
+    the object up and checks the permission (the 404 or 403) as the decorator would have."""
+
+    __slots__ = ("id", "resolve")
+
+    def __init__(self, id_: Any, resolve: Callable[[], Any]) -> None:
+        self.id, self.resolve = id_, resolve
+
+
 def resolve(
     argument: str,
     lookup: Callable[..., Any],
@@ -75,6 +85,7 @@ def resolve(
     *,
     into: str | None = None,
     within: str | None = None,
+    deferred: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Replace the URL's `argument` by the object `lookup` finds (or its 404), checked by `allowed`.
 
@@ -85,6 +96,10 @@ def resolve(
     `auth_required` (a bad token is a 401 before any lookup) and `@blp.arguments` (input is
     checked first, as the API always did: a malformed request is a 400 or 422 whatever it names),
     and above `rate_limited`, which then sees the objects.
+
+    `deferred`: the method gets an `Unresolved` and resolves it itself, when its own statement
+    could not tell (a history page whose statement reads only a member's messages resolves the
+    room only when it finds none). The answers and their documentation are the same.
     """
     name = into or argument.removesuffix("_id").removesuffix("_ref")
 
@@ -93,10 +108,14 @@ def resolve(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             value = kwargs.pop(argument)
             parent = () if within is None else (kwargs[within],)
-            obj = lookup(*parent, value) if parent else lookup(value, current_user)
-            if allowed is not None:
-                require(allowed, obj, *parent)
-            return func(*args, **kwargs, **{name: obj})
+
+            def resolved() -> Any:
+                obj = lookup(*parent, value) if parent else lookup(value, current_user)
+                if allowed is not None:
+                    require(allowed, obj, *parent)
+                return obj
+
+            return func(*args, **kwargs, **{name: Unresolved(value, resolved) if deferred else resolved()})
 
         wrapper._apidoc = deepcopy(getattr(func, "_apidoc", {}))  # type: ignore[attr-defined]
         _document(wrapper, name, allowed.messages if allowed else [])

@@ -5,6 +5,7 @@ the joined author) than everything else the request did; a page needs none of it
 nothing on it is changed or lazily loaded. So the page is one Core statement, built once,
 whose rows carry what `MessageSchema` shows (author and reply count joined in) and whether
 each message has reactions or files: those statements run only for a page that has any.
+Each row is made the message's answer by hand (`schemas.shown_message`), not by the schema's loop.
 """
 
 from __future__ import annotations
@@ -13,132 +14,116 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import FromClause, Integer, Select, bindparam, exists, func, select
 
-from app.extensions.api import Timeline
+from app.extensions.api import Timeline, Unresolved
 from app.extensions.database import UTCDateTime
+from app.extensions.schemas import Dumped
 from app.modules.files import services as files
-from app.modules.rooms.models import RoomWithRole
+from app.modules.rooms.models import Membership, Room, RoomWithRole, execution_time, within_ttl
 from app.modules.users.models import User
 
 from . import reactions
 from .models import Message
+from .schemas import ATTACHMENTS, SHOWN_MESSAGE_ROW, shown_message
+
+# Where a page's rows say, after SHOWN_MESSAGE_ROW, whether the message has reactions and files.
+HAS_REACTIONS, HAS_FILES = len(SHOWN_MESSAGE_ROW), len(SHOWN_MESSAGE_ROW) + 1
 
 
-class ShownAuthor:
-    """A message's author as a page shows it (`AuthorSchema`), read from the page's row."""
+def _page_of(counted: Select) -> Select:
+    """A page's columns (SHOWN_MESSAGE_ROW, then HAS_REACTIONS and HAS_FILES), `counted` its
+    replies."""
+    message, author = Message.__table__.c, User.__table__.c
+    return select(
+        *(message.id, message.author_id, message.body, message.parent_id, counted.scalar_subquery()),
+        *(message.created_at, message.edited_at, message.send_at, message.deleted_at.is_not(None)),
+        *(author.username, author.display_name, author.deleted_at.is_not(None)),
+        reactions.given_any(message.id),
+        files.carries_any(message.id),
+    ).outerjoin(User.__table__, author.id == message.author_id)
 
-    __slots__ = ("display_name", "id", "is_deleted", "username")
 
-    def __init__(self, id_: int, username: str, display_name: str | None, deleted: Any) -> None:
-        self.id, self.username, self.display_name = id_, username, display_name
-        self.is_deleted = bool(deleted)
-
-
-class ShownMessage:
-    """A message of a page: the attributes `MessageSchema` reads of a `Message`, from one row.
-
-    The row is unpacked by position: reading a `Row`'s fields by name cost about as much as
-    dumping them.
-    """
-
-    __slots__ = (
-        "attachments",
-        "author",
-        "body",
-        "created_at",
-        "deleted",
-        "edited_at",
-        "has_files",
-        "has_reactions",
-        "id",
-        "parent_id",
-        "reactions",
-        "reply_count",
-        "room_id",
-        "send_at",
-    )
-    id: int
-    has_files: bool
-    has_reactions: bool
-
-    def __init__(self, row: Sequence[Any]) -> None:
-        (
-            self.id,
-            self.room_id,
-            self.body,
-            self.parent_id,
-            self.created_at,
-            self.edited_at,
-            self.send_at,
-            deleted,
-            self.reply_count,
-            self.has_reactions,
-            self.has_files,
-            *author,
-        ) = row
-        self.deleted = bool(deleted)
-        self.author = None if author[0] is None else ShownAuthor(*author)
-        self.attachments: list[Any] = []
-        self.reactions: list[dict[str, Any]] = []
+def _reply_count(reply: FromClause) -> Select:
+    """The page's message's live replies (`reply` aliases messages), before any TTL."""
+    message = Message.__table__.c
+    return select(func.count()).where(reply.c.parent_id == message.id, reply.c.deleted_at.is_(None))
 
 
 @cache
-def _timeline(by_parent: bool, expiring: bool) -> Timeline:
-    """A room's history (or a message's replies), with or without a TTL cutoff: built once each.
+def _history() -> Timeline:
+    """A room's history as its members read it: built once.
+
+    Whether the caller is a member, and the room's TTL, are conditions of the statement (each a
+    lookup by primary key, made once): a page that finds messages needs no statement for the room
+    before it. One that finds none resolves the room (its 404 or 403, or an empty page).
+    """
+    message, reply = Message.__table__.c, Message.__table__.alias("reply")
+    room_id = bindparam("scope_id", type_=Integer)
+    ttl = select(Room.message_ttl_seconds).where(Room.id == room_id).scalar_subquery()
+    member = exists().where(
+        Membership.room_id == room_id, Membership.user_id == bindparam("viewer", type_=Integer)
+    )
+    counted = _reply_count(reply).where(within_ttl(reply.c, ttl, now=execution_time()))
+    scope = (message.room_id == room_id) & member & within_ttl(message, ttl, now=execution_time())
+    return Timeline(_page_of(counted), message.id, scope, rows=True)
+
+
+@cache
+def _thread(expiring: bool) -> Timeline:
+    """A message's replies, with or without a TTL cutoff: built once each.
 
     Replies are in their parent's room, so the room's cutoff also keeps expired replies out of
     `reply_count` (what `models.with_reply_counts` finds through each reply's room).
     """
-    message, author = Message.__table__.c, User.__table__.c
-    reply = Message.__table__.alias("reply")
+    message, reply = Message.__table__.c, Message.__table__.alias("reply")
     cutoff = bindparam("cutoff", type_=UTCDateTime())
-    counted = select(func.count()).where(reply.c.parent_id == message.id, reply.c.deleted_at.is_(None))
-    scope = (message.parent_id if by_parent else message.room_id) == bindparam("scope_id", type_=Integer)
+    counted = _reply_count(reply)
+    scope = message.parent_id == bindparam("scope_id", type_=Integer)
     if expiring:
         counted = counted.where(reply.c.created_at > cutoff)
         scope &= message.created_at > cutoff
-    rows = select(  # in the order ShownMessage unpacks them
-        *(
-            message[name]
-            for name in ("id", "room_id", "body", "parent_id", "created_at", "edited_at", "send_at")
-        ),
-        message.deleted_at.is_not(None),
-        counted.scalar_subquery(),
-        reactions.given_any(message.id),
-        files.carries_any(message.id),
-        message.author_id,
-        author.username,
-        author.display_name,
-        author.deleted_at.is_not(None),
-    ).outerjoin(User.__table__, author.id == message.author_id)
-    return Timeline(rows, message.id, scope, rows=True)
+    return Timeline(_page_of(counted), message.id, scope, rows=True)
 
 
-def page(
-    room: RoomWithRole,
-    viewer: User,
-    *,
-    before: int | None,
-    after: int | None,
-    limit: int,
-    parent: Message | None = None,
-) -> tuple[list[ShownMessage], bool, bool]:
-    """One page, oldest first, by keyset on id ((room_id, id) or (parent_id, id) index ranges),
-    with whether older and newer messages exist.
+def history(
+    room: Unresolved, viewer: User, *, before: int | None, after: int | None, limit: int
+) -> tuple[Dumped, bool, bool]:
+    """A page of a room's history, oldest first, by keyset on id (a (room_id, id) index range), with
+    whether older and newer messages exist; or the room's 404 or 403.
 
-    Messages past the room's TTL are left out (the cutoff is a parameter); reactions are shown
-    as `viewer` sees them.
+    Messages past the room's TTL are left out; reactions are shown as `viewer` sees them.
     """
-    scope: dict[str, Any] = {"scope_id": parent.id if parent else room.id}
+    rows, older, newer = _history().page(
+        before=before, after=after, limit=limit, scope_id=room.id, viewer=viewer.id
+    )
+    if not rows:
+        room.resolve()
+    return _shown(room.id, rows, viewer), older, newer
+
+
+def replies(
+    room: RoomWithRole, parent: Message, viewer: User, *, before: int | None, after: int | None, limit: int
+) -> tuple[Dumped, bool, bool]:
+    """A page of `parent`'s replies, as `history`'s (a (parent_id, id) index range)."""
+    scope: dict[str, Any] = {"scope_id": parent.id}
     if (cutoff := room.expiry_cutoff()) is not None:
         scope["cutoff"] = cutoff
-    rows, older, newer = _timeline(parent is not None, cutoff is not None).page(
-        before=before, after=after, limit=limit, **scope
-    )
-    shown = [ShownMessage(row) for row in rows]
-    if with_files := {message.id: message for message in shown if message.has_files}:
-        for message_id, attachments in files.attached_to(with_files).items():
-            with_files[message_id].attachments = attachments
-    reactions.attach([message for message in shown if message.has_reactions], viewer)
-    return shown, older, newer
+    rows, older, newer = _thread(cutoff is not None).page(before=before, after=after, limit=limit, **scope)
+    return _shown(room.id, rows, viewer), older, newer
+
+
+def _shown(room_id: int, rows: Sequence[Any], viewer: User) -> Dumped:
+    """The page's answer: each row's message, with reactions and files for those that have any."""
+    shown, with_reactions, with_files = Dumped(), {}, {}
+    for row in rows:
+        shown.append(message := shown_message(room_id, row))
+        if row[HAS_REACTIONS] and not message["deleted"]:
+            with_reactions[message["id"]] = message
+        if row[HAS_FILES]:
+            with_files[message["id"]] = message
+    for message_id, given in reactions.shown(with_reactions, viewer).items():
+        with_reactions[message_id]["reactions"] = given
+    for message_id, attachments in files.attached_to(with_files).items():
+        with_files[message_id]["attachments"] = ATTACHMENTS.dump(attachments)
+    return shown

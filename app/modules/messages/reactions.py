@@ -42,8 +42,8 @@ def given_any(message_id: ColumnElement[int]) -> ColumnElement[bool]:
 def attach(messages: Iterable[Any], viewer: User) -> None:
     """Fill each message's `reactions` as `viewer` sees them: one statement for a whole page.
 
-    Messages are `Message`s or history pages' rows (`history.ShownMessage`); None stands for a
-    room's missing last message and is passed over.
+    Messages are `Message`s (or objects with their `id`, `deleted` and `reactions`); None stands
+    for a room's missing last message and is passed over.
     Grouped by message and emoji, the counts and the viewer's own (`me`) come together,
     each message's emoji in the order they were first given.
     """

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from flask import jsonify, url_for
 from flask.views import MethodView
 from marshmallow import EXCLUDE
 
-from app.extensions.api import LINK_HEADER, Blueprint, links_to, pagination_links
+from app.extensions.api import LINK_HEADER, Blueprint, Unresolved, links_to, pagination_links
 from app.extensions.auth import current_user
 from app.extensions.ratelimit import counted_with_the_write
+from app.extensions.schemas import Dumped
 from app.modules.rooms import permissions as room_permissions
 from app.modules.rooms import services as rooms
 from app.modules.rooms.models import Room, RoomWithRole
@@ -41,8 +41,10 @@ REACTION_LINKS = links_to(
 
 # A room of the caller's, with just their role (one query on the hot paths); then a message of it.
 IN_ROOM = blp.resolve("room_id", rooms.get_with_role_or_404, room_permissions.is_member)
-# The same for the paths that only read its messages (a Core row, no ORM entity).
+# The same for the paths that only read its messages (a Core row, no ORM entity); the history
+# resolves it only when its page statement (a member's messages only) finds nothing.
 READING_ROOM = blp.resolve("room_id", rooms.get_role_in_or_404, room_permissions.is_member)
+READING_HISTORY = blp.resolve("room_id", rooms.get_role_in_or_404, room_permissions.is_member, deferred=True)
 MESSAGE = blp.resolve("message_id", services.get_or_404, within="room")
 
 
@@ -52,20 +54,16 @@ def _shown(message: Message) -> Message:
     return message
 
 
-def _page(
-    endpoint: str, args: dict[str, Any], room: RoomWithRole, parent: Message | None = None, **path: Any
-) -> Any:
-    page, older, newer = history.page(
-        room,
-        current_user,
-        before=args.get("before"),
-        after=args.get("after"),
-        limit=args["limit"],
-        parent=parent,
-    )
-    link_to = partial(url_for, endpoint, _external=True, limit=args["limit"], **path)
-    headers = {"Link": links} if (links := pagination_links(link_to, page, older, newer)) else {}
-    return page, 200, headers
+def _cursors(args: dict[str, Any]) -> dict[str, Any]:
+    return {"before": args.get("before"), "after": args.get("after"), "limit": args["limit"]}
+
+
+def _linked(page: tuple[Dumped, bool, bool], limit: int) -> Any:
+    """A history (or replies) page with its `Link` header."""
+    shown, older, newer = page
+    ids = [shown[0]["id"], shown[-1]["id"]] if shown else []
+    headers = {"Link": links} if (links := pagination_links(ids, older, newer, limit)) else {}
+    return shown, 200, headers
 
 
 def _scheduled(result: ScheduledMessage | Message, created: bool) -> Any:
@@ -80,15 +78,15 @@ class Messages(MethodView):
     @blp.doc(operationId="listRoomMessages")
     @blp.auth_required("messages:read")
     @blp.arguments(HistoryParameters, location="query")
-    @READING_ROOM
+    @READING_HISTORY
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
-    def get(self, args: dict[str, Any], room: RoomWithRole) -> Any:
+    def get(self, args: dict[str, Any], room: Unresolved) -> Any:
         """History, oldest first: the newest `limit` by default, or just `before`/`after` a message id
 
         Keyset pages: follow the `Link` header's `prev` (older) and `next` (newer) URLs rather than building
         offsets, so new messages never shift a page. Deleted messages appear as tombstones.
         """
-        return _page("messages.Messages", args, room, room_id=room.id)
+        return _linked(history.history(room, current_user, **_cursors(args)), args["limit"])
 
     @blp.doc(operationId="sendMessage")
     @counted_with_the_write
@@ -180,7 +178,7 @@ class Replies(MethodView):
 
         A reply thread is paged like the room's history, with `Link` cursors.
         """
-        return _page("messages.Replies", args, room, message, room_id=room.id, message_id=message.id)
+        return _linked(history.replies(room, message, current_user, **_cursors(args)), args["limit"])
 
 
 @blp.route("/<id:room_id>/messages/<id:message_id>/reactions/<emoji>")

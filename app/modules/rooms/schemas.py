@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from marshmallow import fields
 
 from app.extensions.schemas import Schema
-from app.modules.files.schemas import AttachmentSchema
-from app.modules.messages.schemas import MessageSchema
-from app.modules.users.schemas import DELETED_DISPLAY_NAME, DELETED_USERNAME, ProfileSchema, UserSchema
+from app.modules.messages.schemas import ATTACHMENTS, MessageSchema, shown_message
+from app.modules.users.schemas import ProfileSchema, UserSchema
 
 from .models import ROLES, ROOM_KINDS
 
@@ -34,7 +32,6 @@ class RoomSchema(Schema):
     created_at = fields.DateTime()
 
 
-ATTACHMENTS = AttachmentSchema(many=True)
 # What a listed room is built from, in this order (rooms.services._listing selects these columns).
 LISTED_ROOM_ROW = (
     *("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at", "member_count"),
@@ -45,50 +42,21 @@ LISTED_ROOM_ROW = (
 )
 
 
-def _iso(moment: datetime | None) -> str | None:
-    """What `fields.DateTime` writes of a `UTCDateTime`, from the value as the driver read it.
-
-    A naive value (SQLite's) is UTC: its offset is written here rather than attached first.
-    """
-    if moment is None:
-        return None
-    return moment.isoformat() if moment.tzinfo else f"{moment.isoformat()}+00:00"
-
-
 def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, Any]]) -> dict[str, Any]:
     """What `RoomSchema` makes of a room of the listing, from its row (`LISTED_ROOM_ROW`, then others).
 
     By hand, and the row read by position (by name, each value cost a lookup): the compiled
     loop, fed with entities, cost about 30 calls per room, and the ORM's loading of those
-    entities more. Timestamps come as the driver read them (see `_iso`). `attachments` and
-    `reactions` are the last message's.
+    entities more. `attachments` and `reactions` are the last message's, whose columns are in
+    `messages.schemas.SHOWN_MESSAGE_ROW`'s order.
     """
     (id_, name, topic, kind, owner_id, ttl, created_at, member_count, role, unread_count) = row[:10]
-    (last_id, author_id, body, parent_id, reply_count, sent_at, edited_at, send_at, deleted) = row[10:19]
-    username, display_name, author_deleted = row[19:22]
     last = None
-    if last_id is not None:
-        author = None
-        if author_id is not None:
-            author = {
-                "id": author_id,
-                "username": DELETED_USERNAME if author_deleted else username,
-                "display_name": DELETED_DISPLAY_NAME if author_deleted else display_name,
-            }
-        last = {
-            "id": last_id,
-            "room_id": id_,
-            "author": author,
-            "body": "" if deleted else body,
-            "parent_id": parent_id,
-            "reply_count": reply_count,
-            "attachments": ATTACHMENTS.dump(attachments) if attachments else [],
-            "reactions": reactions,
-            "created_at": _iso(sent_at),
-            "edited_at": _iso(edited_at),
-            "send_at": _iso(send_at),
-            "deleted": deleted,
-        }
+    if row[10] is not None:
+        last = shown_message(id_, row[10:22])
+        if attachments:
+            last["attachments"] = ATTACHMENTS.dump(attachments)
+        last["reactions"] = reactions
     return {
         "id": id_,
         "name": name,
@@ -100,7 +68,7 @@ def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, 
         "last_message": last,
         "message_ttl_seconds": ttl,
         "role": role,
-        "created_at": _iso(created_at),
+        "created_at": created_at.isoformat(),
     }
 
 

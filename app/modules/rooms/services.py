@@ -8,7 +8,6 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     FromClause,
     Integer,
     Join,
@@ -21,14 +20,13 @@ from sqlalchemy import (
     delete,
     func,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from app.extensions.api import Listing, abort
-from app.extensions.database import UTCDateTime, db, insert_if_absent, rows_changed, utcnow
+from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
 from app.extensions.schemas import Dumped
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -124,23 +122,12 @@ def _listing(scope: str) -> Listing:
     columns |= {name: rooms.c[name] for name in (*ROOM_FIELDS, "member_count")}
     columns |= {"role": mine.c.role, "unread_count": unread}
     ordered = [
-        _as_stored(columns[name]).label(name)
-        for name in (*LISTED_ROOM_ROW, "last_has_files", "last_has_reactions")
+        columns[name].label(name) for name in (*LISTED_ROOM_ROW, "last_has_files", "last_has_reactions")
     ]
     stmt = select(*ordered).select_from(shown)
     if scope == "public":
         stmt = stmt.where(rooms.c.kind == "public")
     return Listing(stmt.order_by(rooms.c.last_activity_at.desc(), rooms.c.id.desc()), total, exact=True)
-
-
-def _as_stored(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A `UTCDateTime` column read as the driver gives it (naive on SQLite), other columns as they are.
-
-    `UTCDateTime`'s result processing (two Python calls and a `replace` per value, four
-    timestamps a room) was a third of the listing's execution: `listed_room` writes the
-    offset itself.
-    """
-    return type_coerce(column, DateTime(timezone=True)) if isinstance(column.type, UTCDateTime) else column
 
 
 def _unread(rooms: FromClause, mine: FromClause) -> ScalarSelect[int]:
@@ -243,8 +230,9 @@ def _role_in() -> Select:
 
 
 def get_role_in_or_404(room_id: int, user: User) -> RoomWithRole:
-    """`get_with_role_or_404` for paths that only read the room's messages: no ORM entity."""
-    row = db.session.execute(_role_in(), {"room_id": room_id, "user_id": user.id}).first()
+    """`get_with_role_or_404` for paths that only read the room's messages: no ORM entity (and a
+    Core row, read on the session's connection as `Timeline`'s pages are)."""
+    row = db.session.connection().execute(_role_in(), {"room_id": room_id, "user_id": user.id}).first()
     if row is None or not permissions.can_see(room := RoomWithRole(*row)):
         abort(404, "No such room.")
     return room

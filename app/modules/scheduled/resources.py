@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from flask import url_for
 from flask.views import MethodView
 
 from app.extensions.api import LINK_HEADER, Blueprint, pagination_links
@@ -39,8 +37,8 @@ class ScheduledMessages(MethodView):
         page, older, newer = services.own_page(
             current_user, before=args.get("before"), after=args.get("after"), limit=args["limit"]
         )
-        link_to = partial(url_for, "scheduled.ScheduledMessages", _external=True, limit=args["limit"])
-        headers = {"Link": links} if (links := pagination_links(link_to, page, older, newer)) else {}
+        links = pagination_links([item.id for item in page], older, newer, args["limit"])
+        headers = {"Link": links} if links else {}
         return page, 200, headers
 
 
