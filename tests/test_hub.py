@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
+import itertools
 import pstats
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import werkzeug.local
 
+from app.modules.events import hub
 from app.modules.events.hub import Delivery, Subscriber
 from tests.rooms import create_room, messages_path
 
@@ -95,3 +98,27 @@ def test_frames_queued_while_a_stream_waits_leave_in_one_write_that_looks_nothin
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     lookups = sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path == werkzeug.local.__file__)
     assert lookups < BEHIND
+
+
+def test_idle_streams_get_their_keep_alives_a_slice_at_a_time(app, client, alice, bob, carol, monkeypatch):
+    """Every idle stream's keep-alive at once woke 5,000 streams per worker in one go, and a message
+    arriving then waited for all of them to write; a slice at a time, it waits for one slice."""
+    monkeypatch.setitem(app.config, "EVENTS_KEEPALIVE_SECONDS", 1.0)
+    monkeypatch.setattr(hub, "KEEPALIVE_SLICE", 1)
+    monkeypatch.setattr(hub, "KEEPALIVE_PAUSE_SECONDS", 0.1)
+    handed: list[float] = []
+    keep_alive = Subscriber.keep_alive
+
+    def timed(subscriber: Subscriber) -> None:
+        handed.append(time.monotonic())
+        keep_alive(subscriber)
+
+    monkeypatch.setattr(Subscriber, "keep_alive", timed)
+    with streams_of(client, alice, bob, carol):
+        deadline = time.monotonic() + 5
+        while len(handed) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the rest of the check's slices, if it was handing them out
+    first_check = [at for at in handed if at - handed[0] < 0.5]
+    assert len(first_check) >= 2, handed
+    assert min(later - earlier for earlier, later in itertools.pairwise(first_check)) >= 0.09, handed
