@@ -142,7 +142,8 @@ class BaseConfig:
 
     # Events: how long they can be replayed, and the shape of streams
     EVENTS_RETENTION_SECONDS = int(os.environ.get("PARLEY_EVENTS_RETENTION", 24 * 3600))
-    # Comments on idle streams, so proxies and clients notice dead ones (at most 25 s).
+    # Comments on idle streams, so proxies and clients notice dead ones (at most 16 s: a stream
+    # that sent something in the last half interval skips one, so 1.5 intervals may pass silent).
     EVENTS_KEEPALIVE_SECONDS = float(os.environ.get("PARLEY_EVENTS_KEEPALIVE", 15))
     EVENTS_RETRY_MS = 3000  # the `retry:` hint: how soon EventSource reconnects
     # Each process also reads the outbox this often: what a lost notification (or, without

@@ -94,7 +94,7 @@ def test_a_stream_without_a_resume_point_costs_one_statement_and_replays_nothing
         with counted_statements(app) as statements:
             response, chunks = open_stream(client, alice)
             assert next(chunks).startswith(b"retry:")
-            assert next(chunks) == b": keep-alive\n\n"
+            assert next(chunks).startswith(b": keep-alive\n\n")  # two, if the reader took 10 ms
         response.close()
     finally:
         first.close()

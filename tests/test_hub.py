@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
+import itertools
 import pstats
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import redis
 import werkzeug.local
+from redis.client import Pipeline
 
-from app.modules.events.hub import Delivery, Subscriber
+from app.modules.events import hub, presence
+from app.modules.events.broker import PROCESS, LocalBroker
+from app.modules.events.hub import Delivery, Hub, Subscriber
+from app.modules.events.presence import Presence
 from tests.rooms import create_room, messages_path
+from tests.servers import start_redis
 
 STREAM = "/api/v1/events"
 BEHIND = 10  # messages a stream has not read yet
@@ -95,3 +103,60 @@ def test_frames_queued_while_a_stream_waits_leave_in_one_write_that_looks_nothin
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     lookups = sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path == werkzeug.local.__file__)
     assert lookups < BEHIND
+
+
+def test_idle_streams_get_their_keep_alives_a_slice_at_a_time(app, client, alice, bob, carol, monkeypatch):
+    """Every idle stream's keep-alive at once woke 5,000 streams per worker in one go, and a message
+    arriving then waited for all of them to write; a slice at a time, it waits for one slice."""
+    monkeypatch.setitem(app.config, "EVENTS_KEEPALIVE_SECONDS", 1.0)
+    monkeypatch.setattr(hub, "KEEPALIVE_SLICE", 1)
+    monkeypatch.setattr(hub, "KEEPALIVE_PAUSE_SECONDS", 0.1)
+    handed: list[float] = []
+    keep_alive = Subscriber.keep_alive
+
+    def timed(subscriber: Subscriber) -> None:
+        handed.append(time.monotonic())
+        keep_alive(subscriber)
+
+    monkeypatch.setattr(Subscriber, "keep_alive", timed)
+
+    def checks() -> list[list[float]]:
+        """The keep-alives handed out, grouped by check (a second apart)."""
+        grouped: list[list[float]] = []
+        for at in list(handed):
+            if grouped and at - grouped[-1][-1] < 0.5:
+                grouped[-1].append(at)
+            else:
+                grouped.append([at])
+        return grouped
+
+    with streams_of(client, alice, bob, carol):
+        deadline = time.monotonic() + 6
+        while not any(len(check) == 3 for check in checks()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # a stream told of presence just before a check is busy, and skips it
+    every = [check for check in checks() if len(check) == 3]
+    assert every, handed
+    assert min(later - earlier for earlier, later in itertools.pairwise(every[0])) >= 0.09, handed
+
+
+def test_a_presence_renewal_writes_a_slice_of_users_a_round_trip(app, processes, monkeypatch):
+    """5,000 users' entries renewed in one pipeline held a worker's loop (and every delivery behind
+    it) for a quarter of a second while redis-py packed and parsed 15,000 commands; between two
+    slices' round trips the loop delivers."""
+    store = redis.Redis.from_url(start_redis(processes))
+    own = Presence(app, LocalBroker(Hub(app)), store)
+    own.local.update(range(1, 8))
+    monkeypatch.setattr(presence, "RENEW_SLICE", 3)
+    trips: list[int] = []
+    execute = Pipeline.execute
+
+    def counted(pipeline: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        trips.append(len(pipeline))
+        return execute(pipeline, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", counted)
+    with app.app_context():
+        own._renew(store, recovered=False)
+    assert trips == [9, 9, 3]  # three commands a user
+    assert all(store.zscore(own._key(user_id), PROCESS) for user_id in range(1, 8))
+    store.close()
