@@ -35,7 +35,7 @@ PASSWORD = "correct horse battery"
 IN_CI = os.environ.get("CI") == "true"
 # The second CI pass runs the application on PostgreSQL + Redis; tests marked engine_independent
 # ran in the first on the very same services, and are skipped in it, unless also marked second_pass
-# (the first pass deselects those).
+# (the first pass deselects those); so are tests marked first_pass.
 SECOND_PASS = bool(os.environ.get("TEST_DATABASE_URL"))
 
 
@@ -53,9 +53,10 @@ def require_service(env: str, what: str) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """In the PostgreSQL pass, skip what the first pass already ran on the very same services."""
     if SECOND_PASS:
-        skip = pytest.mark.skip(reason="independent of TEST_DATABASE_URL: ran in the SQLite pass")
+        skip = pytest.mark.skip(reason="runs once, in the SQLite pass (engine_independent or first_pass)")
         for item in items:
-            if "engine_independent" in item.keywords and "second_pass" not in item.keywords:
+            once = "engine_independent" in item.keywords or "first_pass" in item.keywords
+            if once and "second_pass" not in item.keywords:
                 item.add_marker(skip)
 
 
