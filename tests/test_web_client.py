@@ -26,6 +26,10 @@ PASSWORD = "a long web password"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+# A client of the API in a browser, as the terminal client is one in a terminal: what it shows does
+# not hang on the engine under the API (whose own tests run on both), so CI runs it once, in the
+# first pass, which the terminal client and Swagger UI would otherwise leave a minute shorter.
+pytestmark = pytest.mark.first_pass
 
 
 def accessibility_problems(page: Any) -> list[str]:
