@@ -54,13 +54,13 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
     app.config.update(overrides)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's: keep the schemas' field order
     config_class.validate(app.config)
-    if app.config["PROXY_FIX_HOPS"]:
-        hops = app.config["PROXY_FIX_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from . import extensions, health, modules
 
     extensions.init_app(app)
     modules.init_app(app)
     app.register_blueprint(health.blp)
+    if app.config["PROXY_FIX_HOPS"]:  # outermost: every middleware sees the client's address and scheme
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
