@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import cProfile
 import inspect
+import logging
 import pstats
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -92,3 +94,24 @@ def test_no_header_lookup_misses(serve, path):
     status, calls = serve(path)
     assert status == "200 OK"
     assert calls.get(werkzeug.exceptions.__file__, 0) == 0
+
+
+def test_the_access_lines_of_one_second_format_its_time_of_day_once(app, monkeypatch):
+    """Every request logs an access line: `localtime` and `strftime` on each were a third of
+    formatting it (bench/profile_paths.py leaves logging off; production logs at INFO)."""
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_parley", False))
+    lines: list[str] = []
+
+    def format_line(record: logging.LogRecord) -> str:
+        lines.append(type(handler).format(handler, record))
+        return lines[-1]
+
+    monkeypatch.setattr(handler, "format", format_line)
+    formatted: list[str] = []
+    strftime = time.strftime
+    monkeypatch.setattr(time, "strftime", lambda *args: formatted.append(args[0]) or strftime(*args))
+    environ = EnvironBuilder(path="/healthz").get_environ()
+    for _ in range(10):
+        b"".join(app.wsgi_app(dict(environ), lambda *_: None))
+    assert len([line for line in lines if "parley.access: GET /healthz 200" in line]) == 10
+    assert len(formatted) <= 2  # the ten may straddle a second
