@@ -52,15 +52,16 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
     app = Parley(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     app.config.update(overrides)
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's: keep the schemas' field order
     config_class.validate(app.config)
-    if app.config["PROXY_FIX_HOPS"]:
-        hops = app.config["PROXY_FIX_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from . import extensions, health, modules
+    from .extensions.json_answers import JSONAnswers
 
+    app.json = JSONAnswers(app)
     extensions.init_app(app)
     modules.init_app(app)
     app.register_blueprint(health.blp)
+    if app.config["PROXY_FIX_HOPS"]:  # outermost: every middleware sees the client's address and scheme
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

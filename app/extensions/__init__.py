@@ -18,7 +18,7 @@ ma = Marshmallow()
 
 
 def init_app(app: Flask) -> None:
-    headers.init_app(app)  # first: its after-request function then runs last
+    headers.init_app(app)  # WSGI middleware: its headers are added after every after-request function
     request_logging.init_app(app)
     metrics.init_app(app)  # after request logging: its after-request hook runs before that one
     security.init_app(app)
