@@ -11,7 +11,7 @@ Every frame costs each stream a wake and a send, so a burst is told in as few ba
 - The batches fall on the same clock boundaries (multiples of the interval) in every process.
   Each publishes its changes at the boundary and tells its streams a fifth of an interval later,
   with what the others published at that boundary: one frame, not one per process.
-- While users keep arriving here (one came within half an interval), the batch waits for the next
+- While users keep arriving here (one came within the last interval), the batch waits for the next
   boundary, at most twice in a row: a burst of arrivals is told once it pauses, and a change
   waits at most three intervals.
 
@@ -63,8 +63,7 @@ log = logging.getLogger(__name__)
 
 EVENT = "presence.updated"
 GATHER = 0.2  # of an interval: how long after a boundary a batch waits for the other processes'
-PAUSE = 0.5  # of an interval: arrivals this recent hold the batch back to the next boundary...
-HOLDS = 2  # ...at most this many boundaries in a row
+HOLDS = 2  # boundaries in a row a batch may wait at while users arrive within an interval of each
 
 
 class Presence:
@@ -257,7 +256,7 @@ class Presence:
     def _holding(self) -> bool:
         """Called under the lock at a boundary: whether users are still arriving here, and the batch waits."""
         interval = self.app.config["PRESENCE_INTERVAL_SECONDS"]
-        arriving = time.monotonic() - self.arriving < PAUSE * interval
+        arriving = time.monotonic() - self.arriving < interval
         self.held = self.held + 1 if arriving and self.held < HOLDS else 0
         return self.held > 0
 
