@@ -10,6 +10,7 @@ httpx-sse in background threads; every wait has a generous deadline and ends as 
 
 from __future__ import annotations
 
+import itertools
 import resource
 import signal
 import socket
@@ -170,6 +171,7 @@ def test_streams_opening_for_a_second_are_told_in_one_presence_batch_per_process
     watcher = Stream(a, erin.token, name="erin on A")
     watcher.wait_until(lambda s: presence_told(s, erin) == [True], "erin told of herself")
     started = time.monotonic()
+    opened: list[float] = []
 
     def open_pair(n: int) -> list[Stream]:
         """A stream on each process, 0.22 s after the previous pair (scheduled: a slow one delays none)."""
@@ -180,10 +182,14 @@ def test_streams_opening_for_a_second_are_told_in_one_presence_batch_per_process
         ]
         for stream in pair:
             stream.wait_open()
+        opened.append(time.monotonic())
         return pair
 
     with ThreadPoolExecutor(len(pairs)) as pool:
         streams = [stream for pair in pool.map(open_pair, range(len(pairs))) for stream in pair]
+    opened.sort()
+    if opened[-1] - opened[0] > 1.6 or max(b - a for a, b in itertools.pairwise(opened)) > 0.7:
+        pytest.skip(f"too busy a machine: the streams opened over {opened[-1] - opened[0]:.1f} s, not 1.1 s")
     arriving = [user for pair in pairs for user in pair]
     watcher.wait_until(lambda s: all(presence_told(s, user) for user in arriving), "every arrival told")
     told = [
