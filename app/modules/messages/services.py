@@ -17,7 +17,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from app.extensions import ratelimit
 from app.extensions.api import abort
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.database import UTCDateTime, db, take_write_lock, utcnow
 from app.extensions.locks import KeyedLocks
 from app.modules.events import throttle
 from app.modules.events.broker import announce
@@ -234,6 +234,7 @@ def send_message(
         return repeat(room_id, first), False
     require_reply_target(room_id, parent_id)
     with _turn_in_room(room_id, release=send_at is None):
+        take_write_lock()
         ratelimit.count_in_transaction()
         try:
             message = _written(
