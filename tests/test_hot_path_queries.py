@@ -13,8 +13,10 @@ import pytest
 import sqlalchemy.orm
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from werkzeug.test import TestResponse
 
+from app.extensions import db
 from tests.conftest import SECOND_PASS, User
 from tests.rooms import create_room, messages_path
 from tests.statements import counted_statements
@@ -193,3 +195,29 @@ def test_a_room_list_runs_one_statement_for_its_rooms_and_none_for_files_or_reac
         listed = client.get("/api/v1/rooms", headers=alice.headers)
     assert listed.get_json()[0]["last_message"]["reactions"] == [{"emoji": "👍", "count": 1, "me": True}]
     assert len(statements) == 3, "\n\n".join(statements)
+
+
+def test_a_send_to_a_room_nobody_else_is_sending_to_commits_once_on_one_connection(app, client, alice, bob):
+    """A room's senders wait for their turn holding no connection (tests/test_database_pool.py); one
+    that finds the room free keeps the connection its checks read on, rather than ending their
+    transaction and taking a connection again."""
+    room = create_room(client, alice, members=["bob"])
+    seen: list[str] = []
+
+    def checkout(*_: object) -> None:
+        seen.append("checkout")
+
+    def commit(*_: object) -> None:
+        seen.append("commit")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine.pool, "checkout", checkout)
+    event.listen(engine, "commit", commit)
+    try:
+        sent = client.post(messages_path(room["id"]), headers=alice.headers, json={"body": "hello"})
+    finally:
+        event.remove(engine.pool, "checkout", checkout)
+        event.remove(engine, "commit", commit)
+    assert sent.status_code == 201
+    assert seen == ["checkout", "commit"]

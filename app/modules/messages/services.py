@@ -217,11 +217,12 @@ def _turn_in_room(room_id: int, *, release: bool) -> Iterator[None]:
     PostgreSQL). So the senders of one process take turns here first, with the read-only
     transaction of their checks ended (`release`: its connection goes back to the pool, and
     `expire_on_commit` is off, so what was read stays loaded): at most one connection per
-    process and room waits in the database, and the others serve reads meanwhile.
+    process and room waits in the database, and the others serve reads meanwhile. A sender
+    that finds the room free keeps its connection: handing it back and taking it again cost
+    a commit and two trips through the pool, for nothing.
     """
-    if release:
-        db.session.commit()  # nothing written yet: this only hands the connection back
-    with _ROOM_TURNS.holding(room_id):
+    # Nothing written yet: the commit only hands the connection back.
+    with _ROOM_TURNS.holding(room_id, before_waiting=db.session.commit if release else None):
         yield
 
 
