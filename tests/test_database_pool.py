@@ -179,29 +179,3 @@ def test_sends_queueing_for_a_room_leave_the_pool_to_other_requests(
             assert [answer.status_code for answer in sent] == [201] * 3, [answer.text for answer in sent]
         finally:
             processes.stop_all()
-
-
-def test_a_send_waiting_for_the_write_lock_leaves_its_gevent_worker_to_other_requests(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """A gevent worker runs all its requests on one thread: a send waiting for the database's write
-    lock (another process writing) must let them run meanwhile. SQLite's own wait for the lock
-    sleeps inside the call, and stopped the whole worker until the lock came or its 5 s ran out."""
-    with new_server_database(request, tmp_path_factory.mktemp("wait")) as url:
-        processes = Processes(tmp_path_factory.mktemp("wait-logs"))
-        try:
-            parley = start_parley(processes, "parley", url, gunicorn=True, PARLEY_SCHEDULER="0")
-            alice = parley.sign_up("alice")
-            room = create_room(parley, alice, "wait", [])
-            with ThreadPoolExecutor(1) as pool:
-                with write_lock(url) as message_waits:
-                    sending = pool.submit(post_message, parley, alice, room)
-                    time.sleep(1)  # SQLite shows no waiters: time for the send to reach the lock
-                    wait_for(message_waits)
-                    answer = me(parley, alice)
-                    assert answer.elapsed.total_seconds() < 2.5, "the worker stopped while the send waited"
-                    assert sending.running(), "the send did not wait for the lock"
-                assert answer.status_code == 200, answer.text
-                assert sending.result().status_code == 201, sending.result().text
-        finally:
-            processes.stop_all()

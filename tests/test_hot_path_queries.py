@@ -121,7 +121,7 @@ def test_sending_a_message_without_files_never_asks_for_its_files(app, client, a
     # The token with its user, the room with your role, the INSERT that takes the room's row lock, the
     # room's and your read marker's UPDATEs, the events' one INSERT (on PostgreSQL after its
     # commit-order lock). Whether the room is `general` (a budget of its own) needs no query: it is
-    # not public, nor named so. (SQLite's BEGIN IMMEDIATE, `take_write_lock`, goes to the driver unseen.)
+    # not public, nor named so.
     assert len(statements) == (7 if SECOND_PASS else 6), "\n\n".join(statements)
 
 

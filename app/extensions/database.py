@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import sqlite3
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -23,11 +21,6 @@ from werkzeug.exceptions import HTTPException
 
 from .errors import abort, error_payload
 from .outages import Dependency
-
-# How long a statement waits for SQLite's write lock before the request answers 503, and how often
-# `take_write_lock` asks for it meanwhile.
-SQLITE_BUSY_SECONDS = 5
-SQLITE_LOCK_POLL_SECONDS = 0.001
 
 # Named constraints, so that Alembic can drop and alter them on every engine.
 NAMING_CONVENTION = {
@@ -194,34 +187,5 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
-
-
-def take_write_lock() -> None:
-    """Begin the session's transaction holding SQLite's write lock, waiting for it without blocking.
-
-    SQLite's own wait for a locked database (its busy timeout) sleeps inside the call: under
-    gevent the whole worker stops, every request in it, for as long as another process writes
-    and for its back-off after. Here the lock is asked for (`BEGIN IMMEDIATE`) without that wait,
-    and asked again after a sleep that gevent turns into a yield: the worker serves its other
-    requests meanwhile. Call it once the transaction's work is ready, so that the lock is held
-    only while the statements run. Nothing to do on PostgreSQL, whose driver waits cooperatively,
-    or in a transaction that has already written.
-    """
-    raw = db.session.connection().connection.driver_connection
-    if not isinstance(raw, sqlite3.Connection) or raw.in_transaction:
-        return
-    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
-    raw.execute("PRAGMA busy_timeout=0")
-    try:
-        while True:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                    raise OperationalError("BEGIN IMMEDIATE", (), error) from error
-            time.sleep(SQLITE_LOCK_POLL_SECONDS)
-    finally:
-        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")

@@ -17,7 +17,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from app.extensions import ratelimit
 from app.extensions.api import abort
-from app.extensions.database import UTCDateTime, db, take_write_lock, utcnow
+from app.extensions.database import UTCDateTime, db, utcnow
 from app.extensions.locks import KeyedLocks
 from app.modules.events import throttle
 from app.modules.events.broker import announce
@@ -250,7 +250,6 @@ def send_message(
         room, author, body=body, parent_id=parent_id, client_msg_id=client_msg_id, send_at=send_at
     )
     with _turn_in_room(room_id, release=send_at is None):
-        take_write_lock()
         ratelimit.count_in_transaction()
         try:
             stored = _written(room, message, parameters)
