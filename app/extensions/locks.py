@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 
 
@@ -20,13 +20,20 @@ class KeyedLocks:
         self._locks: dict[Hashable, tuple[threading.Lock, int]] = {}  # key: (lock, holders and waiters)
 
     @contextmanager
-    def holding(self, key: Hashable) -> Iterator[None]:
+    def holding(self, key: Hashable, before_waiting: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold `key`'s lock; `before_waiting` is called only if someone else holds it now."""
         with self._guard:
             lock, users = self._locks.get(key) or (threading.Lock(), 0)
             self._locks[key] = (lock, users + 1)
         try:
-            with lock:
+            if not lock.acquire(blocking=False):
+                if before_waiting is not None:
+                    before_waiting()
+                lock.acquire()
+            try:
                 yield
+            finally:
+                lock.release()
         finally:
             with self._guard:
                 lock, users = self._locks[key]

@@ -78,14 +78,21 @@ def record(
 
 
 @functools.cache
-def _insert_events() -> ReturningInsert[int]:
-    """A transaction's events in one INSERT, their ids returned in the order recorded: built once.
+def _insert_events(dialect: str) -> ReturningInsert[int]:
+    """A transaction's events in one INSERT returning their ids: built once per dialect.
 
     Core, not the ORM: nothing reads an event back as an object in the transaction that writes
-    it, and the ORM's flush of the rows cost more than the statement.
+    it, and the ORM's flush of the rows cost more than the statement. PostgreSQL returns the
+    ids in the order recorded. SQLite would need one INSERT per event for that, inside the
+    write lock every writer waits for; its rows take ascending ids in the order given, so
+    one INSERT whose ids are sorted says the same (`_ids_in_order`).
     """
     table = cast(Table, Event.__table__)
-    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return insert(table).returning(table.c.id, sort_by_parameter_order=dialect == "postgresql")
+
+
+def _ids_in_order(ids: Sequence[int], dialect: str) -> Sequence[int]:
+    return ids if dialect == "postgresql" else sorted(ids)
 
 
 def write_events(session: Session) -> None:
@@ -102,9 +109,10 @@ def write_events(session: Session) -> None:
     if not events:
         return
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COMMIT_ORDER_LOCK})
-    ids = session.connection().scalars(_insert_events(), events).all()
+    ids = _ids_in_order(session.connection().scalars(_insert_events(dialect), events).all(), dialect)
     for event_id, event in zip(ids, events, strict=True):
         _follow_membership(session, event_id, event)
     session.info[WRITTEN] = ids[-1]

@@ -173,27 +173,39 @@ def _room_and_marker_moved() -> tuple[Update, Update]:
     return room, marker
 
 
-def _written(room: Room, author: User, **values: Any) -> Message | None:
+def _unsent(room: Room, author: User, **values: Any) -> tuple[Message, dict[str, Any]]:
+    """The message to write and its INSERT's parameters, made before the write lock is taken: the
+    ORM's construction of an object is work no other writer should wait for. Its id and its time
+    come with the write (`_written`)."""
+    values["author_id"] = author.id
+    message = Message(room_id=room.id, author=author, **values, edited_at=None, deleted_at=None)
+    return message, {"room": room.id, **values}
+
+
+def _written(room: Room, message: Message, parameters: dict[str, Any]) -> bool:
     """The message INSERTed in Core (the ORM's flush machinery cost more than the statements) and
-    joined to the session as if loaded, with what it holds now; None if the room is gone."""
-    values |= {"author_id": author.id, "created_at": utcnow()}
+    joined to the session as if loaded, with what it holds now; False if the room is gone."""
+    parameters["created_at"] = message.created_at = utcnow()
     connection = db.session.connection()  # the transaction's: its statements need no ORM execution
-    message_id = connection.scalar(_insert_locking_room(), {"room": room.id, **values})
+    message_id = connection.scalar(_insert_locking_room(), parameters)
     if message_id is None:
-        return None
-    message = Message(
-        id=message_id, room_id=room.id, author=author, **values, edited_at=None, deleted_at=None
-    )
+        return False
+    message.id = message_id
     make_transient_to_detached(message)
     db.session.add(message)
     set_committed_value(message, "reply_count", 0)
     # The room's newest message; and what you wrote yourself is not unread for you, on any device.
-    moved = {"room": room.id, "author": author.id, "message_id": message_id, "sent_at": message.created_at}
+    moved = {
+        "room": room.id,
+        "author": message.author_id,
+        "message_id": message_id,
+        "sent_at": message.created_at,
+    }
     for statement in _room_and_marker_moved():
         connection.execute(statement, moved)
     set_committed_value(room, "last_message_id", message_id)
     set_committed_value(room, "last_activity_at", message.created_at)
-    return message
+    return True
 
 
 @contextmanager
@@ -205,11 +217,12 @@ def _turn_in_room(room_id: int, *, release: bool) -> Iterator[None]:
     PostgreSQL). So the senders of one process take turns here first, with the read-only
     transaction of their checks ended (`release`: its connection goes back to the pool, and
     `expire_on_commit` is off, so what was read stays loaded): at most one connection per
-    process and room waits in the database, and the others serve reads meanwhile.
+    process and room waits in the database, and the others serve reads meanwhile. A sender
+    that finds the room free keeps its connection: handing it back and taking it again cost
+    a commit and two trips through the pool, for nothing.
     """
-    if release:
-        db.session.commit()  # nothing written yet: this only hands the connection back
-    with _ROOM_TURNS.holding(room_id):
+    # Nothing written yet: the commit only hands the connection back.
+    with _ROOM_TURNS.holding(room_id, before_waiting=db.session.commit if release else None):
         yield
 
 
@@ -233,19 +246,20 @@ def send_message(
     if client_msg_id and (first := first_with_client_id(author, client_msg_id)) is not None:
         return repeat(room_id, first), False
     require_reply_target(room_id, parent_id)
+    message, parameters = _unsent(
+        room, author, body=body, parent_id=parent_id, client_msg_id=client_msg_id, send_at=send_at
+    )
     with _turn_in_room(room_id, release=send_at is None):
         ratelimit.count_in_transaction()
         try:
-            message = _written(
-                room, author, body=body, parent_id=parent_id, client_msg_id=client_msg_id, send_at=send_at
-            )
+            stored = _written(room, message, parameters)
         except IntegrityError:  # the same client_msg_id, sent concurrently, won the race
             db.session.rollback()
             first = first_with_client_id(author, client_msg_id) if client_msg_id else None
             if first is None:  # not the client_msg_id's unique index: nothing to answer with
                 raise
             return repeat(room_id, first), False
-        if message is None:
+        if not stored:
             abort(404, "No such room.")
         if attachment_ids:
             files.attach(message, author, attachment_ids)
