@@ -582,7 +582,7 @@ def prepare_parley(server: Server, env: dict[str, str], settings: Settings) -> S
     """A user in `rooms` rooms (with `general`), each with an unread message, one with a page more."""
     tag = secrets.token_hex(3)
     user, peer, password = f"alice-{tag}", f"bob-{tag}", secrets.token_urlsafe(16)
-    fixture(env, "users", "--user", user, "--peer", peer, "--password", password)
+    fixture(env, "users", "--user", user, "--peer", peer, f"--password={password}")
     grant = {"grant_type": "password", "client_id": "documentation", "username": user, "password": password}
     status, body = call(
         server.port, "POST", "/auth/oauth2/token", form=grant, source=random_loopback_address()
