@@ -2,18 +2,10 @@
 
 A user goes offline `PRESENCE_GRACE_SECONDS` after their last stream or long-poll closes, so a
 client that reconnects (or long-polls again) never flickers. Changes are not announced one by
-one: each process gathers them, with what the other processes reported, and at most once per
+one: each process gathers them, with what the other processes reported, and once per
 `PRESENCE_INTERVAL_SECONDS` hands its streams one `presence.updated` batch, of which each stream
 gets the users who share a room with its own (`Delivery.narrowed`). So 1,000 users coming online
 in one room cost each stream a frame per interval, not 1,000 frames.
-
-Every frame costs each stream a wake and a send, so a burst is told in as few batches as can be:
-- The batches fall on the same clock boundaries (multiples of the interval) in every process.
-  Each publishes its changes at the boundary and tells its streams a fifth of an interval later,
-  with what the others published at that boundary: one frame, not one per process.
-- While users keep arriving here (one came within the last interval), the batch waits for the next
-  boundary, at most twice in a row: a burst of arrivals is told once it pauses, and a change
-  waits at most three intervals.
 
 Each process counts its own open streams per user. With Redis, each process that has a user's
 stream (or had, within the grace period) is also a member of that user's sorted set, scored by
@@ -65,8 +57,6 @@ EVENT = "presence.updated"
 # Users whose entries one round trip of a renewal renews: 5,000 in one pipeline held a worker's
 # loop (and every delivery behind it) for a quarter of a second while redis-py packed and parsed it.
 RENEW_SLICE = 250
-GATHER = 0.2  # of an interval: how long after a boundary a batch waits for the other processes'
-HOLDS = 2  # boundaries in a row a batch may wait at while users arrive within an interval of each
 
 
 class Presence:
@@ -83,9 +73,6 @@ class Presence:
         self.unsettled: set[int] = set()  # users whose change Redis or the other processes may have missed
         self.arrived: dict[int, bool] = {}  # user: back within their grace here, for the next entry write
         self.left: dict[int, float] = {}  # user: when their last stream here closed, for the next entry write
-        self.arriving = 0.0  # when (monotonic) the latest user arrived here: a burst holds the batch back
-        self.held = 0  # boundaries in a row at which the batch was held back
-        self.told = -float("inf")  # when (monotonic) the streams here last got a batch
         self.lock = threading.Lock()
         self.renew_now = threading.Event()
         self.write_now = threading.Event()
@@ -125,8 +112,6 @@ class Presence:
             self.local[user_id] += 1
             first_here = self.local[user_id] == 1
             back = self.leaving.pop(user_id, None) is not None  # never announced offline
-            if first_here and not back:
-                self.arriving = time.monotonic()
             self._ensure_thread()
             if first_here and self.redis is not None:
                 self.arrived.setdefault(user_id, back)  # one who left and came back: as they first came
@@ -211,15 +196,11 @@ class Presence:
             self.thread.start()
 
     def _run(self) -> None:
-        """At every boundary, a batch; every keep-alive interval (and as soon as Redis is back), a renewal."""
+        """Every interval, a batch; every keep-alive interval (and as soon as Redis is back), a renewal."""
         app = self.app
         renew_at = time.monotonic() + app.config["EVENTS_KEEPALIVE_SECONDS"]
-        boundary = 0.0
         while True:
-            interval = app.config["PRESENCE_INTERVAL_SECONDS"]
-            # The next multiple of the interval, and never the one just served (a wait may end early).
-            boundary = max(boundary + interval, (time.time() // interval + 1) * interval)
-            recovered = self.renew_now.wait(max(0.0, boundary - time.time()))
+            recovered = self.renew_now.wait(app.config["PRESENCE_INTERVAL_SECONDS"])
             self.renew_now.clear()
             try:
                 with app.app_context():
@@ -229,10 +210,7 @@ class Presence:
                         renew_at = time.monotonic() + app.config["EVENTS_KEEPALIVE_SECONDS"]
                         self._renew(self.redis, recovered=recovered)
                     self._settle_leavers()
-                    if recovered:  # a renewal's own round: the boundary is still to come
-                        boundary -= interval
-                    else:
-                        self._send_batch()
+                    self._send_batch()
             except (OperationalError, PoolTimeoutError) as error:  # logged once per outage
                 database.unavailable(app, error)
             except Exception:  # presence must outlive any one round
@@ -256,39 +234,13 @@ class Presence:
             if not elsewhere:
                 self._change(user_id, online=False)
 
-    def _holding(self) -> bool:
-        """Called under the lock at a boundary: whether users are still arriving here, and the batch waits."""
-        interval = self.app.config["PRESENCE_INTERVAL_SECONDS"]
-        arriving = time.monotonic() - self.arriving < interval
-        self.held = self.held + 1 if arriving and self.held < HOLDS else 0
-        return self.held > 0
-
     def _send_batch(self) -> None:
-        """This process's changes to every process; with the others' of this boundary, to its streams."""
+        """This process's changes to every process; with what the others said, to this one's streams."""
         with self.lock:
-            if self._holding():
-                return
             changes, self.changes = self.changes, {}
-        items, item_rooms = self._items(changes) if changes else ([], [])
-        if items and not self.broker.publish_ephemeral(batch(items, item_rooms)):
-            with self.lock:
-                self.unsettled.update(changes)
-        if self.redis is not None:  # the other processes' batches of this boundary come meanwhile
-            time.sleep(GATHER * self.app.config["PRESENCE_INTERVAL_SECONDS"])
-        with self.lock:
             heard, self.heard = self.heard, {}
-        for user_id, (item, its_rooms) in heard.items():
-            if user_id not in changes:  # this process's own word is the newer
-                items.append(item)
-                item_rooms.append(its_rooms)
-        if items:
-            # A round that overran its interval (a busy machine) still leaves the streams one apart.
-            time.sleep(max(0.0, self.told + self.app.config["PRESENCE_INTERVAL_SECONDS"] - time.monotonic()))
-            self.told = time.monotonic()
-            self.broker.hub.deliver_ephemeral(batch(items, item_rooms))
-
-    def _items(self, changes: dict[int, bool]) -> tuple[list[dict[str, Any]], list[frozenset[int]]]:
-        """The batch's item of each changed user, and the rooms whose members may see it."""
+        if not changes and not heard:
+            return
         users = sorted(changes)
         rooms: dict[int, set[int]] = {user_id: set() for user_id in users}
         for start in range(0, len(users), 500):  # bounded IN lists
@@ -297,7 +249,7 @@ class Presence:
             for user_id, room_id in db.session.execute(stmt):
                 rooms[user_id].add(room_id)
         db.session.close()
-        seen = self.states(user_id for user_id in users if not changes[user_id])
+        seen = self.states(user_id for user_id in users if not changes[user_id]) if users else {}
         now = time.time()
         items = [
             {
@@ -307,7 +259,15 @@ class Presence:
             }
             for user_id in users
         ]
-        return items, [frozenset(rooms[user_id]) for user_id in users]
+        item_rooms = [frozenset(rooms[user_id]) for user_id in users]
+        if items and not self.broker.publish_ephemeral(batch(items, item_rooms)):
+            with self.lock:
+                self.unsettled.update(users)
+        for user_id, (item, its_rooms) in heard.items():
+            if user_id not in changes:  # this process's own word is the newer
+                items.append(item)
+                item_rooms.append(its_rooms)
+        self.broker.hub.deliver_ephemeral(batch(items, item_rooms))
 
     # --- entries (with Redis) ---
 
