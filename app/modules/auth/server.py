@@ -18,7 +18,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Flask, current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 
 from app.extensions.auth import protector
 from app.extensions.database import db, rows_changed
@@ -58,10 +58,23 @@ def find_token(token_string: str, hint: str | None = None) -> OAuth2Token | None
 
 
 def _revoke_where(condition: Any) -> None:
+    """Revoke the matching tokens, locking them in id order first.
+
+    Racing replays of one refresh token each revoke its family at once; on PostgreSQL, an
+    UPDATE that locks rows in scan order let two of them take the rows in different orders
+    and deadlock. Every revocation, and every redemption, takes the oldest row first.
+    """
     now = int(time.time())
     db.session.execute(
-        update(OAuth2Token).where(condition).values(access_token_revoked_at=now, refresh_token_revoked_at=now)
+        update(OAuth2Token)
+        .where(OAuth2Token.id.in_(_locked_in_order(condition).scalar_subquery()))
+        .values(access_token_revoked_at=now, refresh_token_revoked_at=now)
     )
+
+
+def _locked_in_order(condition: Any) -> Select[int]:
+    """The ids of matching tokens, locked oldest first (PostgreSQL; SQLite has one writer)."""
+    return select(OAuth2Token.id).where(condition).order_by(OAuth2Token.id).with_for_update()
 
 
 def revoke_family(family_id: str) -> None:
@@ -172,13 +185,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         """The stored token, retired here: of concurrent redemptions exactly one gets through.
 
         A used refresh token coming back, later or at the same moment, means someone holds
-        a copy: the whole chain ends.
+        a copy: the whole chain ends. The chain's rows are locked, oldest first, before this
+        one is retired, so racing redemptions queue rather than deadlock (`_revoke_where`).
         """
         token = db.session.scalar(
             select(OAuth2Token).where(OAuth2Token.refresh_token_hash == hash_secret(refresh_token))
         )
         if token is None or (not token.refresh_token_revoked_at and not token.is_refresh_usable()):
             return None
+        db.session.execute(_locked_in_order(OAuth2Token.family_id == token.family_id))
         if token.refresh_token_revoked_at or not _used_up(
             update(OAuth2Token)
             .where(OAuth2Token.id == token.id, OAuth2Token.refresh_token_revoked_at == 0)
