@@ -1,5 +1,6 @@
 """gunicorn's gevent worker, plus: on SIGTERM, end the event streams so the worker can drain;
-and each response's head goes out with its first body bytes.
+each response's head goes out with its first body bytes; and an event stream may be written to
+from outside its own greenlet (`environ["parley.body"]`, see `HeadWithFirstBytes.write_nowait`).
 
 Streams never finish on their own; without this a graceful shutdown would wait out
 `graceful_timeout` and then cut them. Clients reconnect (to another worker) with
@@ -11,16 +12,20 @@ from __future__ import annotations
 
 from socket import socket
 from types import FrameType
+from typing import Any
 
 import gevent
 from gunicorn.http import wsgi
 from gunicorn.workers.ggevent import GeventWorker
+
+_create = wsgi.create
 
 
 class StreamingGeventWorker(GeventWorker):
     def init_process(self) -> None:
         """`wsgi.create`, which every request goes through, makes its responses of the class it names."""
         wsgi.Response = HeadWithFirstBytes
+        wsgi.create = _create_with_body
         super().init_process()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -34,6 +39,13 @@ def _close_streams() -> None:
     close_all()
 
 
+def _create_with_body(*args: Any, **kwargs: Any) -> tuple[HeadWithFirstBytes, dict[str, Any]]:
+    """gunicorn's response and environ, the response also in the environ: the app may write to it."""
+    response, environ = _create(*args, **kwargs)
+    environ["parley.body"] = response
+    return response, environ
+
+
 class HeadWithFirstBytes(wsgi.Response):
     """gunicorn's response, whose head waits for the first body bytes to leave in the same send.
 
@@ -43,6 +55,32 @@ class HeadWithFirstBytes(wsgi.Response):
     """
 
     held: bytes | None = None  # the head, while `write` holds it for the body bytes it was given
+    backlog = b""  # framed body bytes `write_nowait` could not send at once: they leave first
+
+    def write_nowait(self, data: bytes) -> bool:
+        """Send body bytes now, from any greenlet, without waiting for the socket: False when none were sent.
+
+        An event stream's frame goes out from the hub's loop, without waking the stream's greenlet
+        and its generators for each frame. Only once the head is out and nothing is waiting to be
+        sent; the caller keeps the order (none of its own writes is under way). What the socket
+        does not take now is kept and goes out first with the next `write` (or at `close`).
+        """
+        if not self.headers_sent or self.backlog or not data:
+            return False
+        framed = b"%X\r\n%b\r\n" % (len(data), data) if self.chunked else data
+        try:
+            sent = self.sock.send(framed, 0, 0.0)  # gevent's socket: a timeout of 0 never waits
+        except BlockingIOError:
+            return False
+        self.sent += len(data)
+        self.backlog = framed[sent:]
+        return True
+
+    def close(self) -> None:
+        if self.backlog:
+            _send(self.sock, self.backlog)
+            self.backlog = b""
+        super().close()
 
     def write(self, arg: bytes) -> None:
         if self.headers_sent:
@@ -68,6 +106,8 @@ class HeadWithFirstBytes(wsgi.Response):
         framed = b"%X\r\n%b\r\n" % (len(data), data) if self.chunked else data
         if self.held:
             framed, self.held = self.held + framed, b""
+        if self.backlog:
+            framed, self.backlog = self.backlog + framed, b""
         _send(self.sock, framed)
 
 

@@ -179,6 +179,48 @@ def test_an_answer_s_head_reaches_the_client_with_its_first_body_bytes(
     assert segments == 1 + received.count(b"\nevent: "), received  # a presence frame may follow at once
 
 
+def chunked_body(sock: socket.socket, received: bytes, until: bytes) -> bytes:
+    """The body of the chunked answer `received` starts, read until it holds `until`; each chunk must hold."""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, rest = received.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Transfer-Encoding: chunked" in head, head
+    body = b""
+    while until not in body:
+        while b"\r\n" not in rest:
+            rest += sock.recv(65536)
+        size_line, rest = rest.split(b"\r\n", 1)
+        size = int(size_line, 16)
+        while len(rest) < size + 2:
+            rest += sock.recv(65536)
+        assert rest[size : size + 2] == b"\r\n", rest[: size + 2]
+        body, rest = body + rest[:size], rest[size + 2 :]
+    return body
+
+
+def test_a_stream_whose_client_stops_reading_gets_every_frame_in_order_once_it_reads_again(
+    linked_servers: tuple[Parley, Parley],
+) -> None:
+    """The hub writes an idle stream's frames to its socket itself; what a full socket does not take
+    then leaves before anything else, in whole chunks, once the client reads again."""
+    a, _ = linked_servers
+    fay, gus = a.sign_up("fay"), a.sign_up("gus")
+    room_id = create_room(a, gus, "full", ["fay"])
+    request = f"GET /api/v1/events HTTP/1.1\r\nHost: parley\r\nAuthorization: Bearer {fay.token}\r\n\r\n"
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window, set before connecting
+        sock.settimeout(DEADLINE)
+        sock.connect((LOOPBACK, a.port))
+        sock.sendall(request.encode())
+        received = sock.recv(65536)  # the head and `retry:`; then nothing is read while 480 KB are sent
+        with a.client(gus.token, timeout=10) as http:
+            sent = [send(http, room_id, f"{number:03d}" + "x" * 3996) for number in range(120)]
+        body = chunked_body(sock, received, b'"body":"119')
+    created = [frame for frame in body.split(b"\n\n") if b"event: message.created" in frame]
+    assert [int(frame.split(b'"id":', 1)[1].split(b",", 1)[0]) for frame in created] == sent
+    assert_clean_log(a.service)
+
+
 # --- resuming after a crash ---------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ import contextlib
 import cProfile
 import itertools
 import pstats
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -103,6 +104,56 @@ def test_frames_queued_while_a_stream_waits_leave_in_one_write_that_looks_nothin
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     lookups = sum(calls for (path, _, _), (_, calls, *_) in stats.items() if path == werkzeug.local.__file__)
     assert lookups < BEHIND
+
+
+class Socket:
+    """A response body the server lets the hub write to (gunicorn_worker.py's): what went out through it."""
+
+    backlog = b""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write_nowait(self, data: bytes) -> bool:
+        self.written.append(data)
+        return True
+
+
+def test_a_live_frame_goes_from_the_hub_to_a_waiting_stream_s_socket_without_waking_the_stream(
+    app, client, alice, bob
+):
+    """Waking a stream's greenlet and its generators for every frame cost as much as the send
+    itself with 10,000 streams; a frame that differs per receiver (a room's unread count) still
+    goes through the stream, which reads it for its user."""
+    lounge = create_room(client, alice, "lounge", members=["bob"])
+    socket, woken = Socket(), []
+    opened = threading.Event()
+
+    def read() -> None:
+        with app.test_client() as own:
+            stream = own.get(
+                STREAM, headers=alice.headers, buffered=False, environ_base={"parley.body": socket}
+            )
+            opened.set()
+            woken.extend(stream.response)  # until the stream ends
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert opened.wait(10)
+    (subscriber,) = app.extensions["parley.events"].hub._by_user[alice.id]
+    deadline = time.monotonic() + 10
+    while not subscriber.parked and time.monotonic() < deadline:
+        time.sleep(0.01)
+    say(client, bob, lounge["id"], "straight out")
+    renamed = client.patch(f"/api/v1/rooms/{lounge['id']}", headers=alice.headers, json={"name": "parlour"})
+    assert renamed.status_code == 200, renamed.get_json()
+    while not any(b"event: room.updated" in chunk for chunk in woken) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    subscriber.close()
+    reader.join(10)
+    assert [frame for frame in socket.written if b'"body":"straight out"' in frame], socket.written
+    assert not any(b"event: message.created" in chunk for chunk in woken), woken
+    assert any(b"event: room.updated" in chunk for chunk in woken), woken
 
 
 def test_idle_streams_get_their_keep_alives_a_slice_at_a_time(app, client, alice, bob, carol, monkeypatch):

@@ -140,6 +140,10 @@ class Subscriber:
     The queue is a deque and a flag rather than a `queue.Queue`: a put appends and sets the
     flag (under gevent, a wake-up only when the stream waits), and the stream takes everything
     queued at once (`take`): one wake-up and one send however many frames piled up.
+
+    A stream whose server lets others write to its socket sets `write_now`: while it waits with
+    nothing queued, a delivery goes straight out from the caller's loop (the hub's), without
+    waking the stream; one `write_now` declines (False) is queued as before.
     """
 
     def __init__(self, max_queue: int) -> None:
@@ -150,6 +154,8 @@ class Subscriber:
         self.max_queue = max_queue
         self.closed = False
         self.put_at = 0.0  # when something was last queued (monotonic): a busy stream needs no keep-alive
+        self.write_now: Callable[[Delivery], bool] | None = None
+        self.parked = False  # in `_wait`: none of the stream's own writes is under way
         self._pending: list[Delivery] = []
         self._queue: deque[Delivery] = deque()
         self._ready = threading.Event()  # set after each put; the taker clears it before it looks
@@ -205,6 +211,9 @@ class Subscriber:
             rooms.pop(d.room_id, None)
 
     def _put(self, delivery: Delivery) -> None:
+        if self._written_now(delivery):
+            self.put_at = time.monotonic()
+            return
         if len(self._queue) >= self.max_queue:
             # Too slow to keep up: end the stream; the client resumes from its last id.
             log.warning(
@@ -222,9 +231,14 @@ class Subscriber:
         self._ready.set()
 
     def keep_alive(self) -> None:
-        if not self.closed:
-            self._queue.append(KEEPALIVE)
-            self._ready.set()
+        if self.closed or self._written_now(KEEPALIVE):
+            return
+        self._queue.append(KEEPALIVE)
+        self._ready.set()
+
+    def _written_now(self, delivery: Delivery) -> bool:
+        """Sent straight to the stream's socket: it waits with nothing queued, and `write_now` took it."""
+        return self.parked and not self._queue and self.write_now is not None and self.write_now(delivery)
 
     def take(self) -> list[Delivery]:
         """Everything queued, oldest first, once there is something (streams: keep-alives come in between)."""
@@ -251,7 +265,11 @@ class Subscriber:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return False
-            self._ready.wait(left)
+            self.parked = True
+            try:
+                self._ready.wait(left)
+            finally:
+                self.parked = False
 
 
 class Hub:

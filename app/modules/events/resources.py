@@ -126,7 +126,7 @@ class Stream(MethodView):
         resume = last_event_id if last_event_id is not None else since
         subscription = streams.subscribe(user, resume, subscriber, start, token_id)
         response = Response(
-            stream_with_context(streams.sse(subscription)),
+            stream_with_context(streams.sse(subscription, request.environ.get("parley.body"))),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app
 
@@ -149,31 +150,72 @@ def as_json(delivery: Delivery, user: User) -> dict[str, Any]:
 # --- Server-Sent Events -----------------------------------------------------------------------
 
 
+KEEPALIVE_FRAME = b": keep-alive\n\n"
+Lagged = Callable[[int, float], None]
+
+
+class Body(Protocol):
+    """A response body the server lets any greenlet write to (gunicorn_worker.py puts it in the environ)."""
+
+    backlog: bytes  # what the socket did not take at once: it leaves first with the stream's next write
+
+    def write_nowait(self, data: bytes) -> bool: ...
+
+
+def _personal(delivery: Delivery) -> bool:
+    return delivery.type in _ROOM_VIEWS or _has_reactions(delivery)
+
+
 def frame(delivery: Delivery, user: User) -> bytes:
     """The frame as this user gets it: most are the same for every receiver, and made once."""
-    if delivery.type in _ROOM_VIEWS or _has_reactions(delivery):
+    if _personal(delivery):
         personal = json.dumps(render(delivery, user), separators=(",", ":"))
         return sse_frame(delivery.type, delivery.id, personal)
     return delivery.frame
 
 
-def live_frame(delivery: Delivery, user: User, lagged: Callable[[int, float], None] | None) -> bytes:
-    """A live delivery's frame; `lagged` (metrics on) hears of each stored event the stream sends."""
-    if delivery is KEEPALIVE:
-        return b": keep-alive\n\n"
+def _observe_lag(delivery: Delivery, lagged: Lagged | None) -> None:
+    """`lagged` (metrics on) hears of each stored event the stream sends."""
     if lagged is not None and delivery.id is not None and delivery.written_at is not None:
         lagged(delivery.id, delivery.written_at)
+
+
+def live_frame(delivery: Delivery, user: User, lagged: Lagged | None) -> bytes:
+    if delivery is KEEPALIVE:
+        return KEEPALIVE_FRAME
+    _observe_lag(delivery, lagged)
     return frame(delivery, user)
 
 
-def sse(subscription: Subscription) -> Iterator[bytes]:
+def _write_now(body: Body, subscriber: Subscriber, lagged: Lagged | None, delivery: Delivery) -> bool:
+    """Send a live delivery from the hub's loop straight to the waiting stream's socket; False: it was not.
+
+    Waking the stream's greenlet and its chain of generators for every frame cost as much as the
+    send itself (10,000 streams, issue 17). Only frames that read the same for every receiver go
+    this way: they need no database work, and are made once per event.
+    """
+    if delivery is CLOSED or _personal(delivery):
+        return False
+    try:
+        if not body.write_nowait(KEEPALIVE_FRAME if delivery is KEEPALIVE else delivery.frame):
+            return False
+    except OSError:
+        return False  # the client is gone: the stream's own write finds out and ends it
+    _observe_lag(delivery, lagged)
+    if body.backlog:
+        subscriber.keep_alive()  # wakes the stream: its write sends the rest first
+    return True
+
+
+def sse(subscription: Subscription, body: Body | None = None) -> Iterator[bytes]:
     """The stream's body: replay, then live events, while the access token behind it still grants access.
 
     Every keep-alive interval the hub reads the token again (`Hub`): a stream ends within that
     interval of its token expiring or being revoked (or its user being deleted); the client
-    reconnects with a fresh token and `Last-Event-ID`. Each check sends a comment.
+    reconnects with a fresh token and `Last-Event-ID`. Each check sends a comment. With a `body`
+    others may write to, live frames go out from the hub's loop while the stream waits.
     """
-    user = subscription.user
+    user, subscriber = subscription.user, subscription.subscriber
     presence.connected(user.id)
     metrics.stream_opened()
     try:
@@ -183,9 +225,11 @@ def sse(subscription: Subscription) -> Iterator[bytes]:
         for replayed in replay(subscription):
             yield frame(replayed, user)
         lagged = metrics.lag_observer()
+        if body is not None:
+            subscriber.write_now = functools.partial(_write_now, body, subscriber, lagged)
         while True:
             # Whatever piled up while this stream waited for its turn leaves in one send.
-            taken = subscription.subscriber.take()
+            taken = subscriber.take()
             live = list(itertools.takewhile(lambda delivery: delivery is not CLOSED, taken))
             if live:
                 yield b"".join(live_frame(delivery, user, lagged) for delivery in live)
