@@ -10,6 +10,8 @@ httpx-sse in background threads; every wait has a generous deadline and ends as 
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import resource
 import signal
 import socket
@@ -20,11 +22,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gevent.socket
 import httpx
 import pytest
 import redis
 from httpx_sse import connect_sse
 
+from gunicorn_worker import HeadWithFirstBytes
 from tests.conftest import new_server_database
 from tests.processes import LOOPBACK, Processes, free_port
 from tests.servers import (
@@ -219,6 +223,52 @@ def test_a_stream_whose_client_stops_reading_gets_every_frame_in_order_once_it_r
     created = [frame for frame in body.split(b"\n\n") if b"event: message.created" in frame]
     assert [int(frame.split(b'"id":', 1)[1].split(b",", 1)[0]) for frame in created] == sent
     assert_clean_log(a.service)
+
+
+def test_what_a_full_socket_does_not_take_from_the_hub_leaves_first_with_the_stream_s_next_write() -> None:
+    """gunicorn_worker.py's response, on a socket whose buffer fills: frames the hub wrote without
+    waiting go out whole and in order, before the stream's own next frame."""
+    with gevent.socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the client's window, small
+        listener.bind((LOOPBACK, 0))
+        listener.listen()
+        theirs = socket.create_connection(listener.getsockname())
+        ours, _ = listener.accept()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    response = HeadWithFirstBytes(None, ours, None)
+    response.headers_sent = response.chunked = True  # the head and `retry:` are out
+    frames = [
+        b"data: %02d%s\n\n" % (number, b"x" * 50_000) for number in range(20)
+    ]  # each fills both buffers
+    written = list(itertools.takewhile(response.write_nowait, frames))
+    assert response.backlog and 0 < len(written) < len(frames)  # the last one taken is partly sent
+    assert not response.write_nowait(frames[len(written)])  # nothing goes past what is held back
+    received = bytearray()
+    theirs.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        while chunk := theirs.recv(1 << 20):
+            received += chunk
+    response.write(b"data: the stream's own\n\n")
+    response.close()
+    ours.close()
+    theirs.setblocking(True)
+    with theirs:
+        while chunk := theirs.recv(1 << 20):
+            received += chunk
+    assert dechunked(bytes(received)) == b"".join([*written, b"data: the stream's own\n\n"])
+
+
+def dechunked(body: bytes) -> bytes:
+    """A whole chunked body, decoded: each chunk must hold, and the last must be the empty one."""
+    decoded = b""
+    while True:
+        size_line, body = body.split(b"\r\n", 1)
+        size = int(size_line, 16)
+        assert body[size : size + 2] == b"\r\n", body[: size + 2]
+        if size == 0:
+            assert body == b"\r\n"
+            return decoded
+        decoded, body = decoded + body[:size], body[size + 2 :]
 
 
 # --- resuming after a crash ---------------------------------------------------------------------------
