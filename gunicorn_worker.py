@@ -39,10 +39,16 @@ def _close_streams() -> None:
     close_all()
 
 
-def _create_with_body(*args: Any, **kwargs: Any) -> tuple[HeadWithFirstBytes, dict[str, Any]]:
-    """gunicorn's response and environ, the response also in the environ: the app may write to it."""
-    response, environ = _create(*args, **kwargs)
-    environ["parley.body"] = response
+def _create_with_body(
+    req: Any, sock: socket, client: Any, server: Any, cfg: Any, *args: Any, **kwargs: Any
+) -> tuple[HeadWithFirstBytes, dict[str, Any]]:
+    """gunicorn's response and environ, the response also in the environ: the app may write to it.
+
+    Not over TLS: a TLS write the socket would not take must be retried with the same bytes.
+    """
+    response, environ = _create(req, sock, client, server, cfg, *args, **kwargs)
+    if not cfg.is_ssl:
+        environ["parley.body"] = response
     return response, environ
 
 
