@@ -154,7 +154,7 @@ class Subscriber:
         self.max_queue = max_queue
         self.closed = False
         self.put_at = 0.0  # when something was last queued (monotonic): a busy stream needs no keep-alive
-        self.write_now: Callable[[Delivery], bool] | None = None
+        self.write_now: Callable[[Subscriber, Delivery], bool] | None = None  # not a cycle: given self
         self.parked = False  # in `_wait`: none of the stream's own writes is under way
         self._pending: list[Delivery] = []
         self._queue: deque[Delivery] = deque()
@@ -238,7 +238,8 @@ class Subscriber:
 
     def _written_now(self, delivery: Delivery) -> bool:
         """Sent straight to the stream's socket: it waits with nothing queued, and `write_now` took it."""
-        return self.parked and not self._queue and self.write_now is not None and self.write_now(delivery)
+        write_now = self.write_now
+        return self.parked and not self._queue and write_now is not None and write_now(self, delivery)
 
     def take(self) -> list[Delivery]:
         """Everything queued, oldest first, once there is something (streams: keep-alives come in between)."""

@@ -187,7 +187,7 @@ def live_frame(delivery: Delivery, user: User, lagged: Lagged | None) -> bytes:
     return frame(delivery, user)
 
 
-def _write_now(body: Body, subscriber: Subscriber, lagged: Lagged | None, delivery: Delivery) -> bool:
+def _write_now(body: Body, lagged: Lagged | None, subscriber: Subscriber, delivery: Delivery) -> bool:
     """Send a live delivery from the hub's loop straight to the waiting stream's socket; False: it was not.
 
     Waking the stream's greenlet and its chain of generators for every frame cost as much as the
@@ -226,7 +226,7 @@ def sse(subscription: Subscription, body: Body | None = None) -> Iterator[bytes]
             yield frame(replayed, user)
         lagged = metrics.lag_observer()
         if body is not None:
-            subscriber.write_now = functools.partial(_write_now, body, subscriber, lagged)
+            subscriber.write_now = functools.partial(_write_now, body, lagged)
         while True:
             # Whatever piled up while this stream waited for its turn leaves in one send.
             taken = subscriber.take()
