@@ -143,7 +143,7 @@ class Subscriber:
 
     A stream whose server lets others write to its socket sets `write_now`: while it waits with
     nothing queued, a delivery goes straight out from the caller's loop (the hub's), without
-    waking the stream; one `write_now` declines (False) is queued as before.
+    waking the stream; a delivery `write_now` declines (False) is queued as before.
     """
 
     def __init__(self, max_queue: int) -> None:
