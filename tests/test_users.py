@@ -252,7 +252,7 @@ def test_me_shows_the_own_profile_with_email(client, make_user):
 
 @pytest.mark.parametrize("kind", ["plain", "with email and display name", "admin", "banned"])
 def test_me_reads_byte_for_byte_as_the_schema_dumps_the_account(app, client, make_user, admin, kind):
-    """`GET /users/me` dumps the caller read with the token by hand (users.schemas.MeSchema); a
+    """`GET /users/me` shows the caller read with the token by hand (users.schemas.shown_caller); a
     profile change answers the account as the schema's own loop dumps it."""
     user = {
         "plain": lambda: make_user("carol", display_name=None),
