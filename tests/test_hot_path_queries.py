@@ -72,6 +72,34 @@ def test_the_bearer_check_builds_no_orm_object(client, alice):
     assert orm_calls(profiler) <= 30
 
 
+def test_a_route_that_reads_only_the_token_makes_no_session_transaction(app, client, alice):
+    """`/users/me` reads nothing but its bearer check: that read is all it pays for, on a connection
+    checked out without the ORM session's transaction, and handed back when the request ends."""
+    begun: list[object] = []
+
+    def session_began(*args: object) -> None:
+        begun.append(args)
+
+    event.listen(sqlalchemy.orm.Session, "after_begin", session_began)
+    try:
+        response = client.get("/api/v1/users/me", headers=alice.headers)
+    finally:
+        event.remove(sqlalchemy.orm.Session, "after_begin", session_began)
+    assert response.status_code == 200
+    assert begun == []
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+
+
+def test_a_route_that_writes_after_the_bearer_check_commits_on_its_connection(app, client, alice):
+    """The session takes over the connection the bearer check read on: its commit is the write's."""
+    changed = client.patch("/api/v1/users/me", json={"display_name": "Alice L."}, headers=alice.headers)
+    assert changed.status_code == 200
+    assert client.get("/api/v1/users/me", headers=alice.headers).get_json()["display_name"] == "Alice L."
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+
+
 def open_stream(client: FlaskClient, user: User, **headers: str) -> tuple[TestResponse, Iterator[bytes]]:
     response = client.get("/api/v1/events", headers={**user.headers, **headers}, buffered=False)
     assert response.status_code == 200

@@ -1,8 +1,12 @@
 """Service endpoints and the error shape shared by every endpoint."""
 
+import logging
+
 import pytest
+from flask import request_started
 
 from app import create_app
+from app.extensions.logging import RequestIdFilter
 
 
 def test_healthz_answers_ok(client):
@@ -23,6 +27,21 @@ def test_every_response_carries_a_request_id(client):
 
 def test_a_well_formed_incoming_request_id_is_kept(client):
     assert client.get("/healthz", headers={"X-Request-ID": "edge-42"}).headers["X-Request-ID"] == "edge-42"
+
+
+@pytest.mark.parametrize("incoming", [{"X-Request-ID": "edge-7"}, {}])
+def test_a_log_line_within_a_request_carries_the_request_id_of_its_answer(app, client, incoming):
+    within: list[str] = []
+
+    def log_a_line(sender: object, **extra: object) -> None:
+        record = logging.LogRecord("parley.test", logging.INFO, __file__, 0, "within", None, None)
+        RequestIdFilter().filter(record)
+        within.append(record.request_id)
+
+    with request_started.connected_to(log_a_line, app):
+        response = client.get("/healthz", headers=incoming)
+    assert within == [response.headers["X-Request-ID"]]
+    assert within != ["-"]
 
 
 def test_unknown_path_is_a_json_404(client):

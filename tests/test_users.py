@@ -200,6 +200,30 @@ def test_each_endpoint_needs_its_own_users_scope(client, alice, method, path, sc
     assert_error(client.open(path, method=method, headers=wrong), 403)
 
 
+@pytest.mark.parametrize(
+    ("written", "status"),
+    [
+        ("Bearer {}", 200),
+        ("bearer {}", 200),
+        ("BEARER {}", 200),
+        ("Bearer  {}", 200),
+        ("Bearer\t{}", 200),
+        ("Bearer ", 401),
+        ("Bearer", 401),
+        ("Basic {}", 401),
+        ("Bearer{}", 401),
+    ],
+)
+def test_the_authorization_header_is_read_however_it_spaces_and_cases_the_scheme(
+    client, alice, written, status
+):
+    """The common `Bearer <token>` is read on a short path: every other spelling the same as before."""
+    response = client.get(ME, headers={"Authorization": written.format(alice.token)})
+    assert response.status_code == status
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith('Bearer realm="parley"')
+
+
 @pytest.mark.parametrize("path", [USERS, ME, f"{USERS}/{{id}}"])
 def test_users_read_alone_is_enough_to_read(client, alice, path):
     response = client.get(path.format(id=alice.id), headers=bearer(alice.token_with("users:read")))
@@ -228,7 +252,7 @@ def test_me_shows_the_own_profile_with_email(client, make_user):
 
 @pytest.mark.parametrize("kind", ["plain", "with email and display name", "admin", "banned"])
 def test_me_reads_byte_for_byte_as_the_schema_dumps_the_account(app, client, make_user, admin, kind):
-    """`GET /users/me` dumps the caller read with the token by hand (users.schemas.MeSchema); a
+    """`GET /users/me` shows the caller read with the token by hand (users.schemas.shown_caller); a
     profile change answers the account as the schema's own loop dumps it."""
     user = {
         "plain": lambda: make_user("carol", display_name=None),

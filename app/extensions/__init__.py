@@ -19,8 +19,8 @@ ma = Marshmallow()
 
 def init_app(app: Flask) -> None:
     headers.init_app(app)  # WSGI middleware: its headers are added after every after-request function
-    request_logging.init_app(app)
-    metrics.init_app(app)  # after request logging: its after-request hook runs before that one
+    request_logging.init_app(app)  # WSGI middleware around the above: the request id, the access line
+    metrics.init_app(app)
     security.init_app(app)
     redis.init_app(app)
     jobs.init_app(app)

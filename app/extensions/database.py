@@ -8,14 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
+from flask.globals import _cv_app
 from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, Dialect, Engine
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from werkzeug.exceptions import HTTPException
@@ -76,6 +78,7 @@ class Database(SQLAlchemy):
             }
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
         super().init_app(app)
+        on_every_session("after_transaction_end", _transaction_ended)
         health = Dependency("database", settle=app.config["DB_POOL_TIMEOUT"])
         app.extensions["parley.database"] = health
         with app.app_context():
@@ -83,6 +86,11 @@ class Database(SQLAlchemy):
                 event.listen(engine.pool, "checkout", lambda *_: health.answered())
         app.register_error_handler(PoolTimeoutError, _pool_exhausted)
         app.register_error_handler(OperationalError, _unreachable)
+
+    def _teardown_session(self, exc: BaseException | None) -> None:
+        """The session closes, then a connection lent to a request that made none goes back too."""
+        super()._teardown_session(exc)
+        _give_back()
 
 
 def _pool_exhausted(error: PoolTimeoutError) -> ResponseReturnValue:
@@ -110,9 +118,77 @@ def _unavailable(error: OperationalError | PoolTimeoutError, message: str) -> Re
         return payload, 503, headers
 
 
+_LENT = "parley.lent_connection"  # in the app context's `g`: the connection `read_connection` lent
+
+
+def _lent() -> Connection | None:
+    """The connection lent in this app context, if any: one context-variable read (`get_bind` asks)."""
+    context = _cv_app.get(None)
+    return None if context is None else context.g.__dict__.get(_LENT)
+
+
+def _give_back() -> None:
+    context = _cv_app.get(None)
+    if context is not None and (lent := context.g.__dict__.pop(_LENT, None)) is not None:
+        lent.close()
+
+
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    """A session gives its connection back at the end of each transaction: a lent one too (a
+    sender waiting for its room's turn commits first, to wait holding none)."""
+    if transaction.parent is None:
+        _give_back()
+
+
+def read_connection() -> Connection:
+    """A connection for reads, without the ORM session if it has no transaction yet.
+
+    Every authenticated request reads its bearer token first, and a light one (`/users/me`) reads
+    nothing else: on the session's own connection that read also cost making the session, its
+    transaction, its connection bookkeeping and their teardown, half of the statement's cost.
+    This one is checked out of the pool and lent to the app context; the session, if the request
+    goes on to need one, runs its transaction on that same connection and takes over what it
+    began (`RequestSession`), so a request still costs one checkout and its route reads in the
+    bearer check's transaction. The end of that transaction, closing the session, or the end of
+    the app context gives it back.
+    """
+    if db.session.registry.has() and db.session().in_transaction():
+        return db.session.connection()
+    lent = _lent()
+    if lent is None:
+        lent = _cv_app.get().g.__dict__[_LENT] = db.engine.connect()
+    return lent
+
+
+class RequestSession(FlaskSession):
+    """Flask-SQLAlchemy's session, on the connection `read_connection` lent if one was.
+
+    Parley has one database: a lent connection serves every table (no bind keys). Its transaction,
+    if a read began one, becomes the session's (`join_transaction_mode="control_fully"`): the
+    session's commit commits it, its rollback or close rolls it back.
+    """
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        if bind is None and (lent := _lent()) is not None:
+            return lent
+        return super().get_bind(mapper, clause, bind, **kwargs)
+
+    def close(self) -> None:
+        """As the session's own connection did, a lent one goes back to the pool (streams rely on it)."""
+        super().close()
+        _give_back()
+
+
 # Objects stay readable after commit: a service returns what it changed without reloading it
 # behind the caller's back (and per-caller query expressions are never re-run without their joins).
-db = Database(model_class=Base, session_options={"expire_on_commit": False})
+db = Database(
+    model_class=Base,
+    session_options={
+        "class_": RequestSession,
+        "expire_on_commit": False,
+        "join_transaction_mode": "control_fully",
+    },
+)
 
 
 def rows_changed(statement: Executable) -> int:
@@ -186,7 +262,7 @@ def render_migration_type(type_: str, obj: object, autogen_context: object) -> s
     return False
 
 
-def on_every_session(identifier: str, hook: Callable[[Session], None]) -> None:
+def on_every_session(identifier: str, hook: Callable[..., None]) -> None:
     """Call `hook` at `identifier` (`"after_commit"`…) of every Session: for a module's `init_app`.
 
     Registered once however many applications a process builds (the tests build many), and only by

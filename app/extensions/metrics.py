@@ -22,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 
 from .errors import abort
+from .logging import request_started
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Event lag is seconds: commits reach streams in milliseconds, unless something is wrong.
@@ -83,7 +84,7 @@ def init_app(app: Flask) -> None:
     def count_request(response: Response) -> Response:
         """Per URL rule, never the raw path: ids in paths would make a series per room."""
         rule = request.url_rule
-        started = g.get("request_started")
+        started = request_started()
         if started is not None:
             route = rule.rule if rule is not None else "<unmatched>"
             metrics.observe_request(

@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import Select, delete, select, update
 
 from app.extensions.auth import protector
-from app.extensions.database import db, rows_changed
+from app.extensions.database import db, read_connection, rows_changed
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.users import services as users
 
@@ -335,10 +335,10 @@ class HashedBearerTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> Bearer | None:
         """The token, if it still grants access, and its user, in one indexed Core statement built once
         (`bearer_statement`): every request pays it, and loading both as ORM objects cost most of a
-        light request. On the session's connection: the route's own statements follow in the same
-        transaction, where a connection of its own would cost a checkout and a rollback more."""
+        light request. On `read_connection`: the route's own statements follow in the same
+        transaction, and a route that has none makes no ORM session."""
         found = {"digest": hash_secret(token_string), "now": time.time()}
-        row = db.session.connection().execute(bearer_statement(), found).first()
+        row = read_connection().execute(bearer_statement(), found).first()
         return None if row is None else bearer_of(row)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
+from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
 from app.extensions.api import Blueprint, links_to
@@ -14,7 +15,7 @@ from app.extensions.ratelimit import sign_up_limit
 from . import services
 from .models import User
 from .parameters import DeleteMeParameters, SignUpParameters, UpdateMeParameters, UserSearchParameters
-from .schemas import MeSchema, ProfileSchema, UserSchema
+from .schemas import MeSchema, ProfileSchema, UserSchema, shown_caller
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts and profiles")
 
@@ -55,12 +56,13 @@ class Me(MethodView):
     @blp.doc(operationId="getCurrentUser")
     @blp.auth_required("users:read")
     @blp.response(200, MeSchema)
-    def get(self) -> User:
+    def get(self) -> ResponseReturnValue:
         """Your own profile
 
         Includes your email, admin flag and any ban.
         """
-        return current_user
+        # Answered as MeSchema shows the caller, without smorest's dump and JSON wrapping of it.
+        return current_app.json.response(shown_caller(current_user._get_current_object()))
 
     @blp.doc(operationId="updateCurrentUser")
     @blp.auth_required("users:write")
