@@ -1,0 +1,89 @@
+"""One pass of the suite run by several pytest processes that share out its files as they go.
+
+Each process collects the whole suite, then takes test files one at a time: a file is claimed by
+creating a file of its name in a directory the processes share (`TEST_CLAIMS`), which only one
+process can do. So whichever process is free takes the next file, and processes whose tests wait
+a lot (servers starting, timers) do not hold back the others. A file runs whole, in its order, in
+one process: its module fixtures (a Docker image, generated clients) are built once.
+
+Long files go first, so that the last files handed out are short ones and the processes end close
+together. The order only balances the processes: a long file missing from `LONG_FILES` costs time,
+never a result.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# The files whose tests take longest (seconds, from CI's --durations), longest first.
+LONG_FILES = (
+    "tests/test_swagger_ui.py",  # 150
+    "tests/test_fuzzing.py",  # 65-110
+    "tests/test_events_processes.py",  # 70
+    "tests/test_dockerfile.py",  # 40-60
+    "tests/test_web_client.py",
+    "tests/test_terminal_client.py",
+    "tests/test_codebase.py",  # mypy: 30
+    "tests/test_generated_clients.py",
+    "tests/test_redis_outage.py",
+    "tests/test_database_pool.py",
+    "tests/test_rate_limits.py",
+    "tests/test_scheduled_messages.py",
+)
+
+
+def _file_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _files(items: list[pytest.Item]) -> list[list[pytest.Item]]:
+    """The items grouped by file: the long files first, then the others, more tests first."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(_file_of(item), []).append(item)
+
+    def rank(tests: list[pytest.Item]) -> tuple[int, int]:
+        name = _file_of(tests[0])
+        return (LONG_FILES.index(name), 0) if name in LONG_FILES else (len(LONG_FILES), -len(tests))
+
+    return sorted(files.values(), key=rank)
+
+
+def _claimed(directory: Path, tests: list[pytest.Item]) -> bool:
+    """Whether this process got the file of `tests` (no other process created its claim first)."""
+    try:
+        os.close(os.open(directory / _file_of(tests[0]).replace("/", "__"), os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return False
+    return True
+
+
+def run_claimed(session: pytest.Session, directory: Path) -> None:
+    """pytest's run loop over the files this process claims.
+
+    The next file is claimed before the last test of the current one runs: pytest needs the next
+    item to know which fixtures to tear down after a test.
+    """
+    files = iter(_files(session.items))
+
+    def claim_next() -> list[pytest.Item] | None:
+        return next((tests for tests in files if _claimed(directory, tests)), None)
+
+    tests = claim_next()
+    while tests is not None:
+        following = None
+        for index, item in enumerate(tests):
+            if index + 1 < len(tests):
+                nextitem: pytest.Item | None = tests[index + 1]
+            else:
+                following = claim_next()
+                nextitem = following[0] if following else None
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if session.shouldfail:
+                raise session.Failed(session.shouldfail)
+            if session.shouldstop:
+                raise session.Interrupted(session.shouldstop)
+        tests = following
