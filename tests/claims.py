@@ -61,6 +61,16 @@ def _claimed(directory: Path, tests: list[pytest.Item]) -> bool:
     return True
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """With TEST_CLAIMS (a directory), run only the test files this process claims there first."""
+    claims = os.environ.get("TEST_CLAIMS")
+    if not claims or session.config.option.collectonly or session.testsfailed:
+        return None  # pytest's own loop: everything, or the collection errors
+    run_claimed(session, Path(claims))
+    return True
+
+
 def run_claimed(session: pytest.Session, directory: Path) -> None:
     """pytest's run loop over the files this process claims.
 

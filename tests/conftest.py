@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +28,9 @@ from app.modules.auth.models import OAuth2Token
 from app.modules.events import throttle
 from app.modules.users.models import User as UserRow
 from app.provisioning import prepare_database
-from tests.claims import run_claimed
 from tests.processes import Processes
+
+pytest_plugins = ("tests.claims",)  # TEST_CLAIMS: a pass shared out between processes (.ci/run)
 
 PASSWORD = "correct horse battery"
 
@@ -61,17 +61,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             once = "engine_independent" in item.keywords or "first_pass" in item.keywords
             if once and "second_pass" not in item.keywords:
                 item.add_marker(skip)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> bool | None:
-    """With TEST_CLAIMS (a directory), run only the test files this process claims there first:
-    .ci/run shares each pass out between two processes (tests/claims.py)."""
-    claims = os.environ.get("TEST_CLAIMS")
-    if not claims or session.config.option.collectonly or session.testsfailed:
-        return None  # pytest's own loop: everything, or the collection errors
-    run_claimed(session, Path(claims))
-    return True
 
 
 @pytest.fixture(scope="session")
