@@ -72,28 +72,25 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
 
 
 def run_claimed(session: pytest.Session, directory: Path) -> None:
-    """pytest's run loop over the files this process claims.
+    """pytest's run loop over the files this process claims, one at a time.
 
-    The next file is claimed before the last test of the current one runs: pytest needs the next
-    item to know which fixtures to tear down after a test.
+    pytest tears a test's fixtures down knowing the next item. After a file's last test, that is
+    an item of another file, whichever: its module fixtures go, the session's stay. The next file
+    is claimed only then, so a process busy with one long test holds no other file back; when
+    none is left, pytest tears the session's fixtures down as the session finishes.
     """
     files = iter(_files(session.items))
 
-    def claim_next() -> list[pytest.Item] | None:
+    def claim() -> list[pytest.Item] | None:
         return next((tests for tests in files if _claimed(directory, tests)), None)
 
-    tests = claim_next()
+    tests = claim()
     while tests is not None:
-        following = None
-        for index, item in enumerate(tests):
-            if index + 1 < len(tests):
-                nextitem: pytest.Item | None = tests[index + 1]
-            else:
-                following = claim_next()
-                nextitem = following[0] if following else None
+        elsewhere = next((other for other in session.items if _file_of(other) != _file_of(tests[0])), None)
+        for item, nextitem in zip(tests, [*tests[1:], elsewhere], strict=True):
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             if session.shouldfail:
                 raise session.Failed(session.shouldfail)
             if session.shouldstop:
                 raise session.Interrupted(session.shouldstop)
-        tests = following
+        tests = claim()
