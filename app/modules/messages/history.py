@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import FromClause, Integer, Select, bindparam, exists, func, select
 
 from app.extensions.api import Timeline, Unresolved
-from app.extensions.database import UTCDateTime
+from app.extensions.database import UTCDateTime, iso_text
 from app.extensions.schemas import Dumped
 from app.modules.files import services as files
 from app.modules.rooms.models import Membership, Room, RoomWithRole, execution_time, within_ttl
@@ -37,7 +37,8 @@ def _page_of(counted: Select) -> Select:
     message, author = Message.__table__.c, User.__table__.c
     return select(
         *(message.id, message.author_id, message.body, message.parent_id, counted.scalar_subquery()),
-        *(message.created_at, message.edited_at, message.send_at, message.deleted_at.is_not(None)),
+        *(iso_text(message.created_at), iso_text(message.edited_at), iso_text(message.send_at)),
+        message.deleted_at.is_not(None),
         *(author.username, author.display_name, author.deleted_at.is_not(None)),
         reactions.given_any(message.id),
         files.carries_any(message.id),

@@ -48,7 +48,7 @@ def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, 
     By hand, and the row read by position (by name, each value cost a lookup): the compiled
     loop, fed with entities, cost about 30 calls per room, and the ORM's loading of those
     entities more. `attachments` and `reactions` are the last message's, whose columns are in
-    `messages.schemas.SHOWN_MESSAGE_ROW`'s order.
+    `messages.schemas.SHOWN_MESSAGE_ROW`'s order. Timestamps come as text (`database.iso_text`).
     """
     (id_, name, topic, kind, owner_id, ttl, created_at, member_count, role, unread_count) = row[:10]
     last = None
@@ -68,7 +68,7 @@ def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, 
         "last_message": last,
         "message_ttl_seconds": ttl,
         "role": role,
-        "created_at": created_at.isoformat(),
+        "created_at": created_at,
     }
 
 

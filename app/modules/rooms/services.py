@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from app.extensions.api import Listing, abort
-from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
+from app.extensions.database import db, insert_if_absent, iso_text, rows_changed, utcnow
 from app.extensions.schemas import Dumped
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -120,6 +120,7 @@ def _listing(scope: str) -> Listing:
         total = select(func.count()).select_from(memberships).where(memberships.c.user_id == viewer)
     shown, columns = _with_last_message(shown, rooms)
     columns |= {name: rooms.c[name] for name in (*ROOM_FIELDS, "member_count")}
+    columns["created_at"] = iso_text(rooms.c.created_at)
     columns |= {"role": mine.c.role, "unread_count": unread}
     ordered = [
         columns[name].label(name) for name in (*LISTED_ROOM_ROW, "last_has_files", "last_has_reactions")
@@ -158,7 +159,7 @@ def _with_last_message(shown: Join, rooms: FromClause) -> tuple[Join, dict[str, 
     found = and_(message.c.id == rooms.c.last_message_id, within_ttl(message.c, ttl, now=execution_time()))
     columns = {
         **{f"last_{name}": message.c[name] for name in ("id", "author_id", "body", "parent_id")},
-        **{f"last_{name}": message.c[name] for name in ("created_at", "edited_at", "send_at")},
+        **{f"last_{name}": iso_text(message.c[name]) for name in ("created_at", "edited_at", "send_at")},
         "last_deleted": message.c.deleted_at.is_not(None),
         "last_reply_count": live_replies(message.c, ttl),
         "last_has_files": files.carries_any(message.c.id),
