@@ -30,7 +30,7 @@ from app.extensions.database import db, insert_if_absent, iso_text, rows_changed
 from app.extensions.schemas import Dumped
 from app.modules.events.services import record
 from app.modules.files import services as files
-from app.modules.messages import reactions
+from app.modules.messages import history, reactions
 from app.modules.messages.models import Message, live_replies, with_reply_counts
 from app.modules.users import services as users
 from app.modules.users.models import User
@@ -42,9 +42,7 @@ from .models import Membership, Room, RoomWithRole, execution_time, within_ttl
 from .schemas import LISTED_ROOM_ROW, MemberSchema, RoomSchema, listed_room
 
 ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at")
-# Where `_listing`'s rows hold what `list_page` reads itself: after LISTED_ROOM_ROW, whether the last
-# message has files and reactions.
-LAST_ID, LAST_DELETED = LISTED_ROOM_ROW.index("last_id"), LISTED_ROOM_ROW.index("last_deleted")
+# Where `_listing`'s rows say, after LISTED_ROOM_ROW, whether the last message has files and reactions.
 HAS_FILES, HAS_REACTIONS = len(LISTED_ROOM_ROW), len(LISTED_ROOM_ROW) + 1
 
 
@@ -177,12 +175,10 @@ def list_page(user: User, scope: str, pagination: Any) -> Dumped:
     The files and reactions of the last messages that have any come in one statement each.
     """
     rows = _listing(scope).page_rows(pagination, {VIEWER: user.id})
-    attached = files.attached_to([row[LAST_ID] for row in rows if row[HAS_FILES]])
-    given = [row[LAST_ID] for row in rows if row[HAS_REACTIONS] and not row[LAST_DELETED]]
-    shown = reactions.shown(given, user)
-    return Dumped(
-        listed_room(row, attached.get(row[LAST_ID], ()), shown.get(row[LAST_ID], [])) for row in rows
-    )
+    listed = Dumped(map(listed_room, rows))
+    lasts = [room["last_message"] for room in listed]
+    history.fill_reactions_and_files(lasts, rows, user, has=(HAS_REACTIONS, HAS_FILES))
+    return listed
 
 
 @cache
