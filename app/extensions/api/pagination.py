@@ -41,9 +41,7 @@ class Listing:
 
     def page_rows(self, pagination: Any, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
         """`page` for a statement of columns: its rows, not their first values."""
-        return self._counted(
-            pagination, params, db.session.execute(self.rows, self._bound(pagination, params)).all()
-        )
+        return self._counted(pagination, params, _rows(self.rows, self._bound(pagination, params)))
 
     def _bound(self, pagination: Any, params: dict[str, Any] | None) -> dict[str, Any]:
         """`params` with the page's: when the total is exact, one row more than the page shows."""
