@@ -196,7 +196,9 @@ def test_a_history_page_costs_a_few_hundred_calls_more_than_your_own_account(cli
     """What a page of 19 (with a `Link`) pays beyond the bearer check and the fixed cost `/users/me`
     pays too: the query string, the room with your role, the page, its dump and its Link. 1,218 calls
     on SQLite (1,501 on PostgreSQL) when the page's rows became objects dumped by the compiled loop,
-    its timestamps took two calls each and its Link came from `url_for`; 545 (738) now."""
+    its timestamps took two calls each and its Link came from `url_for`; 545 (738) with those made by
+    hand; 228 (412) now that its query string is read without marshmallow, its timestamps come as
+    text and its answer is written in one layer."""
     room_id = history_page().get_json()[0]["room_id"]
 
     def calls(path: str) -> int:
@@ -205,7 +207,8 @@ def test_a_history_page_costs_a_few_hundred_calls_more_than_your_own_account(cli
         assert profiler.runcall(client.get, path, headers=alice.headers).status_code == 200
         return pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
 
-    assert calls(f"{messages_path(room_id)}?limit=19") - calls("/api/v1/users/me") <= 800
+    beyond = calls(f"{messages_path(room_id)}?limit=19") - calls("/api/v1/users/me")
+    assert beyond <= (480 if SECOND_PASS else 280), beyond
 
 
 def test_a_history_pages_links_are_the_requests_own_url_with_a_cursor(client, alice, history_page):
@@ -321,7 +324,8 @@ def test_an_answer_is_written_in_one_layer(client, alice, history_page):
     response = profiler.runcall(history_page)
     assert len(response.get_json()) == 20
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    assert not [name for (_, _, name) in stats if name in ("get_appcontext", "dump")]
+    assert not [name for (_, _, name) in stats if name == "get_appcontext"]
+    assert not [name for (file, _, name) in stats if file == SCHEMAS and name == "dump"]
 
 
 def test_a_pages_files_and_last_messages_come_without_selectin_loads(client, alice, rooms_with_messages):

@@ -133,7 +133,9 @@ def _answering(func: Callable, status_code: int | str, schema: Any) -> Callable:
                 result = schema.dump(result)
         answer = current_app.json.response(result)
         status = status_code if status is None else status
-        set_status_and_headers_in_response(answer, None if status == 200 else status, headers)
+        set_status_and_headers_in_response(answer, None if status == 200 else status, None)
+        for name, value in headers.items() if hasattr(headers, "items") else headers or ():
+            answer.headers.add(name, value)  # as `Headers.extend` would, at a tenth of its calls
         return answer
 
     return wrapper
