@@ -12,6 +12,7 @@ from pathlib import Path
 import marshmallow
 import pytest
 import sqlalchemy.orm.loading
+import sqlalchemy.orm.session
 import sqlalchemy.sql.cache_key
 import sqlalchemy.sql.coercions
 import werkzeug.routing.map
@@ -35,6 +36,8 @@ STATEMENT_BUILDING = sqlalchemy.sql.coercions.__file__
 CACHE_KEYS = sqlalchemy.sql.cache_key.__file__
 # Where URLs are built from the URL map's rules.
 URL_BUILDING = werkzeug.routing.map.__file__
+# Where the ORM session runs statements.
+SESSIONS = sqlalchemy.orm.session.__file__
 # Where query results become ORM entities.
 ORM_LOADING = sqlalchemy.orm.loading.__file__
 
@@ -79,10 +82,12 @@ def test_a_member_list_is_dumped_with_a_few_marshmallow_calls_per_member(client,
     assert calls / members <= 15
 
 
-def test_each_listed_room_costs_about_fifteen_python_calls(client, alice, bob, rooms_with_messages):
+def test_each_listed_room_costs_a_few_python_calls(client, alice, bob, rooms_with_messages):
     """A room list is read as Core rows and each room's dict built by hand (rooms.schemas.listed_room):
     about 190 calls per room when the ORM loaded entities and the compiled loop dumped them, 18 while
-    `UTCDateTime` read each of its timestamps in two calls, 15 now that it reads them in one."""
+    `UTCDateTime` read each of its timestamps in two calls, 15 when it read them in one, 5 when the
+    database wrote them as the answer shows them (database.iso_text); 2 now that the last messages'
+    files and reactions are looked up only for the rooms whose row says they have any."""
 
     def calls_per_list() -> int:
         profiler = cProfile.Profile()
@@ -99,7 +104,7 @@ def test_each_listed_room_costs_about_fifteen_python_calls(client, alice, bob, r
             == 201
         )
     calls_per_list()
-    assert (calls_per_list() - eleven) / 10 <= 16
+    assert (calls_per_list() - eleven) / 10 <= 3
 
 
 def test_a_page_parses_its_parameters_without_making_a_schema(client, alice, rooms_with_messages):
@@ -114,6 +119,25 @@ def test_a_page_parses_its_parameters_without_making_a_schema(client, alice, roo
         calls for (path, _, name), (_, calls, *_) in stats.items() if path == SCHEMAS and name == "__init__"
     )
     assert made == 0
+
+
+def test_a_plain_query_string_is_read_without_loading_a_schema(client, alice, bob, rooms_with_messages):
+    """A page's parameters written plainly (`?limit=20`, `?page_size=50`) are read by the parser itself
+    (parser.py's `_plain_query`): webargs' parse and marshmallow's load were a sixth of a history
+    page's calls. A value it does not answer for still gets marshmallow's 422 naming it."""
+    room_id = create_room(client, alice, members=["bob"])["id"]
+    history = messages_path(room_id)
+    client.post(history, headers=bob.headers, json={"body": "hi"})
+    for path in [f"{history}?limit=20", f"{history}?before=2000000000", f"{ROOMS}?page_size=50&page=1"]:
+        client.get(path, headers=alice.headers)
+        profiler = cProfile.Profile()
+        response = profiler.runcall(client.get, path, headers=alice.headers)
+        assert response.status_code == 200, path
+        stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+        assert not [name for (file, _, name) in stats if file == SCHEMAS and name == "load"], path
+    refused = client.get(f"{history}?limit=0020&before=1&after=1", headers=alice.headers)
+    assert refused.status_code == 422
+    assert list(refused.get_json()["errors"]["query"]) == ["after"]
 
 
 def test_a_plain_value_is_dumped_without_a_call_of_its_own(client, alice, members_list):
@@ -149,10 +173,10 @@ def test_a_history_page_calls_its_schemas_methods_without_marshmallow(history_pa
 
 def test_each_message_of_a_history_page_costs_a_few_python_calls(client, alice, history_page):
     """A page's rows are made their messages' answers by hand (messages.schemas.shown_message), with
-    no object per row, and a timestamp's result processing is one call (database.UTCDateTime). 37 calls
-    per message when each row became a `ShownMessage` with its author and the compiled loop dumped
-    them, 10 when each of its three timestamps took two calls to read; 8 now on SQLite, 3 on
-    PostgreSQL (whose driver reads a timestamp as it is shown)."""
+    no object per row, and its timestamps come as the text the answer shows (database.iso_text). 37
+    calls per message when each row became a `ShownMessage` with its author and the compiled loop
+    dumped them, 10 when each of its three timestamps took two calls to read, 8 on SQLite (3 on
+    PostgreSQL) while they were read as datetimes and printed; 1 now (its `shown_message`)."""
     room_id = history_page().get_json()[0]["room_id"]
 
     def calls_per_page(limit: int) -> int:
@@ -165,14 +189,16 @@ def test_each_message_of_a_history_page_costs_a_few_python_calls(client, alice, 
     for limit in (19, 4, 19, 4):  # both pages have older messages: both build a Link
         calls_per_page(limit)
     twenty, five = calls_per_page(19), calls_per_page(4)
-    assert (twenty - five) / 15 <= 9
+    assert (twenty - five) / 15 <= 2
 
 
 def test_a_history_page_costs_a_few_hundred_calls_more_than_your_own_account(client, alice, history_page):
     """What a page of 19 (with a `Link`) pays beyond the bearer check and the fixed cost `/users/me`
     pays too: the query string, the room with your role, the page, its dump and its Link. 1,218 calls
     on SQLite (1,501 on PostgreSQL) when the page's rows became objects dumped by the compiled loop,
-    its timestamps took two calls each and its Link came from `url_for`; 545 (738) now."""
+    its timestamps took two calls each and its Link came from `url_for`; 545 (738) with those made by
+    hand; 228 (412) now that its query string is read without marshmallow, its timestamps come as
+    text and its answer is written in one layer."""
     room_id = history_page().get_json()[0]["room_id"]
 
     def calls(path: str) -> int:
@@ -181,7 +207,8 @@ def test_a_history_page_costs_a_few_hundred_calls_more_than_your_own_account(cli
         assert profiler.runcall(client.get, path, headers=alice.headers).status_code == 200
         return pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
 
-    assert calls(f"{messages_path(room_id)}?limit=19") - calls("/api/v1/users/me") <= 800
+    beyond = calls(f"{messages_path(room_id)}?limit=19") - calls("/api/v1/users/me")
+    assert beyond <= (480 if SECOND_PASS else 280), beyond
 
 
 def test_a_history_pages_links_are_the_requests_own_url_with_a_cursor(client, alice, history_page):
@@ -275,6 +302,30 @@ def test_a_room_list_page_runs_the_statement_built_once(client, alice, rooms_wit
     response, calls = calls_into(CACHE_KEYS, listed)
     assert len(response.get_json()) == rooms_with_messages
     assert calls <= 50
+
+
+def test_a_room_list_runs_its_statement_on_the_sessions_connection(client, alice, rooms_with_messages):
+    """A Core statement's rows need no ORM: `Session.execute` looked for an ORM plugin and each
+    table's bind first (17 calls of a room list), as a history page's statements never did."""
+    listed = lambda: client.get(f"{ROOMS}?page_size=50", headers=alice.headers)  # noqa: E731
+    listed()
+    profiler = cProfile.Profile()
+    response = profiler.runcall(listed)
+    assert len(response.get_json()) == rooms_with_messages
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    assert not [name for (file, _, name) in stats if file == SESSIONS and name == "_execute_internal"]
+
+
+def test_an_answer_is_written_in_one_layer(client, alice, history_page):
+    """The blueprint's `response` answers itself (blueprint.py's `_answering`): smorest's wrapper inside
+    the viewer's layer stored each dump for ETags (Parley has none) and reached Flask's proxies again,
+    30 calls of a history page; a page the view made already (`Dumped`) is not dumped again."""
+    profiler = cProfile.Profile()
+    response = profiler.runcall(history_page)
+    assert len(response.get_json()) == 20
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    assert not [name for (_, _, name) in stats if name == "get_appcontext"]
+    assert not [name for (file, _, name) in stats if file == SCHEMAS and name == "dump"]
 
 
 def test_a_pages_files_and_last_messages_come_without_selectin_loads(client, alice, rooms_with_messages):

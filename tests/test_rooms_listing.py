@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from typing import Any
 
 import marshmallow
@@ -20,6 +21,7 @@ from tests.assertions import ok
 from tests.conftest import PASSWORD
 from tests.rooms import ROOMS, create_room, messages_path, room_path
 from tests.test_retention import TTL, age
+from tests.test_scheduled_messages import Clock, run_scheduler, scheduled_ok
 
 
 def sent(client: FlaskClient, user: Any, room_id: int, body: str = "hello", **fields: Any) -> dict[str, Any]:
@@ -35,7 +37,7 @@ def upload_dir(app, tmp_path, monkeypatch) -> None:
 
 
 @pytest.fixture
-def varied_rooms(app, client: FlaskClient, alice, bob, carol, make_user) -> None:
+def varied_rooms(app, client: FlaskClient, alice, bob, carol, make_user, monkeypatch) -> None:
     """Alice's rooms, each unlike the others, and a public room she is not in."""
     create_room(client, bob, "quiet", members=["alice"])  # no message at all
     unread = create_room(client, bob, "unread", members=["alice", "carol"])["id"]
@@ -69,6 +71,12 @@ def varied_rooms(app, client: FlaskClient, alice, bob, carol, make_user) -> None
     age(app, sent(client, bob, expired, "gone by now")["id"], seconds=TTL + 1)
     public = create_room(client, carol, "square", kind="public", topic="Everyone")["id"]
     sent(client, carol, public, "welcome")
+    punctual = create_room(client, alice, "punctual", members=["bob"])["id"]
+    clock = Clock()  # on the second: a timestamp without microseconds prints none
+    monkeypatch.setattr("app.extensions.database.utcnow", lambda: clock.now)
+    scheduled_ok(client, bob, punctual, clock.now + timedelta(minutes=1), body="on time")
+    clock.at(clock.now + timedelta(minutes=1))
+    assert run_scheduler(app)
 
 
 def listed(client: FlaskClient, user: Any, query: str) -> list[dict[str, Any]]:
@@ -78,7 +86,7 @@ def listed(client: FlaskClient, user: Any, query: str) -> list[dict[str, Any]]:
 def test_each_listed_room_is_what_the_room_itself_shows(client, alice, varied_rooms, monkeypatch):
     mine = listed(client, alice, "page_size=50")
     public = listed(client, alice, "scope=public&page_size=50")
-    assert len(mine) == 11  # general, nine rooms and the direct one
+    assert len(mine) == 12  # general, ten rooms and the direct one
     assert {room["name"] for room in public} == {"general", "square"}
     monkeypatch.setattr(Schema, "_serialize", marshmallow.Schema._serialize)
     for room in [*mine, *public]:
@@ -100,6 +108,7 @@ def test_the_listing_shows_what_sets_each_room_apart(client, alice, carol, varie
     assert last["edited"]["body"] == "fixed" and last["edited"]["edited_at"] is not None
     assert last["tombstone"]["deleted"] is True and last["tombstone"]["body"] == ""
     assert last["orphaned"]["author"]["username"] == "deleted-user"
+    assert last["punctual"]["send_at"].endswith("+00:00") and "." not in last["punctual"]["send_at"]
     square = next(room for room in listed(client, alice, "scope=public") if room["name"] == "square")
     assert square["role"] is None and square["unread_count"] == 0
     assert square["last_message"]["author"]["username"] == carol.username
@@ -109,7 +118,7 @@ def test_a_later_page_continues_where_the_first_ended(client, alice, varied_room
     everything = [room["id"] for room in listed(client, alice, "page_size=50")]
     first, second = listed(client, alice, "page_size=5"), listed(client, alice, "page=2&page_size=5")
     assert [room["id"] for room in first + second] == everything[:10]
-    for page, shown in ((1, 5), (3, 1), (9, 0)):  # more after it, the last, past the last
+    for page, shown in ((1, 5), (3, 2), (9, 0)):  # more after it, the last, past the last
         response = client.get(f"{ROOMS}?page={page}&page_size=5", headers=alice.headers)
         assert len(ok(response)) == shown
-        assert json.loads(response.headers["X-Pagination"])["total"] == 11
+        assert json.loads(response.headers["X-Pagination"])["total"] == 12

@@ -177,7 +177,12 @@ def test_a_nul_character_in_a_json_body_is_a_422_naming_the_field(client):
     assert client.post("/api/v1/users", json={"username": "nul", "password": "longenough"}).status_code == 201
 
 
-def test_a_nul_character_in_a_query_string_is_a_422_naming_the_parameter(client, alice):
-    response = client.get("/api/v1/users?q=al%00ice", headers=alice.headers)
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/users?q=al%00ice", "/api/v1/rooms?page_size=5&q=al%00ice", "/api/v1/rooms?scope=mine&q=a%00"],
+)
+def test_a_nul_character_in_a_query_string_is_a_422_naming_the_parameter(client, alice, path):
+    """Whatever the parameter: one the endpoint ignores is refused too."""
+    response = client.get(path, headers=alice.headers)
     assert response.status_code == 422
     assert "q" in response.get_json()["errors"]["query"]

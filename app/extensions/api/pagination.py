@@ -41,9 +41,7 @@ class Listing:
 
     def page_rows(self, pagination: Any, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
         """`page` for a statement of columns: its rows, not their first values."""
-        return self._counted(
-            pagination, params, db.session.execute(self.rows, self._bound(pagination, params)).all()
-        )
+        return self._counted(pagination, params, _rows(self.rows, self._bound(pagination, params)))
 
     def _bound(self, pagination: Any, params: dict[str, Any] | None) -> dict[str, Any]:
         """`params` with the page's: when the total is exact, one row more than the page shows."""
@@ -160,11 +158,13 @@ def pagination_links(ids: Sequence[int], older: bool, newer: bool, limit: int) -
     request's own, its query replaced by `limit` and the cursor. Joined from the request's parts:
     `url_for` built the path again from the endpoint's rule, and `request.base_url` quotes it,
     about a tenth of a history page's calls together; a path paged by id cursors is all ASCII
-    (fixed words and ids), so there is nothing to quote.
+    (fixed words and ids), so there is nothing to quote. The request is found once: each of four
+    lookups through Flask's proxy cost four calls.
     """
     if not ids:
         return ""
-    own = f"{request.scheme}://{request.host}{request.root_path}{request.path}?limit={limit}"
+    asked = request._get_current_object()  # type: ignore[attr-defined]  # through the proxy once
+    own = f"{asked.scheme}://{asked.host}{asked.root_path}{asked.path}?limit={limit}"
     links = []
     if older:
         links.append(f'<{own}&before={ids[0]}>; rel="prev"')

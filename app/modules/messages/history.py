@@ -11,13 +11,13 @@ Each row is made the message's answer by hand (`schemas.shown_message`), not by 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import FromClause, Integer, Select, bindparam, exists, func, select
 
 from app.extensions.api import Timeline, Unresolved
-from app.extensions.database import UTCDateTime
+from app.extensions.database import UTCDateTime, iso_text
 from app.extensions.schemas import Dumped
 from app.modules.files import services as files
 from app.modules.rooms.models import Membership, Room, RoomWithRole, execution_time, within_ttl
@@ -37,7 +37,8 @@ def _page_of(counted: Select) -> Select:
     message, author = Message.__table__.c, User.__table__.c
     return select(
         *(message.id, message.author_id, message.body, message.parent_id, counted.scalar_subquery()),
-        *(message.created_at, message.edited_at, message.send_at, message.deleted_at.is_not(None)),
+        *(iso_text(message.created_at), iso_text(message.edited_at), iso_text(message.send_at)),
+        message.deleted_at.is_not(None),
         *(author.username, author.display_name, author.deleted_at.is_not(None)),
         reactions.given_any(message.id),
         files.carries_any(message.id),
@@ -115,15 +116,29 @@ def replies(
 
 def _shown(room_id: int, rows: Sequence[Any], viewer: User) -> Dumped:
     """The page's answer: each row's message, with reactions and files for those that have any."""
-    shown, with_reactions, with_files = Dumped(), {}, {}
-    for row in rows:
-        shown.append(message := shown_message(room_id, row))
-        if row[HAS_REACTIONS] and not message["deleted"]:
+    shown = Dumped(map(partial(shown_message, room_id), rows))
+    fill_reactions_and_files(shown, rows, viewer, has=(HAS_REACTIONS, HAS_FILES))
+    return shown
+
+
+def fill_reactions_and_files(
+    shown: Sequence[dict[str, Any] | None], rows: Sequence[Any], viewer: User, *, has: tuple[int, int]
+) -> None:
+    """Give each shown message its reactions (as `viewer` sees them) and files, if its row says it has
+    any (at the positions `has`): one statement for each kind, none when no message has any.
+
+    A deleted message shows no reactions. `shown[i]` is `rows[i]`'s message (None for none).
+    """
+    with_reactions, with_files = {}, {}
+    has_reactions, has_files = has
+    for message, row in zip(shown, rows, strict=True):
+        if message is None:
+            continue
+        if row[has_reactions] and not message["deleted"]:
             with_reactions[message["id"]] = message
-        if row[HAS_FILES]:
+        if row[has_files]:
             with_files[message["id"]] = message
     for message_id, given in reactions.shown(with_reactions, viewer).items():
         with_reactions[message_id]["reactions"] = given
     for message_id, attachments in files.attached_to(with_files).items():
         with_files[message_id]["attachments"] = ATTACHMENTS.dump(attachments)
-    return shown

@@ -61,7 +61,8 @@ SHOWN_MESSAGE_ROW = (
 
 
 def shown_message(room_id: int, row: Sequence[Any]) -> dict[str, Any]:
-    """What `MessageSchema` makes of a message of `room_id`, from its row (`SHOWN_MESSAGE_ROW`).
+    """What `MessageSchema` makes of a message of `room_id`, from its row (`SHOWN_MESSAGE_ROW`, its
+    timestamps already text: `database.iso_text`).
 
     By hand, for the pages that show many (history): the compiled loop cost about 28 calls per
     message, and the row's objects (author, message) more. Its `attachments` and `reactions` are
@@ -86,8 +87,8 @@ def shown_message(room_id: int, row: Sequence[Any]) -> dict[str, Any]:
         "reply_count": reply_count or 0,
         "attachments": [],
         "reactions": [],
-        "created_at": created_at.isoformat(),
-        "edited_at": None if edited_at is None else edited_at.isoformat(),
-        "send_at": None if send_at is None else send_at.isoformat(),
+        "created_at": created_at,
+        "edited_at": edited_at,
+        "send_at": send_at,
         "deleted": bool(deleted),
     }

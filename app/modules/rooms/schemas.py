@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from marshmallow import fields
 
 from app.extensions.schemas import Schema
-from app.modules.messages.schemas import ATTACHMENTS, MessageSchema, shown_message
+from app.modules.messages.schemas import MessageSchema, shown_message
 from app.modules.users.schemas import ProfileSchema, UserSchema
 
 from .models import ROLES, ROOM_KINDS
@@ -42,21 +41,17 @@ LISTED_ROOM_ROW = (
 )
 
 
-def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, Any]]) -> dict[str, Any]:
+def listed_room(row: Any) -> dict[str, Any]:
     """What `RoomSchema` makes of a room of the listing, from its row (`LISTED_ROOM_ROW`, then others).
 
     By hand, and the row read by position (by name, each value cost a lookup): the compiled
     loop, fed with entities, cost about 30 calls per room, and the ORM's loading of those
-    entities more. `attachments` and `reactions` are the last message's, whose columns are in
-    `messages.schemas.SHOWN_MESSAGE_ROW`'s order.
+    entities more. The last message's columns are in `messages.schemas.SHOWN_MESSAGE_ROW`'s order;
+    its `attachments` and `reactions` are empty, for the listing to fill where it has any.
+    Timestamps come as text (`database.iso_text`).
     """
     (id_, name, topic, kind, owner_id, ttl, created_at, member_count, role, unread_count) = row[:10]
-    last = None
-    if row[10] is not None:
-        last = shown_message(id_, row[10:22])
-        if attachments:
-            last["attachments"] = ATTACHMENTS.dump(attachments)
-        last["reactions"] = reactions
+    last = None if row[10] is None else shown_message(id_, row[10:22])
     return {
         "id": id_,
         "name": name,
@@ -68,7 +63,7 @@ def listed_room(row: Any, attachments: Sequence[Any], reactions: list[dict[str, 
         "last_message": last,
         "message_ttl_seconds": ttl,
         "role": role,
-        "created_at": created_at.isoformat(),
+        "created_at": created_at,
     }
 
 

@@ -26,11 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from app.extensions.api import Listing, abort
-from app.extensions.database import db, insert_if_absent, rows_changed, utcnow
+from app.extensions.database import db, insert_if_absent, iso_text, rows_changed, utcnow
 from app.extensions.schemas import Dumped
 from app.modules.events.services import record
 from app.modules.files import services as files
-from app.modules.messages import reactions
+from app.modules.messages import history, reactions
 from app.modules.messages.models import Message, live_replies, with_reply_counts
 from app.modules.users import services as users
 from app.modules.users.models import User
@@ -42,9 +42,7 @@ from .models import Membership, Room, RoomWithRole, execution_time, within_ttl
 from .schemas import LISTED_ROOM_ROW, MemberSchema, RoomSchema, listed_room
 
 ROOM_FIELDS = ("id", "name", "topic", "kind", "owner_id", "message_ttl_seconds", "created_at")
-# Where `_listing`'s rows hold what `list_page` reads itself: after LISTED_ROOM_ROW, whether the last
-# message has files and reactions.
-LAST_ID, LAST_DELETED = LISTED_ROOM_ROW.index("last_id"), LISTED_ROOM_ROW.index("last_deleted")
+# Where `_listing`'s rows say, after LISTED_ROOM_ROW, whether the last message has files and reactions.
 HAS_FILES, HAS_REACTIONS = len(LISTED_ROOM_ROW), len(LISTED_ROOM_ROW) + 1
 
 
@@ -120,6 +118,7 @@ def _listing(scope: str) -> Listing:
         total = select(func.count()).select_from(memberships).where(memberships.c.user_id == viewer)
     shown, columns = _with_last_message(shown, rooms)
     columns |= {name: rooms.c[name] for name in (*ROOM_FIELDS, "member_count")}
+    columns["created_at"] = iso_text(rooms.c.created_at)
     columns |= {"role": mine.c.role, "unread_count": unread}
     ordered = [
         columns[name].label(name) for name in (*LISTED_ROOM_ROW, "last_has_files", "last_has_reactions")
@@ -158,7 +157,7 @@ def _with_last_message(shown: Join, rooms: FromClause) -> tuple[Join, dict[str, 
     found = and_(message.c.id == rooms.c.last_message_id, within_ttl(message.c, ttl, now=execution_time()))
     columns = {
         **{f"last_{name}": message.c[name] for name in ("id", "author_id", "body", "parent_id")},
-        **{f"last_{name}": message.c[name] for name in ("created_at", "edited_at", "send_at")},
+        **{f"last_{name}": iso_text(message.c[name]) for name in ("created_at", "edited_at", "send_at")},
         "last_deleted": message.c.deleted_at.is_not(None),
         "last_reply_count": live_replies(message.c, ttl),
         "last_has_files": files.carries_any(message.c.id),
@@ -176,12 +175,10 @@ def list_page(user: User, scope: str, pagination: Any) -> Dumped:
     The files and reactions of the last messages that have any come in one statement each.
     """
     rows = _listing(scope).page_rows(pagination, {VIEWER: user.id})
-    attached = files.attached_to([row[LAST_ID] for row in rows if row[HAS_FILES]])
-    given = [row[LAST_ID] for row in rows if row[HAS_REACTIONS] and not row[LAST_DELETED]]
-    shown = reactions.shown(given, user)
-    return Dumped(
-        listed_room(row, attached.get(row[LAST_ID], ()), shown.get(row[LAST_ID], [])) for row in rows
-    )
+    listed = Dumped(map(listed_room, rows))
+    lasts = [room["last_message"] for room in listed]
+    history.fill_reactions_and_files(lasts, rows, user, has=(HAS_REACTIONS, HAS_FILES))
+    return listed
 
 
 @cache
