@@ -9,7 +9,7 @@ from flask import request
 from sqlalchemy import BigInteger, ColumnElement, Integer, Row, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from ..database import db
+from ..database import db, read_connection
 
 
 class Listing:
@@ -122,10 +122,11 @@ class Timeline:
 def _rows(stmt: Select, params: dict[str, Any]) -> Any:
     """All of a page's rows at once: iterating a result fetches them one call at a time.
 
-    On the session's connection: `Session.execute` would look for an ORM plugin and for the bind of
-    each of the statement's tables first, a Core statement's rows need neither.
+    On the request's read connection (the bearer check's, or the session's once it has a transaction):
+    `Session.execute` would look for an ORM plugin and for the bind of each of the statement's tables
+    first, and a Core statement's rows need neither, nor the session.
     """
-    return db.session.connection().execute(stmt, params).all()
+    return read_connection().execute(stmt, params).all()
 
 
 def keyset_page(

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from app.extensions.api import Listing, abort
-from app.extensions.database import db, insert_if_absent, iso_text, rows_changed, utcnow
+from app.extensions.database import db, insert_if_absent, iso_text, read_connection, rows_changed, utcnow
 from app.extensions.schemas import Dumped
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -228,8 +228,8 @@ def _role_in() -> Select:
 
 def get_role_in_or_404(room_id: int, user: User) -> RoomWithRole:
     """`get_with_role_or_404` for paths that only read the room's messages: no ORM entity (and a
-    Core row, read on the session's connection as `Timeline`'s pages are)."""
-    row = db.session.connection().execute(_role_in(), {"room_id": room_id, "user_id": user.id}).first()
+    Core row, read on the request's read connection as `Timeline`'s pages are)."""
+    row = read_connection().execute(_role_in(), {"room_id": room_id, "user_id": user.id}).first()
     if row is None or not permissions.can_see(room := RoomWithRole(*row)):
         abort(404, "No such room.")
     return room
