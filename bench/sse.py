@@ -10,8 +10,9 @@ worker would only see a commit at its next outbox poll, a second later), `redis`
 other's streams through pub/sub. Users, tokens and the private rooms holding them (one by default,
 --rooms spreads the users over more) are seeded directly (bench/sse_fixtures.py: sign-up and the
 token endpoint are rate-limited per address). One asyncio
-process then opens every stream (`GET /api/v1/events`), waits for the presence announcements to
-stop, lets the streams idle past one keep-alive (--idle), waits for the rest of the machine to go
+process then opens every stream (`GET /api/v1/events`), waits for the last presence announcement
+(each worker has told the streams of each room every user of it coming online) and then for 2 s
+without events, lets the streams idle past one keep-alive (--idle), waits for the rest of the machine to go
 quiet, and a separate sender process (bench/sse_send.py) posts --warmup unmeasured messages and
 then --messages more at a steady rate, round robin over the rooms, each stamped with the monotonic
 clock just before its POST.
@@ -179,6 +180,7 @@ class Stream(asyncio.Protocol):
         self.duplicates = 0
         self.out_of_order = 0
         self.presence_frames = 0  # `presence.updated` frames (each a batch since coalescing)
+        self.told: list[frozenset[int]] = []  # per presence frame, the users it said are online
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -261,6 +263,7 @@ class Stream(asyncio.Protocol):
         self.receiver.last_event = now
         if event == b"presence.updated":
             self.presence_frames += 1
+            self.told.append(self.receiver.online_in(data or b""))
         found = parse_body(data, self.receiver.tag) if event == b"message.created" and data else None
         if found is None:
             self.receiver.other_events += 1
@@ -295,6 +298,7 @@ class Receiver:
         self.last_event = time.monotonic()
         self.other_events = 0
         self.received = 0
+        self._online_in: dict[bytes, frozenset[int]] = {}
         # Per message, (stream, latency in µs) of each delivery.
         self.latencies: list[list[tuple[int, int]]] = [[] for _ in range(self.messages)]
 
@@ -321,13 +325,51 @@ class Receiver:
 
         return list(await asyncio.gather(*(open_one(i) for i in range(len(self.tokens)))))
 
-    async def settle(self, quiet: float, limit: float) -> None:
-        """Wait until no stream has had an event for `quiet` seconds (presence announcements end)."""
+    def online_in(self, data: bytes) -> frozenset[int]:
+        """The users a presence batch says are online; parsed once per distinct frame, not per stream."""
+        told = self._online_in.get(data)
+        if told is None:
+            users = json.loads(data)["users"] if data else []
+            told = self._online_in[data] = frozenset(u["user_id"] for u in users if u["online"])
+        return told
+
+    def untold(self, owners: dict[int, int]) -> int:
+        """Arrivals some worker has not yet told any of its streams in the arriving user's room.
+
+        Every user here opens a stream, so once each worker's last presence batch has gone out,
+        the streams of each room on each worker have heard, between them, every user of the room
+        come online. Streams whose worker is unknown are left out.
+        """
+        rooms = len(self.room_ids)
+        sizes = [len(range(r, self.users, rooms)) for r in range(rooms)]
+        groups: dict[tuple[int, int], dict[int, frozenset[int]]] = {}
+        for stream in self.streams:
+            worker = owners.get(stream.port, -1)
+            if worker >= 0:
+                group = groups.setdefault((worker, stream.room), {})
+                group.update((id(told), told) for told in stream.told)
+        return sum(
+            max(0, sizes[room] - len(frozenset().union(*told.values()))) for (_, room), told in groups.items()
+        )
+
+    async def settle(self, quiet: float, limit: float, owners: dict[int, int]) -> str | None:
+        """Wait for the last presence batch, then until no stream has had an event for `quiet` seconds.
+
+        Waiting only for `quiet` seconds without events would let a server that holds a batch for
+        longer look cheaper: the batch would land after the measurement. So every arrival must
+        first have been told on every worker (`untold`); a batch that never comes is reported
+        (the return value) once nothing has arrived for ten times `quiet`.
+        """
         deadline = time.monotonic() + limit
-        while time.monotonic() - self.last_event < quiet:
+        untold = self.untold(owners)
+        while untold or time.monotonic() - self.last_event < quiet:
             if time.monotonic() > deadline:
                 raise SystemExit(f"bench: the streams did not go quiet within {limit:.0f} s")
+            if untold and time.monotonic() - self.last_event > 10 * quiet:
+                return f"{untold} arrivals were never told to their room's streams on some worker"
             await asyncio.sleep(0.1)
+            untold = self.untold(owners) if untold else 0
+        return None
 
     async def drain(self, expected: int, quiet: float, limit: float) -> None:
         """After the last POST: until everything arrived, nothing came for `quiet` s, or `limit` s."""
@@ -483,7 +525,9 @@ async def measure(
         connect_times = await asyncio.wait_for(receiver.open_all(), options.connect_timeout)
         connect_seconds = time.monotonic() - started
         progress(f"{mode}: {len(tokens)} streams open in {connect_seconds:.1f} s; waiting for quiet")
-        await receiver.settle(options.quiet, options.connect_timeout)
+        pids = worker_pids(server)
+        owners = stream_owners(pids, server.port)
+        unsettled = await receiver.settle(options.quiet, options.connect_timeout, owners)
         settle_seconds = time.monotonic() - started - connect_seconds
         events_while_connecting = receiver.other_events
         connect_cpu_after = server.cpu_seconds()
@@ -493,8 +537,6 @@ async def measure(
             else None
         )
         presence_frames = [s.presence_frames for s in receiver.streams]
-        pids = worker_pids(server)
-        owners = stream_owners(pids, server.port)
         rss = [round(rss_mb(pid), 1) for pid in pids]
 
         if options.idle:
@@ -543,7 +585,7 @@ async def measure(
     other = None
     if server_used is not None and busy_after is not None and busy_before is not None:
         other = max(0.0, (busy_after - busy_before - server_used - cpu_used - sender_used) / wall)
-    return summarise(
+    outcome = summarise(
         options,
         mode,
         workers,
@@ -564,6 +606,9 @@ async def measure(
         wall,
         phase_started,
     )
+    if unsettled:
+        outcome.errors.append(f"presence: {unsettled}")
+    return outcome
 
 
 async def wait_for_machine(server: Server, limit: float, busy: float) -> float:
@@ -773,7 +818,8 @@ def render(options: Options, outcomes: list[Outcome], started: datetime) -> str:
         )
     lines += [
         "",
-        "Connecting: from the first stream opened until no stream has had an event for "
+        "Connecting: from the first stream opened until each worker has told the streams of each "
+        "room every user of it coming online and then no stream has had an event for "
         f"{options.quiet:g} s (presence settled); server CPU is the gunicorn master's and workers' "
         "CPU time over that span; presence frames are the `presence.updated` frames each stream got.",
         "",
