@@ -156,6 +156,37 @@ def test_a_live_frame_goes_from_the_hub_to_a_waiting_stream_s_socket_without_wak
     assert any(b"event: room.updated" in chunk for chunk in woken), woken
 
 
+def test_a_presence_batch_goes_to_a_waiting_stream_s_socket_once_and_after_what_a_busy_one_holds() -> None:
+    """Every stream of a process gets each presence batch: connecting 1,000 streams woke each of them
+    once per batch to write the same frame (issue 13's connect CPU). A stream waiting with nothing
+    queued has the batch's one shared frame written for it; one with something queued gets the
+    batch after that, in order."""
+    waiting, busy = Subscriber(max_queue=10), Subscriber(max_queue=10)
+    for user_id, stream in enumerate((waiting, busy), start=1):
+        stream.start(user_id, None, {7: "member"}, 0)
+    written: list[Delivery] = []
+    waiting.write_now = lambda _, delivery: written.append(delivery) is None
+    busy.write_now = lambda _, delivery: False  # a busy stream's own greenlet writes
+    busy.keep_alive()
+    taker = threading.Thread(target=waiting.take, daemon=True)
+    taker.start()
+    deadline = time.monotonic() + 5
+    while not waiting.parked and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    offered = presence.batch([{"user_id": 4, "online": True, "last_seen_at": None}], [frozenset({7})])
+    for stream in (waiting, busy):
+        stream.offer(offered)
+
+    assert written == [offered.narrowed(1, {7: "member"})]
+    assert written[0] is offered.narrowed(2, {7: "member"})  # one frame for both: made once
+    assert busy.take() == [hub.KEEPALIVE, offered.narrowed(2, {7: "member"})]
+    assert waiting.parked and taker.is_alive()  # never woken
+    waiting.close()
+    taker.join(5)
+    assert not taker.is_alive()
+
+
 def test_idle_streams_get_their_keep_alives_a_slice_at_a_time(app, client, alice, bob, carol, monkeypatch):
     """Every idle stream's keep-alive at once woke 5,000 streams per worker in one go, and a message
     arriving then waited for all of them to write; a slice at a time, it waits for one slice."""
