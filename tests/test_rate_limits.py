@@ -529,6 +529,17 @@ def test_a_client_address_of_any_length_is_counted_in_the_database_store(limited
     assert_rate_limited(log_in(http, "carol", PASSWORD, address=address), within=60)
 
 
+def test_an_app_made_after_one_on_the_database_store_counts_in_its_own_store(limited, redis_url):
+    """`limiter` is one per process; Flask-Limiter kept the first app's store options (the database
+    store's `engine`) for the next app, whose Redis store then failed every limited request."""
+    limited(RATELIMIT_STORAGE_URI="database://")
+    http = limited(RATELIMIT_STORAGE_URI="failover+" + redis_url, TOKEN_RATE_LIMIT="1/minute")
+    assert sign_up(http, "carol").status_code == 201
+    address = next(ADDRESS)
+    assert log_in(http, "carol", PASSWORD, address=address).status_code == 200
+    assert_rate_limited(log_in(http, "carol", PASSWORD, address=address), within=60)
+
+
 def test_a_message_is_counted_in_the_transaction_that_writes_it(limited):
     """A send's hits once took the store's own connection and commit: a second write per message
     queueing for SQLite's one write lock. A send that ends before writing is counted all the same."""

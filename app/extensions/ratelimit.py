@@ -415,6 +415,9 @@ def init_app(app: Flask) -> None:
             parse(app.config[name])
         except ValueError as error:
             raise RuntimeError(f"{name}: {error} (write it as 10/hour, 10/15 minutes)") from error
+    # Flask-Limiter merges each app's RATELIMIT_STORAGE_OPTIONS into its own, and `limiter` is one
+    # for the process: an app made after one on the database store would hand Redis its `engine`.
+    limiter._storage_options = {}
     if app.config["RATELIMIT_STORAGE_URI"] == DATABASE_STORAGE_URI:
         with app.app_context():
             app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": _counters_engine(db.engine, app)}
