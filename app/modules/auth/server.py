@@ -22,6 +22,7 @@ from sqlalchemy import Select, delete, select, update
 
 from app.extensions.auth import protector
 from app.extensions.database import db, read_connection, rows_changed
+from app.extensions.prepared import Prepared
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.users import services as users
 
@@ -334,12 +335,15 @@ class HashedIntrospectionEndpoint(IntrospectionEndpoint):
 class HashedBearerTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> Bearer | None:
         """The token, if it still grants access, and its user, in one indexed Core statement built once
-        (`bearer_statement`): every request pays it, and loading both as ORM objects cost most of a
-        light request. On `read_connection`: the route's own statements follow in the same
-        transaction, and a route that has none makes no ORM session."""
+        (`bearer_statement`, run by the driver's cursor: `Prepared`): every request pays it, and
+        loading both as ORM objects cost most of a light request. On `read_connection`: the route's
+        own statements follow in the same transaction, and a route that has none makes no ORM session."""
         found = {"digest": hash_secret(token_string), "now": time.time()}
-        row = read_connection().execute(bearer_statement(), found).first()
-        return None if row is None else bearer_of(row)
+        rows = _BEARER.rows(read_connection(), found)
+        return bearer_of(rows[0]) if rows else None
+
+
+_BEARER = Prepared(bearer_statement())
 
 
 def init_app(app: Flask) -> None:

@@ -11,7 +11,6 @@ from typing import Any, cast
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Select,
     Table,
     and_,
@@ -32,6 +31,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from app.extensions.api import abort
 from app.extensions.database import db, rows_changed, utcnow
+from app.extensions.prepared import Prepared
 from app.extensions.security import generate_secret, hash_secret
 from app.modules.auth.models import (
     Bearer,
@@ -184,12 +184,13 @@ def open_stream(digest: str) -> tuple[Bearer | None, int, dict[int, str]]:
     """
     # Outside the session: a Core statement needs none of the ORM's transaction machinery.
     with db.engine.connect() as connection:
-        rows = connection.execute(_opening_statement(), {"digest": digest, "now": time.time()}).all()
+        rows = _opening().rows(connection, {"digest": digest, "now": time.time()})
     return bearer_of(rows[0]), *_resume(rows)
 
 
-def _resume(rows: Sequence[Row]) -> tuple[int, dict[int, str]]:
-    return rows[0].upto, {row.room_id: row.role or "member" for row in rows if row.room_id is not None}
+def _resume(rows: Sequence[Sequence[Any]]) -> tuple[int, dict[int, str]]:
+    """From rows ending in `_resume_statement`'s columns: upto, room_id, role."""
+    return rows[0][-3], {row[-2]: row[-1] or "member" for row in rows if row[-2] is not None}
 
 
 @functools.cache
@@ -220,6 +221,10 @@ def _resume_statement(user_id: ColumnElement[int] | None = None) -> Select:
 
 
 @functools.cache
+def _opening() -> Prepared:
+    return Prepared(_opening_statement())
+
+
 def _opening_statement() -> Select:
     by_hash = OAuth2Token.access_token_hash == bindparam("digest")
     owner = select(OAuth2Token.user_id).where(by_hash).scalar_subquery()
