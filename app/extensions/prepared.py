@@ -15,6 +15,7 @@ from sqlalchemy.sql import Select
 class _Compiled:
     sql: str
     defaults: dict[str, Any]  # the statement's own bound values (literals it was built with)
+    computed: tuple[tuple[str, Callable[[], Any]], ...]  # values made as it runs (`bindparam(callable_=)`)
     order: tuple[str, ...] | None  # parameter names in the order of a positional paramstyle
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # parameters the dialect converts
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # result columns the dialect converts
@@ -43,6 +44,8 @@ class Prepared:
         dialect = connection.dialect
         compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
         values = {**compiled.defaults, **parameters}
+        for name, make in compiled.computed:
+            values[name] = make()
         for name, convert in compiled.binds:
             values[name] = convert(values[name])
         sent: Any = values if compiled.order is None else tuple(values[name] for name in compiled.order)
@@ -65,6 +68,8 @@ class Prepared:
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
+        if compiled.post_compile_params:  # an IN list's, say: its SQL differs with each value
+            raise ValueError("a prepared statement's SQL must not depend on its parameters")
         binds = tuple(
             (name, convert)
             for name, bind in compiled.binds.items()
@@ -76,8 +81,10 @@ class Prepared:
             if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
         )
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        defaults = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
-        prepared = _Compiled(compiled.string, defaults, order, binds, results)
+        given = [(name, bind) for name, bind in compiled.binds.items() if not bind.required]
+        defaults = {name: bind.value for name, bind in given if bind.callable is None}
+        computed = tuple((name, bind.callable) for name, bind in given if bind.callable is not None)
+        prepared = _Compiled(compiled.string, defaults, computed, order, binds, results)
         self._by_dialect[dialect.name] = prepared
         return prepared
 

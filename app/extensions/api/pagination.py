@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from flask import request
-from sqlalchemy import BigInteger, ColumnElement, Integer, Row, Select, bindparam, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..database import db, read_connection
+from ..prepared import Prepared
 
 
 class Listing:
@@ -32,6 +34,7 @@ class Listing:
         # BIGINT: the last page a client may ask for starts past PostgreSQL's INTEGER.
         limit, offset = bindparam("page_limit", type_=Integer), bindparam("page_offset", type_=BigInteger)
         self.rows = stmt.limit(limit).offset(offset)
+        self.prepared_rows = Prepared(self.rows)
 
     def page(self, pagination: Any, params: dict[str, Any] | None = None) -> list[Any]:
         """Run one page and record the total for the `X-Pagination` header; `params` binds both."""
@@ -39,9 +42,9 @@ class Listing:
             pagination, params, list(db.session.scalars(self.rows, self._bound(pagination, params)))
         )
 
-    def page_rows(self, pagination: Any, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
-        """`page` for a statement of columns: its rows, not their first values."""
-        return self._counted(pagination, params, _rows(self.rows, self._bound(pagination, params)))
+    def page_rows(self, pagination: Any, params: dict[str, Any] | None = None) -> list[Sequence[Any]]:
+        """`page` for a statement of columns: its rows (tuples), not their first values."""
+        return self._counted(pagination, params, _rows(self.prepared_rows, self._bound(pagination, params)))
 
     def _bound(self, pagination: Any, params: dict[str, Any] | None) -> dict[str, Any]:
         """`params` with the page's: when the total is exact, one row more than the page shows."""
@@ -76,8 +79,8 @@ class Timeline:
     import (or first use) with bind parameters for what changes between requests, and its
     pages only bind values. `scope` may hold bind parameters of its own, given to `page`.
     Each page is an index range scan on (scope, id): its cost does not grow with the
-    timeline's length. With `rows`, pages are `stmt`'s rows (a Core statement of several
-    columns, one named `id`) rather than its entities.
+    timeline's length. With `rows`, pages are `stmt`'s rows rather than its entities: a Core
+    statement of several columns, `id_column` the first, run by the driver (`Prepared`).
     """
 
     def __init__(
@@ -88,14 +91,25 @@ class Timeline:
         *,
         rows: bool = False,
     ) -> None:
-        self.read = _rows if rows else db.session.scalars
         scoped = stmt.where(scope)
         limit = bindparam("limit", type_=Integer)
         after, before, first = (bindparam(name, type_=Integer) for name in ("after", "before", "first"))
-        self.newer = scoped.where(id_column > after).order_by(id_column).limit(limit)
+        newer = scoped.where(id_column > after).order_by(id_column).limit(limit)
+        newest = scoped.order_by(id_column.desc()).limit(limit)
+        older = scoped.where(id_column < before).order_by(id_column.desc()).limit(limit)
         self.older_than_first = select(id_column).where(scope, id_column < first).limit(1)
-        self.newest = scoped.order_by(id_column.desc()).limit(limit)
-        self.older = scoped.where(id_column < before).order_by(id_column.desc()).limit(limit)
+        self.read: Callable[[Any, dict[str, Any]], Iterable[Any]]
+        self.id_of: Callable[[Any], int]
+        self.newer: Prepared | Select
+        self.newest: Prepared | Select
+        self.older: Prepared | Select
+        if rows:
+            assert stmt.selected_columns[0] is id_column, "a page's rows start with their id"
+            self.newer, self.newest, self.older = (Prepared(each) for each in (newer, newest, older))
+            self.read, self.id_of = _rows, itemgetter(0)
+        else:
+            self.newer, self.newest, self.older = newer, newest, older
+            self.read, self.id_of = db.session.scalars, attrgetter("id")
 
     def page(
         self, *, before: int | None, after: int | None, limit: int, **scope: Any
@@ -108,7 +122,7 @@ class Timeline:
             rows = list(self.read(self.newer, {**scope, "after": after, "limit": limit + 1}))
             newer, page = len(rows) > limit, rows[:limit]
             older = bool(page) and (
-                db.session.scalar(self.older_than_first, {**scope, "first": page[0].id}) is not None
+                db.session.scalar(self.older_than_first, {**scope, "first": self.id_of(page[0])}) is not None
             )
             return page, older, newer
         if before is None:
@@ -119,14 +133,11 @@ class Timeline:
         return page[::-1], older, before is not None
 
 
-def _rows(stmt: Select, params: dict[str, Any]) -> Any:
-    """All of a page's rows at once: iterating a result fetches them one call at a time.
-
-    On the request's read connection (the bearer check's, or the session's once it has a transaction):
-    `Session.execute` would look for an ORM plugin and for the bind of each of the statement's tables
-    first, and a Core statement's rows need neither, nor the session.
-    """
-    return read_connection().execute(stmt, params).all()
+def _rows(stmt: Prepared, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+    """All of a page's rows at once, on the request's read connection (the bearer check's, or the
+    session's once it has a transaction): a Core statement's rows need no session, nor SQLAlchemy's
+    result objects."""
+    return stmt.rows(read_connection(), params)
 
 
 def keyset_page(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from app.extensions.api import Listing, abort
 from app.extensions.database import db, insert_if_absent, iso_text, read_connection, rows_changed, utcnow
+from app.extensions.prepared import Prepared
 from app.extensions.schemas import Dumped
 from app.modules.events.services import record
 from app.modules.files import services as files
@@ -215,11 +216,11 @@ def get_with_role_or_404(room_id: int, user: User) -> Room:
 
 
 @cache
-def _role_in() -> Select:
+def _role_in() -> Prepared:
     """`_with_role` as Core columns (`RoomWithRole`): built once."""
     room, mine = Room.__table__.c, Membership.__table__.c
     membership = and_(mine.room_id == room.id, mine.user_id == bindparam("user_id", type_=Integer))
-    return (
+    return Prepared(
         select(room.id, room.kind, room.message_ttl_seconds, mine.role)
         .select_from(Room.__table__.outerjoin(Membership.__table__, membership))
         .where(room.id == bindparam("room_id", type_=Integer))
@@ -229,8 +230,8 @@ def _role_in() -> Select:
 def get_role_in_or_404(room_id: int, user: User) -> RoomWithRole:
     """`get_with_role_or_404` for paths that only read the room's messages: no ORM entity (and a
     Core row, read on the request's read connection as `Timeline`'s pages are)."""
-    row = read_connection().execute(_role_in(), {"room_id": room_id, "user_id": user.id}).first()
-    if row is None or not permissions.can_see(room := RoomWithRole(*row)):
+    rows = _role_in().rows(read_connection(), {"room_id": room_id, "user_id": user.id})
+    if not rows or not permissions.can_see(room := RoomWithRole(*rows[0])):
         abort(404, "No such room.")
     return room
 
