@@ -54,22 +54,25 @@ class Protector(ResourceProtector):
 
     def acquire_token(self, scopes: list[str] | None = None, **kwargs: Any) -> Any:
         """Authlib's check, minus its request wrapper: a bearer check reads one header, and building
-        the wrapper (the full URL, a JSON body) cost more than the rest of the check.
+        the wrapper (the full URL, a JSON body) cost more than the rest of the check."""
+        validator, credentials = self.bearer_credentials()
+        token = validator.authenticate_token(credentials)
+        validator.validate_token(token, scopes, None)  # Bearer validation never reads the request
+        setattr(g, _G_TOKEN, token)  # where Authlib's `current_token` reads it
+        return token
 
-        A header that reads `Bearer <token>` (every authenticated request, nearly) goes straight to
-        the validator with the token Authlib's parsing would find; any other (none, another scheme,
-        odd spacing) takes Authlib's way, which names what is wrong.
+    def bearer_credentials(self) -> tuple[Any, str]:
+        """The request's bearer token and the validator for it, as Authlib's parsing finds them.
+
+        A header that reads `Bearer <token>` (every authenticated request, nearly) is taken as it
+        is; any other (none, another scheme, odd spacing) takes Authlib's way, whose OAuth2Error
+        names what is wrong.
         """
         authorization = request.environ.get("HTTP_AUTHORIZATION") or ""
         credentials = authorization[len(_BEARER) :]
         if authorization.startswith(_BEARER) and credentials and not credentials[0].isspace():
-            validator = self._token_validators["bearer"]
-            token = validator.authenticate_token(credentials)
-            validator.validate_token(token, scopes, None)  # Bearer validation never reads the request
-        else:
-            token = self.validate_request(scopes=scopes, request=bearer_request())
-        setattr(g, _G_TOKEN, token)  # where Authlib's `current_token` reads it
-        return token
+            return self._token_validators["bearer"], credentials
+        return self.parse_request_authorization(bearer_request())
 
     def require(self, scopes: list[str]) -> Any:
         try:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749.requests import JsonRequest
 from flask import Response, g, request, stream_with_context
 from flask.views import MethodView
 
@@ -91,9 +90,7 @@ def _plain_arguments() -> dict[str, int] | None:
 def _bearer_with_resume_point() -> tuple[Bearer, int, dict[int, str]]:
     """`protector.require(SCOPE)`, with the token read in the statement that reads the resume point."""
     try:
-        validator, token_string = protector.parse_request_authorization(
-            JsonRequest(request.method, request.path, request.headers)
-        )
+        validator, token_string = protector.bearer_credentials()
         token, upto, rooms = services.open_stream(hash_secret(token_string))
         validator.validate_token(token, [SCOPE], request)
     except OAuth2Error as error:

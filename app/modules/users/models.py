@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import Boolean, Index, Integer, String, false
-from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column, validates
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions.database import Base, UTCDateTime, db, utcnow
 
@@ -115,8 +116,20 @@ class Caller:
     is_deleted: ClassVar[bool] = False
 
     def entity(self) -> User:
-        """The user as an ORM object of the request's session (loaded once, then its identity map's)."""
-        return db.session.get_one(User, self.id)
+        """The user as an ORM object of the request's session: its identity map's, or made from
+        the columns the bearer check read, in the same transaction, as a query would have loaded
+        them (no SELECT: sending a message loaded its author for the relationship). Its other
+        columns load on first use; it is not deleted (a deleted user's tokens grant nothing)."""
+        session = db.session()
+        if (known := session.identity_map.get(session.identity_key(User, self.id))) is not None:
+            return cast(User, known)
+        user = User()
+        for column in self.COLUMNS:
+            set_committed_value(user, column.key, getattr(self, column.key))
+        set_committed_value(user, "deleted_at", None)
+        make_transient_to_detached(user)
+        session.add(user)
+        return user
 
     def get_user_id(self) -> int:
         """Authlib's name for the id."""
