@@ -179,3 +179,29 @@ def test_sends_queueing_for_a_room_leave_the_pool_to_other_requests(
             assert [answer.status_code for answer in sent] == [201] * 3, [answer.text for answer in sent]
         finally:
             processes.stop_all()
+
+
+def test_a_write_that_outwaits_sqlite_s_busy_timeout_is_a_busy_503_and_no_outage(
+    small_pool: tuple[Parley, str],
+) -> None:
+    """A transaction that loses to another (SQLite's lock held past its 5 s busy timeout; on
+    PostgreSQL a deadlock or serialization failure) is answered as a busy server, and the database
+    stays ready: it answers, and the retry may succeed. An outage's line and readiness are for a
+    database that does not answer."""
+    parley, database_url = small_pool
+    if make_url(database_url).get_backend_name() != "sqlite":
+        pytest.skip("PostgreSQL waits for its locks: a held lock times nothing out")
+    carol = parley.sign_up("carol")
+    room = create_room(parley, carol, "busy", [])
+    with write_lock(database_url):
+        refused = post_message(parley, carol, room)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["Retry-After"] == "2"
+    assert refused.json()["message"] == "The server is busy; retry after the Retry-After delay."
+    with parley.client() as http:
+        ready = http.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok", ready.text
+    assert post_message(parley, carol, room).status_code == 201
+    log = parley.service.output()
+    assert log.count("database: a transaction lost to another (database is locked)") == 1, log[-4000:]
+    assert "database: unreachable" not in log and "Traceback" not in log, log[-4000:]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +29,8 @@ from werkzeug.exceptions import HTTPException
 
 from .errors import abort, error_payload
 from .outages import Dependency
+
+log = logging.getLogger(__name__)
 
 # Named constraints, so that Alembic can drop and alter them on every engine.
 NAMING_CONVENTION = {
@@ -56,7 +60,8 @@ class Database(SQLAlchemy):
     answers 503 with `Retry-After`: under gevent one worker runs hundreds of requests, and
     waiting SQLAlchemy's default 30 s would hold them all (and the client) for nothing. An
     `OperationalError` is, per the DB-API, the database failing rather than the query (no
-    connection, a restart, a deadlock): also a 503, never a 500.
+    connection, a restart): also a 503, never a 500; or a transaction losing to another (a
+    deadlock, SQLite's lock held too long: `contended`), a 503 that is no outage.
 
     PostgreSQL sessions run without JIT compilation: it starts once a plan's estimated cost passes
     `jit_above_cost`, which the estimates of the per-room counts in `/rooms` do once `messages`
@@ -101,17 +106,37 @@ def _pool_exhausted(error: PoolTimeoutError) -> ResponseReturnValue:
 
 
 def _unreachable(error: OperationalError) -> ResponseReturnValue:
+    if contended(error):
+        return _unavailable(error, "The server is busy; retry after the Retry-After delay.")
     return _unavailable(error, "The database is unavailable; retry after the Retry-After delay.")
 
 
+def contended(error: OperationalError) -> bool:
+    """Whether the transaction lost to another one rather than the database failing: a deadlock or
+    a serialization failure (PostgreSQL's SQLSTATE class 40), or SQLite's lock still held when its
+    busy timeout ran out. The database answers; the same request may well succeed when retried."""
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None)  # psycopg's
+    if sqlstate is not None:
+        return str(sqlstate).startswith("40")
+    code = getattr(original, "sqlite_errorcode", None)  # the primary code is the low byte
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def unavailable(app: Flask, error: OperationalError | PoolTimeoutError) -> None:
-    """Note that the database could not serve (logged once per outage): also for background threads."""
+    """Note that the database could not serve (logged once per outage): also for background threads.
+
+    A transaction that lost to another (`contended`) is no outage: logged as it happens, and the
+    database stays ready."""
+    if isinstance(error, OperationalError) and contended(error):
+        log.warning("database: a transaction lost to another (%s)", str(error.orig).strip() or error)
+        return
     problem = "pool exhausted" if isinstance(error, PoolTimeoutError) else "unreachable"
     app.extensions["parley.database"].failed(problem, error)
 
 
 def _unavailable(error: OperationalError | PoolTimeoutError, message: str) -> ResponseReturnValue:
-    """503 in the API's error shape; the outage is logged once, not once per request."""
+    """503 in the API's error shape; an outage is logged once, not once per request."""
     unavailable(current_app, error)
     retry_after = str(math.ceil(current_app.config["DB_RETRY_AFTER_SECONDS"]))
     try:
