@@ -86,7 +86,7 @@ def test_each_listed_room_costs_a_few_python_calls(client, alice, bob, rooms_wit
     """A room list is read as Core rows and each room's dict built by hand (rooms.schemas.listed_room):
     about 190 calls per room when the ORM loaded entities and the compiled loop dumped them, 18 while
     `UTCDateTime` read each of its timestamps in two calls, 15 when it read them in one, 5 when the
-    database wrote them as the answer shows them (database.iso_text); 2 now that the last messages'
+    database wrote them as the answer shows them (columns.iso_text); 2 now that the last messages'
     files and reactions are looked up only for the rooms whose row says they have any."""
 
     def calls_per_list() -> int:
@@ -173,7 +173,7 @@ def test_a_history_page_calls_its_schemas_methods_without_marshmallow(history_pa
 
 def test_each_message_of_a_history_page_costs_a_few_python_calls(client, alice, history_page):
     """A page's rows are made their messages' answers by hand (messages.schemas.shown_message), with
-    no object per row, and its timestamps come as the text the answer shows (database.iso_text). 37
+    no object per row, and its timestamps come as the text the answer shows (columns.iso_text). 37
     calls per message when each row became a `ShownMessage` with its author and the compiled loop
     dumped them, 10 when each of its three timestamps took two calls to read, 8 on SQLite (3 on
     PostgreSQL) while they were read as datetimes and printed; 1 now (its `shown_message`)."""

@@ -9,7 +9,8 @@ from flask_migrate import Migrate
 from . import headers, jobs, metrics, ratelimit, redis, security
 from . import logging as request_logging
 from .api.api import api  # the object: mypy reads `.api`'s `api` as the submodule of that name
-from .database import db, render_migration_type
+from .columns import render_migration_type
+from .database import db
 
 migrate = Migrate(
     directory="migrations", compare_type=True, render_as_batch=True, render_item=render_migration_type

@@ -1,36 +1,23 @@
-"""The SQLAlchemy handle, the base every model derives from, and what a database outage answers."""
+"""The SQLAlchemy handle, the base every model derives from, and the connections requests read on."""
 
 from __future__ import annotations
 
-import logging
-import math
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask.globals import _cv_app
-from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import DateTime, MetaData, String, event, make_url
+from sqlalchemy import MetaData, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import TypeDecorator
-from werkzeug.exceptions import HTTPException
 
-from .errors import abort, error_payload
+from . import database_errors
 from .outages import Dependency
-
-log = logging.getLogger(__name__)
 
 # Named constraints, so that Alembic can drop and alter them on every engine.
 NAMING_CONVENTION = {
@@ -92,58 +79,12 @@ class Database(SQLAlchemy):
         with app.app_context():
             for engine in self.engines.values():
                 event.listen(engine.pool, "checkout", lambda *_: health.answered())
-        app.register_error_handler(PoolTimeoutError, _pool_exhausted)
-        app.register_error_handler(OperationalError, _unreachable)
+        database_errors.init_app(app)
 
     def _teardown_session(self, exc: BaseException | None) -> None:
         """The session closes, then a connection lent to a request that made none goes back too."""
         super()._teardown_session(exc)
         _give_back()
-
-
-def _pool_exhausted(error: PoolTimeoutError) -> ResponseReturnValue:
-    return _unavailable(error, "The server is busy; retry after the Retry-After delay.")
-
-
-def _unreachable(error: OperationalError) -> ResponseReturnValue:
-    if contended(error):
-        return _unavailable(error, "The server is busy; retry after the Retry-After delay.")
-    return _unavailable(error, "The database is unavailable; retry after the Retry-After delay.")
-
-
-def contended(error: OperationalError) -> bool:
-    """Whether the transaction lost to another one rather than the database failing: a deadlock or
-    a serialization failure (PostgreSQL's SQLSTATE class 40), or SQLite's lock still held when its
-    busy timeout ran out. The database answers; the same request may well succeed when retried."""
-    original = error.orig
-    sqlstate = getattr(original, "sqlstate", None)  # psycopg's
-    if sqlstate is not None:
-        return str(sqlstate).startswith("40")
-    code = getattr(original, "sqlite_errorcode", None)  # the primary code is the low byte
-    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def unavailable(app: Flask, error: OperationalError | PoolTimeoutError) -> None:
-    """Note that the database could not serve (logged once per outage): also for background threads.
-
-    A transaction that lost to another (`contended`) is no outage: logged as it happens, and the
-    database stays ready."""
-    if isinstance(error, OperationalError) and contended(error):
-        log.warning("database: a transaction lost to another (%s)", str(error.orig).strip() or error)
-        return
-    problem = "pool exhausted" if isinstance(error, PoolTimeoutError) else "unreachable"
-    app.extensions["parley.database"].failed(problem, error)
-
-
-def _unavailable(error: OperationalError | PoolTimeoutError, message: str) -> ResponseReturnValue:
-    """503 in the API's error shape; an outage is logged once, not once per request."""
-    unavailable(current_app, error)
-    retry_after = str(math.ceil(current_app.config["DB_RETRY_AFTER_SECONDS"]))
-    try:
-        abort(503, message, headers={"Retry-After": retry_after})
-    except HTTPException as answer:
-        payload, headers = error_payload(answer)  # not the 5xx handler: it would log every request
-        return payload, 503, headers
 
 
 _LENT = "parley.lent_connection"  # in the app context's `g`: the connection `read_connection` lent
@@ -241,88 +182,6 @@ def insert_if_absent(model: type[Base], **values: object) -> bool:
     table = model.__table__
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
     return db.session.execute(statement.returning(*table.primary_key)).first() is not None
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware.
-
-    SQLite drops the offset; this puts it back so the API always prints `+00:00`.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
-        """`process_result_value` after the dialect's own processing, in one call or none.
-
-        SQLAlchemy runs the two one after the other, for every timestamp of every row: a history
-        page's are most of its result processing. psycopg reads `timestamptz` as aware already.
-        """
-        if dialect.name == "sqlite":
-            return _utc_from_sqlite
-        if dialect.name == "postgresql":
-            return None
-        return super().result_processor(dialect, coltype)
-
-
-def _utc_from_sqlite(value: str | None) -> datetime | None:
-    """SQLite's text of a timestamp (what SQLAlchemy's SQLite dialect parses), read as UTC."""
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class iso_text(FunctionElement[str]):
-    """A `UTCDateTime` column as the API prints it (`datetime.isoformat()`: no fraction for a whole
-    second, `+00:00`), made by the database as text.
-
-    For the rows answers are built from by hand (history pages, the room list): a timestamp read
-    as a `datetime` cost three calls on SQLite (its text parsed, then made aware) and one more to
-    print it, for each timestamp of each row. SQLite holds the timestamp as SQLAlchemy writes it
-    (`2026-11-22 10:00:00.000000`, UTC); PostgreSQL formats it in UTC.
-    """
-
-    type = String()
-    name = "iso_text"
-    inherit_cache = True
-
-
-@compiles(iso_text, "sqlite")
-def _iso_text_on_sqlite(element: iso_text, compiler: SQLCompiler, **kw: Any) -> str:
-    moment = compiler.process(element.clauses, **kw)
-    fraction = f"substr({moment}, 21, 6)"
-    return (
-        f"substr({moment}, 1, 10) || 'T' || substr({moment}, 12, 8) || "
-        f"CASE WHEN {fraction} IN ('', '000000') THEN '' ELSE '.' || {fraction} END || '+00:00'"
-    )
-
-
-@compiles(iso_text, "postgresql")
-def _iso_text_on_postgresql(element: iso_text, compiler: SQLCompiler, **kw: Any) -> str:
-    moment = compiler.process(element.clauses, **kw)
-    whole = """'YYYY-MM-DD"T"HH24:MI:SS'"""
-    return (
-        f"to_char({moment} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {moment}) = {moment} "
-        f"THEN {whole} ELSE {whole} || '.US' END) || '+00:00'"
-    )
-
-
-def render_migration_type(type_: str, obj: object, autogen_context: object) -> str | bool:
-    """Alembic hook: write `UTCDateTime` columns as plain timezone-aware DateTime in migrations."""
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
-    return False
 
 
 def on_every_session(identifier: str, hook: Callable[..., None]) -> None:

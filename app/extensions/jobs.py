@@ -26,8 +26,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from . import database, metrics
-from .database import Base, UTCDateTime, db, rows_changed
+from . import database, database_errors, metrics
+from .columns import UTCDateTime
+from .database import Base, db, rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def _tick_forever(app: Flask) -> None:
                 unmigrated = False
             except (OperationalError, PoolTimeoutError) as error:
                 # The database is down (or, on SQLite, not migrated yet): one line per outage.
-                database.unavailable(app, error)
+                database_errors.unavailable(app, error)
             except ProgrammingError as error:
                 # PostgreSQL not migrated yet (another process is at it): wait, and say so once.
                 if not unmigrated:

@@ -29,7 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions.database import Base, UTCDateTime, db, utcnow
+from app.extensions.columns import UTCDateTime
+from app.extensions.database import Base, db, utcnow
 from app.extensions.security import secrets_match
 from app.extensions.urls import public_url
 from app.modules.users.models import Caller, User

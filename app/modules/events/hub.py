@@ -33,7 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.extensions.database import db, unavailable
+from app.extensions.database import db
+from app.extensions.database_errors import unavailable
 
 from . import services
 from .models import Event

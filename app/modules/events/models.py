@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions.database import Base, UTCDateTime, utcnow
+from app.extensions.columns import UTCDateTime
+from app.extensions.database import Base, utcnow
 
 EventId = BigInteger().with_variant(Integer, "sqlite")
 

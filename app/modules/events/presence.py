@@ -41,7 +41,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.extensions import database
+from app.extensions import database_errors
 from app.extensions.database import db
 from app.extensions.redis import redis_health
 from app.modules.rooms.models import Membership, Room
@@ -212,7 +212,7 @@ class Presence:
                     self._settle_leavers()
                     self._send_batch()
             except (OperationalError, PoolTimeoutError) as error:  # logged once per outage
-                database.unavailable(app, error)
+                database_errors.unavailable(app, error)
             except Exception:  # presence must outlive any one round
                 log.exception("presence: a round failed; trying again at the next interval")
 

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions.database import Base, UTCDateTime, utcnow
+from app.extensions.columns import UTCDateTime
+from app.extensions.database import Base, utcnow
 
 
 class Attachment(Base):

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions.database import Base, UTCDateTime, utcnow
+from app.extensions.columns import UTCDateTime
+from app.extensions.database import Base, utcnow
 from app.modules.users.models import User
 
 CODE_PREFIX_LENGTH = 4

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import FromClause, Integer, Select, bindparam, exists, func, select
 
 from app.extensions.api import Timeline, Unresolved
-from app.extensions.database import UTCDateTime, iso_text
+from app.extensions.columns import UTCDateTime, iso_text
 from app.extensions.schemas import Dumped
 from app.modules.files import services as files
 from app.modules.rooms.models import Membership, Room, RoomWithRole, execution_time, within_ttl

@@ -22,7 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, with_expression
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
-from app.extensions.database import Base, UTCDateTime, utcnow
+from app.extensions.columns import UTCDateTime
+from app.extensions.database import Base, utcnow
 from app.modules.events.models import Event
 from app.modules.rooms.models import Room, RoomWithRole, execution_time, within_ttl
 from app.modules.users.models import User

@@ -62,7 +62,7 @@ SHOWN_MESSAGE_ROW = (
 
 def shown_message(room_id: int, row: Sequence[Any]) -> dict[str, Any]:
     """What `MessageSchema` makes of a message of `room_id`, from its row (`SHOWN_MESSAGE_ROW`, its
-    timestamps already text: `database.iso_text`).
+    timestamps already text: `columns.iso_text`).
 
     By hand, for the pages that show many (history): the compiled loop cost about 28 calls per
     message, and the row's objects (author, message) more. Its `attachments` and `reactions` are

@@ -17,7 +17,8 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from app.extensions import ratelimit
 from app.extensions.api import abort
-from app.extensions.database import UTCDateTime, db, utcnow
+from app.extensions.columns import UTCDateTime
+from app.extensions.database import db, utcnow
 from app.extensions.locks import KeyedLocks
 from app.modules.events import throttle
 from app.modules.events.broker import announce

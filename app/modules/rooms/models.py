@@ -21,7 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.extensions.database import Base, UTCDateTime, utcnow
+from app.extensions.columns import UTCDateTime
+from app.extensions.database import Base, utcnow
 from app.modules.users.models import User
 
 ROOM_KINDS = ("public", "private", "direct")

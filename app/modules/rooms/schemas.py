@@ -48,7 +48,7 @@ def listed_room(row: Any) -> dict[str, Any]:
     loop, fed with entities, cost about 30 calls per room, and the ORM's loading of those
     entities more. The last message's columns are in `messages.schemas.SHOWN_MESSAGE_ROW`'s order;
     its `attachments` and `reactions` are empty, for the listing to fill where it has any.
-    Timestamps come as text (`database.iso_text`).
+    Timestamps come as text (`columns.iso_text`).
     """
     (id_, name, topic, kind, owner_id, ttl, created_at, member_count, role, unread_count) = row[:10]
     last = None if row[10] is None else shown_message(id_, row[10:22])

@@ -26,7 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from app.extensions.api import Listing, abort
-from app.extensions.database import db, insert_if_absent, iso_text, read_connection, rows_changed, utcnow
+from app.extensions.columns import iso_text
+from app.extensions.database import db, insert_if_absent, read_connection, rows_changed, utcnow
 from app.extensions.prepared import Prepared
 from app.extensions.schemas import Dumped
 from app.modules.events.services import record

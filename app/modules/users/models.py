@@ -10,7 +10,8 @@ from sqlalchemy import Boolean, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column, validates
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions.database import Base, UTCDateTime, db, utcnow
+from app.extensions.columns import UTCDateTime
+from app.extensions.database import Base, db, utcnow
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 
