@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 
@@ -30,9 +29,9 @@ class Prepared:
     result and row objects) cost more than the database's own: about 90 µs of a 160 µs read on
     SQLite. What SQLAlchemy would still do is kept: the dialect's conversion of parameters and
     of each row's values (timestamps aware, booleans `bool`), `before_cursor_execute` and
-    `after_cursor_execute` listeners hear the statement, and a driver error is raised as
-    SQLAlchemy's (an `OperationalError` answers 503 like any other; a lost connection is
-    invalidated, not handed back to the pool).
+    `after_cursor_execute` listeners hear the statement, and a driver error goes through
+    SQLAlchemy's handling (an `OperationalError` answers 503 like any other; a lost connection is
+    invalidated with the rest of the pool, not handed back to it).
     """
 
     def __init__(self, statement: Select) -> None:
@@ -56,10 +55,11 @@ class Prepared:
             cursor.execute(compiled.sql, sent)
             fetched = cursor.fetchall()
             connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, sent, None, False)
-        except dialect.loaded_dbapi.Error as error:
-            if dialect.is_disconnect(error, proxied.dbapi_connection, cursor):
-                connection.invalidate(error)
-            raise DBAPIError.instance(compiled.sql, sent, error, dialect.loaded_dbapi.Error) from error
+        except Exception as error:
+            # SQLAlchemy's own handling of a driver error, as for every statement it runs itself:
+            # wrapped (an `OperationalError` is the outage's 503), `handle_error` listeners told, and
+            # a lost connection invalidated with every older one in the pool.
+            connection._handle_dbapi_exception(error, compiled.sql, sent, cursor, None)
         finally:
             cursor.close()
         if not compiled.results:
