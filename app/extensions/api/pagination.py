@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -34,13 +35,17 @@ class Listing:
         # BIGINT: the last page a client may ask for starts past PostgreSQL's INTEGER.
         limit, offset = bindparam("page_limit", type_=Integer), bindparam("page_offset", type_=BigInteger)
         self.rows = stmt.limit(limit).offset(offset)
-        self.prepared_rows = Prepared(self.rows)
 
     def page(self, pagination: Any, params: dict[str, Any] | None = None) -> list[Any]:
         """Run one page and record the total for the `X-Pagination` header; `params` binds both."""
         return self._counted(
             pagination, params, list(db.session.scalars(self.rows, self._bound(pagination, params)))
         )
+
+    @cached_property
+    def prepared_rows(self) -> Prepared:
+        """`rows` run by the driver: made on first use (a listing built per request never needs it)."""
+        return Prepared(self.rows)
 
     def page_rows(self, pagination: Any, params: dict[str, Any] | None = None) -> list[Sequence[Any]]:
         """`page` for a statement of columns: its rows (tuples), not their first values."""
