@@ -64,7 +64,11 @@ class Prepared:
             cursor.close()
         if not compiled.results:
             return fetched
-        return [_converted(row, compiled.results) for row in fetched]
+        rows = [list(row) for row in fetched]
+        for cells in rows:  # in line, no call a row: a room list converts fifty
+            for index, convert in compiled.results:
+                cells[index] = convert(cells[index])
+        return [tuple(cells) for cells in rows]
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
@@ -87,10 +91,3 @@ class Prepared:
         prepared = _Compiled(compiled.string, defaults, computed, order, binds, results)
         self._by_dialect[dialect.name] = prepared
         return prepared
-
-
-def _converted(row: Sequence[Any], results: tuple[tuple[int, Callable[[Any], Any]], ...]) -> tuple[Any, ...]:
-    values = list(row)
-    for index, convert in results:
-        values[index] = convert(values[index])
-    return tuple(values)
