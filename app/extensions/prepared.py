@@ -1,4 +1,4 @@
-"""Reads compiled once and run by the driver's cursor: for the statements every request runs."""
+"""Statements compiled once and run by the driver's cursor: for the ones every request runs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
 
 
 @dataclass(frozen=True)
@@ -21,25 +22,35 @@ class _Compiled:
 
 
 class Prepared:
-    """A SELECT compiled once per dialect, then run by the pooled connection's DB-API cursor.
+    """A statement compiled once per dialect, then run by the pooled connection's DB-API cursor.
 
     The bearer check (every authenticated request) and a stream's opening each run one small
     indexed read, and SQLAlchemy's work around running a statement it has compiled before (the
     compiled-cache lookup hashing the statement's whole cache key, the execution context, the
     result and row objects) cost more than the database's own: about 90 µs of a 160 µs read on
-    SQLite. What SQLAlchemy would still do is kept: the dialect's conversion of parameters and
-    of each row's values (timestamps aware, booleans `bool`), `before_cursor_execute` and
-    `after_cursor_execute` listeners hear the statement, and a driver error goes through
-    SQLAlchemy's handling (an `OperationalError` answers 503 like any other; a lost connection is
-    invalidated with the rest of the pool, not handed back to it).
+    SQLite; a send's INSERT and UPDATEs likewise. Writes run in the connection's transaction, as
+    any statement on it would. What SQLAlchemy would still do is kept: the dialect's conversion
+    of parameters and of each row's values (timestamps aware, booleans `bool`),
+    `before_cursor_execute` and `after_cursor_execute` listeners hear the statement, and a driver
+    error goes through SQLAlchemy's handling (an `OperationalError` answers 503 like any other; a
+    lost connection is invalidated with the rest of the pool, not handed back to it).
     """
 
-    def __init__(self, statement: Select) -> None:
+    def __init__(self, statement: Select | UpdateBase) -> None:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
     def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
-        """Every row, as tuples in the statement's column order."""
+        """Every row (a SELECT's, or what a write RETURNING gives), as tuples in column order."""
+        return self._run(connection, parameters, fetch=True)
+
+    def run(self, connection: Connection, parameters: Mapping[str, Any]) -> None:
+        """A write that returns nothing."""
+        self._run(connection, parameters, fetch=False)
+
+    def _run(
+        self, connection: Connection, parameters: Mapping[str, Any], *, fetch: bool
+    ) -> Sequence[Sequence[Any]]:
         dialect = connection.dialect
         compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
         values = {**compiled.defaults, **parameters}
@@ -53,7 +64,7 @@ class Prepared:
         try:
             connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, sent, None, False)
             cursor.execute(compiled.sql, sent)
-            fetched = cursor.fetchall()
+            fetched = cursor.fetchall() if fetch else ()
             connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, sent, None, False)
         except Exception as error:
             # SQLAlchemy's own handling of a driver error, as for every statement it runs itself:
@@ -74,6 +85,8 @@ class Prepared:
         compiled = self.statement.compile(dialect=dialect)
         if compiled.post_compile_params:  # an IN list's, say: its SQL differs with each value
             raise ValueError("a prepared statement's SQL must not depend on its parameters")
+        if compiled.insert_prefetch or compiled.update_prefetch:  # made by SQLAlchemy as it runs
+            raise ValueError("a prepared write must not need a column's Python-side default")
         binds = tuple(
             (name, convert)
             for name, bind in compiled.binds.items()
@@ -81,7 +94,7 @@ class Prepared:
         )
         results = tuple(
             (index, convert)
-            for index, column in enumerate(self.statement.selected_columns)
+            for index, column in enumerate(self.statement.exported_columns)
             if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
         )
         order = tuple(compiled.positiontup or ()) if compiled.positional else None

@@ -41,9 +41,10 @@ REACTION_LINKS = links_to(
 
 # A room of the caller's, with just their role (one query on the hot paths); then a message of it.
 IN_ROOM = blp.resolve("room_id", rooms.get_with_role_or_404, room_permissions.is_member)
-# The same for the paths that only read its messages (a Core row, no ORM entity); the history
-# resolves it only when its page statement (a member's messages only) finds nothing.
-READING_ROOM = blp.resolve("room_id", rooms.get_role_in_or_404, room_permissions.is_member)
+# The same as a Core row, no ORM entity, for the paths that change nothing of the room itself
+# (reading its messages, sending one); the history resolves it only when its page statement (a
+# member's messages only) finds nothing.
+MEMBER_OF_ROOM = blp.resolve("room_id", rooms.get_role_in_or_404, room_permissions.is_member)
 READING_HISTORY = blp.resolve("room_id", rooms.get_role_in_or_404, room_permissions.is_member, deferred=True)
 MESSAGE = blp.resolve("message_id", services.get_or_404, within="room")
 
@@ -95,7 +96,7 @@ class Messages(MethodView):
         SendMessageParameters,
         example={"body": "Hello, everyone!", "client_msg_id": "3f1c2a9e-7d41-4d0e-9a55-1b2c3d4e5f60"},
     )
-    @IN_ROOM
+    @MEMBER_OF_ROOM
     @blp.rate_limited("GENERAL_POST_RATE_LIMIT", "general-posts", applies=rooms.is_general)
     @blp.response(201, MessageSchema, links=MESSAGE_LINKS)
     @blp.alt_response(200, schema=MessageSchema, description="A repeated client_msg_id: the first message")
@@ -107,7 +108,7 @@ class Messages(MethodView):
     )
     @blp.doc(responses={"409": "CONFLICT"})
     @unbanned
-    def post(self, args: dict[str, Any], room: Room) -> Any:
+    def post(self, args: dict[str, Any], room: RoomWithRole) -> Any:
         """Send a message, or a reply with `parent_id`; or schedule it with `send_at`
 
         Idempotent with `client_msg_id`: a retry returns the first message (200), never a duplicate. `send_at`
@@ -170,7 +171,7 @@ class Replies(MethodView):
     @blp.doc(operationId="listMessageReplies")
     @blp.auth_required("messages:read")
     @blp.arguments(HistoryParameters, location="query")
-    @READING_ROOM
+    @MEMBER_OF_ROOM
     @MESSAGE
     @blp.response(200, MessageSchema(many=True), headers=LINK_HEADER)
     def get(self, args: dict[str, Any], room: RoomWithRole, message: Message) -> Any:

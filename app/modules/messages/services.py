@@ -9,17 +9,17 @@ from functools import cache
 from typing import Any, Protocol, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import Integer, Select, Table, Update, bindparam, delete, insert, select, update
+from sqlalchemy import Integer, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql.dml import ReturningInsert
 
 from app.extensions import ratelimit
 from app.extensions.api import abort
 from app.extensions.columns import UTCDateTime
 from app.extensions.database import db, utcnow
 from app.extensions.locks import KeyedLocks
+from app.extensions.prepared import Prepared
 from app.modules.events import throttle
 from app.modules.events.broker import announce
 from app.modules.events.services import record
@@ -134,8 +134,8 @@ _SENT_COLUMNS = ("author_id", "body", "parent_id", "client_msg_id", "created_at"
 
 
 @cache
-def _insert_locking_room() -> ReturningInsert[int]:
-    """INSERT the message … SELECT from its room's row, locked: one round trip, built once.
+def _insert_locking_room() -> Prepared:
+    """INSERT the message … SELECT from its room's row, locked: one round trip, compiled once.
 
     The room's row is held until commit, so its messages' ids follow their commit order. An
     id is drawn at INSERT, but transactions commit in any order: without this a reader
@@ -153,12 +153,12 @@ def _insert_locking_room() -> ReturningInsert[int]:
         .where(rooms.c.id == bindparam("room", type_=Integer))
         .with_for_update(key_share=True)
     )
-    return insert(messages).from_select(["room_id", *_SENT_COLUMNS], room).returning(messages.c.id)
+    return Prepared(insert(messages).from_select(["room_id", *_SENT_COLUMNS], room).returning(messages.c.id))
 
 
 @cache
-def _room_and_marker_moved() -> tuple[Update, Update]:
-    """The room's newest message and activity; the sender's read marker at it: built once."""
+def _room_and_marker_moved() -> tuple[Prepared, Prepared]:
+    """The room's newest message and activity; the sender's read marker at it: compiled once."""
     rooms, memberships = cast(Table, Room.__table__), cast(Table, Membership.__table__)
     message_id = bindparam("message_id", type_=Integer)
     room = (
@@ -171,10 +171,10 @@ def _room_and_marker_moved() -> tuple[Update, Update]:
         .where(memberships.c.room_id == bindparam("room"), memberships.c.user_id == bindparam("author"))
         .values(last_read_message_id=message_id)
     )
-    return room, marker
+    return Prepared(room), Prepared(marker)
 
 
-def _unsent(room: Room, author: User, **values: Any) -> tuple[Message, dict[str, Any]]:
+def _unsent(room: Room | RoomWithRole, author: User, **values: Any) -> tuple[Message, dict[str, Any]]:
     """The message to write and its INSERT's parameters, made before the write lock is taken: the
     ORM's construction of an object is work no other writer should wait for. Its id and its time
     come with the write (`_written`)."""
@@ -183,14 +183,15 @@ def _unsent(room: Room, author: User, **values: Any) -> tuple[Message, dict[str,
     return message, {"room": room.id, **values}
 
 
-def _written(room: Room, message: Message, parameters: dict[str, Any]) -> bool:
+def _written(room: Room | RoomWithRole, message: Message, parameters: dict[str, Any]) -> bool:
     """The message INSERTed in Core (the ORM's flush machinery cost more than the statements) and
     joined to the session as if loaded, with what it holds now; False if the room is gone."""
     parameters["created_at"] = message.created_at = utcnow()
     connection = db.session.connection()  # the transaction's: its statements need no ORM execution
-    message_id = connection.scalar(_insert_locking_room(), parameters)
-    if message_id is None:
+    inserted = _insert_locking_room().rows(connection, parameters)
+    if not inserted:
         return False
+    message_id = inserted[0][0]
     message.id = message_id
     make_transient_to_detached(message)
     db.session.add(message)
@@ -203,9 +204,7 @@ def _written(room: Room, message: Message, parameters: dict[str, Any]) -> bool:
         "sent_at": message.created_at,
     }
     for statement in _room_and_marker_moved():
-        connection.execute(statement, moved)
-    set_committed_value(room, "last_message_id", message_id)
-    set_committed_value(room, "last_activity_at", message.created_at)
+        statement.run(connection, moved)
     return True
 
 
@@ -228,7 +227,7 @@ def _turn_in_room(room_id: int, *, release: bool) -> Iterator[None]:
 
 
 def send_message(
-    room: Room,
+    room: Room | RoomWithRole,
     author: User,
     *,
     body: str,

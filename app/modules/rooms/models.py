@@ -68,14 +68,17 @@ class Room(Base):
 
 
 class RoomWithRole:
-    """A room as the messages' read paths check it (`services.get_role_in_or_404`): its kind and
-    TTL with the caller's role, read as one Core row; an ORM entity cost more than the page's own
-    statement. Nothing is changed through it."""
+    """A room as the messages' hot paths check it (`services.get_role_in_or_404`): its name, kind
+    and TTL with the caller's role, read as one Core row; an ORM entity cost more than the page's
+    own statement, or a send's. Nothing is changed through it."""
 
-    __slots__ = ("id", "kind", "message_ttl_seconds", "my_role")
+    __slots__ = ("id", "kind", "message_ttl_seconds", "my_role", "name")
 
-    def __init__(self, id_: int, kind: str, message_ttl_seconds: int | None, my_role: str | None) -> None:
-        self.id, self.kind, self.message_ttl_seconds, self.my_role = id_, kind, message_ttl_seconds, my_role
+    def __init__(
+        self, id_: int, name: str, kind: str, message_ttl_seconds: int | None, my_role: str | None
+    ) -> None:
+        self.id, self.name, self.kind = id_, name, kind
+        self.message_ttl_seconds, self.my_role = message_ttl_seconds, my_role
 
     def expiry_cutoff(self) -> datetime | None:
         """As `Room.expiry_cutoff`."""

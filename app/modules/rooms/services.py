@@ -222,15 +222,16 @@ def _role_in() -> Prepared:
     room, mine = Room.__table__.c, Membership.__table__.c
     membership = and_(mine.room_id == room.id, mine.user_id == bindparam("user_id", type_=Integer))
     return Prepared(
-        select(room.id, room.kind, room.message_ttl_seconds, mine.role)
+        select(room.id, room.name, room.kind, room.message_ttl_seconds, mine.role)
         .select_from(Room.__table__.outerjoin(Membership.__table__, membership))
         .where(room.id == bindparam("room_id", type_=Integer))
     )
 
 
 def get_role_in_or_404(room_id: int, user: User) -> RoomWithRole:
-    """`get_with_role_or_404` for paths that only read the room's messages: no ORM entity (and a
-    Core row, read on the request's read connection as `Timeline`'s pages are)."""
+    """`get_with_role_or_404` for paths that change nothing of the room itself (reading its
+    messages, sending one): no ORM entity but a Core row, read on the request's read connection
+    as `Timeline`'s pages are."""
     rows = _role_in().rows(read_connection(), {"room_id": room_id, "user_id": user.id})
     if not rows or not permissions.can_see(room := RoomWithRole(*rows[0])):
         abort(404, "No such room.")
@@ -501,7 +502,7 @@ def general_room() -> Room | None:
     return db.session.scalar(_general(Room), {"name": current_app.config["GENERAL_ROOM_NAME"]})
 
 
-def is_general(room: Room) -> bool:
+def is_general(room: Room | RoomWithRole) -> bool:
     """Whether `room` is the general room, whose posts have a budget per user.
 
     Only a public room of that name can be: every other room is told without a query.

@@ -21,7 +21,7 @@ from app.modules.events.services import record
 from app.modules.files import services as files
 from app.modules.messages import services as messages
 from app.modules.messages.models import Message
-from app.modules.rooms.models import Membership, Room
+from app.modules.rooms.models import Membership, Room, RoomWithRole
 from app.modules.users.models import User
 from app.modules.users.signals import user_deleted
 
@@ -61,7 +61,7 @@ def _pending_with_client_id(author: User, client_msg_id: str) -> ScheduledMessag
 
 
 def schedule(
-    room: Room,
+    room: Room | RoomWithRole,
     author: User,
     *,
     body: str,
