@@ -46,14 +46,32 @@ COUNTERS_MAX_OVERFLOW = 4
 limiter = Limiter(key_func=get_remote_address)
 # The methods Flask-Limiter's limits count; it does no work at all for the others (`_counted`).
 LIMITED_METHODS = ("POST",)
+# The views a Flask-Limiter limit decorates (`_limit`), by module and qualified name: the only
+# ones its request hooks run for (`_check_limited_views_only`).
+_LIMITED_VIEWS: set[str] = set()
+
+
+def _view_name(view: Callable[..., Any]) -> str:
+    return f"{view.__module__}.{view.__qualname__}"
+
+
+def _limit(setting: str, scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Flask-Limiter's shared limit of the config key `setting` on POSTs, noting each view it decorates."""
+    shared = limiter.shared_limit(
+        lambda: current_app.config[setting], scope=scope, methods=list(LIMITED_METHODS)
+    )
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        _LIMITED_VIEWS.add(_view_name(view))
+        return shared(view)
+
+    return decorate
+
+
 # One budget per address for each thing that can be done two ways (the API and the HTML pages):
 # logging in (token endpoint, authorize page) and signing up, so that using both never doubles it.
-log_in_limit = limiter.shared_limit(
-    lambda: current_app.config["TOKEN_RATE_LIMIT"], scope="log-in", methods=list(LIMITED_METHODS)
-)
-sign_up_limit = limiter.shared_limit(
-    lambda: current_app.config["SIGNUP_RATE_LIMIT"], scope="sign-up", methods=list(LIMITED_METHODS)
-)
+log_in_limit = _limit("TOKEN_RATE_LIMIT", "log-in")
+sign_up_limit = _limit("SIGNUP_RATE_LIMIT", "sign-up")
 
 
 @limiter.request_filter
@@ -423,19 +441,37 @@ def init_app(app: Flask) -> None:
             app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": _counters_engine(db.engine, app)}
         jobs.register(app, "ratelimit.purge_expired", purge_expired_counters)
     limiter.init_app(app)
-    _check_counted_methods_only(app)
+    _check_limited_views_only(app)
     app.after_request(_add_limit_headers)
     on_every_session("after_commit", _committed)
     on_every_session("after_rollback", _rolled_back)
 
 
-def _check_counted_methods_only(app: Flask) -> None:
-    """Run Flask-Limiter's request hooks for LIMITED_METHODS only.
+def _limited_endpoints(app: Flask) -> frozenset[str]:
+    """The endpoints whose view, or one of whose methods, a Flask-Limiter limit decorates."""
+    endpoints, found = set(), set()
+    for endpoint, view in app.view_functions.items():
+        view_class = getattr(view, "view_class", None)
+        handlers = (
+            [getattr(view_class, method.lower()) for method in view_class.methods] if view_class else [view]
+        )
+        if names := {_view_name(handler) for handler in handlers} & _LIMITED_VIEWS:
+            endpoints.add(endpoint)
+            found |= names
+    if missing := _LIMITED_VIEWS - found:  # a limit nobody would check is a limit lost
+        raise RuntimeError(f"rate-limited views without a route: {sorted(missing)}")
+    return frozenset(endpoints)
+
+
+def _check_limited_views_only(app: Flask) -> None:
+    """Run Flask-Limiter's request hooks for the POSTs of the views its limits decorate only.
 
     Every other request is exempt (`_not_counted`), but the before-request check found that out
     on each one only after identifying its endpoint and view (116 calls of a `GET /users/me`'s
     2,290), and the after-request and teardown hooks looked up the limiter's request context to
-    find it empty.
+    find it empty. A POST to any other view (a message, the hottest write) had its limits
+    resolved, none found, on every request: a tenth of a send's calls. The endpoints are known
+    once the app has its routes, at its first request.
     """
     if not limiter.enabled:
         return
@@ -447,16 +483,22 @@ def _check_counted_methods_only(app: Flask) -> None:
         for hook in after
         if getattr(hook, "func", None) is Limiter._Limiter__inject_headers  # type: ignore[attr-defined]
     )
+    limited: list[frozenset[str]] = []  # made at the first request
+
+    def limited_view() -> bool:
+        if not limited:
+            limited.append(_limited_endpoints(app))
+        return request.endpoint in limited[0]
 
     def check_counted() -> None:
-        if request.method in LIMITED_METHODS:
+        if request.method in LIMITED_METHODS and limited_view():
             check()
 
     def inject_counted_headers(response: Response) -> Response:
-        return inject_headers(response) if request.method in LIMITED_METHODS else response
+        return inject_headers(response) if request.method in LIMITED_METHODS and limited_view() else response
 
     def release_counted(error: BaseException | None = None) -> None:
-        if request.method in LIMITED_METHODS:
+        if request.method in LIMITED_METHODS and limited_view():
             release(error)
 
     before: list[Any] = app.before_request_funcs[None]
