@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
@@ -18,7 +18,9 @@ class _Compiled:
     computed: tuple[tuple[str, Callable[[], Any]], ...]  # values made as it runs (`bindparam(callable_=)`)
     order: tuple[str, ...] | None  # parameter names in the order of a positional paramstyle
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # parameters the dialect converts
-    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # result columns the dialect converts
+    # Result columns the dialect converts: known from the first run's cursor, whose description
+    # some of the dialect's processors need (psycopg's numbers, by their type code).
+    results: tuple[tuple[int, Callable[[Any], Any]], ...] | None
 
 
 class Prepared:
@@ -65,6 +67,8 @@ class Prepared:
             connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, sent, None, False)
             cursor.execute(compiled.sql, sent)
             fetched = cursor.fetchall() if fetch else ()
+            if compiled.results is None and fetch and cursor.description is not None:
+                compiled = self._described(dialect, compiled, cursor.description)
             connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, sent, None, False)
         except Exception as error:
             # SQLAlchemy's own handling of a driver error, as for every statement it runs itself:
@@ -92,15 +96,22 @@ class Prepared:
             for name, bind in compiled.binds.items()
             if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         )
-        results = tuple(
-            (index, convert)
-            for index, column in enumerate(self.statement.exported_columns)
-            if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
-        )
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         given = [(name, bind) for name, bind in compiled.binds.items() if not bind.required]
         defaults = {name: bind.value for name, bind in given if bind.callable is None}
         computed = tuple((name, bind.callable) for name, bind in given if bind.callable is not None)
-        prepared = _Compiled(compiled.string, defaults, computed, order, binds, results)
+        prepared = _Compiled(compiled.string, defaults, computed, order, binds, None)
         self._by_dialect[dialect.name] = prepared
         return prepared
+
+    def _described(self, dialect: Dialect, compiled: _Compiled, description: Sequence[Any]) -> _Compiled:
+        """`compiled` with the converters of its result columns, as the cursor described them."""
+        columns = zip(self.statement.exported_columns, description, strict=True)
+        results = tuple(
+            (index, convert)
+            for index, (column, (_, type_code, *_)) in enumerate(columns)
+            if (convert := column.type.dialect_impl(dialect).result_processor(dialect, type_code)) is not None
+        )
+        described = replace(compiled, results=results)
+        self._by_dialect[dialect.name] = described
+        return described

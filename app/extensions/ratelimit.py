@@ -28,11 +28,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.sql.dml import ReturningInsert
 from werkzeug.exceptions import TooManyRequests
 
 from . import jobs
 from .database import Base, db, on_every_session, rows_changed
+from .prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -109,24 +109,26 @@ def _hit(key: str, expiry: int, amount: int = 1) -> dict[str, Any]:
 
 
 @cache
-def _upsert(dialect: str) -> ReturningInsert[int, float]:
-    """Add `amount` to the counter `key`, or start it again if its window ended before `now`.
+def _upsert(dialect: str) -> Prepared:
+    """Add `amount` to the counter `key`, or start it again if its window ended before `now`;
+    returns its count and when its window ends.
 
-    Built once per dialect: every counted write runs it, and building it (an upsert with two
-    CASEs) cost more than running it.
+    Built and compiled once per dialect: every counted write runs it, and building it (an
+    upsert with two CASEs) cost more than running it.
     """
     table = RateLimitCounter.__table__
     insert = _INSERTS[dialect](table).values(
         key=bindparam("key", type_=String), count=bindparam("amount"), expires_at=bindparam("expires_at")
     )
     expired = table.c.expires_at <= bindparam("now", type_=Float)
-    return insert.on_conflict_do_update(
+    upsert = insert.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={
             "count": case((expired, insert.excluded.count), else_=table.c.count + insert.excluded.count),
             "expires_at": case((expired, insert.excluded.expires_at), else_=table.c.expires_at),
         },
-    ).returning(table.c.count, table.c.expires_at)
+    )
+    return Prepared(upsert.returning(table.c.count, table.c.expires_at))
 
 
 class DatabaseStorage(Storage):
@@ -156,9 +158,9 @@ class DatabaseStorage(Storage):
     def incr_with_expiry(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
         """`incr`, and when the counter's window ends: what `spend` needs, in one statement."""
         with self.engine.begin() as connection:
-            count, expires_at = connection.execute(
-                _upsert(self.engine.dialect.name), _hit(key, expiry, amount)
-            ).one()
+            ((count, expires_at),) = _upsert(self.engine.dialect.name).rows(
+                connection, _hit(key, expiry, amount)
+            )
         return count, expires_at
 
     def _live(self, key: str, column: Any) -> Any:
@@ -346,7 +348,8 @@ def count_in_transaction() -> None:
     statement = _upsert(connection.dialect.name)
     try:
         for item, scope, key in deferred:
-            _spent(item, scope, *connection.execute(statement, _hit(key, item.get_expiry())).one())
+            ((count, reset_at),) = statement.rows(connection, _hit(key, item.get_expiry()))
+            _spent(item, scope, count, reset_at)
     except TooManyRequests:
         db.session.rollback()
         raise
