@@ -355,7 +355,7 @@ def test_a_pages_files_and_last_messages_come_without_selectin_loads(client, ali
 
 
 def test_sending_a_message_builds_none_of_its_writes(client, alice, bob):
-    """The INSERT with the room's lock, the room's and read marker's UPDATEs and the events' INSERT are
+    """The INSERT with the room's lock, the room's and read marker's UPDATEs and each event's INSERT are
     built once; the ORM's flush of the message and the events built each of them again per send."""
     room = create_room(client, alice, members=["bob"])
     send = lambda: client.post(messages_path(room["id"]), headers=alice.headers, json={"body": "hi"})  # noqa: E731
