@@ -114,10 +114,9 @@ class Messages(MethodView):
         Idempotent with `client_msg_id`: a retry returns the first message (200), never a duplicate. `send_at`
         up to 30 days ahead schedules it (202). Posting in `general` is rate-limited per user.
         """
-        author = current_user.entity()  # the message's, as an ORM object
         if args.get("send_at") is not None:
-            return _scheduled(*scheduled.schedule(room, author, **args))
-        message, created = services.send_message(room, author, **args)
+            return _scheduled(*scheduled.schedule(room, current_user.entity(), **args))
+        message, created = services.send_message(room, current_user._get_current_object(), **args)
         location = url_for("messages.MessageById", room_id=message.room_id, message_id=message.id)
         if created:  # nobody has reacted to it yet
             return message, 201, {"Location": location}

@@ -25,7 +25,7 @@ from app.modules.events.broker import announce
 from app.modules.events.services import record
 from app.modules.files import services as files
 from app.modules.rooms.models import Membership, Room, RoomWithRole
-from app.modules.users.models import User
+from app.modules.users.models import Caller, User
 
 from . import reactions
 from .models import Message, live, live_in, with_reply_counts
@@ -86,7 +86,7 @@ def get_or_404(room: Room | RoomWithRole, message_id: int) -> Message:
     return message
 
 
-def first_with_client_id(author: User, client_msg_id: str) -> Message | None:
+def first_with_client_id(author: User | Caller, client_msg_id: str) -> Message | None:
     return db.session.scalar(
         _messages().where(Message.author_id == author.id, Message.client_msg_id == client_msg_id)
     )
@@ -174,18 +174,34 @@ def _room_and_marker_moved() -> tuple[Prepared, Prepared]:
     return Prepared(room), Prepared(marker)
 
 
-def _unsent(room: Room | RoomWithRole, author: User, **values: Any) -> tuple[Message, dict[str, Any]]:
+def _unsent(
+    room: Room | RoomWithRole, author: User | Caller, **values: Any
+) -> tuple[Message, dict[str, Any]]:
     """The message to write and its INSERT's parameters, made before the write lock is taken: the
     ORM's construction of an object is work no other writer should wait for. Its id and its time
-    come with the write (`_written`)."""
+    come with the write (`_written`); its author is set as loaded (no relationship event, and a
+    `Caller` will do for the answer and the event: `_joined` makes it a `User` if need be)."""
     values["author_id"] = author.id
-    message = Message(room_id=room.id, author=author, **values, edited_at=None, deleted_at=None)
+    message = Message(room_id=room.id, **values, edited_at=None, deleted_at=None)
+    set_committed_value(message, "author", author)
+    set_committed_value(message, "reply_count", 0)
     return message, {"room": room.id, **values}
 
 
+def _joined(message: Message, author: User | Caller) -> User:
+    """The message, written, made one of the session's as if loaded (files are attached to it and
+    it is read again); its author the session's `User`."""
+    writer = author if isinstance(author, User) else author.entity()
+    set_committed_value(message, "author", writer)
+    make_transient_to_detached(message)
+    db.session.add(message)
+    return writer
+
+
 def _written(room: Room | RoomWithRole, message: Message, parameters: dict[str, Any]) -> bool:
-    """The message INSERTed in Core (the ORM's flush machinery cost more than the statements) and
-    joined to the session as if loaded, with what it holds now; False if the room is gone."""
+    """The message INSERTed in Core (the ORM's flush machinery cost more than the statements), with
+    its id and time; False if the room is gone. It stays out of the session: a message sent without
+    files is only shown, and the session's bookkeeping of it cost more than its statements."""
     parameters["created_at"] = message.created_at = utcnow()
     connection = db.session.connection()  # the transaction's: its statements need no ORM execution
     inserted = _insert_locking_room().rows(connection, parameters)
@@ -193,9 +209,6 @@ def _written(room: Room | RoomWithRole, message: Message, parameters: dict[str, 
         return False
     message_id = inserted[0][0]
     message.id = message_id
-    make_transient_to_detached(message)
-    db.session.add(message)
-    set_committed_value(message, "reply_count", 0)
     # The room's newest message; and what you wrote yourself is not unread for you, on any device.
     moved = {
         "room": room.id,
@@ -228,7 +241,7 @@ def _turn_in_room(room_id: int, *, release: bool) -> Iterator[None]:
 
 def send_message(
     room: Room | RoomWithRole,
-    author: User,
+    author: User | Caller,
     *,
     body: str,
     parent_id: int | None = None,
@@ -262,7 +275,7 @@ def send_message(
         if not stored:
             abort(404, "No such room.")
         if attachment_ids:
-            files.attach(message, author, attachment_ids)
+            files.attach(message, _joined(message, author), attachment_ids)
         else:  # known to be none: dumping it must not SELECT them
             set_committed_value(message, "attachments", [])
         _event("message.created", message)
