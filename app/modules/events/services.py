@@ -86,8 +86,8 @@ def _insert_event() -> Prepared:
     Core, not the ORM: nothing reads an event back as an object in the transaction that writes
     it, and the ORM's flush of the rows cost more than the statement. One statement an event,
     so that their ids follow the order recorded on both engines: a transaction records a few
-    (a send, two), and SQLAlchemy's one multi-row INSERT … RETURNING for them cost three times
-    the two statements on the driver's cursor.
+    (a send, two), and SQLAlchemy's one multi-row INSERT … RETURNING for them cost twice what
+    the two statements on the driver's cursor do.
     """
     table = cast(Table, Event.__table__)
     values = {name: bindparam(name, type_=table.c[name].type) for name in _EVENT_COLUMNS}
