@@ -486,12 +486,13 @@ def _check_limited_views_only(app: Flask) -> None:
         for hook in after
         if getattr(hook, "func", None) is Limiter._Limiter__inject_headers  # type: ignore[attr-defined]
     )
-    limited: list[frozenset[str]] = []  # made at the first request
+
+    @cache  # once the app has its routes: at its first POST
+    def limited_endpoints() -> frozenset[str]:
+        return _limited_endpoints(app)
 
     def limited_view() -> bool:
-        if not limited:
-            limited.append(_limited_endpoints(app))
-        return request.endpoint in limited[0]
+        return request.endpoint in limited_endpoints()
 
     def check_counted() -> None:
         if request.method in LIMITED_METHODS and limited_view():

@@ -108,9 +108,8 @@ def write_events(session: Session) -> None:
     if not events:
         return
     session.flush()
-    dialect = session.get_bind().dialect.name
     connection, created_at = session.connection(), utcnow()
-    if dialect == "postgresql":
+    if connection.dialect.name == "postgresql":
         _COMMIT_ORDER.run(connection, {})
     for event in events:
         ((event_id,),) = _insert_event().rows(connection, {**event, "created_at": created_at})
