@@ -8,8 +8,10 @@ Everything runs on 127.0.0.1 and is started, fed and stopped here: first the bar
 config's `wsgi_app`), whose `GET /` and `POST /write` (one INSERT and its commit) are the read
 and write ceilings; then Parley (`gunicorn -c gunicorn.conf.py`, production configuration,
 a generated SECRET_KEY, a fresh SQLite file unless --database names PostgreSQL). Parley's
-numbers are reported as ratios to those ceilings, measured minutes apart on the same machine,
-since absolute numbers say more about the machine than about Parley. Then the database grows
+numbers are reported as ratios to those ceilings, measured on the same machine before and again
+after Parley's scenarios (each ratio is to the mean of the two: a machine that speeds up or slows
+down during the run moves both sides), since absolute numbers say more about the machine than
+about Parley. Then the database grows
 by --extra-users users (with tokens, rooms, memberships and messages) and the reads are
 measured again: the project keeps them O(log n) in table size, and this is where that shows.
 With --postgres, all of it runs again on PostgreSQL (and --redis), and the report has both.
@@ -532,6 +534,9 @@ class Report:
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     bare: Result | None = None
     write_ceiling: Result | None = None
+    # The same two measured again once Parley's own scenarios are done (see `ceiling_rate`).
+    bare_again: Result | None = None
+    write_again: Result | None = None
     scenarios: list[Result] = field(default_factory=list)
     small: dict[str, Result] = field(default_factory=dict)
     large: dict[str, Result] = field(default_factory=dict)
@@ -541,11 +546,25 @@ class Report:
     analyzed: bool = False
 
     def results(self) -> list[Result]:
-        return [r for r in [self.bare, self.write_ceiling, *self.scenarios, *self.large.values()] if r]
+        return [r for r in [*self.ceilings(), *self.scenarios, *self.large.values()] if r]
+
+    def ceilings(self) -> list[Result]:
+        return [r for r in (self.bare, self.write_ceiling, self.bare_again, self.write_again) if r]
 
     def ceiling(self, result: Result) -> Result | None:
         """What a scenario is compared with: the bare read, or the bare write for what commits."""
         return self.write_ceiling if result.writes else self.bare
+
+    def ceiling_rate(self, result: Result) -> float:
+        """The ceiling's req/s: the mean of its measurements before and after Parley's scenarios.
+
+        A shared or throttled machine drifts by tens of percent over minutes; measured only
+        before, every ratio carried the drift between the two. The mean of both ends cancels
+        a drift that is steady over the run; the table shows both.
+        """
+        again = self.write_again if result.writes else self.bare_again
+        runs = [r.rate for r in (self.ceiling(result), again) if r]
+        return sum(runs) / len(runs) if runs else 0.0
 
 
 ME = "/api/v1/users/me"
@@ -703,16 +722,8 @@ def _run(settings: Settings, processes: Processes, workdir: Path) -> Report:
     # The bare app first; its master also provisions the fresh database (on_starting), harmlessly.
     bare = start_server(processes, "bare", env, settings, "bench.bare_app:app", "/")
     expect(*call(bare.port, "POST", "/write", json_body={}), 201, "POST /write")
-    report.bare = measure(tool, settings, bare, "bare Flask JSON (`GET /`)", Request("/"))
-    report.write_ceiling = measure(
-        tool,
-        settings,
-        bare,
-        "bare Flask, one INSERT + commit (`POST /write`)",
-        Request("/write", "POST", "{}"),
-    )
-    report.write_ceiling.writes = True
-    processes.stop(bare.process)
+    report.bare, report.write_ceiling = measure_ceilings(tool, settings, bare)
+    # The bare app stays up, idle, to be measured again once Parley's own scenarios are done.
 
     parley = start_server(processes, "parley", env, settings, None, "/readyz")
     setup = prepare_parley(parley, env, settings)
@@ -739,6 +750,8 @@ def _run(settings: Settings, processes: Processes, workdir: Path) -> Report:
     sent = measure(tool, settings, parley, "`POST /api/v1/rooms/{id}/messages`", post)
     sent.writes = True
     report.scenarios.append(sent)
+    report.bare_again, report.write_again = measure_ceilings(tool, settings, bare, ", again")
+    processes.stop(bare.process)
     if settings.listeners:
         report.scenarios.append(measure_fan_out(tool, settings, parley, env))
 
@@ -762,6 +775,17 @@ def _run(settings: Settings, processes: Processes, workdir: Path) -> Report:
             shutil.copy2(log, kept / log.name)
         progress(f"some requests failed (see the errors column): the servers' logs are in {kept}")
     return report
+
+
+def measure_ceilings(
+    tool: LoadTool, settings: Settings, bare: Server, again: str = ""
+) -> tuple[Result, Result]:
+    """The bare app's read and write ceilings."""
+    read = measure(tool, settings, bare, f"bare Flask JSON (`GET /`){again}", Request("/"))
+    label = f"bare Flask, one INSERT + commit (`POST /write`){again}"
+    write = measure(tool, settings, bare, label, Request("/write", "POST", "{}"))
+    write.writes = True
+    return read, write
 
 
 def measure_fan_out(tool: LoadTool, settings: Settings, server: Server, env: dict[str, str]) -> Result:
@@ -858,14 +882,14 @@ def _ceiling_name(ceiling: Result) -> str:
 
 
 def _ratio(report: Report, result: Result) -> float:
-    ceiling = report.ceiling(result)
-    return result.rate / ceiling.rate if ceiling and ceiling.rate else 0.0
+    rate = report.ceiling_rate(result)
+    return result.rate / rate if rate else 0.0
 
 
 def _ratio_cell(report: Report, result: Result) -> str:
-    if result is report.bare:
+    if any(result is r for r in (report.bare, report.bare_again)):
         return "1.00 (read ceiling)"
-    if result is report.write_ceiling:
+    if any(result is r for r in (report.write_ceiling, report.write_again)):
         return "1.00 (write ceiling)"
     ceiling = report.ceiling(result)
     return f"{_ratio(report, result):.2f} of {_ceiling_name(ceiling)}" if ceiling else "-"
@@ -929,14 +953,16 @@ def render(report: Report) -> str:
         "",
         "Reads are compared with the bare app's `GET /` (the read ceiling), writes with its `POST /write`, "
         "one INSERT and its commit on the same database with Parley's pool and SQLite pragmas (the write "
-        "ceiling). Server CPU is the gunicorn master's and workers' CPU time over the measured run divided "
+        "ceiling). Both are measured first and again after Parley's own scenarios (before the fan-out); "
+        "each ratio is to the mean of the two. Server CPU is the gunicorn master's and workers' CPU time "
+        "over the measured run divided "
         "by the requests answered (PostgreSQL's and Redis's own processes are not in it); on a shared "
         "machine it varies less between runs than req/s does.",
         "",
         "| scenario | req/s | ratio | p50 | p99 | server CPU / request | errors |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
-    for result in [r for r in (bare, report.write_ceiling, *report.scenarios) if r]:
+    for result in [*report.ceilings(), *report.scenarios]:
         lines.append(
             f"| {result.label} | {result.rate:,.0f} | {_ratio_cell(report, result)} | "
             f"{_ms(result.p50_ms)} | {_ms(result.p99_ms)} | {_cpu(result, report.ceiling(result))} | "
