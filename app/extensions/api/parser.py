@@ -9,7 +9,7 @@ from typing import Any
 
 import marshmallow
 from flask import current_app, request
-from marshmallow import EXCLUDE, ValidationError, fields, missing, validate
+from marshmallow import EXCLUDE, RAISE, ValidationError, fields, missing, validate
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 from webargs.core import _UNKNOWN_DEFAULT_PARAM
 from webargs.flaskparser import FlaskParser
@@ -43,15 +43,34 @@ class ParleyParser(FlaskParser):
         Anything it does not answer for (a value spelled otherwise, out of range, a schema's own
         refusal) goes the whole way, so every refusal is the one webargs and the schema make.
         """
+        location = kwargs.get("location")
         if (
-            kwargs.get("location") == "query"
+            location in ("query", "json")
             and kwargs.get("unknown", _UNKNOWN_DEFAULT_PARAM) == _UNKNOWN_DEFAULT_PARAM
             and kwargs.get("validate") is None
-            and (load := _plain_query(self._get_schema(argmap, req))) is not None
-            and (loaded := load(request.args if req is None else req.args)) is not None
         ):
-            return loaded
+            schema = self._get_schema(argmap, req)
+            loaded = self._plain_query(schema, req) if location == "query" else self._plain_body(schema, req)
+            if loaded is not None:
+                return loaded
         return super().parse(argmap, req, **kwargs)
+
+    def _plain_query(self, schema: marshmallow.Schema, req: Any) -> Any:
+        load = _plain_query(schema)
+        return None if load is None else load(request.args if req is None else req.args)
+
+    def _plain_body(self, schema: marshmallow.Schema, req: Any) -> Any:
+        """A JSON object that `_plain_body` loads: read (and refused) as `load_json` does, once.
+
+        Anything else (no object, a field it does not load) goes the whole way: the body is read
+        again from the request's cache, and every refusal is webargs' and the schema's own.
+        """
+        load = _plain_body(schema)
+        if load is None:
+            return None
+        asked = request._get_current_object() if req is None else req  # type: ignore[attr-defined]
+        body = self.load_json(asked, schema)  # on the request itself: through the proxy, seven reads
+        return load(body) if type(body) is dict else None
 
     def load_json(self, req: Any, schema: Any) -> Any:
         limit = current_app.config["MAX_JSON_BODY_BYTES"]
@@ -122,6 +141,39 @@ def _instance_of(schema: type[marshmallow.Schema]) -> marshmallow.Schema:
     return schema()
 
 
+def _plain_hooks(
+    schema: marshmallow.Schema, *, pre_load: tuple[str, ...] = ()
+) -> tuple[list[Callable[..., Any]], list[Callable[..., Any]]] | None:
+    """The schema validators and `post_load` processors of a schema the plain loaders may load,
+    called as marshmallow calls them; None for a schema with hooks they cannot run (`pre_load`
+    hooks other than those named, field validator hooks, hooks on many or on the original data)."""
+    hooks = schema._hooks
+    later = [*hooks[VALIDATES_SCHEMA], *hooks[POST_LOAD]]
+    if (
+        any(name not in pre_load for name, _, _ in hooks[PRE_LOAD])
+        or hooks[VALIDATES]
+        or any(many or options.get("pass_original") for _, many, options in later)
+    ):
+        return None
+    validators = [getattr(schema, name) for name, _, _ in hooks[VALIDATES_SCHEMA]]
+    return validators, [getattr(schema, name) for name, _, _ in hooks[POST_LOAD]]
+
+
+def _finished(
+    data: dict[str, Any], hooks: tuple[list[Callable[..., Any]], list[Callable[..., Any]]], unknown: str
+) -> Any:
+    """`data` through the schema's validators and `post_load` hooks; None if a validator refuses it."""
+    validators, processors = hooks
+    try:
+        for validator in validators:
+            validator(data, partial=None, many=False, unknown=unknown)
+    except ValidationError:
+        return None
+    for processor in processors:
+        data = processor(data, partial=None, many=False, unknown=unknown)
+    return data
+
+
 @cache
 def _plain_query(schema: marshmallow.Schema) -> Callable[[MultiDict[str, str]], Any] | None:
     """What `schema.load` makes of a query string, for a schema of plain fields; None for another.
@@ -133,13 +185,8 @@ def _plain_query(schema: marshmallow.Schema) -> Callable[[MultiDict[str, str]], 
     choices, text no database can store (NUL: in any parameter, the unknown ones too, as
     `load_querystring` refuses it), a schema validator's refusal.
     """
-    hooks = schema._hooks
-    later = [*hooks[VALIDATES_SCHEMA], *hooks[POST_LOAD]]
-    if (
-        hooks[PRE_LOAD]
-        or hooks[VALIDATES]
-        or any(many or options.get("pass_original") for _, many, options in later)
-    ):
+    hooks = _plain_hooks(schema)
+    if hooks is None:
         return None
     steps = []
     for name, field in schema.load_fields.items():
@@ -156,8 +203,6 @@ def _plain_query(schema: marshmallow.Schema) -> Callable[[MultiDict[str, str]], 
             return None
         steps.append((field.data_key or name, field.attribute or name, field.load_default, *step))
     known = frozenset(key for key, *_ in steps)
-    validators = [getattr(schema, name) for name, _, _ in hooks[VALIDATES_SCHEMA]]
-    processors = [getattr(schema, name) for name, _, _ in hooks[POST_LOAD]]
 
     def load(args: MultiDict[str, str]) -> Any:
         for key in args:
@@ -178,16 +223,86 @@ def _plain_query(schema: marshmallow.Schema) -> Callable[[MultiDict[str, str]], 
                 return None
             else:
                 data[attribute] = raw
-        try:
-            for validator in validators:
-                validator(data, partial=None, many=False, unknown=EXCLUDE)
-        except ValidationError:
-            return None
-        for processor in processors:
-            data = processor(data, partial=None, many=False, unknown=EXCLUDE)
-        return data
+        return _finished(data, hooks, EXCLUDE)
 
     return load
+
+
+@cache
+def _plain_body(schema: marshmallow.Schema) -> Callable[[dict[str, Any]], Any] | None:
+    """What `schema.load` makes of a JSON object, for a schema with plain fields; None for another.
+
+    A message's body, say: loading it through marshmallow cost more calls than its INSERT. Plain:
+    integers (bounded by `Range`), strings (`Length`, `OneOf`) and booleans, each given as JSON
+    gives that type (`1`, not `1.0` nor `"1"`: marshmallow's loose readings are its own), or
+    null where the field allows it. Other fields may be in the schema; a body that gives one is
+    not loaded here, nor one missing a required field or naming an unknown one (a body schema
+    refuses those), nor a value outside its bounds: the loader answers None and marshmallow
+    answers. The base schema's `pre_load` refusal of loose booleans is kept by taking only
+    `true` and `false`; `load_json` has refused unstorable text already.
+    """
+    hooks = _plain_hooks(schema, pre_load=("_refuse_loose_booleans",))
+    if hooks is None or schema.many or schema.unknown != RAISE:
+        return None
+    steps = []
+    for name, field in schema.load_fields.items():
+        if (accepts := _plain_value(field)) is not None:
+            steps.append((field.data_key or name, field.attribute or name, field, accepts))
+        elif field.required:
+            return None
+    known = frozenset(key for key, *_ in steps)
+
+    def load(body: dict[str, Any]) -> Any:
+        if not known.issuperset(body):
+            return None
+        data: dict[str, Any] = {}
+        for key, attribute, field, accepts in steps:
+            if key in body:
+                value = body[key]
+                if not (accepts(value) or (value is None and field.allow_none)):
+                    return None
+                data[attribute] = value
+            elif field.required:
+                return None
+            elif (default := field.load_default) is not missing:
+                data[attribute] = default() if callable(default) else default
+        return _finished(data, hooks, RAISE)
+
+    return load
+
+
+def _plain_value(field: fields.Field) -> Callable[[Any], bool] | None:
+    """Whether a JSON value (not null) is one `field` loads as it is and its validators pass; None for
+    a field that loads otherwise."""
+    kind, checks = type(field), field.validators
+    if kind is fields.Integer and all(type(check) is validate.Range for check in checks):
+        if (bounds := _integer_range(checks)) is None:
+            return None
+        low, high = bounds
+        return lambda value: type(value) is int and low <= value <= high
+    if kind is fields.Boolean and not checks:
+        return lambda value: type(value) is bool
+    if kind is not fields.String or any(type(check) not in _STRING_CHECKS for check in checks):
+        return None
+    lengths = [_length_range(check) for check in checks if type(check) is validate.Length]
+    shortest = max((least for least, _ in lengths), default=0)
+    longest = min((most for _, most in lengths), default=UNBOUNDED)
+    choices = [frozenset(check.choices) for check in checks if type(check) is validate.OneOf]
+    return lambda value: (
+        type(value) is str
+        and shortest <= len(value) <= longest
+        and all(value in allowed for allowed in choices)
+    )
+
+
+_STRING_CHECKS = (validate.Length, validate.OneOf)  # what a plain string field may be validated by
+
+
+def _length_range(check: validate.Length) -> tuple[int, int]:
+    """The lengths a `Length` admits, as inclusive bounds."""
+    if check.equal is not None:
+        return check.equal, check.equal
+    return check.min or 0, UNBOUNDED if check.max is None else check.max
 
 
 def _integer_range(checks: list[Any]) -> tuple[int, int] | None:
