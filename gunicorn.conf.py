@@ -31,11 +31,15 @@ def available_cpus() -> int:
 
 wsgi_app = "wsgi:app"
 bind = f"{os.environ.get('PARLEY_HOST', '127.0.0.1')}:{os.environ.get('PARLEY_PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", available_cpus() * 2 + 1))
+# One gevent worker per CPU: each serves thousands of connections on one event loop, so more
+# processes than CPUs only take turns on them. gunicorn's usual 2 x CPUs + 1 is the rule for sync
+# workers; on two CPUs its five gevent workers cost every request 20-60 % more CPU (cache and
+# context switches) than two did, for the same work (docs/benchmarks.md, "Workers").
+workers = int(os.environ.get("WEB_CONCURRENCY", available_cpus()))
 worker_class = "gunicorn_worker.StreamingGeventWorker"
 # Streams plus the requests beside them, per worker; each idle stream costs ~21 KB. Each is an
-# open file too: see open_files below.
-worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "2000"))
+# open file too: see open_files below. Two workers hold 10,000 connections, as five of 2,000 did.
+worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "5000"))
 # SIGTERM: stop accepting, let in-flight requests finish, close streams within this many seconds.
 graceful_timeout = 20
 timeout = 60
