@@ -31,15 +31,27 @@ def available_cpus() -> int:
 
 wsgi_app = "wsgi:app"
 bind = f"{os.environ.get('PARLEY_HOST', '127.0.0.1')}:{os.environ.get('PARLEY_PORT', '8000')}"
-# One gevent worker per CPU: each serves thousands of connections on one event loop, so more
-# processes than CPUs only take turns on them. gunicorn's usual 2 x CPUs + 1 is the rule for sync
-# workers; on two CPUs its five gevent workers cost every request 20-60 % more CPU (cache and
-# context switches) than two did, for the same work (docs/benchmarks.md, "Workers").
-workers = int(os.environ.get("WEB_CONCURRENCY", available_cpus()))
+
+
+def default_workers() -> int:
+    """One gevent worker per CPU on SQLite, 2 x CPUs + 1 on PostgreSQL (docs/benchmarks.md, "Workers").
+
+    On SQLite the workers run the queries themselves, so more processes than CPUs only take turns
+    on them: on two CPUs five cost each request 20-60 % more CPU than two, and served a third
+    fewer reads. On PostgreSQL a request holds its pooled connection while it waits on the network,
+    and each worker has a pool of its own (DB_POOL_SIZE + DB_MAX_OVERFLOW): under 64 clients two
+    workers' 30 connections ran out and some requests got 503 after the pool's wait, where five
+    workers' 75 did not, for about the same throughput.
+    """
+    on_sqlite = os.environ.get("DATABASE_URL", "sqlite").startswith("sqlite")
+    return available_cpus() if on_sqlite else available_cpus() * 2 + 1
+
+
+workers = int(os.environ.get("WEB_CONCURRENCY", default_workers()))
 worker_class = "gunicorn_worker.StreamingGeventWorker"
 # Streams plus the requests beside them, per worker; each idle stream costs ~21 KB. Each is an
-# open file too: see open_files below. Two workers hold 10,000 connections, as five of 2,000 did.
-worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "5000"))
+# open file too: see open_files below. By default an instance holds 10,000, at least 2,000 a worker.
+worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", max(2000, math.ceil(10_000 / workers))))
 # SIGTERM: stop accepting, let in-flight requests finish, close streams within this many seconds.
 graceful_timeout = 20
 timeout = 60

@@ -75,7 +75,7 @@ class Settings:
     warmup: int = 2
     connections: int = 64
     threads: int = 2
-    workers: int | None = None  # None: what gunicorn.conf.py picks (one per CPU)
+    workers: int | None = None  # None: what gunicorn.conf.py picks for the database
     worker_class: str | None = None  # None: gunicorn.conf.py's (gevent); e.g. sync, to compare
     database: str = "sqlite"
     redis_url: str | None = None
@@ -931,7 +931,7 @@ def render(report: Report) -> str:
     s, bare = report.settings, report.bare
     assert bare is not None
     workers = f"{report.workers} {s.worker_class or 'gevent'} workers" + (
-        " (`--workers`)" if s.workers else " (gunicorn.conf.py's default, one per CPU)"
+        " (`--workers`)" if s.workers else " (gunicorn.conf.py's default for the database)"
     )
     if s.worker_class:
         workers += f" (`--worker-class {s.worker_class}` instead of gunicorn.conf.py's gevent)"
@@ -943,7 +943,7 @@ def render(report: Report) -> str:
         f"{_load(report.load_before)} before, {_load(report.load_after)} after (with the benchmark's own "
         f"processes).{_others(report)}",
         f"- Server: gunicorn {_version('gunicorn')} with gunicorn.conf.py, {workers}, "
-        f"worker_connections 5000; Flask {_version('flask')}, gevent {_version('gevent')}; "
+        f"gunicorn.conf.py's worker_connections; Flask {_version('flask')}, gevent {_version('gevent')}; "
         f"`PARLEY_CONFIG=production`, `LOG_LEVEL={s.log_level}` "
         "(Parley logs every request; the bare app does not), "
         f"`PARLEY_USER_WRITE_RATE_LIMIT={UNLIMITED_WRITES}` (writes are still counted, never refused).",

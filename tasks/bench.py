@@ -9,7 +9,7 @@ from invoke import Context, task
         "warmup": "seconds of warm-up before each scenario (default 2)",
         "connections": "open connections (default 64)",
         "threads": "wrk threads, or Python client processes (default 2)",
-        "workers": "gunicorn workers (default: gunicorn.conf.py's, one per CPU)",
+        "workers": "gunicorn workers (default: gunicorn.conf.py's for the database)",
         "database": "`sqlite` (a fresh file, the default) or a throwaway PostgreSQL URL",
         "redis_url": "Redis for rate limits and events (default: none)",
         "extra_users": "users added for the table-size check (default 10000; 0 skips it)",

@@ -19,7 +19,9 @@ def run(c: Context, host: str = "", port: int = 0) -> None:
     c.run(script("server.py", *args), pty=False)
 
 
-@task(help={"workers": "gunicorn workers (default: WEB_CONCURRENCY, else one per CPU)"})
+@task(
+    help={"workers": "gunicorn workers (default: WEB_CONCURRENCY, else gunicorn.conf.py's for the database)"}
+)
 def serve(c: Context, workers: int = 0) -> None:
     """Serve with gunicorn and gevent workers (production: SECRET_KEY, DATABASE_URL, PARLEY_PUBLIC_URL)."""
     env = {"WEB_CONCURRENCY": str(workers)} if workers else {}

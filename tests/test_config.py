@@ -1,5 +1,8 @@
 """Configuration safety and start-up provisioning."""
 
+import math
+import runpy
+
 import pytest
 from sqlalchemy import func, select
 
@@ -9,6 +12,7 @@ from app.modules.auth.models import OAuth2Client
 from app.modules.rooms.models import Room
 from app.provisioning import prepare_database
 from config import DEFAULT_DATABASE_URL, DEV_SECRET_KEY
+from tests.processes import ROOT
 
 
 @pytest.mark.parametrize("secret", [None, "", DEV_SECRET_KEY])
@@ -52,3 +56,22 @@ def test_provisioning_a_fresh_database_twice_seeds_once(tmp_path):
         assert db.session.scalar(select(func.count()).select_from(Room).where(Room.name == "general")) == 1
         general = db.session.scalar(select(Room).where(Room.name == "general"))
         assert (general.kind, general.message_ttl_seconds) == ("public", 3600)
+
+
+@pytest.mark.parametrize(
+    ("database_url", "per_cpu"),
+    [(None, 1), ("sqlite:////srv/parley.db", 1), ("postgresql+psycopg://parley@db/parley", 2)],
+)
+def test_gunicorn_runs_a_worker_per_cpu_on_sqlite_and_more_on_postgresql(monkeypatch, database_url, per_cpu):
+    """gunicorn.conf.py's defaults: one worker per CPU on SQLite, 2 x CPUs + 1 on PostgreSQL; an
+    instance holds 10,000 connections, at least 2,000 a worker; WEB_CONCURRENCY still wins."""
+    for name in ("DATABASE_URL", "WEB_CONCURRENCY", "PARLEY_WORKER_CONNECTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    if database_url:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    cpus = conf["available_cpus"]()
+    assert conf["workers"] == (cpus if per_cpu == 1 else 2 * cpus + 1)
+    assert conf["worker_connections"] == max(2000, math.ceil(10_000 / conf["workers"]))
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 3
