@@ -1005,7 +1005,8 @@ def _targets(report: Report) -> list[str]:
             continue
         ratio, ceiling = _ratio(report, result), _ceiling_name(report.ceiling(result) or result)
         met = "yes" if ratio >= least else "no"
-        lines.append(f"| {result.label} | ≥ {least:.2f} of {ceiling} | {ratio:.2f} | {met} |")
+        # Three decimals: two printed a ratio of 0.495 as "0.50", beside "no".
+        lines.append(f"| {result.label} | ≥ {least:.2f} of {ceiling} | {ratio:.3f} | {met} |")
     return lines
 
 
