@@ -546,7 +546,7 @@ class Report:
     analyzed: bool = False
 
     def results(self) -> list[Result]:
-        return [r for r in [*self.ceilings(), *self.scenarios, *self.large.values()] if r]
+        return [*self.ceilings(), *self.scenarios, *self.large.values()]
 
     def ceilings(self) -> list[Result]:
         return [r for r in (self.bare, self.write_ceiling, self.bare_again, self.write_again) if r]

@@ -51,16 +51,16 @@ class ParleyParser(FlaskParser):
             and kwargs.get("validate") is None
         ):
             schema = self._get_schema(argmap, req)
-            loaded = self._plain_query(schema, req) if location == "query" else self._plain_body(schema, req)
+            loaded = self._query_read(schema, req) if location == "query" else self._body_read(schema, req)
             if loaded is not None:
                 return loaded
         return super().parse(argmap, req, **kwargs)
 
-    def _plain_query(self, schema: marshmallow.Schema, req: Any) -> Any:
+    def _query_read(self, schema: marshmallow.Schema, req: Any) -> Any:
         load = _plain_query(schema)
         return None if load is None else load(request.args if req is None else req.args)
 
-    def _plain_body(self, schema: marshmallow.Schema, req: Any) -> Any:
+    def _body_read(self, schema: marshmallow.Schema, req: Any) -> Any:
         """A JSON object that `_plain_body` loads: read (and refused) as `load_json` does, once.
 
         Anything else (no object, a field it does not load) goes the whole way: the body is read
