@@ -57,6 +57,14 @@ class Schema(_Schema):
             raise ValidationError(loose)
         return data
 
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        """An integer is a JSON integer: marshmallow would also take `1.5` (as 1) or `"7"`, and a
+        `parent_id` of 1.5 would answer a message nobody meant. Query strings are text, and keep
+        the loose reading (`QuerySchema`)."""
+        for field in (field_obj, getattr(field_obj, "inner", None)):
+            if isinstance(field, fields.Integer):
+                field.strict = True
+
     def _serialize(self, obj: Any, *, many: bool = False) -> Any:
         """marshmallow's dumping loop with each field's reading and formatting resolved once.
 
