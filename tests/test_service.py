@@ -1,6 +1,7 @@
 """Service endpoints and the error shape shared by every endpoint."""
 
 import logging
+import time
 
 import pytest
 from flask import request_started
@@ -8,6 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from app import create_app
+from app.extensions import logging as access_logging
 from app.extensions.database import db
 from app.extensions.logging import RequestIdFilter
 
@@ -45,6 +47,49 @@ def test_a_log_line_within_a_request_carries_the_request_id_of_its_answer(app, c
         response = client.get("/healthz", headers=incoming)
     assert within == [response.headers["X-Request-ID"]]
     assert within != ["-"]
+
+
+def access_records(client, caplog, times: int) -> list[logging.LogRecord]:
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="parley.access"):
+        responses = [client.get("/healthz") for _ in range(times)]
+    records = [record for record in caplog.records if record.name == "parley.access"]
+    assert [record.request_id for record in records] == [r.headers["X-Request-ID"] for r in responses]
+    return records
+
+
+def test_each_access_line_is_the_record_logging_would_make_with_its_own_time(client, caplog):
+    client.get("/healthz")  # this process's first access line made: the next ones copy it
+    time.sleep(0.01)
+    before = time.time()
+    records = access_records(client, caplog, 3)
+    made = logging.getLogger("parley.access").makeRecord(
+        "parley.access", logging.INFO, access_logging.__file__, 0, access_logging.ACCESS, (), None
+    )
+    # Its time and arguments its own; `message` and `asctime` are what formatting it left on it.
+    times = {"created", "msecs", "relativeCreated", "args", "request_id", "message", "asctime"}
+    for record in records:
+        assert type(record) is logging.LogRecord
+        assert {k: v for k, v in vars(record).items() if k not in times} == {
+            k: v for k, v in vars(made).items() if k not in times
+        }
+        assert record.getMessage().startswith("GET /healthz 200 ")
+        assert record.msecs == int((record.created - int(record.created)) * 1000)
+        assert abs(record.relativeCreated - made.relativeCreated) < 5000
+    assert before <= records[0].created <= records[1].created <= records[2].created <= made.created
+
+
+def test_an_operators_record_factory_makes_the_access_lines_too(client, caplog):
+    class Tagged(logging.LogRecord):
+        pass
+
+    default = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(Tagged)
+    try:
+        records = access_records(client, caplog, 2)
+    finally:
+        logging.setLogRecordFactory(default)
+    assert [type(record) for record in records] == [Tagged, Tagged]
 
 
 def test_unknown_path_is_a_json_404(client):
