@@ -178,7 +178,7 @@ def _refuse_oversized_body() -> None:
     if not request.environ.get("CONTENT_LENGTH"):
         return
     limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if request.content_length is not None and request.content_length > limit:
+    if (length := request.content_length) is not None and length > limit:
         abort(413, f"Request bodies are limited to {limit} bytes.")
 
 
