@@ -121,28 +121,33 @@ def access_record(args: tuple[Any, ...], request_id: str) -> logging.LogRecord:
     record, and later ones copy them. A record factory of the operator's own makes every record.
     """
     if logging.getLogRecordFactory() is not logging.LogRecord:
-        record = _access_log.makeRecord(_access_log.name, logging.INFO, __file__, 0, ACCESS, args, None)
+        record = _made_record(args)
     else:
+        fields, started = _ACCESS_FIELDS.get(os.getpid()) or _process_access_fields()
         record = logging.LogRecord.__new__(logging.LogRecord)
-        record.__dict__.update(_ACCESS_FIELDS.get(os.getpid()) or _process_access_fields())
+        record.__dict__.update(fields)
         record.args = args
         record.created = now = time.time()
         record.msecs = int((now - int(now)) * 1000) + 0.0  # as `LogRecord.__init__` computes both
-        record.relativeCreated = (now - record.__dict__.pop("started")) * 1000
+        record.relativeCreated = (now - started) * 1000
         record.thread = threading.get_ident()
         record.threadName = threading.current_thread().name
     record.request_id = request_id  # known here: the filter need not look it up
     return record
 
 
-_ACCESS_FIELDS: dict[int, dict[str, Any]] = {}  # by process: the fields access lines share
+# By process: the fields its access lines share, and logging's start time (`relativeCreated`'s origin).
+_ACCESS_FIELDS: dict[int, tuple[dict[str, Any], float]] = {}
 
 
-def _process_access_fields() -> dict[str, Any]:
-    record = _access_log.makeRecord(_access_log.name, logging.INFO, __file__, 0, ACCESS, (), None)
-    fields = dict(vars(record), started=record.created - record.relativeCreated / 1000)
-    _ACCESS_FIELDS[os.getpid()] = fields
-    return fields
+def _made_record(args: tuple[Any, ...]) -> logging.LogRecord:
+    return _access_log.makeRecord(_access_log.name, logging.INFO, __file__, 0, ACCESS, args, None)
+
+
+def _process_access_fields() -> tuple[dict[str, Any], float]:
+    record = _made_record(())
+    shared = _ACCESS_FIELDS[os.getpid()] = (vars(record), record.created - record.relativeCreated / 1000)
+    return shared
 
 
 def request_started() -> float | None:

@@ -440,7 +440,7 @@ def init_app(app: Flask) -> None:
     # A mistyped limit from the environment stops the start, rather than failing each request.
     for name in LIMIT_SETTINGS:
         try:
-            parse(app.config[name])
+            _parsed_limit(app.config[name])
         except ValueError as error:
             raise RuntimeError(f"{name}: {error} (write it as 10/hour, 10/15 minutes)") from error
     # Flask-Limiter merges each app's RATELIMIT_STORAGE_OPTIONS into its own, and `limiter` is one
