@@ -23,7 +23,7 @@ from app.modules.scheduled import services as scheduled_services
 from tests.assertions import assert_error, assert_invalid
 from tests.bans import ban
 from tests.conftest import PASSWORD
-from tests.processes import Processes
+from tests.processes import Processes, wait_until
 from tests.servers import start_parley
 from tests.test_files import age_upload, uploaded
 
@@ -354,9 +354,15 @@ def test_a_message_due_while_the_servers_were_down_goes_out_once_at_the_next_sta
             for name in ("after-1", "after-2")
         ]
         second = [started.result() for started in starting][1]
-    time.sleep(1)  # several scheduler ticks of both servers
     with second.client(alice.token, timeout=10) as http:
-        messages = http.get(f"/api/v1/rooms/{room_id}/messages").json()
+
+        def sent() -> list[dict[str, Any]]:
+            return http.get(f"/api/v1/rooms/{room_id}/messages").json()
+
+        # Ready is not yet ticking: a worker's scheduler starts once it has booted, later on a busy machine.
+        wait_until(lambda: bool(sent()), second.service)
+        time.sleep(1)  # several more scheduler ticks of both servers: neither sends it again
+        messages = sent()
         assert [message["body"] for message in messages] == ["wake"]
         assert datetime.fromisoformat(messages[0]["send_at"]) == send_at
         assert http.get("/api/v1/users/me/scheduled").json() == []
