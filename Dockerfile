@@ -27,8 +27,12 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 WORKDIR /build
 COPY requirements.txt ./
-RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
+# uv installs the pinned requirements in seconds where pip takes a minute. It has a virtualenv of
+# its own, which stays in this stage: the runtime copies /opt/venv alone.
+RUN python -m venv /opt/uv \
+    && /opt/uv/bin/pip install --no-cache-dir uv==0.13.9 \
+    && python -m venv /opt/venv \
+    && /opt/uv/bin/uv pip install --no-cache --compile-bytecode --python /opt/venv/bin/python -r requirements.txt
 
 # ---- runtime: the virtualenv and the files the server runs, nothing else ----
 FROM python:3.11.17-slim-bookworm AS runtime

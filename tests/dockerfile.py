@@ -145,8 +145,8 @@ def in_build_context(relative: str) -> bool:
 # ---- performing the Dockerfile's steps in a temporary image root ----
 
 # Image paths the steps use, and where they live in the temporary image root.
-IMAGE_PATHS = ("/opt/venv", "/usr/local/bin", "/build", "/app")
-NETWORK_SETTINGS = r"PIP_|\w*_PROXY\Z|SSL_CERT_|REQUESTS_CA_BUNDLE\Z"
+IMAGE_PATHS = ("/opt/venv", "/opt/uv", "/usr/local/bin", "/build", "/app")
+NETWORK_SETTINGS = r"PIP_|UV_|\w*_PROXY\Z|SSL_CERT_|REQUESTS_CA_BUNDLE\Z"
 
 
 def map_paths(text: str, mapping: dict[str, Path]) -> str:
@@ -229,7 +229,7 @@ def build_image(root: Path, build_stage: Stage, runtime_stage: Stage) -> Image:
     # The base image's python, as the build stage's RUN steps find it on PATH.
     (bin_dir / "python").symlink_to(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
     build_env = {"HOME": str(root / "build-home"), "LANG": "C.UTF-8", "PATH": f"{bin_dir}:/usr/bin:/bin"}
-    # This machine's way to the package index (proxies, certificates, pip's settings), as
+    # This machine's way to the package index (proxies, certificates, pip's and uv's settings), as
     # `docker build` passes its proxy settings through.
     build_env |= {k: v for k, v in os.environ.items() if re.match(NETWORK_SETTINGS, k, re.IGNORECASE)}
     perform(build_stage, root, build_env)

@@ -155,7 +155,7 @@ def test_both_stages_build_from_the_same_slim_python_3_11_pinned_to_a_patch_rele
 def test_the_build_stage_installs_requirements_into_a_virtualenv_at_opt_venv(build_stage):
     run = " && ".join(i.args for i in build_stage.all("RUN"))
     assert "python -m venv /opt/venv" in run
-    assert re.search(r"/opt/venv/bin/pip install .*-r requirements\.txt", run)
+    assert re.search(r"uv pip install .*--python /opt/venv/bin/python .*-r requirements\.txt", run)
     assert [copy_args(i) for i in build_stage.all("COPY")] == [(["requirements.txt"], "./")]
 
 
