@@ -261,7 +261,9 @@ def test_the_login_form_of_the_authorize_page_is_limited_per_account(http):
     assert 0 < int(locked.headers["Retry-After"]) <= WINDOW
     assert "Too many wrong passwords" in locked.get_data(as_text=True)
     wait_out(locked)
-    assert log_in_on_authorize_page(http, "carol", PASSWORD).status_code == 302
+    allowed = log_in_on_authorize_page(http, "carol", PASSWORD)
+    # Once seen refused here in CI, after Retry-After 1 (not reproduced): say which limit, and when.
+    assert allowed.status_code == 302, (locked.headers, allowed.headers, allowed.get_data(as_text=True))
 
 
 # --- posting and writing, per user --------------------------------------------------------------
