@@ -18,6 +18,9 @@ const NOT_SENT = {
   parent_deleted: "the message it replied to was deleted",
   attachments_gone: "its attachments are gone",
 };
+// A sign-out whose revocation the server never confirmed (offline, or refused).
+const UNREVOKED =
+  "The server could not be reached to end the session: this page has forgotten its tokens, but they stay valid until they expire.";
 
 const $ = (id) => document.getElementById(id);
 
@@ -1072,10 +1075,16 @@ function route() {
   else closeRoom();
 }
 
-/** Say why first: requests in flight fail once the tokens are gone, and must not say otherwise. */
+/**
+ * The signed-out panel first (requests in flight fail once the tokens are gone, and must not say
+ * otherwise), its reason once the server has revoked the tokens, or that it could not.
+ */
 async function endSession(text) {
-  signedOut(text);
-  await signOut();
+  signedOut("Signing out…");
+  $("sign-in").hidden = true;
+  const revoked = await signOut();
+  $("signed-out-text").textContent = revoked ? text : `${text} ${UNREVOKED}`;
+  $("sign-in").hidden = false;
 }
 
 /** The first reason stays on screen: requests still in flight fail after it, for that very reason. */

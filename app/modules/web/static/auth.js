@@ -121,17 +121,20 @@ export async function completeSignIn() {
 
 export const accessToken = () => tokens?.access;
 
-/** Revoke both tokens (RFC 7009) and forget them. */
+/**
+ * Forget both tokens, then revoke them (RFC 7009), both at once: true once the server has confirmed
+ * both. A page that only forgot them is signed out, but whoever copied a token could still use it.
+ */
 export async function signOut() {
   const old = tokens;
   forget();
   const pairs = [
     [old?.refresh, "refresh_token"],
     [old?.access, "access_token"],
-  ];
-  for (const [token, hint] of pairs) {
-    if (!token) continue;
+  ].filter(([token]) => token);
+  const revoked = pairs.map(([token, hint]) => {
     const body = new URLSearchParams({ client_id: CLIENT_ID, token, token_type_hint: hint });
-    await fetch("/auth/oauth2/revoke", { method: "POST", body }).catch(() => {});
-  }
+    return fetch("/auth/oauth2/revoke", { method: "POST", body }).then((answer) => answer.ok, () => false);
+  });
+  return (await Promise.all(revoked)).every(Boolean);
 }
