@@ -60,6 +60,7 @@ class HeadWithFirstBytes(wsgi.Response):
     body bytes after it (or one sent by `sendfile` or `close`) still leaves on its own.
     """
 
+    headers_sent: bool  # gunicorn's Response sets it
     held: bytes | None = None  # the head, while `write` holds it for the body bytes it was given
     backlog = b""  # framed body bytes `write_nowait` could not send at once: they leave first
 

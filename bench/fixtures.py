@@ -20,9 +20,9 @@ import string
 import sys
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text, update
 
 # Rows are written in batches of this many: one executemany each.
 BATCH = 1000
@@ -97,8 +97,8 @@ def grow(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("the database has no `general` room: was it provisioned?")
     scope = " ".join(current_app.config["OAUTH2_SCOPES"])
     now, stamp = utcnow(), int(time.time())
-    users, tokens, rooms = User.__table__, OAuth2Token.__table__, Room.__table__
-    memberships, messages = Membership.__table__, Message.__table__
+    tables = (cast(Table, model.__table__) for model in (User, OAuth2Token, Room, Membership, Message))
+    users, tokens, rooms, memberships, messages = tables
     letters = string.ascii_lowercase
     started = time.monotonic()
     for first in range(0, args.count, BATCH):

@@ -662,8 +662,8 @@ class Listeners:
 
     def _drain(self) -> None:
         selector = selectors.DefaultSelector()
-        for connection in self._unread:
-            selector.register(connection, selectors.EVENT_READ)
+        for stream in self._unread:
+            selector.register(stream, selectors.EVENT_READ)
         first = set(self._unread)
         while not self._stop.is_set():
             for key, _ in selector.select(0.2):

@@ -115,6 +115,7 @@ def grow(app: Flask, room_ids: list[int], messages: int, users: int) -> None:
     with app.app_context():
         now = utcnow() - timedelta(minutes=5)
         general = general_room()
+        assert general is not None  # made with the database
         first = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM users"))
         for start in range(0, users, BATCH):
             names = [f"grown{first + i:07d}" for i in range(start, min(users, start + BATCH))]

@@ -624,7 +624,7 @@ async def wait_for_machine(server: Server, limit: float, busy: float) -> float:
         started = time.monotonic()
         await asyncio.sleep(1)
         busy_after, server_after = machine_busy_seconds(), server.cpu_seconds()
-        if None in (busy_before, busy_after, server_before, server_after):
+        if busy_before is None or busy_after is None or server_before is None or server_after is None:
             return 0.0
         used = (busy_after - busy_before) - (server_after - server_before) - (_self_cpu() - own_before)
         other = max(0.0, used / (time.monotonic() - started))

@@ -18,9 +18,9 @@ import os
 import secrets
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 
 BATCH = 1000
 
@@ -42,11 +42,12 @@ def seed(users: int, devices: int, rooms: int, tag: str) -> dict[str, Any]:
     scope = " ".join(current_app.config["OAUTH2_SCOPES"])
     started, now, stamp = time.monotonic(), utcnow(), int(time.time())
     names = [f"sse{tag}{i:05d}" for i in range(users)] + [f"sse{tag}owner"]
+    user_table = cast(Table, User.__table__)
     user_ids: list[int] = []
     for first in range(0, len(names), BATCH):
         batch = names[first : first + BATCH]
         user_ids += db.session.scalars(
-            insert(User.__table__).returning(User.__table__.c.id, sort_by_parameter_order=True),
+            insert(user_table).returning(user_table.c.id, sort_by_parameter_order=True),
             [
                 {
                     "username": name,
@@ -76,7 +77,7 @@ def seed(users: int, devices: int, rooms: int, tag: str) -> dict[str, Any]:
         for i, token in enumerate(tokens)
     ]
     for first in range(0, len(rows), BATCH):
-        db.session.execute(insert(OAuth2Token.__table__), rows[first : first + BATCH])
+        db.session.execute(insert(cast(Table, OAuth2Token.__table__)), rows[first : first + BATCH])
     db.session.commit()
     owner = db.session.get_one(User, user_ids[-1])
     room_ids = [

@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from bench.http import call
 
@@ -56,7 +57,7 @@ def send(port: int, token: str, rooms: list[int], messages: int, rate: float, ta
         except OSError as error:
             status, answer = 0, str(error)
         done = time.monotonic()
-        record = {"seq": seq, "sent": sent, "done": done, "status": status}
+        record: dict[str, Any] = {"seq": seq, "sent": sent, "done": done, "status": status}
         if status == 201:
             record["id"] = answer["id"]
         else:

@@ -12,8 +12,8 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-if not logging.getLogger().handlers:
-    # Only when run bare: inside the app, keep its request-id log format.
+# Only when run bare: inside the app, keep its request-id log format.
+if not logging.getLogger().handlers and config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

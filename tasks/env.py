@@ -11,8 +11,9 @@ from .application import app_context
 def enter(c: Context) -> None:
     """Open a Python shell with the app, `db` and every model loaded, inside an app context."""
     from app.extensions import db
+    from app.extensions.database import Base
 
     with app_context() as app:
         namespace = {"app": app, "db": db}
-        namespace.update({mapper.class_.__name__: mapper.class_ for mapper in db.Model.registry.mappers})
+        namespace.update({mapper.class_.__name__: mapper.class_ for mapper in Base.registry.mappers})
         code.interact(banner=f"Parley shell: {', '.join(sorted(namespace))}", local=namespace)

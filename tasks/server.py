@@ -28,7 +28,7 @@ def serve(c: Context, workers: int = 0) -> None:
     c.run(module("gunicorn", "-c gunicorn.conf.py"), env=env, pty=False)
 
 
-@task
+@task()
 def jobs(c: Context) -> None:
     """Run every periodic job once (purges, scheduled work): call it from cron."""
     from app.extensions.jobs import run_all

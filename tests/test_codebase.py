@@ -25,7 +25,7 @@ def test_ruff_finds_nothing():
 
 @pytest.mark.second_pass  # 45-70 s in CI, where the SQLite pass ends a minute after the other
 def test_mypy_finds_nothing():
-    """`app/` and the Python SDK type-check with the settings of pyproject.toml (`[tool.mypy]`)."""
+    """Everything but the tests type-checks with the settings of pyproject.toml (`[tool.mypy]`)."""
     result = subprocess.run(
         [sys.executable, "-m", "mypy"],
         cwd=ROOT,

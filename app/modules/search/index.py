@@ -7,7 +7,10 @@ declare them, so Alembic's comparison must look away from them (`include_name`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alembic.environment import NameFilterParentNames, NameFilterType
 
 FTS_TABLE = "messages_fts"  # SQLite; its shadow tables are messages_fts_data, _idx, _docsize, _config
 VECTOR_COLUMN = "search_vector"  # PostgreSQL, on messages
@@ -20,7 +23,7 @@ def is_index_table(name: str | None) -> bool:
     return name is not None and name.startswith(FTS_TABLE)
 
 
-def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+def include_name(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
     """Alembic hook: leave the search objects out of autogenerate and drift checks."""
     if type_ == "table":
         return not is_index_table(name)
