@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions.columns import UTCDateTime
+from app.extensions.columns import UTCDateTime, index_where_set
 from app.extensions.database import Base, utcnow
 
 EventId = BigInteger().with_variant(Integer, "sqlite")
@@ -33,8 +33,8 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     __table_args__ = (
-        Index("ix_events_room_id_id", "room_id", "id"),
-        Index("ix_events_user_id_id", "user_id", "id"),
+        index_where_set("ix_events_room_id_id", "room_id", "id"),
+        index_where_set("ix_events_user_id_id", "user_id", "id"),
         # Never reuse an id, even once the newest events are purged: clients and hubs hold them.
         {"sqlite_autoincrement": True},
     )

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, with_expression
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
-from app.extensions.columns import UTCDateTime
+from app.extensions.columns import UTCDateTime, index_where_set
 from app.extensions.database import Base, utcnow
 from app.modules.events.models import Event
 from app.modules.rooms.models import Room, RoomWithRole, execution_time, within_ttl
@@ -59,7 +59,8 @@ class Message(Base):
         Index("ix_messages_room_id_id", "room_id", "id"),
         # Retention: a room's expired messages are a range of it (what the sweep deletes).
         Index("ix_messages_room_id_created_at", "room_id", "created_at"),
-        Index("ix_messages_parent_id_id", "parent_id", "id"),
+        # Replies (a thread's page, reply counts): most messages are none.
+        index_where_set("ix_messages_parent_id_id", "parent_id", "id"),
         Index("ix_messages_author_id_client_msg_id", "author_id", "client_msg_id", unique=True),
     )
 
