@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -18,7 +19,9 @@ from tests.outbox import events_since
 TIMES = 5  # how many identical requests a race sends
 
 
-def at_once(base_url: str, calls: list[tuple[User, str, str, dict[str, Any] | None]]) -> list[httpx.Response]:
+def at_once(
+    base_url: str, calls: Sequence[tuple[User, str, str, dict[str, Any] | None]]
+) -> list[httpx.Response]:
     """Send `(user, method, path, body)` calls together, released by one barrier."""
     barrier = threading.Barrier(len(calls))
     answers: list[Any] = [None] * len(calls)

@@ -272,7 +272,9 @@ def admin(app: Flask, make_user: Callable[..., User]) -> User:
     """No endpoint makes admins: the one place a row is changed by hand."""
     user = make_user("root")
     with app.app_context():
-        db.session.get(UserRow, user.id).is_admin = True
+        row = db.session.get(UserRow, user.id)
+        assert row is not None
+        row.is_admin = True
         db.session.commit()
     return user
 

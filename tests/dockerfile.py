@@ -275,7 +275,9 @@ def has_own_signal_handlers(worker: int) -> bool:
     Installing its own resets SIGHUP, which the master catches, to the default.
     """
     status = Path(f"/proc/{worker}/status").read_text()
-    caught = int(re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.MULTILINE).group(1), 16)
+    line = re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.MULTILINE)
+    assert line is not None, status  # every /proc/PID/status has one
+    caught = int(line.group(1), 16)
     return not caught & (1 << (signal.SIGHUP - 1))
 
 

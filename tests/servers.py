@@ -12,6 +12,7 @@ import secrets
 import shutil
 import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,9 +91,13 @@ def start_parley(
     *,
     gunicorn: bool = False,
     port: int | None = None,
+    extra_env: Mapping[str, str] | None = None,
     **env: str,
 ) -> Parley:
-    """Start one server process and wait until `/readyz` answers; `env` adds settings (REDIS_URL, …)."""
+    """Start one server process and wait until `/readyz` answers; `env` adds settings (REDIS_URL, …).
+
+    `extra_env` adds a dict of them: unpacked as `**settings`, mypy would check it against `port` too.
+    """
     port = port or free_port()
     settings = {key: value for key, value in os.environ.items() if not key.startswith("PARLEY_")}
     settings.pop("REDIS_URL", None)
@@ -103,6 +108,7 @@ def start_parley(
         PARLEY_PORT=str(port),
         PARLEY_UPLOAD_DIR=str(processes.logs / "uploads"),
         LOG_LEVEL="INFO",
+        **(extra_env or {}),
         **env,
     )
     if gunicorn:

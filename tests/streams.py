@@ -35,6 +35,15 @@ class Frame:
     data: Any
 
 
+@dataclass(frozen=True)
+class StoredFrame:
+    """A frame of a stored event: it always has an id."""
+
+    type: str
+    id: int
+    data: Any
+
+
 class Stream:
     """`GET /api/v1/events` read by a daemon thread until the server ends it or `close()` hangs up.
 
@@ -167,9 +176,11 @@ class Stream:
     def summaries(self, room_id: int | None = None) -> list[tuple[Any, ...]]:
         return [summary(e) for e in self.stored() if room_id is None or room_of(e) == room_id]
 
-    def stored_frames(self) -> list[Frame]:
+    def stored_frames(self) -> list[StoredFrame]:
         """The frames of stored events (with ids), in arrival order."""
-        return [frame for frame in self.frames if frame.id is not None]
+        return [
+            StoredFrame(frame.type, frame.id, frame.data) for frame in self.frames if frame.id is not None
+        ]
 
     def messages(self) -> list[int]:
         """The ids of the messages in `message.created` frames, in arrival order."""

@@ -27,7 +27,8 @@ def access_line(client, caplog: pytest.LogCaptureFixture):
             client.get(path)
         record = next(r for r in caplog.records if r.name == "parley.access")
         caplog.clear()
-        return f"2026-11-29 18:00:00,000 INFO [{record.request_id}] parley.access: {record.getMessage()}\n"
+        request_id = record.__dict__["request_id"]  # set by the app's filter: not a LogRecord attribute
+        return f"2026-11-29 18:00:00,000 INFO [{request_id}] parley.access: {record.getMessage()}\n"
 
     return line
 

@@ -25,7 +25,7 @@ def test_ruff_finds_nothing():
 
 @pytest.mark.second_pass  # 45-70 s in CI, where the SQLite pass ends a minute after the other
 def test_mypy_finds_nothing():
-    """Everything but the tests type-checks with the settings of pyproject.toml (`[tool.mypy]`)."""
+    """The code, its tests and its tools type-check with the settings of pyproject.toml (`[tool.mypy]`)."""
     result = subprocess.run(
         [sys.executable, "-m", "mypy"],
         cwd=ROOT,
@@ -39,7 +39,7 @@ def test_mypy_finds_nothing():
 def imported_modules(path: Path) -> set[str]:
     """The dotted names `path` imports (relative imports resolved), including `from pkg import name`."""
     package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)

@@ -55,6 +55,7 @@ def test_provisioning_a_fresh_database_twice_seeds_once(tmp_path):
         assert list(client_ids) == ["documentation", "web"]
         assert db.session.scalar(select(func.count()).select_from(Room).where(Room.name == "general")) == 1
         general = db.session.scalar(select(Room).where(Room.name == "general"))
+        assert general is not None
         assert (general.kind, general.message_ttl_seconds) == ("public", 3600)
 
 

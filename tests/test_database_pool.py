@@ -51,7 +51,7 @@ def small_pool(
     with new_server_database(request, tmp_path_factory.mktemp("pool")) as url:
         processes = Processes(tmp_path_factory.mktemp("pool-logs"))
         try:
-            yield start_parley(processes, "parley", url, gunicorn=gunicorn, **SMALL_POOL), url
+            yield start_parley(processes, "parley", url, gunicorn=gunicorn, extra_env=SMALL_POOL), url
         finally:
             processes.stop_all()
 
@@ -66,15 +66,16 @@ def write_lock(database_url: str) -> Iterator[Callable[[], bool]]:
     """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        connection = sqlite3.connect(url.database, isolation_level=None)
-        connection.execute("BEGIN IMMEDIATE")
+        assert url.database is not None  # the path of the file the servers share
+        sqlite_connection = sqlite3.connect(url.database, isolation_level=None)
+        sqlite_connection.execute("BEGIN IMMEDIATE")
         started = time.monotonic()
         try:
             # SQLite shows no waiters: a writer retrying its busy timeout is invisible.
             yield lambda: time.monotonic() - started > 0.5
         finally:
-            connection.rollback()
-            connection.close()
+            sqlite_connection.rollback()
+            sqlite_connection.close()
         return
     engine = create_engine(url, poolclass=NullPool)
     waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'messages'::regclass")
@@ -164,7 +165,7 @@ def test_sends_queueing_for_a_room_leave_the_pool_to_other_requests(
     with new_server_database(request, tmp_path_factory.mktemp("queue")) as url:
         processes = Processes(tmp_path_factory.mktemp("queue-logs"))
         try:
-            parley = start_parley(processes, "parley", url, gunicorn=gunicorn, **settings)
+            parley = start_parley(processes, "parley", url, gunicorn=gunicorn, extra_env=settings)
             alice = parley.sign_up("alice")
             room = create_room(parley, alice, "queue", [])
             with ThreadPoolExecutor(3) as pool:

@@ -421,8 +421,10 @@ def test_docker_build_says_so_when_docker_is_not_installed(tmp_path, monkeypatch
     with pytest.raises(Exit) as raised:
         docker_build(Context())
     assert raised.value.code != 0
-    assert "docker" in raised.value.message
-    assert "not installed" in raised.value.message
+    message = raised.value.message
+    assert message is not None
+    assert "docker" in message
+    assert "not installed" in message
 
 
 def test_docker_build_says_so_when_no_docker_engine_answers(fake_docker):
@@ -432,8 +434,10 @@ def test_docker_build_says_so_when_no_docker_engine_answers(fake_docker):
     with pytest.raises(Exit) as raised:
         docker_build(Context())
     assert raised.value.code != 0
-    assert "no Docker engine" in raised.value.message
-    assert "Cannot connect to the Docker daemon" in raised.value.message
+    message = raised.value.message
+    assert message is not None
+    assert "no Docker engine" in message
+    assert "Cannot connect to the Docker daemon" in message
     assert [line.split("|")[1] for line in calls.read_text().splitlines()] == ["info"]
 
 

@@ -18,7 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
-from tests.processes import ROOT, Processes, wait_until
+from tests.processes import ROOT, Processes, Service, wait_until
 from tests.servers import start_parley
 
 SCREENSHOT = Path("/tmp/swagger.png")
@@ -216,6 +216,7 @@ def test_the_swagger_ui_assets_are_served(client: FlaskClient, name: str) -> Non
     response = client.get(url)
 
     assert response.status_code == 200
+    assert response.mimetype is not None
     assert response.mimetype.endswith("css" if name.endswith(".css") else "javascript")
     assert len(response.data) > 10_000
 
@@ -318,7 +319,11 @@ def test_the_readme_walk_through_works_with_each_block_in_a_fresh_shell(
         command = ["sh", "-c", block.replace(README_SERVER, parley.url)]
         if "curl -N" in block:  # a terminal left open on the event stream
             stream = processes.start(f"readme-block-{number}", command, fresh_shell)
-            wait_until(lambda started=stream: "retry:" in started.output(), stream, timeout=15)  # subscribed
+
+            def subscribed(started: Service = stream) -> bool:
+                return "retry:" in started.output()
+
+            wait_until(subscribed, stream, timeout=15)
             streams.append(stream)
             continue
         shell = subprocess.run(command, env=fresh_shell, capture_output=True, text=True, timeout=30)

@@ -19,7 +19,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.extensions.database import utcnow
+from app.extensions.database import rows_changed, utcnow
 from app.modules.auth.models import OAuth2Token
 from app.modules.events.hub import Hub
 from app.modules.events.models import Event, MembershipSpan, StreamTicket
@@ -517,7 +517,7 @@ def test_the_purge_job_forgets_old_events_and_their_resume_points_then_reset(app
     old = last_event_id(app)
     ticket_for(client, alice)
     with app.app_context():
-        aged = db.session.execute(update(Event).values(created_at=utcnow() - timedelta(days=2))).rowcount
+        aged = rows_changed(update(Event).values(created_at=utcnow() - timedelta(days=2)))
         db.session.execute(update(StreamTicket).values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
     say(client, alice, room, "fresh")

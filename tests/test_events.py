@@ -53,7 +53,7 @@ def parley(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         )
     with new_server_database(request, processes.logs) as database:
         try:
-            yield start_parley(processes, "parley-events", database, **settings)
+            yield start_parley(processes, "parley-events", database, extra_env=settings)
         finally:
             processes.stop_all()
 
@@ -156,7 +156,8 @@ def created_room_seen_by(room: dict[str, Any], members: list[Person], viewer: Pe
 
 def frames(lines: list[str]) -> list[list[str]]:
     """Raw lines cut into frames at blank lines."""
-    cut, frame = [], []
+    cut: list[list[str]] = []
+    frame: list[str] = []
     for line in lines:
         if line == "":
             if frame:
@@ -173,6 +174,13 @@ def field_of(frame: list[str], name: str) -> str | None:
         if key == name:
             return value
     return None
+
+
+def data_of(frame: list[str]) -> Any:
+    """The frame's `data:` field, decoded."""
+    data = field_of(frame, "data")
+    assert data is not None, frame
+    return json.loads(data)
 
 
 def refused(http: httpx.Client, **kwargs: Any) -> httpx.Response:
@@ -535,7 +543,11 @@ def poll(person: Person, **params: Any) -> dict[str, Any]:
 
 
 def later(seconds: float, action: Callable[[], Any]) -> threading.Thread:
-    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()), daemon=True)
+    def run() -> None:
+        time.sleep(seconds)
+        action()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
 
@@ -667,7 +679,7 @@ def test_typing_reaches_the_room_s_members_without_an_id_and_is_never_replayed(s
     typing = bob_frames()[1]
     assert field_of(typing, "id") is None
     assert [line.split(":")[0] for line in typing] == ["event", "data"]
-    assert json.loads(field_of(typing, "data")) == {
+    assert data_of(typing) == {
         "room_id": rid,
         "user": {"id": alice.id, "username": alice.username, "display_name": None},
         "expires_in": 6,
@@ -685,7 +697,7 @@ def test_typing_reaches_the_room_s_members_without_an_id_and_is_never_replayed(s
     alice.send(rid, "m3")
     replayed.wait_for_lines(has_body("m3"), "m3")
     shown = [f for f in frames(replayed.lines()) if field_of(f, "event") not in (None, "presence.updated")]
-    assert [(field_of(f, "event"), json.loads(field_of(f, "data"))["body"]) for f in shown] == [
+    assert [(field_of(f, "event"), data_of(f)["body"]) for f in shown] == [
         ("message.created", "m1"),
         ("message.created", "m2"),
         ("message.created", "m3"),

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import cast
 
 import gevent.socket
 import httpx
@@ -45,7 +46,7 @@ from tests.streams import (
     DEADLINE,
     EPHEMERAL,
     PRESENCE,
-    Frame,
+    StoredFrame,
     Stream,
     held_stream,
     leave_a_stream,
@@ -87,7 +88,7 @@ def linked_servers(
         provision(module_database)  # here, so that neither server migrates: they start side by side
         with ThreadPoolExecutor(2) as pool:
             starting = [
-                pool.submit(start_parley, processes, name, module_database, gunicorn=True, **env)
+                pool.submit(start_parley, processes, name, module_database, gunicorn=True, extra_env=env)
                 for name in ("parley-a", "parley-b")
             ]
             first, second = (started.result() for started in starting)
@@ -147,6 +148,7 @@ def test_a_change_on_one_process_reaches_a_stream_on_the_other(linked_servers: t
     assert created.data["id"] == room and created.data["name"] == "made on B", on_a.describe()
     added = [f for f in on_a.frames if f.type == "member.added" and f.data["user"]["id"] == carol.id]
     assert len(added) == 1 and added[0].data["room_id"] == room, on_a.describe()
+    assert added[0].id is not None and created.id is not None, on_a.describe()  # stored: they have ids
     assert added[0].id < created.id, on_a.describe()
 
     # Ephemeral events cross on Redis too: they are never stored, so no poll could find them.
@@ -274,9 +276,9 @@ def dechunked(body: bytes) -> bytes:
 # --- resuming after a crash ---------------------------------------------------------------------------
 
 
-def read_then_disconnect(parley: Parley, token: str, produce: Callable[[], list[int]]) -> list[Frame]:
+def read_then_disconnect(parley: Parley, token: str, produce: Callable[[], list[int]]) -> list[StoredFrame]:
     """Open a stream, `produce` messages, read until the last of them arrives, disconnect: the frames."""
-    frames: list[Frame] = []
+    frames: list[StoredFrame] = []
     with (
         parley.client(token, timeout=httpx.Timeout(10, read=DEADLINE)) as http,
         connect_sse(http, "GET", "/api/v1/events") as source,
@@ -288,7 +290,7 @@ def read_then_disconnect(parley: Parley, token: str, produce: Callable[[], list[
         for sse in lines:
             if sse.event in EPHEMERAL or not sse.id:
                 continue
-            frames.append(Frame(sse.event, int(sse.id), sse.json()))
+            frames.append(StoredFrame(sse.event, int(sse.id), sse.json()))
             if sse.event == "message.created" and frames[-1].data["id"] == sent[-1]:
                 assert [f.data["id"] for f in frames if f.type == "message.created"] == sent, frames
                 return frames
@@ -389,9 +391,13 @@ def test_presence_crosses_processes_in_batches_and_ends_a_grace_period_after_the
     redis_url = start_redis(processes)
     env = {"REDIS_URL": redis_url, "PARLEY_EVENTS_KEEPALIVE": "0.2", **PRESENCE}
     with ThreadPoolExecutor(2) as pool:  # A migrates the database; B, the development server, waits
-        a = pool.submit(start_parley, processes, "parley-a", server_database, gunicorn=True, **env)
-        b = pool.submit(start_parley, processes, "parley-b", server_database, PARLEY_AUTO_MIGRATE="0", **env)
-        a, b = a.result(), b.result()
+        starting_a = pool.submit(
+            start_parley, processes, "parley-a", server_database, gunicorn=True, extra_env=env
+        )
+        starting_b = pool.submit(
+            start_parley, processes, "parley-b", server_database, PARLEY_AUTO_MIGRATE="0", extra_env=env
+        )
+        a, b = starting_a.result(), starting_b.result()
     alice, bob = a.sign_up("alice"), a.sign_up("bob")
     create_room(a, alice, "presence", ["bob"])
     watcher = Stream(b, bob.token, name="bob on B")
@@ -425,7 +431,7 @@ def test_users_whose_streams_close_together_are_told_to_redis_together(
     redis_url = start_redis(processes)
     # Quick keep-alives: a server finds out at its next write that nobody reads a stream.
     env = {"REDIS_URL": redis_url, "PARLEY_EVENTS_KEEPALIVE": "0.2"}
-    parley = start_parley(processes, "parley", server_database, gunicorn=True, **env)
+    parley = start_parley(processes, "parley", server_database, gunicorn=True, extra_env=env)
     users = [parley.sign_up(f"user{number}") for number in range(8)]
     streams = [Stream(parley, user.token, name=f"{user.username}'s stream") for user in users]
     store = redis.Redis.from_url(redis_url)
@@ -441,7 +447,12 @@ def test_users_whose_streams_close_together_are_told_to_redis_together(
     while store.hlen(seen) < len(users):
         assert time.monotonic() < deadline, f"last seen of {store.hlen(seen)} users of {len(users)}"
         time.sleep(0.05)
-    lapses = [score for entry in entries for _, score in store.zrange(entry, 0, -1, withscores=True)]
+    # withscores=True: (member, score) pairs, which redis-py's return type does not tell from plain members.
+    lapses = [
+        score
+        for entry in entries
+        for _, score in cast(list[tuple[bytes, float]], store.zrange(entry, 0, -1, withscores=True))
+    ]
     assert len(lapses) == len(users)
     assert all(time.time() + 5 < lapse < time.time() + 11 for lapse in lapses)  # the 10 s grace period
     assert store.info("commandstats")["cmdstat_hset"]["calls"] <= 2
@@ -454,7 +465,7 @@ def test_open_streams_leave_requests_free_and_a_stream_left_ends_cleanly(
 ) -> None:
     """Streams do not hold the only gunicorn worker (gevent) or the development server (threads)."""
     env = {"PARLEY_EVENTS_KEEPALIVE": "0.2", **PRESENCE}  # a stream whose client left is noticed at once
-    parley = start_parley(processes, "parley", server_database, gunicorn=gunicorn, **env)
+    parley = start_parley(processes, "parley", server_database, gunicorn=gunicorn, extra_env=env)
     alice, bob, carol = parley.sign_up("alice"), parley.sign_up("bob"), parley.sign_up("carol")
     # Half each: one user may hold only EVENTS_MAX_STREAMS_PER_USER (10) streams in a process.
     holders = [(alice, carol)[n % 2] for n in range(streams)]

@@ -94,18 +94,21 @@ def stored_files(directory: Path) -> list[Path]:
 
 def attachment_rows(app, **where: Any) -> int:
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Attachment).filter_by(**where))
+        return db.session.execute(
+            select(func.count()).select_from(Attachment).filter_by(**where)
+        ).scalar_one()
 
 
 def message_rows(app, **where: Any) -> int:
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Message).filter_by(**where))
+        return db.session.execute(select(func.count()).select_from(Message).filter_by(**where)).scalar_one()
 
 
 def age_upload(app, file_id: int, seconds: int) -> None:
     """Make one upload `seconds` older, as if it had been made that long ago."""
     with app.app_context():
         attachment = db.session.get(Attachment, file_id)
+        assert attachment is not None
         attachment.created_at -= timedelta(seconds=seconds)
         db.session.commit()
 
@@ -480,7 +483,7 @@ def test_repeating_a_send_with_its_client_msg_id_returns_the_first_message_with_
     app, client, alice, lounge
 ):
     body = uploaded(client, alice)
-    fields = {"client_msg_id": "retry-1", "attachment_ids": [body["id"]]}
+    fields: dict[str, Any] = {"client_msg_id": "retry-1", "attachment_ids": [body["id"]]}
     first = sent(client, alice, lounge, **fields)
     again = send(client, alice, lounge, **fields)
     assert again.status_code == 200, again.get_json()

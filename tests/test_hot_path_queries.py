@@ -15,6 +15,7 @@ import sqlalchemy.orm
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
+from sqlalchemy.pool import QueuePool
 from werkzeug.test import TestResponse
 
 from app.extensions import db
@@ -73,6 +74,13 @@ def test_the_bearer_check_builds_no_orm_object(client, alice):
     assert orm_calls(profiler) <= 30
 
 
+def lent_connections() -> int:
+    """How many connections the app's pool has out (a QueuePool: the app gives it a size)."""
+    pool = db.engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool.checkedout()
+
+
 def test_a_route_that_reads_only_the_token_makes_no_session_transaction(app, client, alice):
     """`/users/me` reads nothing but its bearer check: that read is all it pays for, on a connection
     checked out without the ORM session's transaction, and handed back when the request ends."""
@@ -89,7 +97,7 @@ def test_a_route_that_reads_only_the_token_makes_no_session_transaction(app, cli
     assert response.status_code == 200
     assert begun == []
     with app.app_context():
-        assert db.engine.pool.checkedout() == 0
+        assert lent_connections() == 0
 
 
 def test_a_route_that_writes_after_the_bearer_check_commits_on_its_connection(app, client, alice):
@@ -98,7 +106,7 @@ def test_a_route_that_writes_after_the_bearer_check_commits_on_its_connection(ap
     assert changed.status_code == 200
     assert client.get("/api/v1/users/me", headers=alice.headers).get_json()["display_name"] == "Alice L."
     with app.app_context():
-        assert db.engine.pool.checkedout() == 0
+        assert lent_connections() == 0
 
 
 def open_stream(client: FlaskClient, user: User, **headers: str) -> tuple[TestResponse, Iterator[bytes]]:

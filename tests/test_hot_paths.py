@@ -90,7 +90,9 @@ def test_upgrading_to_0013_counts_the_members_rooms_already_have(server_database
             ids = seed_rooms_before_0013(connection)
         prepare_database(app)
         with db.engine.connect() as connection:
-            counts = dict(connection.execute(sa.text("SELECT id, member_count FROM rooms")).all())
+            counts: dict[int, int] = dict(
+                connection.execute(sa.text("SELECT id, member_count FROM rooms")).all()
+            )
         db.session.remove()
         db.engine.dispose()
     assert (counts[ids["busy"]], counts[ids["empty"]]) == (3, 0)

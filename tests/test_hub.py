@@ -165,7 +165,12 @@ def test_a_presence_batch_goes_to_a_waiting_stream_s_socket_once_and_after_what_
     for user_id, stream in enumerate((waiting, busy), start=1):
         stream.start(user_id, None, {7: "member"}, 0)
     written: list[Delivery] = []
-    waiting.write_now = lambda _, delivery: written.append(delivery) is None
+
+    def write(_: Subscriber, delivery: Delivery) -> bool:
+        written.append(delivery)
+        return True
+
+    waiting.write_now = write
     busy.write_now = lambda _, delivery: False  # a busy stream's own greenlet writes
     busy.keep_alive()
     taker = threading.Thread(target=waiting.take, daemon=True)

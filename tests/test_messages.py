@@ -151,7 +151,7 @@ def assert_message(
 
 def message_rows(app, **where: Any) -> int:
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Message).filter_by(**where))
+        return db.session.execute(select(func.count()).select_from(Message).filter_by(**where)).scalar_one()
 
 
 @pytest.fixture
@@ -1068,6 +1068,7 @@ def fill_room(app, client, author, room_id: int, count: int) -> tuple[int, int]:
         ids = select(Message.id).where(Message.room_id == room_id).order_by(Message.id)
         middle = db.session.scalar(ids.offset(count // 2).limit(1))
         newest = db.session.scalar(select(func.max(Message.id)).where(Message.room_id == room_id))
+    assert middle is not None and newest is not None
     mark_read(client, author, room_id, newest)
     return parent, middle
 

@@ -413,6 +413,7 @@ def test_a_foreign_next_target_is_replaced_by_a_local_one(live_server: str, targ
         assert (absolute.scheme, absolute.netloc) == ("http", urlsplit(live_server).netloc), url
 
     url = requests.Request("GET", f"{live_server}/auth/signup", params={"next": target}).prepare().url
+    assert url is not None
     _, page = signup_form(url)
     assert_local(page.hidden["next"])
     assert_local(page.links["Back to sign-in"])

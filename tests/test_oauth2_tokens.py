@@ -75,7 +75,7 @@ def assert_token_dead(client: FlaskClient, token: str) -> None:
 
 def token_count(app: Flask) -> int:
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(OAuth2Token))
+        return db.session.execute(select(func.count()).select_from(OAuth2Token)).scalar_one()
 
 
 def create_confidential_client(client: FlaskClient, owner: Any, name: str = "bot") -> dict[str, Any]:
@@ -603,7 +603,7 @@ def test_authorization_server_metadata_names_absolute_endpoints(client):
 
 def dump_database(app: Flask) -> list[str]:
     """Every value of every row of every table, as text."""
-    cells = []
+    cells: list[str] = []
     with app.app_context():
         for table in db.metadata.sorted_tables:
             for row in db.session.execute(select(table)):
@@ -635,7 +635,9 @@ def test_no_token_or_client_secret_is_stored_in_plaintext(client, app, alice):
 
 def stored_hash(app: Flask, user_id: int) -> str:
     with app.app_context():
-        return db.session.get(UserRow, user_id).password_hash
+        user = db.session.get(UserRow, user_id)
+        assert user is not None and user.password_hash is not None
+        return user.password_hash
 
 
 def test_logging_in_upgrades_a_hash_made_with_weaker_parameters(client, app, alice):
@@ -643,7 +645,9 @@ def test_logging_in_upgrades_a_hash_made_with_weaker_parameters(client, app, ali
         schemes=["argon2"], argon2__type="ID", argon2__memory_cost=512, argon2__rounds=1
     ).hash(alice.password)
     with app.app_context():
-        db.session.get(UserRow, alice.id).password_hash = weak
+        user = db.session.get(UserRow, alice.id)
+        assert user is not None
+        user.password_hash = weak
         db.session.commit()
 
     password_token(client, alice.username, alice.password)

@@ -196,7 +196,7 @@ def test_open_schemas_leave_additional_properties_to_json_schemas_default(docume
 
 
 def test_every_operation_has_a_unique_camel_case_operation_id(document: dict[str, Any]) -> None:
-    ids = [operation.get("operationId") for _, _, operation in all_operations(document)]
+    ids: list[Any] = [operation.get("operationId") for _, _, operation in all_operations(document)]
     assert [i for i in ids if not i or not CAMEL_CASE.fullmatch(i)] == []
     assert sorted(i for i in set(ids) if ids.count(i) > 1) == []
 

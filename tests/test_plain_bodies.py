@@ -25,7 +25,8 @@ UNKNOWN = "not_a_field"
 
 
 def _subclasses(kind: type) -> list[type]:
-    found = []
+    found: list[type] = []
+    sub: type
     for sub in kind.__subclasses__():
         found += [sub, *_subclasses(sub)]
     return found

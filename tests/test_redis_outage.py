@@ -56,19 +56,25 @@ def test_streams_typing_and_long_polls_work_while_redis_is_down_and_presence_set
 ) -> None:
     redis_url = start_redis(processes)
     with ThreadPoolExecutor(2) as pool:  # A migrates the database; B, the development server, waits
-        a = pool.submit(
-            start_parley, processes, "parley-a", server_database, gunicorn=True, REDIS_URL=redis_url, **FAST
+        starting_a = pool.submit(
+            start_parley,
+            processes,
+            "parley-a",
+            server_database,
+            gunicorn=True,
+            REDIS_URL=redis_url,
+            extra_env=FAST,
         )
-        b = pool.submit(
+        starting_b = pool.submit(
             start_parley,
             processes,
             "parley-b",
             server_database,
             REDIS_URL=redis_url,
             PARLEY_AUTO_MIGRATE="0",
-            **FAST,
+            extra_env=FAST,
         )
-        a, b = a.result(), b.result()
+        a, b = starting_a.result(), starting_b.result()
     alice, bob, carol = a.sign_up("alice"), a.sign_up("bob"), a.sign_up("carol")
     room = create_room(a, alice, "outage", ["bob", "carol"])
     watcher = Stream(b, alice.token, name="alice on B")
@@ -122,7 +128,9 @@ def test_a_stream_opens_without_waiting_for_redis_and_its_user_is_announced_once
     opened meanwhile: opening a stream never waits for a Redis round trip (a thousand at once made a
     thousand round trips)."""
     redis_url = start_redis(processes)
-    parley = start_parley(processes, "parley", server_database, gunicorn=True, REDIS_URL=redis_url, **FAST)
+    parley = start_parley(
+        processes, "parley", server_database, gunicorn=True, REDIS_URL=redis_url, extra_env=FAST
+    )
     alice, bob = parley.sign_up("alice"), parley.sign_up("bob")
     create_room(parley, alice, "slow Redis", ["bob"])
     watcher = Stream(parley, bob.token, name="bob")

@@ -97,6 +97,7 @@ def test_a_ban_ends_and_old_reports_do_not_count_again(app, client, alice, bob, 
         report(client, reporter, bob.id)
     with app.app_context():  # four hours later: the ban has run out
         user = db.session.get(UserRow, bob.id)
+        assert user is not None
         user.banned_until = datetime.now(UTC) - timedelta(seconds=1)
         for filed in db.session.scalars(select(Report)):
             filed.created_at -= timedelta(hours=4, seconds=10)

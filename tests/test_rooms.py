@@ -89,19 +89,22 @@ def post(app, room_id: int, user_id: int, body: str = "hello") -> int:
     with app.app_context():
         room = db.session.get(RoomRow, room_id)
         author = db.session.get(UserRow, user_id)
+        assert room is not None and author is not None
         return send_message(room, author, body=body)[0].id
 
 
 def tombstone(app, message_id: int) -> None:
     """Delete a message through the messages service (it leaves a tombstone)."""
     with app.app_context():
-        delete_message(db.session.get(Message, message_id))
+        message = db.session.get(Message, message_id)
+        assert message is not None
+        delete_message(message)
 
 
 def count_rows(app, model: Any, **where: Any) -> int:
     with app.app_context():
         stmt = select(func.count()).select_from(model).filter_by(**where)
-        return db.session.scalar(stmt)
+        return db.session.execute(stmt).scalar_one()
 
 
 events_since = partial(outbox.events_since, fields=("type", "room_id", "user_id", "data"))
@@ -153,7 +156,9 @@ def dave(make_user):
 @pytest.fixture
 def general_id(app) -> int:
     with app.app_context():
-        return db.session.scalar(select(RoomRow.id).where(RoomRow.name == app.config["GENERAL_ROOM_NAME"]))
+        general = db.session.scalar(select(RoomRow.id).where(RoomRow.name == app.config["GENERAL_ROOM_NAME"]))
+    assert general is not None
+    return general
 
 
 # --- POST /rooms -------------------------------------------------------------------------------

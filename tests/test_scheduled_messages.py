@@ -350,7 +350,9 @@ def test_a_message_due_while_the_servers_were_down_goes_out_once_at_the_next_sta
     time.sleep(max(0.0, (send_at - datetime.now(UTC)).total_seconds()) + 0.5)
     with ThreadPoolExecutor(2) as pool:  # both at once, ticking every 0.2 s
         starting = [
-            pool.submit(start_parley, server_processes, name, server_database, gunicorn=True, **FAST_TICKS)
+            pool.submit(
+                start_parley, server_processes, name, server_database, gunicorn=True, extra_env=FAST_TICKS
+            )
             for name in ("after-1", "after-2")
         ]
         second = [started.result() for started in starting][1]

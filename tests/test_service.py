@@ -41,7 +41,7 @@ def test_a_log_line_within_a_request_carries_the_request_id_of_its_answer(app, c
     def log_a_line(sender: object, **extra: object) -> None:
         record = logging.LogRecord("parley.test", logging.INFO, __file__, 0, "within", None, None)
         RequestIdFilter().filter(record)
-        within.append(record.request_id)
+        within.append(record.__dict__["request_id"])  # set by the filter
 
     with request_started.connected_to(log_a_line, app):
         response = client.get("/healthz", headers=incoming)

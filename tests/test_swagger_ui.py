@@ -182,7 +182,7 @@ def test_try_it_out_works_for_every_operation_after_authorize(
 ) -> None:
     chromium_or_skip()
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import Locator, Page, expect, sync_playwright
+    from playwright.sync_api import FilePayload, Locator, Page, expect, sync_playwright
 
     documented = documented_statuses(client.get("/api/v1/openapi.json").get_json())
     user = make_user("swagger_sam")
@@ -231,9 +231,8 @@ def test_try_it_out_works_for_every_operation_after_authorize(
                 else:
                     row.locator("input:not([type=checkbox])").fill(value)
         if step.upload:
-            block.locator('tr[data-property-name="file"] input[type=file]').set_input_files(
-                files=[{"name": "hello.txt", "mimeType": "text/plain", "buffer": b"hello, Swagger"}]
-            )
+            upload: FilePayload = {"name": "hello.txt", "mimeType": "text/plain", "buffer": b"hello, Swagger"}
+            block.locator('tr[data-property-name="file"] input[type=file]').set_input_files(files=[upload])
 
     def execute(page: Page, step: Try) -> tuple[str, str]:
         block = page.locator(f'.opblock[id$="-{step.operation_id}"]')

@@ -175,7 +175,8 @@ def test_terminal_client_refreshes_its_tokens_and_keeps_them_private(
     revoked = {"token": saved.tokens["access_token"], "client_id": "documentation"}
     assert client.post("/auth/oauth2/revoke", data=revoked).status_code == 200
     assert saved.me().username == "bob"
-    assert Session.saved().tokens["access_token"] != revoked["token"]
+    resaved = Session.saved()
+    assert resaved is not None and resaved.tokens["access_token"] != revoked["token"]
 
 
 def test_terminal_client_refreshes_once_when_its_threads_find_the_token_due_together(

@@ -161,7 +161,10 @@ def test_sign_up_joins_the_general_room(app, client, alice):
 
 def test_the_password_is_stored_as_an_argon2id_hash(app, alice):
     with app.app_context():
-        stored = db.session.get(UserRow, alice.id).password_hash
+        user = db.session.get(UserRow, alice.id)
+        assert user is not None
+        stored = user.password_hash
+    assert stored is not None
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
 
