@@ -6,6 +6,7 @@ import { listen } from "./stream.js";
 import { el, renderBody } from "./text.js";
 
 const PAGE = 30;
+const THREAD = 100; // replies fetched when a thread opens
 const SEND_ATTEMPTS = 8;
 const MAX_SEND_DELAY_MS = 15_000;
 const TYPING_EVERY_MS = 3000;
@@ -277,8 +278,23 @@ async function toggleThread(message) {
   else state.openThreads.add(message.id);
   upsertMessage(message);
   if (!state.openThreads.has(message.id)) return;
-  const replies = await attempt(() => api("GET", `/rooms/${message.room_id}/messages/${message.id}/replies?limit=100`));
-  for (const reply of replies ?? []) showReply(reply);
+  const path = `/rooms/${message.room_id}/messages/${message.id}/replies?limit=${THREAD}`;
+  const replies = await attempt(() => api("GET", path));
+  if (!replies) return;
+  for (const reply of replies) showReply(reply);
+  if (replies.length < THREAD) countReplies(message.id);
+}
+
+/**
+ * A whole thread is known: its parent counts the replies known of it, fetched or heard of. A reply
+ * sent while the thread was being fetched is in the fetch and in an event, and counts once.
+ */
+function countReplies(parentId) {
+  const parent = state.messages.find((message) => message.id === parentId);
+  if (!parent) return;
+  const known = [...state.replies.values()].filter((reply) => reply.parent_id === parentId && !reply.deleted);
+  parent.reply_count = known.length;
+  upsertMessage(parent);
 }
 
 function showReply(reply) {
