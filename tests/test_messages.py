@@ -1005,6 +1005,19 @@ def test_sending_records_message_created_and_the_senders_read_marker_moving_to_i
     assert events_since(app, mark) == sending(message)
 
 
+def test_a_message_is_answered_as_its_event_carries_it_and_as_it_is_read(app, client, make_user, alice):
+    """The answer to a send is made from what it wrote, not read back: it is the event's data, and
+    what a reader gets, for an author with a display name and a reply with a client_msg_id."""
+    dave = make_user("dave", display_name="Dave Δ")
+    room_id = create_room_id(client, alice, members=["dave"])
+    parent = sent(client, alice, room_id, "ping")
+    mark = last_event_id(app)
+    reply = sent(client, dave, room_id, "pong", parent_id=parent["id"], client_msg_id="c-1")
+    assert reply["author"] == author_of(dave) and reply["author"]["display_name"] == "Dave Δ"
+    assert events_since(app, mark) == sending(reply)
+    assert get_message(client, alice, room_id, reply["id"]) == reply
+
+
 def test_a_reply_records_message_created_with_its_parent_id(app, client, alice, bob, lounge):
     parent = sent(client, alice, lounge, "q")
     mark = last_event_id(app)

@@ -90,7 +90,9 @@ def post(app, room_id: int, user_id: int, body: str = "hello") -> int:
         room = db.session.get(RoomRow, room_id)
         author = db.session.get(UserRow, user_id)
         assert room is not None and author is not None
-        return send_message(room, author, body=body)[0].id
+        sent, created = send_message(room, author, body=body)
+        assert created and not isinstance(sent, Message)  # a new message comes as shown
+        return sent["id"]
 
 
 def tombstone(app, message_id: int) -> None:

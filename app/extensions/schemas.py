@@ -35,6 +35,17 @@ class Dumped(list[dict[str, Any]]):
     """
 
 
+class DumpedObject(dict[str, Any]):
+    """One object already dumped, as `Dumped` holds many: a schema answers it as it is.
+
+    For an answer whose dump was made anyway: a message just sent is dumped once, for its event,
+    and that is also what its sender is answered (messages.services.send_message).
+    """
+
+
+ALREADY_DUMPED = (Dumped, DumpedObject)
+
+
 class Schema(_Schema):
     class Meta:
         unknown = RAISE
@@ -74,7 +85,7 @@ class Schema(_Schema):
         their own `serialize` or `get_value`, dotted attributes and schemas with their own
         `get_attribute` keep marshmallow's path.
         """
-        if isinstance(obj, Dumped):
+        if isinstance(obj, ALREADY_DUMPED):
             return obj
         dump_one = self.__dict__.get("_dump_one") or self._compile_dump()
         # `current_user`: through the proxy, each field would try `proxy[name]` first and fail.

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from .. import ratelimit
 from ..auth import current_user, protector
-from ..schemas import DumpContext, Dumped
+from ..schemas import ALREADY_DUMPED, DumpContext
 from .api import MAX_ID, MAX_PAGE_SIZE
 from .document import LOCATION_HEADER, add_manual_doc, mark_answer
 from .parser import parser
@@ -119,7 +119,7 @@ def _answering(func: Callable, status_code: int | str, schema: Any) -> Callable:
 
     smorest's wrapper also stored each dump for ETags (Parley has none) and reached Flask's proxies
     four times: with the viewer's layer around it, 30 calls of a history page. An answer a view has
-    made already (`Dumped`) is not dumped again.
+    made already (`Dumped`, `DumpedObject`) is not dumped again.
     """
 
     @functools.wraps(func)
@@ -129,7 +129,7 @@ def _answering(func: Callable, status_code: int | str, schema: Any) -> Callable:
             if isinstance(result, Response):
                 set_status_and_headers_in_response(result, status, headers)
                 return result
-            if schema is not None and type(result) is not Dumped:
+            if schema is not None and not isinstance(result, ALREADY_DUMPED):
                 result = schema.dump(result)
         answer = current_app.json.response(result)
         status = status_code if status is None else status

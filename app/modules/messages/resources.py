@@ -11,7 +11,7 @@ from marshmallow import EXCLUDE
 from app.extensions.api import LINK_HEADER, Blueprint, Unresolved, links_to, pagination_links
 from app.extensions.auth import current_user
 from app.extensions.ratelimit import counted_with_the_write
-from app.extensions.schemas import Dumped
+from app.extensions.schemas import Dumped, DumpedObject
 from app.modules.rooms import permissions as room_permissions
 from app.modules.rooms import services as rooms
 from app.modules.rooms.models import Room, RoomWithRole
@@ -67,9 +67,13 @@ def _linked(page: tuple[Dumped, bool, bool], limit: int) -> Any:
     return shown, 200, headers
 
 
-def _scheduled(result: ScheduledMessage | Message, created: bool) -> Any:
+def _url_of(room_id: int, message_id: int) -> str:
+    return url_for("messages.MessageById", room_id=room_id, message_id=message_id)
+
+
+def _scheduled(result: ScheduledMessage | Message | DumpedObject, created: bool) -> Any:
     """The pending message (202, or 200 when repeated); a repeat of one already sent is that message."""
-    if isinstance(result, Message):
+    if not isinstance(result, ScheduledMessage):
         return jsonify(MessageSchema().dump(result)), 200
     return jsonify(ScheduledMessageSchema().dump(result)), 202 if created else 200
 
@@ -116,11 +120,10 @@ class Messages(MethodView):
         """
         if args.get("send_at") is not None:
             return _scheduled(*scheduled.schedule(room, current_user.entity(), **args))
-        message, created = services.send_message(room, current_user._get_current_object(), **args)
-        location = url_for("messages.MessageById", room_id=message.room_id, message_id=message.id)
-        if created:  # nobody has reacted to it yet
-            return message, 201, {"Location": location}
-        return _shown(message), 200, {"Location": location}
+        sent, _ = services.send_message(room, current_user._get_current_object(), **args)
+        if isinstance(sent, Message):  # a repeated client_msg_id: the first message, as it is now
+            return _shown(sent), 200, {"Location": _url_of(sent.room_id, sent.id)}
+        return sent, 201, {"Location": _url_of(sent["room_id"], sent["id"])}
 
 
 @blp.route("/<id:room_id>/messages/<id:message_id>")

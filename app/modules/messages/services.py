@@ -20,6 +20,7 @@ from app.extensions.columns import UTCDateTime
 from app.extensions.database import db, utcnow
 from app.extensions.locks import KeyedLocks
 from app.extensions.prepared import Prepared
+from app.extensions.schemas import DumpedObject
 from app.modules.events import throttle
 from app.modules.events.broker import announce
 from app.modules.events.services import record
@@ -29,7 +30,7 @@ from app.modules.users.models import Caller, User
 
 from . import reactions
 from .models import Message, live, live_in, with_reply_counts
-from .schemas import AuthorSchema, MessageSchema
+from .schemas import AuthorSchema, MessageSchema, shown_message
 
 SWEEP_BATCH = 500  # expired messages deleted per transaction
 _ROOM_TURNS = KeyedLocks()  # this process's senders, by room (`_turn_in_room`)
@@ -174,51 +175,53 @@ def _room_and_marker_moved() -> tuple[Prepared, Prepared]:
     return Prepared(room), Prepared(marker)
 
 
-def _unsent(
-    room: Room | RoomWithRole, author: User | Caller, **values: Any
-) -> tuple[Message, dict[str, Any]]:
-    """The message to write and its INSERT's parameters, made before the write lock is taken: the
-    ORM's construction of an object is work no other writer should wait for. Its id and its time
-    come with the write (`_written`); its author is set as loaded (no relationship event, and a
-    `Caller` will do for the answer and the event: `_joined` makes it a `User` if need be)."""
-    values["author_id"] = author.id
-    message = Message(room_id=room.id, **values, edited_at=None, deleted_at=None)
-    set_committed_value(message, "author", author)
-    set_committed_value(message, "reply_count", 0)
-    return message, {"room": room.id, **values}
+def _shown(room_id: int, author: User | Caller, message_id: int, values: dict[str, Any]) -> DumpedObject:
+    """A message just sent without files as `MessageSchema` shows it (`shown_message`), from what its
+    INSERT wrote: no ORM object, and one dump for its event and its answer. It has no replies,
+    reactions or edit yet."""
+    created_at, send_at = values["created_at"], values["send_at"]
+    row = (
+        *(message_id, author.id, values["body"], values["parent_id"], 0, created_at.isoformat(), None),
+        *(None if send_at is None else send_at.isoformat(), False),
+        *(author.username, author.display_name, author.is_deleted),
+    )
+    return DumpedObject(shown_message(room_id, row))
 
 
-def _joined(message: Message, author: User | Caller) -> User:
-    """The message, written, made one of the session's as if loaded (files are attached to it and
-    it is read again); its author the session's `User`."""
+def _shown_with_files(
+    room_id: int, author: User | Caller, message_id: int, values: dict[str, Any], attachment_ids: list[int]
+) -> DumpedObject:
+    """A message just sent, its files attached: made one of the session's as if loaded (the files
+    are linked to it, and it is shown with them); its author the session's `User`."""
+    message = Message(id=message_id, room_id=room_id, **values, edited_at=None, deleted_at=None)
     writer = author if isinstance(author, User) else author.entity()
     set_committed_value(message, "author", writer)
+    set_committed_value(message, "reply_count", 0)
     make_transient_to_detached(message)
     db.session.add(message)
-    return writer
+    files.attach(message, writer, attachment_ids)
+    return DumpedObject(MESSAGE_SCHEMA.dump(message))
 
 
-def _written(room: Room | RoomWithRole, message: Message, parameters: dict[str, Any]) -> bool:
-    """The message INSERTed in Core (the ORM's flush machinery cost more than the statements), with
-    its id and time; False if the room is gone. It stays out of the session: a message sent without
-    files is only shown, and the session's bookkeeping of it cost more than its statements."""
-    parameters["created_at"] = message.created_at = utcnow()
+def _written(room_id: int, values: dict[str, Any]) -> int | None:
+    """The message INSERTed in Core (the ORM's flush machinery cost more than the statements), its
+    id; None if the room is gone. `values` gets its time."""
+    values["created_at"] = utcnow()
     connection = db.session.connection()  # the transaction's: its statements need no ORM execution
-    inserted = _insert_locking_room().rows(connection, parameters)
+    inserted = _insert_locking_room().rows(connection, {"room": room_id, **values})
     if not inserted:
-        return False
-    message_id = inserted[0][0]
-    message.id = message_id
+        return None
+    message_id: int = inserted[0][0]
     # The room's newest message; and what you wrote yourself is not unread for you, on any device.
     moved = {
-        "room": room.id,
-        "author": message.author_id,
+        "room": room_id,
+        "author": values["author_id"],
         "message_id": message_id,
-        "sent_at": message.created_at,
+        "sent_at": values["created_at"],
     }
     for statement in _room_and_marker_moved():
         statement.run(connection, moved)
-    return True
+    return message_id
 
 
 @contextmanager
@@ -248,8 +251,9 @@ def send_message(
     client_msg_id: str | None = None,
     attachment_ids: list[int] | None = None,
     send_at: datetime | None = None,
-) -> tuple[Message, bool]:
-    """Post a message; returns it and whether it is new (a repeated `client_msg_id` is not).
+) -> tuple[Message | DumpedObject, bool]:
+    """Post a message; returns it and whether it is new. A new one comes as shown (its event's
+    data); a repeated `client_msg_id` gives the first message itself, for its reactions to be read.
 
     `send_at`: the time it was scheduled for, when the scheduler sends it. Its transaction has
     already claimed the pending row, so it keeps its connection while it waits for the room; a
@@ -259,29 +263,28 @@ def send_message(
     if client_msg_id and (first := first_with_client_id(author, client_msg_id)) is not None:
         return repeat(room_id, first), False
     require_reply_target(room_id, parent_id)
-    message, parameters = _unsent(
-        room, author, body=body, parent_id=parent_id, client_msg_id=client_msg_id, send_at=send_at
-    )
+    values = {"author_id": author.id, "body": body, "parent_id": parent_id}
+    values |= {"client_msg_id": client_msg_id, "send_at": send_at}
     with _turn_in_room(room_id, release=send_at is None):
         ratelimit.count_in_transaction()
         try:
-            stored = _written(room, message, parameters)
+            message_id = _written(room_id, values)
         except IntegrityError:  # the same client_msg_id, sent concurrently, won the race
             db.session.rollback()
             first = first_with_client_id(author, client_msg_id) if client_msg_id else None
             if first is None:  # not the client_msg_id's unique index: nothing to answer with
                 raise
             return repeat(room_id, first), False
-        if not stored:
+        if message_id is None:
             abort(404, "No such room.")
         if attachment_ids:
-            files.attach(message, _joined(message, author), attachment_ids)
-        else:  # known to be none: dumping it must not SELECT them
-            set_committed_value(message, "attachments", [])
-        _event("message.created", message)
-        record("read.updated", {"room_id": room_id, "last_read_message_id": message.id}, user_id=author.id)
+            shown = _shown_with_files(room_id, author, message_id, values, attachment_ids)
+        else:
+            shown = _shown(room_id, author, message_id, values)
+        record("message.created", shown, room_id=room_id)
+        record("read.updated", {"room_id": room_id, "last_read_message_id": message_id}, user_id=author.id)
         db.session.commit()
-    return (_reloaded(message) if attachment_ids else message), True
+    return shown, True
 
 
 def edit_message(message: Message, body: str, *, by: User) -> Message:

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from app.extensions import database, ratelimit
 from app.extensions.api import abort, keyset_page
 from app.extensions.database import db, rows_changed
+from app.extensions.schemas import DumpedObject
 from app.modules.events.services import record
 from app.modules.files import services as files
 from app.modules.messages import services as messages
@@ -69,7 +70,7 @@ def schedule(
     parent_id: int | None = None,
     client_msg_id: str | None = None,
     attachment_ids: list[int] | None = None,
-) -> tuple[ScheduledMessage | Message, bool]:
+) -> tuple[ScheduledMessage | Message | DumpedObject, bool]:
     """Keep a message for `send_at`; returns it and whether it is new.
 
     A repeated `client_msg_id` returns what the first request made: the pending message, or
