@@ -175,7 +175,7 @@ def _room_and_marker_moved() -> tuple[Prepared, Prepared]:
     return Prepared(room), Prepared(marker)
 
 
-def _shown(room_id: int, author: User | Caller, message_id: int, values: dict[str, Any]) -> DumpedObject:
+def _shown_sent(room_id: int, author: User | Caller, message_id: int, values: dict[str, Any]) -> DumpedObject:
     """A message just sent without files as `MessageSchema` shows it (`shown_message`), from what its
     INSERT wrote: no ORM object, and one dump for its event and its answer. It has no replies,
     reactions or edit yet."""
@@ -188,7 +188,7 @@ def _shown(room_id: int, author: User | Caller, message_id: int, values: dict[st
     return DumpedObject(shown_message(room_id, row))
 
 
-def _shown_with_files(
+def _shown_sent_with_files(
     room_id: int, author: User | Caller, message_id: int, values: dict[str, Any], attachment_ids: list[int]
 ) -> DumpedObject:
     """A message just sent, its files attached: made one of the session's as if loaded (the files
@@ -278,9 +278,9 @@ def send_message(
         if message_id is None:
             abort(404, "No such room.")
         if attachment_ids:
-            shown = _shown_with_files(room_id, author, message_id, values, attachment_ids)
+            shown = _shown_sent_with_files(room_id, author, message_id, values, attachment_ids)
         else:
-            shown = _shown(room_id, author, message_id, values)
+            shown = _shown_sent(room_id, author, message_id, values)
         record("message.created", shown, room_id=room_id)
         record("read.updated", {"room_id": room_id, "last_read_message_id": message_id}, user_id=author.id)
         db.session.commit()
