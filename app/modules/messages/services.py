@@ -179,11 +179,20 @@ def _shown_sent(room_id: int, author: User | Caller, message_id: int, values: di
     """A message just sent without files as `MessageSchema` shows it (`shown_message`), from what its
     INSERT wrote: no ORM object, and one dump for its event and its answer. It has no replies,
     reactions or edit yet."""
-    created_at, send_at = values["created_at"], values["send_at"]
-    row = (
-        *(message_id, author.id, values["body"], values["parent_id"], 0, created_at.isoformat(), None),
-        *(None if send_at is None else send_at.isoformat(), False),
-        *(author.username, author.display_name, author.is_deleted),
+    send_at = values["send_at"]
+    row = (  # SHOWN_MESSAGE_ROW's order
+        message_id,
+        author.id,
+        values["body"],
+        values["parent_id"],
+        0,  # replies
+        values["created_at"].isoformat(),
+        None,  # edited_at
+        None if send_at is None else send_at.isoformat(),
+        False,  # deleted
+        author.username,
+        author.display_name,
+        author.is_deleted,
     )
     return DumpedObject(shown_message(room_id, row))
 
@@ -263,8 +272,13 @@ def send_message(
     if client_msg_id and (first := first_with_client_id(author, client_msg_id)) is not None:
         return repeat(room_id, first), False
     require_reply_target(room_id, parent_id)
-    values = {"author_id": author.id, "body": body, "parent_id": parent_id}
-    values |= {"client_msg_id": client_msg_id, "send_at": send_at}
+    values = {
+        "author_id": author.id,
+        "body": body,
+        "parent_id": parent_id,
+        "client_msg_id": client_msg_id,
+        "send_at": send_at,
+    }
     with _turn_in_room(room_id, release=send_at is None):
         ratelimit.count_in_transaction()
         try:
