@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import resource
 import signal
 import socket
@@ -202,6 +203,44 @@ def chunked_body(sock: socket.socket, received: bytes, until: bytes) -> bytes:
         assert rest[size : size + 2] == b"\r\n", rest[: size + 2]
         body, rest = body + rest[:size], rest[size + 2 :]
     return body
+
+
+def answers_in(received: bytes) -> int:
+    return received.count(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_a_client_whose_next_request_is_always_waiting_leaves_the_worker_s_other_clients_their_turn(
+    linked_servers: tuple[Parley, Parley],
+) -> None:
+    """A connection with 200 requests pipelined (a busy client's next request is always there) is
+    answered in turn with another of the worker's connections, not all 200 before it: the order
+    the worker answered in is its access log's. The worker looks for newly arrived requests at
+    least every 5 ms (gevent's switch interval) while it serves the busy one: about 50 of its
+    /healthz here, 200 without the turns."""
+    a, _ = linked_servers
+    asked, tag = 200, f"turns{time.monotonic_ns()}"
+
+    def request(name: str) -> bytes:
+        return f"GET /healthz HTTP/1.1\r\nHost: parley\r\nX-Request-ID: {tag}-{name}\r\n\r\n".encode()
+
+    with (
+        socket.create_connection((LOOPBACK, a.port), timeout=DEADLINE) as busy,
+        socket.create_connection((LOOPBACK, a.port), timeout=DEADLINE) as other,
+    ):
+        for name, sock in (("warm", busy), ("warm", other)):  # both accepted, waiting for their next request
+            sock.sendall(request(name))
+            assert answers_in(sock.recv(65536)) == 1
+        busy.sendall(b"".join(request("busy") for _ in range(asked)))
+        received = busy.recv(65536)  # its answers have begun: `other` asks while they go on
+        other.sendall(request("other"))
+        assert answers_in(other.recv(65536)) == 1
+        while answers_in(received) < asked:  # every request is still answered
+            received += busy.recv(65536)
+    answered = re.findall(rf"\[{tag}-(busy|other)\]", a.service.output())
+    assert answered.count("busy") == asked and answered.count("other") == 1, answered
+    served_before = answered.index("other")
+    assert served_before < asked * 3 // 4, f"{served_before} of the busy client's {asked} answers came first"
+    assert_clean_log(a.service)
 
 
 def test_a_stream_whose_client_stops_reading_gets_every_frame_in_order_once_it_reads_again(
