@@ -812,6 +812,17 @@ def measure_fan_out(tool: LoadTool, settings: Settings, server: Server, env: dic
 # --- the report -------------------------------------------------------------------------------------
 
 
+def _latency_note(report: Report) -> str:
+    """What p50 and p99 are: wrk's are not each request's own wait."""
+    if not report.tool.startswith("wrk"):
+        return " p50 and p99 are of each request's own wait."
+    return (
+        " p50 and p99 are wrk's, corrected for coordinated omission: a request that waited more than"
+        " twice its connection's mean interval also counts the requests a client sending at that"
+        " fixed rate would have sent meanwhile, so a few long waits make the p99."
+    )
+
+
 def command_line(settings: Settings) -> str:
     """The command that repeats this run: the options that differ from the defaults."""
     defaults, words = Settings(), ["python -m bench.http"]
@@ -949,7 +960,8 @@ def render(report: Report) -> str:
         f"`PARLEY_USER_WRITE_RATE_LIMIT={UNLIMITED_WRITES}` (writes are still counted, never refused).",
         f"- Database: {report.database}; Redis: {_redis(s)}.",
         f"- Load: {report.tool}; {s.duration} s per scenario after a {s.warmup} s warm-up, on 127.0.0.1, "
-        "closed loop (each connection waits for its answer), so the client shares the CPUs with the server.",
+        "closed loop (each connection waits for its answer), so the client shares the CPUs with the server."
+        + _latency_note(report),
         "",
         "Reads are compared with the bare app's `GET /` (the read ceiling), writes with its `POST /write`, "
         "one INSERT and its commit on the same database with Parley's pool and SQLite pragmas (the write "
