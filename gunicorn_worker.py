@@ -29,19 +29,24 @@ class StreamingGeventWorker(GeventWorker):
         super().init_process()
 
     def handle_request(self, listener_name: Any, req: Any, sock: socket, addr: Any) -> None:
-        """Serve one request, then let the worker's other connections have their turn.
+        """Serve one request; if it never waited, let the worker's other connections have their turn.
 
         gunicorn reads a keep-alive connection's next request as soon as it has answered one. When
         that request is already there (a busy client's, or nginx's upstream connection under load)
-        nothing waits, so the greenlet never yields: it was served again and again while the
-        worker's other connections sat unread. A client pipelining requests had the worker to
-        itself; under 64 closed-loop clients the bare Flask app's slowest 1 % waited 0.3 s and more
-        (one 5.7 s) for a 0.5 ms answer. `sleep(0)` queues this greenlet behind the others that
-        are ready, and gevent looks for newly arrived requests at least every 5 ms (its switch
-        interval). Fair turns cost nothing measurable: they served more (docs/benchmarks.md).
+        nothing waits, so a greenlet whose requests never wait either (SQLite's queries block the
+        worker rather than yield) was served again and again while the worker's other connections
+        sat unread. A client pipelining requests had the worker to itself; under 64 closed-loop
+        clients the bare Flask app's slowest 1 % waited 0.3 s and more (one 5.7 s) for a 0.5 ms
+        answer. `sleep(0)` queues this greenlet behind the others that are ready, and gevent looks
+        for newly arrived requests at least every 5 ms (its switch interval). A request that waited
+        (PostgreSQL's queries, Redis) has let the loop poll already: there the yield only cost
+        sends (docs/benchmarks.md, "Fair turns").
         """
+        loop = gevent.get_hub().loop
+        polled = loop.iteration
         super().handle_request(listener_name, req, sock, addr)
-        gevent.sleep(0)
+        if loop.iteration == polled:
+            gevent.sleep(0)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
