@@ -347,6 +347,12 @@ class Wrk:
     """wrk, closed loop on keep-alive connections; stops itself after -d seconds."""
 
     name = "wrk"
+    # wrk's own percentiles (`stats_correct` in its source): not each request's wait.
+    latency = (
+        "p50 and p99 are wrk's, corrected for coordinated omission: a request that waited more than"
+        " twice its connection's mean interval also counts the requests a client sending at that"
+        " fixed rate would have sent meanwhile, so a few long waits make the p99."
+    )
 
     def __init__(self, settings: Settings, workdir: Path) -> None:
         self.settings = settings
@@ -391,6 +397,7 @@ class PythonClient:
     """bench/load.py in one process per wrk "thread", so the client is not one GIL-bound loop."""
 
     name = "python"
+    latency = "p50 and p99 are of each request's own wait."
 
     def __init__(self, settings: Settings, workdir: Path) -> None:
         self.settings = settings
@@ -531,6 +538,7 @@ class Report:
     workers: int
     started: datetime
     load_before: tuple[float, float, float]
+    latency: str = ""  # what the load tool's p50 and p99 are
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     bare: Result | None = None
     write_ceiling: Result | None = None
@@ -712,6 +720,7 @@ def _run(settings: Settings, processes: Processes, workdir: Path) -> Report:
     report = Report(
         settings=settings,
         tool=tool.describe(),
+        latency=tool.latency,
         database=describe_database(url),
         workers=0,
         started=datetime.now(UTC),
@@ -810,17 +819,6 @@ def measure_fan_out(tool: LoadTool, settings: Settings, server: Server, env: dic
 
 
 # --- the report -------------------------------------------------------------------------------------
-
-
-def _latency_note(report: Report) -> str:
-    """What p50 and p99 are: wrk's are not each request's own wait."""
-    if not report.tool.startswith("wrk"):
-        return " p50 and p99 are of each request's own wait."
-    return (
-        " p50 and p99 are wrk's, corrected for coordinated omission: a request that waited more than"
-        " twice its connection's mean interval also counts the requests a client sending at that"
-        " fixed rate would have sent meanwhile, so a few long waits make the p99."
-    )
 
 
 def command_line(settings: Settings) -> str:
@@ -961,7 +959,7 @@ def render(report: Report) -> str:
         f"- Database: {report.database}; Redis: {_redis(s)}.",
         f"- Load: {report.tool}; {s.duration} s per scenario after a {s.warmup} s warm-up, on 127.0.0.1, "
         "closed loop (each connection waits for its answer), so the client shares the CPUs with the server."
-        + _latency_note(report),
+        + (f" {report.latency}" if report.latency else ""),
         "",
         "Reads are compared with the bare app's `GET /` (the read ceiling), writes with its `POST /write`, "
         "one INSERT and its commit on the same database with Parley's pool and SQLite pragmas (the write "

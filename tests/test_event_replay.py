@@ -388,7 +388,8 @@ def test_a_stream_that_keeps_sending_events_is_not_also_sent_keep_alives(app, cl
         started = said = time.monotonic()
         sent, paused = [], 0.0
         while time.monotonic() - started < 3:  # three intervals, a message every tenth of one or so
-            paused, said = max(paused, time.monotonic() - said), time.monotonic()
+            now = time.monotonic()
+            paused, said = max(paused, now - said), now
             say(client, alice, room, "still here")
             sent.append((next(chunks), max(paused, time.monotonic() - said)))
             time.sleep(0.05)

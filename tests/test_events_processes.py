@@ -227,8 +227,8 @@ def test_a_client_whose_next_request_is_always_waiting_leaves_the_worker_s_other
         socket.create_connection((LOOPBACK, a.port), timeout=DEADLINE) as busy,
         socket.create_connection((LOOPBACK, a.port), timeout=DEADLINE) as other,
     ):
-        for name, sock in (("warm", busy), ("warm", other)):  # both accepted, waiting for their next request
-            sock.sendall(request(name))
+        for sock in (busy, other):  # both accepted, waiting for their next request
+            sock.sendall(request("warm"))
             assert answers_in(sock.recv(65536)) == 1
         busy.sendall(b"".join(request("busy") for _ in range(asked)))
         received = busy.recv(65536)  # its answers have begun: `other` asks while they go on
